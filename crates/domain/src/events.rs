@@ -1,0 +1,76 @@
+//! The facts recorded about a request, in the past tense. Never edited: a change of shape gets a
+//! new `event_version` and an upcaster (see docs/events.md).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Channel, Kind, Language, Reference};
+
+/// The version every event is written with today.
+pub const EVENT_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RequestEvent {
+    RequestReceived {
+        organisation_id: Uuid,
+        reference: Reference,
+        kind: Kind,
+        topic: String,
+        channel: Channel,
+        language: Language,
+        tracking_token_hash: String,
+        personal: Sealed,
+        attachments: Vec<Attachment>,
+        received_at: DateTime<Utc>,
+        answer_due: NaiveDate,
+    },
+    RequestAcknowledged {
+        at: DateTime<Utc>,
+    },
+    AcknowledgementFailed {
+        at: DateTime<Utc>,
+        attempts: u32,
+        reason: String,
+    },
+}
+
+impl RequestEvent {
+    /// The event's name as stored in `events.event_type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RequestEvent::RequestReceived { .. } => "RequestReceived",
+            RequestEvent::RequestAcknowledged { .. } => "RequestAcknowledged",
+            RequestEvent::AcknowledgementFailed { .. } => "AcknowledgementFailed",
+        }
+    }
+}
+
+impl DomainEvent for RequestEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}
+
+/// Personal data sealed with a per-request key (AES-256-GCM, see the server's `personal`
+/// module). The domain never opens it; erasing the key erases the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    pub key_id: Uuid,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+/// A file the citizen sent, stored before the event that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub file_id: String,
+    pub thumbnail_id: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+}

@@ -1,0 +1,19 @@
+//! The request aggregate and its vocabulary: commands, events, errors and the rules that decide
+//! between them. Pure: no I/O and no clock — time comes in with each command.
+
+mod aggregate;
+mod commands;
+mod events;
+mod reference;
+mod rome;
+mod vocabulary;
+
+pub use aggregate::{decide_new, Request, RequestError, Status};
+pub use commands::{NewRequest, RequestCommand};
+pub use events::{Attachment, RequestEvent, Sealed, EVENT_VERSION};
+pub use reference::{Reference, ReferenceError};
+pub use rome::{rome_date, rome_year};
+pub use vocabulary::{Channel, Kind, Language};
+
+#[cfg(test)]
+mod tests;
