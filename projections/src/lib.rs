@@ -1,0 +1,20 @@
+//! Read models and the durable processors that build them from the event log. Each projection
+//! keeps a checkpoint (the last global position it applied) in the same transaction as its
+//! tables, so a crash loses nothing and a rebuild from the events gives the same rows.
+
+pub mod citizen_status;
+mod log;
+mod processor;
+
+pub use log::{decode, StoredEvent};
+pub use processor::{catch_up, checkpoint, rebuild, Projection, ProjectionError};
+
+/// Every projection this crate offers, by name, for the CLI and the server's processors.
+pub fn all() -> Vec<Box<dyn Projection>> {
+    vec![Box::new(citizen_status::CitizenStatus)]
+}
+
+/// The projection with this name, if there is one.
+pub fn named(name: &str) -> Option<Box<dyn Projection>> {
+    all().into_iter().find(|projection| projection.name() == name)
+}

@@ -1,1 +1,171 @@
-fn main() {}
+//! The `sportello` command line. Everything it does lives in the library; this file only parses
+//! arguments and wires the pieces.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sportello_server::app::{router, AppState};
+use sportello_server::clock::Clock;
+use sportello_server::config::Config;
+use sportello_server::{db, demo, local_db, processors};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "sportello", about = "Sportello: the citizen-relations desk for Italian municipalities")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and the background processors (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Fill the database with demo requests.
+    Demo {
+        #[arg(long, default_value_t = 12)]
+        requests: usize,
+    },
+    /// Read models built from the events.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// The private MariaDB used when no database is configured.
+    LocalDb {
+        #[command(subcommand)]
+        command: LocalDbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Drop a read model (or all) and rebuild it from the events.
+    Rebuild { name: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum LocalDbCommand {
+    /// Start it (if needed) and print its URL.
+    Start,
+    /// Print the socket it listens on.
+    Socket,
+    /// Stop it.
+    Stop,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
+    init_logs(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let (pool, _) = open_database(&config).await?;
+            println!("migrations applied to {}", pool.connect_options().get_database().unwrap_or("?"));
+            Ok(())
+        }
+        Command::Demo { requests } => {
+            let (pool, _) = open_database(&config).await?;
+            let app = AppState::build(config, pool, Clock::system()).await?;
+            for filed in demo::seed(&app, requests).await? {
+                println!("{}  {}/segui/{}", filed.reference, app.config.public_url, filed.token);
+            }
+            Ok(())
+        }
+        Command::Projections { command: ProjectionsCommand::Rebuild { name } } => {
+            let (pool, _) = open_database(&config).await?;
+            let projections = match name {
+                None => sportello_projections::all(),
+                Some(name) => vec![sportello_projections::named(&name).with_context(|| format!("no projection named {name}"))?],
+            };
+            for projection in projections {
+                let applied = sportello_projections::rebuild(&pool, projection.as_ref()).await?;
+                println!("{}: rebuilt from {applied} events", projection.name());
+            }
+            Ok(())
+        }
+        Command::LocalDb { command } => match command {
+            LocalDbCommand::Start => {
+                println!("{}", local_db::start(&config.data_dir).await?);
+                Ok(())
+            }
+            LocalDbCommand::Socket => {
+                println!("{}", local_db::socket_for(&config.data_dir)?.display());
+                Ok(())
+            }
+            LocalDbCommand::Stop => local_db::stop(&config.data_dir).await,
+        },
+    }
+}
+
+/// Connects (provisioning the private database when none is configured) and migrates. The flag
+/// says whether the database is the private one.
+async fn open_database(config: &Config) -> anyhow::Result<(sqlx::MySqlPool, bool)> {
+    let (url, private) = match &config.database_url {
+        Some(url) => (url.clone(), false),
+        None => (local_db::start(&config.data_dir).await?, true),
+    };
+    let pool = db::connect(&url, 20).await.context("connecting to the database")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    Ok((pool, private))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let (pool, private) = open_database(&config).await?;
+    let bind = config.bind;
+    let app = AppState::build(config, pool, Clock::system()).await?;
+    if private && !has_events(&app).await? {
+        let filed = demo::seed(&app, 12).await?;
+        println!("Demo content added. Follow a demo request at {}/segui/{}", app.config.public_url, filed[0].token);
+    }
+    let (stop, shutdown) = watch::channel(false);
+    let workers = processors::spawn_all(&app, shutdown);
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+    tracing::info!(%bind, public_url = app.config.public_url, "Sportello is listening");
+    println!("Sportello: open {}", app.config.public_url);
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            terminated().await;
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
+    stop.send(true).ok();
+    for worker in workers {
+        worker.await.ok();
+    }
+    Ok(())
+}
+
+async fn has_events(app: &AppState) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events").fetch_one(&app.pool).await? > 0)
+}
+
+async fn terminated() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,107 @@
+//! The application state every handler shares, and the router.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use sqlx::MySqlPool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::event_store::{self, Requests};
+use crate::mail::Transport;
+use crate::web::{self, RateLimiter, Templates};
+use crate::{db, intake, pages, tracking};
+
+/// The default organisation created by the first migration (one Comune per install for now).
+pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The one database: events, read models, files, outbox, secrets.
+    pub pool: MySqlPool,
+    /// The request aggregate's command side (cqrs-es over our event log).
+    pub requests: Arc<Requests>,
+    /// Page and mail templates with the translation catalogue.
+    pub templates: Arc<Templates>,
+    /// Where "now" comes from.
+    pub clock: Clock,
+    /// Signs CSRF tokens; the same for every server copy (kept in the database).
+    pub csrf_secret: Arc<Vec<u8>>,
+    /// Woken after this copy appends events, so projections catch up at once.
+    pub events_appended: Arc<Notify>,
+    /// Woken after this copy queues mail.
+    pub mail_queued: Arc<Notify>,
+    /// Submissions per client per hour (per copy).
+    pub submissions: Arc<RateLimiter>,
+    /// SMTP, or `.eml` files when no SMTP server is configured.
+    pub mail: Arc<Transport>,
+    /// The organisation these pages serve.
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+}
+
+impl AppState {
+    /// Connects the pieces to an already migrated database.
+    pub async fn build(config: Config, pool: MySqlPool, clock: Clock) -> anyhow::Result<AppState> {
+        let csrf_secret = db::shared_secret(&pool, "csrf_secret").await?;
+        let organisation_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
+            .bind(DEFAULT_ORGANISATION.to_string())
+            .fetch_one(&pool)
+            .await?;
+        let mail = Transport::from_config(&config)?;
+        Ok(AppState {
+            submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
+            config: Arc::new(config),
+            requests: Arc::new(event_store::requests(pool.clone())),
+            pool,
+            templates: Arc::new(Templates::new()),
+            clock,
+            csrf_secret: Arc::new(csrf_secret),
+            events_appended: Arc::new(Notify::new()),
+            mail_queued: Arc::new(Notify::new()),
+            mail: Arc::new(mail),
+            organisation_id: DEFAULT_ORGANISATION,
+            organisation_name,
+        })
+    }
+
+    /// Whether cookies must be marked Secure (the public URL is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.config.public_url.starts_with("https://")
+    }
+}
+
+pub fn router(app: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/", get(pages::home))
+        .route("/segnalazioni/nuova", get(intake::form))
+        .route(
+            "/segnalazioni",
+            post(intake::submit).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+        )
+        .route("/segui/{token}", get(tracking::page))
+        .route("/segui/{token}/ricevuta", get(tracking::confirmation))
+        .route("/segui/{token}/allegati/{position}", get(tracking::download))
+        .route("/segui/{token}/allegati/{position}/anteprima", get(tracking::preview))
+        .route("/privacy", get(pages::privacy))
+        .route("/lingua/{lang}", get(pages::language))
+        .route("/healthz", get(pages::healthz))
+        .route("/assets/{version}/{*path}", get(web::assets::serve))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), web::error::render_errors))
+        .layer(middleware::from_fn(web::security::headers));
+    if app.secure_cookies() {
+        router = router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(web::security::HSTS),
+        ));
+    }
+    router.with_state(app)
+}

@@ -1,0 +1,42 @@
+//! Connecting to MySQL/MariaDB, running the migrations, and the installation's shared secrets.
+
+use std::time::Duration;
+
+use rand::RngCore;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::MySqlPool;
+
+pub async fn connect(url: &str, max_connections: u32) -> Result<MySqlPool, sqlx::Error> {
+    let options: MySqlConnectOptions = url.parse()?;
+    let options = options.charset("utf8mb4").timezone(Some(String::from("+00:00")));
+    MySqlPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("../../migrations").run(pool).await
+}
+
+/// A random secret shared by every server copy, created the first time it is asked for.
+pub async fn shared_secret(pool: &MySqlPool, name: &str) -> Result<Vec<u8>, sqlx::Error> {
+    let mut fresh = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut fresh);
+    sqlx::query("INSERT IGNORE INTO settings (name, value) VALUES (?, ?)")
+        .bind(name)
+        .bind(hex::encode(fresh))
+        .execute(pool)
+        .await?;
+    let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+        .bind(name)
+        .fetch_one(pool)
+        .await?;
+    Ok(hex::decode(value).unwrap_or_default())
+}
+
+/// Whether the database answers (for /healthz).
+pub async fn ping(pool: &MySqlPool) -> bool {
+    sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok()
+}

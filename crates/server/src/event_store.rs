@@ -1,0 +1,156 @@
+//! The event store: mysql-es reads the events, and our own append takes the append lock first so
+//! that commits happen in `global_position` order (see projections' `log`). The same append is
+//! used by intake, whose transaction also allocates the reference.
+
+use std::collections::HashMap;
+
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
+    SerializedSnapshot,
+};
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use mysql_es::MysqlEventRepository;
+use serde_json::Value;
+use sportello_domain::{Request, RequestCommand, RequestError};
+use sqlx::{MySqlConnection, MySqlPool};
+
+pub type Requests = CqrsFramework<Request, PersistedEventStore<EventLog, Request>>;
+
+/// The request aggregate's command side.
+pub fn requests(pool: MySqlPool) -> Requests {
+    let store = PersistedEventStore::new_event_store(EventLog::new(pool));
+    CqrsFramework::new(store, vec![], ())
+}
+
+pub struct EventLog {
+    reads: MysqlEventRepository,
+    pool: MySqlPool,
+}
+
+impl EventLog {
+    pub fn new(pool: MySqlPool) -> EventLog {
+        EventLog { reads: MysqlEventRepository::new(pool.clone()), pool }
+    }
+}
+
+/// Takes the append lock for the rest of the transaction.
+pub async fn lock_appends(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE").execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts serialized events; the caller holds the append lock and owns the transaction.
+pub async fn insert_events(conn: &mut MySqlConnection, events: &[SerializedEvent]) -> Result<(), sqlx::Error> {
+    for event in events {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                 payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.sequence as i64)
+        .bind(&event.event_type)
+        .bind(&event.event_version)
+        .bind(&event.payload)
+        .bind(&event.metadata)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A duplicate (aggregate, sequence) means another writer got there first.
+fn persistence_error(error: sqlx::Error) -> PersistenceError {
+    match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23000") => PersistenceError::OptimisticLockError,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => PersistenceError::ConnectionError(Box::new(error)),
+        _ => PersistenceError::UnknownError(Box::new(error)),
+    }
+}
+
+impl PersistedEventRepository for EventLog {
+    async fn get_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.reads.get_events::<A>(aggregate_id).await
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.reads.get_last_events::<A>(aggregate_id, last_sequence).await
+    }
+
+    async fn get_snapshot<A: Aggregate>(&self, aggregate_id: &str) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        self.reads.get_snapshot::<A>(aggregate_id).await
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        _snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        let mut tx = self.pool.begin().await.map_err(persistence_error)?;
+        lock_appends(&mut tx).await.map_err(persistence_error)?;
+        insert_events(&mut tx, events).await.map_err(persistence_error)?;
+        tx.commit().await.map_err(persistence_error)
+    }
+
+    async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {
+        self.reads.stream_events::<A>(aggregate_id).await
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        self.reads.stream_all_events::<A>().await
+    }
+}
+
+/// Who or what caused an event, carried in its metadata.
+pub fn metadata(actor: &str, channel: &str, correlation_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        ("actor".to_string(), actor.to_string()),
+        ("channel".to_string(), channel.to_string()),
+        ("correlation_id".to_string(), correlation_id.to_string()),
+    ])
+}
+
+/// What executing a command can end in, beyond success.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Rejected(RequestError),
+    #[error("the request changed meanwhile")]
+    Conflict,
+    #[error("event store: {0}")]
+    Store(String),
+}
+
+pub async fn execute(
+    requests: &Requests,
+    aggregate_id: &str,
+    command: RequestCommand,
+    metadata: HashMap<String, String>,
+) -> Result<(), CommandError> {
+    requests
+        .execute_with_metadata(aggregate_id, command, metadata)
+        .await
+        .map_err(|error| match error {
+            AggregateError::UserError(rejected) => CommandError::Rejected(rejected),
+            AggregateError::AggregateConflict => CommandError::Conflict,
+            other => CommandError::Store(other.to_string()),
+        })
+}
+
+/// Every event of one request, oldest first, decoded (for processors that need the facts).
+pub async fn history(pool: &MySqlPool, aggregate_id: &str) -> anyhow::Result<Vec<sportello_domain::RequestEvent>> {
+    let rows: Vec<(String, String, Value)> = sqlx::query_as(
+        "SELECT event_type, event_version, payload FROM events
+          WHERE aggregate_type = 'request' AND aggregate_id = ? ORDER BY sequence",
+    )
+    .bind(aggregate_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(event_type, version, payload)| Ok(sportello_projections::decode(&event_type, &version, payload)?))
+        .collect()
+}

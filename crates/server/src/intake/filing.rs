@@ -1,0 +1,168 @@
+//! Filing a request: the files first, then one transaction that takes the append lock,
+//! allocates the next gap-free reference of the year, seals the personal data, lets the
+//! aggregate decide, appends the event and queues the acknowledgement. The reference exists
+//! for the citizen only once this transaction has committed.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::{Aggregate, DomainEvent};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sportello_domain::{
+    decide_new, rome_year, Attachment, Channel, Language, NewRequest, Reference, Request, RequestCommand,
+};
+use sqlx::MySqlConnection;
+use uuid::Uuid;
+
+use super::attachments::{PreparedAttachment, PreparedFile};
+use super::ValidRequest;
+use crate::app::AppState;
+use crate::event_store::{insert_events, lock_appends, metadata};
+use crate::personal::{self, PersonalData};
+use crate::web::AppError;
+
+/// A valid request with its prepared files and who sends it.
+pub struct Submission {
+    pub request: ValidRequest,
+    pub attachments: Vec<PreparedAttachment>,
+    pub language: Language,
+    pub channel: Channel,
+    pub actor: String,
+    pub correlation_id: String,
+}
+
+/// What the citizen gets back once the request is safely stored.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub aggregate_id: String,
+    pub reference: Reference,
+    /// The private tracking token, in clear: shown once, mailed once, stored only as a hash.
+    pub token: String,
+}
+
+/// The hash under which a tracking token is stored and looked up.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
+    for attachment in &submission.attachments {
+        store_file(&app.pool, &attachment.file).await?;
+        if let Some(thumbnail) = &attachment.thumbnail {
+            store_file(&app.pool, thumbnail).await?;
+        }
+    }
+    let mut token_bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut token_bytes);
+    let token = URL_SAFE_NO_PAD.encode(token_bytes);
+    let aggregate_id = Uuid::new_v4().to_string();
+    let request = &submission.request;
+    let personal_data = PersonalData {
+        first_name: request.first_name.clone(),
+        last_name: request.last_name.clone(),
+        email: request.email.clone(),
+        phone: request.phone.clone(),
+        subject: request.subject.clone(),
+        description: request.description.clone(),
+        place: request.place.clone(),
+        attachment_names: submission.attachments.iter().map(|a| a.name.clone()).collect(),
+    };
+    let attachments = submission
+        .attachments
+        .iter()
+        .map(|a| Attachment {
+            file_id: a.file.id.clone(),
+            thumbnail_id: a.thumbnail.as_ref().map(|t| t.id.clone()),
+            content_type: a.file.content_type.to_string(),
+            size: a.file.bytes.len() as u64,
+        })
+        .collect();
+
+    let mut tx = app.pool.begin().await?;
+    lock_appends(&mut tx).await?;
+    let received_at = app.clock.now();
+    let year = rome_year(received_at);
+    let number = next_number(&mut tx, app.organisation_id, year).await?;
+    let reference = Reference::new(year, number).map_err(AppError::internal)?;
+    let personal = personal::seal(&mut tx, &personal_data).await?;
+    let command = RequestCommand::Receive(Box::new(NewRequest {
+        organisation_id: app.organisation_id,
+        reference,
+        kind: request.kind,
+        topic: request.topic.clone(),
+        channel: submission.channel,
+        language: submission.language,
+        tracking_token_hash: token_hash(&token),
+        personal,
+        attachments,
+        received_at,
+        answer_days: app.config.answer_days,
+    }));
+    let events = decide_new(command).map_err(AppError::internal)?;
+    let metadata = metadata(&submission.actor, submission.channel.code(), &submission.correlation_id);
+    let serialized: Vec<SerializedEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| SerializedEvent {
+            aggregate_id: aggregate_id.clone(),
+            sequence: index + 1,
+            aggregate_type: Request::TYPE.to_string(),
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: serde_json::to_value(event).expect("events serialise"),
+            metadata: serde_json::to_value(&metadata).expect("metadata serialises"),
+        })
+        .collect();
+    insert_events(&mut tx, &serialized).await?;
+    sqlx::query(
+        "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
+         VALUES (?, 'acknowledgement', ?, ?, ?)",
+    )
+    .bind(&aggregate_id)
+    .bind(&token)
+    .bind(received_at)
+    .bind(received_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    app.events_appended.notify_waiters();
+    app.mail_queued.notify_waiters();
+    tracing::info!(aggregate_id, reference = %reference, channel = submission.channel.code(), "request filed");
+    Ok(Filed { aggregate_id, reference, token })
+}
+
+/// The next number of the year, under the append lock the caller holds: no two transactions can
+/// read the same counter, and a rollback gives the number back.
+async fn next_number(conn: &mut MySqlConnection, organisation_id: Uuid, year: i32) -> Result<u32, sqlx::Error> {
+    let last: Option<i32> = sqlx::query_scalar(
+        "SELECT last_number FROM reference_counters WHERE organisation_id = ? AND year = ? FOR UPDATE",
+    )
+    .bind(organisation_id.to_string())
+    .bind(year)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let next = last.unwrap_or(0) + 1;
+    sqlx::query(
+        "INSERT INTO reference_counters (organisation_id, year, last_number) VALUES (?, ?, ?)
+         ON DUPLICATE KEY UPDATE last_number = VALUES(last_number)",
+    )
+    .bind(organisation_id.to_string())
+    .bind(year)
+    .bind(next)
+    .execute(conn)
+    .await?;
+    Ok(next as u32)
+}
+
+async fn store_file(pool: &sqlx::MySqlPool, file: &PreparedFile) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT IGNORE INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)")
+        .bind(&file.id)
+        .bind(file.content_type)
+        .bind(file.bytes.len() as i64)
+        .bind(&file.bytes)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Sportello's server: configuration, the web application, e-mail, the private database for
+//! trials, and the background processors. `main.rs` is only the command line.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod event_store;
+pub mod intake;
+pub mod local_db;
+pub mod mail;
+pub mod pages;
+pub mod personal;
+pub mod processors;
+pub mod tracking;
+pub mod web;

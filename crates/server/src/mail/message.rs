@@ -1,0 +1,41 @@
+//! The messages Sportello sends, rendered from templates in the citizen's language. Headers
+//! carry only fixed text, the reference and an address validated at intake.
+
+use lettre::message::{header::ContentType, MultiPart, SinglePart};
+use lettre::Message;
+use minijinja::context;
+use serde::Serialize;
+use sportello_domain::Language;
+
+use crate::app::AppState;
+use crate::personal::PersonalData;
+use crate::web::i18n;
+
+/// What the acknowledgement tells the citizen.
+#[derive(Serialize)]
+pub struct Acknowledgement<'a> {
+    pub reference: &'a str,
+    pub kind: String,
+    pub topic: String,
+    pub received: String,
+    pub answer_due: String,
+    pub tracking_link: String,
+    pub personal: &'a PersonalData,
+}
+
+pub fn acknowledgement(app: &AppState, language: Language, ack: &Acknowledgement<'_>) -> anyhow::Result<Message> {
+    let lang = language.code();
+    let subject = i18n::text(language, "mail.ack.subject", &[("reference", ack.reference)]);
+    let text = app.templates.render("mail/acknowledgement.txt", context! { lang, ack, organisation => app.organisation_name })?;
+    let html = app.templates.render("mail/acknowledgement.html", context! { lang, ack, organisation => app.organisation_name })?;
+    let to: lettre::Address = ack.personal.email.parse()?;
+    Ok(Message::builder()
+        .from(app.config.mail_from.clone())
+        .to(lettre::message::Mailbox::new(None, to))
+        .subject(subject)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )?)
+}

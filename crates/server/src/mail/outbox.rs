@@ -1,0 +1,195 @@
+//! The outbox worker. Rows are queued in the same transaction as the event that calls for them;
+//! each copy of the server claims due rows with a lease, so no row is sent by two copies at
+//! once. A sent acknowledgement is recorded as `RequestAcknowledged` through the aggregate, which
+//! refuses a second one: after a crash or restart a row whose request is already acknowledged
+//! is closed without sending again.
+
+use std::time::Duration;
+
+use sportello_domain::{Language, RequestCommand, RequestError, RequestEvent};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::message::{self, Acknowledgement};
+use super::SendFailure;
+use crate::app::AppState;
+use crate::event_store::{self, CommandError};
+use crate::personal;
+use crate::web::i18n;
+
+const LEASE: Duration = Duration::from_secs(120);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+const BATCH: i64 = 20;
+const ACTOR: &str = "system:mailer";
+
+struct Row_ {
+    id: i64,
+    aggregate_id: String,
+    token: Option<String>,
+    attempts: u32,
+}
+
+/// Sends every due row, claim by claim, until none is left.
+pub async fn work(app: &AppState) -> anyhow::Result<()> {
+    loop {
+        let claim = Uuid::new_v4().to_string();
+        let now = app.clock.now();
+        let claimed = sqlx::query(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ?
+              WHERE status = 'pending' AND next_attempt_at <= ?
+                AND (claimed_until IS NULL OR claimed_until < ?)
+              ORDER BY id LIMIT ?",
+        )
+        .bind(&claim)
+        .bind(now + LEASE)
+        .bind(now)
+        .bind(now)
+        .bind(BATCH)
+        .execute(&app.pool)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(());
+        }
+        let rows = sqlx::query("SELECT id, aggregate_id, tracking_token, attempts FROM outbox WHERE claimed_by = ? ORDER BY id")
+            .bind(&claim)
+            .fetch_all(&app.pool)
+            .await?;
+        for row in rows {
+            let row = Row_ {
+                id: row.try_get("id")?,
+                aggregate_id: row.try_get("aggregate_id")?,
+                token: row.try_get("tracking_token")?,
+                attempts: row.try_get::<i32, _>("attempts")? as u32,
+            };
+            if let Err(error) = deliver(app, &row).await {
+                tracing::error!(outbox_id = row.id, aggregate_id = row.aggregate_id, %error, "outbox row failed");
+            }
+        }
+    }
+}
+
+async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
+    let history = event_store::history(&app.pool, &row.aggregate_id).await?;
+    if history.iter().any(|event| matches!(event, RequestEvent::RequestAcknowledged { .. })) {
+        return finish(app, row, "sent").await;
+    }
+    let Some(RequestEvent::RequestReceived { reference, kind, topic, language, personal, received_at, answer_due, .. }) =
+        history.into_iter().next()
+    else {
+        anyhow::bail!("outbox row names a request with no RequestReceived");
+    };
+    let Some(personal) = personal::open(&app.pool, &personal).await? else {
+        // The citizen's data was erased before the mail left: there is nobody to write to.
+        return finish(app, row, "cancelled").await;
+    };
+    let Some(token) = &row.token else { anyhow::bail!("acknowledgement queued without its tracking token") };
+    let reference = reference.to_string();
+    let ack = Acknowledgement {
+        reference: &reference,
+        kind: i18n::text(language, &format!("kind.{}", kind.code()), &[]),
+        topic: topic_name(app, &topic, language).await?,
+        received: i18n::date_time(language, received_at),
+        answer_due: i18n::long_date(language, answer_due),
+        tracking_link: format!("{}/segui/{token}", app.config.public_url),
+        personal: &personal,
+    };
+    let message = message::acknowledgement(app, language, &ack)?;
+    let attempts = row.attempts + 1;
+    match app.mail.send(message).await {
+        Ok(()) => {
+            record(app, &row.aggregate_id, RequestCommand::RecordAcknowledgement { at: app.clock.now() }).await?;
+            tracing::info!(aggregate_id = row.aggregate_id, attempts, "acknowledgement sent");
+            finish(app, row, "sent").await
+        }
+        Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
+            let delay = backoff(app.config.mail_retry_base, attempts);
+            tracing::warn!(aggregate_id = row.aggregate_id, attempts, reason, "acknowledgement deferred");
+            sqlx::query(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
+                        claimed_until = NULL WHERE id = ?",
+            )
+            .bind(attempts as i32)
+            .bind(app.clock.now() + delay)
+            .bind(&reason)
+            .bind(row.id)
+            .execute(&app.pool)
+            .await?;
+            Ok(())
+        }
+        Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
+            let command = RequestCommand::RecordAcknowledgementFailure { at: app.clock.now(), attempts, reason: reason.clone() };
+            record(app, &row.aggregate_id, command).await?;
+            tracing::warn!(aggregate_id = row.aggregate_id, attempts, reason, "acknowledgement failed for good");
+            sqlx::query("UPDATE outbox SET attempts = ?, last_error = ? WHERE id = ?")
+                .bind(attempts as i32)
+                .bind(&reason)
+                .bind(row.id)
+                .execute(&app.pool)
+                .await?;
+            finish(app, row, "failed").await
+        }
+    }
+}
+
+/// Records the outcome through the aggregate. "Already acknowledged" means another attempt got
+/// there first, which is the outcome we wanted; a concurrent append is retried.
+async fn record(app: &AppState, aggregate_id: &str, command: RequestCommand) -> anyhow::Result<()> {
+    for _ in 0..3 {
+        let metadata = event_store::metadata(ACTOR, "system", &Uuid::new_v4().to_string());
+        match event_store::execute(&app.requests, aggregate_id, command.clone(), metadata).await {
+            Ok(()) | Err(CommandError::Rejected(RequestError::AlreadyAcknowledged)) => {
+                app.events_appended.notify_waiters();
+                return Ok(());
+            }
+            Err(CommandError::Conflict) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!("request {aggregate_id} kept changing while recording the mail outcome")
+}
+
+/// Closes a row and forgets the tracking token it carried.
+async fn finish(app: &AppState, row: &Row_, status: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = ?, tracking_token = NULL, finished_at = ?, claimed_by = NULL,
+                claimed_until = NULL WHERE id = ?",
+    )
+    .bind(status)
+    .bind(app.clock.now())
+    .bind(row.id)
+    .execute(&app.pool)
+    .await?;
+    Ok(())
+}
+
+/// `base` doubled for every attempt after the first, at most an hour.
+fn backoff(base: Duration, attempts: u32) -> chrono::Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
+    let delay = base.saturating_mul(factor).min(MAX_BACKOFF);
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
+}
+
+async fn topic_name(app: &AppState, code: &str, language: Language) -> anyhow::Result<String> {
+    let column = if language == Language::En { "name_en" } else { "name_it" };
+    let name: Option<String> = sqlx::query_scalar(&format!("SELECT {column} FROM topics WHERE organisation_id = ? AND code = ?"))
+        .bind(app.organisation_id.to_string())
+        .bind(code)
+        .fetch_optional(&app.pool)
+        .await?;
+    Ok(name.unwrap_or_else(|| code.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), chrono::Duration::seconds(30));
+        assert_eq!(backoff(base, 2), chrono::Duration::seconds(60));
+        assert_eq!(backoff(base, 4), chrono::Duration::seconds(240));
+        assert_eq!(backoff(base, 30), chrono::Duration::hours(1));
+    }
+}

@@ -1,0 +1,68 @@
+//! Where mail goes: an SMTP server, or `.eml` files under the data directory when none is
+//! configured (a trial install, the browser tests).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+/// Why a message was not accepted. The text never carries the server's reply, which may quote
+/// the recipient's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendFailure {
+    /// Worth trying again later: connection refused, timeout, 4xx.
+    Transient(String),
+    /// The server refused for good (5xx).
+    Permanent(String),
+}
+
+impl Transport {
+    pub fn from_config(config: &Config) -> anyhow::Result<Transport> {
+        Ok(match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                    .timeout(Some(Duration::from_secs(30)))
+                    .build(),
+            ),
+            None => Transport::Files(config.data_dir.join("mail")),
+        })
+    }
+
+    pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
+        match self {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|error| {
+                let code = error.status().map(|code| code.to_string());
+                let reason = match &code {
+                    Some(code) => format!("smtp {code}"),
+                    None if error.is_timeout() => "smtp timeout".into(),
+                    None if error.is_tls() => "smtp tls".into(),
+                    None => "smtp connection".into(),
+                };
+                if error.is_permanent() {
+                    SendFailure::Permanent(reason)
+                } else {
+                    SendFailure::Transient(reason)
+                }
+            }),
+            Transport::Files(dir) => write_file(dir, &message.formatted()).await,
+        }
+    }
+}
+
+/// Writes the message next to its final name and renames it, so a reader never sees half a file.
+async fn write_file(dir: &PathBuf, bytes: &[u8]) -> Result<(), SendFailure> {
+    let fail = |_| SendFailure::Transient("mail directory not writable".into());
+    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    let name = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), Uuid::new_v4());
+    let partial = dir.join(format!("{name}.part"));
+    tokio::fs::write(&partial, bytes).await.map_err(fail)?;
+    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await.map_err(fail)
+}

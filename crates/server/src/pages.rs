@@ -1,0 +1,56 @@
+//! The portal's plain pages: home, privacy notice, language switch, health and not-found.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use sportello_domain::Language;
+
+use crate::app::AppState;
+use crate::web::i18n::LANGUAGE_COOKIE;
+use crate::web::{cookies, AppError, Lang, Page, Result};
+
+pub async fn home(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+    let page = Page::new(language, "/", &app.organisation_name, "home.title");
+    let body = app.templates.render(
+        "home.html",
+        context! { lang => page.lang, page, answer_days => app.config.answer_days },
+    )?;
+    Ok(Html(body))
+}
+
+pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+    let page = Page::new(language, "/privacy", &app.organisation_name, "privacy.title");
+    let body = app.templates.render("privacy.html", context! { lang => page.lang, page })?;
+    Ok(Html(body))
+}
+
+#[derive(Deserialize)]
+pub struct Back {
+    torna: Option<String>,
+}
+
+/// Remembers the chosen language in a cookie and goes back to the page it was chosen on. Only
+/// a local path is followed, so the switch cannot be used to send people elsewhere.
+pub async fn language(State(app): State<AppState>, Path(code): Path<String>, Query(back): Query<Back>) -> Result<Response> {
+    let language = Language::parse(&code).ok_or(AppError::NotFound)?;
+    let target = back
+        .torna
+        .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let cookie = cookies::set(LANGUAGE_COOKIE, language.code(), 365 * 24 * 3600, app.secure_cookies());
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
+}
+
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    if crate::db::ping(&app.pool).await {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

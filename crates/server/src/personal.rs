@@ -1,0 +1,117 @@
+//! Personal data sealed into events with a per-request key (AES-256-GCM). The key lives in
+//! `data_keys`; deleting it erases the data everywhere — events, projections and backups taken
+//! after the erasure — without rewriting any event.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sportello_domain::Sealed;
+use sqlx::{MySqlConnection, MySqlPool};
+use uuid::Uuid;
+
+/// What a citizen tells about themselves and their request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalData {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub subject: String,
+    pub description: String,
+    pub place: Option<String>,
+    pub attachment_names: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("sealed personal data cannot be opened")]
+    Corrupt,
+}
+
+/// Creates a key for this request (inside the caller's transaction) and seals the data with it.
+pub async fn seal(conn: &mut MySqlConnection, data: &PersonalData) -> Result<Sealed, SealError> {
+    let key_id = Uuid::new_v4();
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    sqlx::query("INSERT INTO data_keys (id, key_bytes) VALUES (?, ?)")
+        .bind(key_id.to_string())
+        .bind(&key[..])
+        .execute(conn)
+        .await?;
+    Ok(seal_with(&key, key_id, data))
+}
+
+fn seal_with(key: &[u8; 32], key_id: Uuid, data: &PersonalData) -> Sealed {
+    let cipher = Aes256Gcm::new_from_slice(key).expect("a 32-byte key");
+    let mut nonce = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let plaintext = serde_json::to_vec(data).expect("personal data serialises");
+    let ciphertext = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: key_id.as_bytes() })
+        .expect("AES-GCM encryption does not fail for in-memory data");
+    Sealed { key_id, nonce: URL_SAFE_NO_PAD.encode(nonce), ciphertext: URL_SAFE_NO_PAD.encode(ciphertext) }
+}
+
+/// Opens sealed data; `None` when its key has been erased.
+pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalData>, SealError> {
+    let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT key_bytes FROM data_keys WHERE id = ?")
+        .bind(sealed.key_id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    let Some(key) = key else { return Ok(None) };
+    let key: [u8; 32] = key.try_into().map_err(|_| SealError::Corrupt)?;
+    open_with(&key, sealed).map(Some)
+}
+
+fn open_with(key: &[u8; 32], sealed: &Sealed) -> Result<PersonalData, SealError> {
+    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| SealError::Corrupt)?;
+    let nonce = URL_SAFE_NO_PAD.decode(&sealed.nonce).map_err(|_| SealError::Corrupt)?;
+    let ciphertext = URL_SAFE_NO_PAD.decode(&sealed.ciphertext).map_err(|_| SealError::Corrupt)?;
+    if nonce.len() != 12 {
+        return Err(SealError::Corrupt);
+    }
+    let plaintext = cipher
+        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: sealed.key_id.as_bytes() })
+        .map_err(|_| SealError::Corrupt)?;
+    serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> PersonalData {
+        PersonalData {
+            first_name: "Maria".into(),
+            last_name: "Rossi".into(),
+            email: "maria@example.it".into(),
+            phone: None,
+            subject: "Lampione spento".into(),
+            description: "Il lampione di via Roma è spento da una settimana.".into(),
+            place: Some("Via Roma 1".into()),
+            attachment_names: vec!["foto.jpg".into()],
+        }
+    }
+
+    #[test]
+    fn sealed_data_opens_with_its_key_only() {
+        let key = [7u8; 32];
+        let sealed = seal_with(&key, Uuid::new_v4(), &data());
+        assert!(!sealed.ciphertext.contains("Rossi"));
+        assert_eq!(open_with(&key, &sealed).unwrap(), data());
+        assert!(open_with(&[8u8; 32], &sealed).is_err());
+    }
+
+    #[test]
+    fn sealed_data_cannot_be_moved_to_another_key_id() {
+        let key = [7u8; 32];
+        let mut sealed = seal_with(&key, Uuid::new_v4(), &data());
+        sealed.key_id = Uuid::new_v4();
+        assert!(open_with(&key, &sealed).is_err());
+    }
+}

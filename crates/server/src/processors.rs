@@ -1,0 +1,50 @@
+//! The background work every server copy runs: projections catching up with the event log, and
+//! the mail outbox. Each stops when `shutdown` turns true and resumes from its checkpoint.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::AppState;
+use crate::mail;
+
+const TICK: Duration = Duration::from_secs(1);
+
+/// Starts every processor; the handles end after `shutdown` is set.
+pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let mut handles: Vec<JoinHandle<()>> = sportello_projections::all()
+        .into_iter()
+        .map(|projection| {
+            let app = app.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(error) = sportello_projections::catch_up(&app.pool, projection.as_ref()).await {
+                        tracing::error!(projection = projection.name(), %error, "projection failed; retrying");
+                    }
+                    tokio::select! {
+                        _ = app.events_appended.notified() => {}
+                        _ = tokio::time::sleep(TICK) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let app = app.clone();
+    let mut shutdown = shutdown.clone();
+    handles.push(tokio::spawn(async move {
+        loop {
+            if let Err(error) = mail::outbox::work(&app).await {
+                tracing::error!(%error, "mail outbox failed; retrying");
+            }
+            tokio::select! {
+                _ = app.mail_queued.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }));
+    handles
+}

@@ -1,0 +1,112 @@
+//! The translation catalogue (`i18n/it.txt`, `i18n/en.txt`: `key = value` lines, `{name}`
+//! placeholders) and the visitor's language: Italian unless they chose English.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sportello_domain::Language;
+
+pub const LANGUAGE_COOKIE: &str = "sportello_lang";
+
+static CATALOGUES: LazyLock<[HashMap<String, String>; 2]> = LazyLock::new(|| {
+    [
+        parse(include_str!("../../i18n/it.txt")).expect("i18n/it.txt is well formed"),
+        parse(include_str!("../../i18n/en.txt")).expect("i18n/en.txt is well formed"),
+    ]
+});
+
+fn parse(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut entries = HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once(" = ").ok_or(format!("line {}: expected `key = value`", index + 1))?;
+        if entries.insert(key.trim().to_string(), value.trim().to_string()).is_some() {
+            return Err(format!("line {}: duplicate key {key}", index + 1));
+        }
+    }
+    Ok(entries)
+}
+
+fn catalogue(language: Language) -> &'static HashMap<String, String> {
+    match language {
+        Language::It => &CATALOGUES[0],
+        Language::En => &CATALOGUES[1],
+    }
+}
+
+/// The text for `key` in `language` with `{name}` placeholders filled. A missing key shows
+/// itself (and a test fails), so a gap is visible rather than silently in another language.
+pub fn text(language: Language, key: &str, args: &[(&str, &str)]) -> String {
+    let Some(template) = catalogue(language).get(key) else {
+        tracing::warn!(key, language = language.code(), "missing translation");
+        return key.to_string();
+    };
+    let mut out = template.clone();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// Whether `key` exists in every language (tests check each key a template uses).
+pub fn has(key: &str) -> bool {
+    CATALOGUES.iter().all(|catalogue| catalogue.contains_key(key))
+}
+
+/// Every key, for the test that both catalogues say the same things.
+pub fn keys(language: Language) -> Vec<&'static String> {
+    let mut keys: Vec<_> = catalogue(language).keys().collect();
+    keys.sort();
+    keys
+}
+
+/// The visitor's language, from the cookie the language switch sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang(pub Language);
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Lang, Self::Rejection> {
+        Ok(Lang(from_headers(&parts.headers)))
+    }
+}
+
+pub fn from_headers(headers: &axum::http::HeaderMap) -> Language {
+    super::cookies::get(headers, LANGUAGE_COOKIE)
+        .and_then(Language::parse)
+        .unwrap_or(Language::It)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        assert_eq!(keys(Language::It), keys(Language::En));
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert!(text(Language::En, "confirmation.deadline", &[("date", "9 April 2026")]).contains("9 April 2026"));
+    }
+}
+
+/// "9 aprile 2026" / "9 April 2026".
+pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let month = text(language, &format!("month.{}", date.month()), &[]);
+    format!("{} {} {}", date.day(), month, date.year())
+}
+
+/// "9 aprile 2026, 10:05" in Rome's time.
+pub fn date_time(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
+    let local = at.with_timezone(&chrono_tz::Europe::Rome);
+    format!("{}, {}", long_date(language, local.date_naive()), local.format("%H:%M"))
+}

@@ -1,0 +1,202 @@
+//! The citizen's status view: what the private tracking link shows — reference, status in
+//! words, the public history and the attachments. Personal data stays sealed here as it is in
+//! the event; the page opens it with the request's key, so erasing the key erases it here too.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sportello_domain::{RequestEvent, Sealed};
+use sqlx::{MySqlConnection, MySqlPool, Row};
+
+use crate::{Projection, ProjectionError, StoredEvent};
+
+pub struct CitizenStatus;
+
+pub const NAME: &str = "citizen_status";
+
+#[async_trait]
+impl Projection for CitizenStatus {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn apply(&self, conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+        let id = &stored.aggregate_id;
+        match &stored.event {
+            RequestEvent::RequestReceived {
+                organisation_id,
+                reference,
+                kind,
+                topic,
+                channel,
+                language,
+                tracking_token_hash,
+                personal,
+                attachments,
+                received_at,
+                answer_due,
+            } => {
+                let personal = serde_json::to_value(personal).expect("sealed data serialises");
+                sqlx::query(
+                    "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
+                         reference, kind, topic_code, channel, language, status, received_at,
+                         answer_due, personal)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(organisation_id.to_string())
+                .bind(tracking_token_hash)
+                .bind(reference.to_string())
+                .bind(kind.code())
+                .bind(topic)
+                .bind(channel.code())
+                .bind(language.code())
+                .bind(received_at)
+                .bind(answer_due)
+                .bind(personal)
+                .execute(&mut *conn)
+                .await?;
+                add_entry(conn, stored, "received", *received_at).await?;
+                for (position, attachment) in attachments.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO citizen_attachments (aggregate_id, position, file_id, thumbnail_id,
+                             content_type, size) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(position as i32)
+                    .bind(&attachment.file_id)
+                    .bind(&attachment.thumbnail_id)
+                    .bind(&attachment.content_type)
+                    .bind(attachment.size as i64)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            RequestEvent::RequestAcknowledged { at } => {
+                sqlx::query("UPDATE citizen_requests SET acknowledged_at = ? WHERE aggregate_id = ?")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                add_entry(conn, stored, "acknowledged", *at).await?;
+            }
+            // A failed acknowledgement is for staff; the citizen's history does not show it.
+            RequestEvent::AcknowledgementFailed { .. } => {}
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
+        for table in ["citizen_timeline", "citizen_attachments", "citizen_requests"] {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn add_entry(
+    conn: &mut MySqlConnection,
+    stored: &StoredEvent,
+    entry: &str,
+    at: DateTime<Utc>,
+) -> Result<(), ProjectionError> {
+    sqlx::query("INSERT INTO citizen_timeline (aggregate_id, sequence, entry, occurred_at) VALUES (?, ?, ?, ?)")
+        .bind(&stored.aggregate_id)
+        .bind(stored.sequence)
+        .bind(entry)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A request as its citizen follows it.
+#[derive(Debug, Clone)]
+pub struct TrackedRequest {
+    pub aggregate_id: String,
+    pub reference: String,
+    pub kind: String,
+    pub topic_code: String,
+    pub channel: String,
+    pub language: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub answer_due: NaiveDate,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub personal: Sealed,
+}
+
+/// One line of the public history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub entry: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrackedAttachment {
+    pub position: i32,
+    pub file_id: String,
+    pub thumbnail_id: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// The request whose tracking token hashes to `token_hash`.
+pub async fn request_by_token_hash(pool: &MySqlPool, token_hash: &str) -> Result<Option<TrackedRequest>, ProjectionError> {
+    let row = sqlx::query(
+        "SELECT aggregate_id, reference, kind, topic_code, channel, language, status, received_at,
+                answer_due, acknowledged_at, personal
+           FROM citizen_requests WHERE tracking_token_hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let personal: serde_json::Value = row.try_get("personal")?;
+    Ok(Some(TrackedRequest {
+        aggregate_id: row.try_get("aggregate_id")?,
+        reference: row.try_get("reference")?,
+        kind: row.try_get("kind")?,
+        topic_code: row.try_get("topic_code")?,
+        channel: row.try_get("channel")?,
+        language: row.try_get("language")?,
+        status: row.try_get("status")?,
+        received_at: row.try_get("received_at")?,
+        answer_due: row.try_get("answer_due")?,
+        acknowledged_at: row.try_get("acknowledged_at")?,
+        personal: serde_json::from_value(personal).map_err(|source| ProjectionError::Decode { position: 0, source })?,
+    }))
+}
+
+/// The public history of a request, oldest first.
+pub async fn history_of(pool: &MySqlPool, aggregate_id: &str) -> Result<Vec<HistoryEntry>, ProjectionError> {
+    let rows = sqlx::query("SELECT entry, occurred_at FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence")
+        .bind(aggregate_id)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|row| Ok(HistoryEntry { entry: row.try_get("entry")?, occurred_at: row.try_get("occurred_at")? }))
+        .collect()
+}
+
+/// The files sent with a request, in the order the citizen chose them.
+pub async fn attachments_of(pool: &MySqlPool, aggregate_id: &str) -> Result<Vec<TrackedAttachment>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT position, file_id, thumbnail_id, content_type, size
+           FROM citizen_attachments WHERE aggregate_id = ? ORDER BY position",
+    )
+    .bind(aggregate_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(TrackedAttachment {
+                position: row.try_get("position")?,
+                file_id: row.try_get("file_id")?,
+                thumbnail_id: row.try_get("thumbnail_id")?,
+                content_type: row.try_get("content_type")?,
+                size: row.try_get("size")?,
+            })
+        })
+        .collect()
+}

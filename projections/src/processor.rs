@@ -1,0 +1,88 @@
+//! The checkpointed catch-up loop every projection runs, and its rebuild.
+
+use async_trait::async_trait;
+use sqlx::{MySqlConnection, MySqlPool};
+
+use crate::log::{events_after, StoredEvent};
+
+/// How many events one transaction applies.
+const BATCH: i64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event at position {position} cannot be decoded: {source}")]
+    Decode { position: i64, source: serde_json::Error },
+}
+
+/// A read model built from the events. `apply` runs inside the transaction that also moves the
+/// checkpoint, so it must only write its own tables.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn apply(&self, conn: &mut MySqlConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
+    /// Empties the read model's tables.
+    async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError>;
+}
+
+/// Applies every event after the projection's checkpoint. Several server copies may call this
+/// at once: the checkpoint row is locked for each batch, so they take turns and no event is
+/// applied twice. Returns how many events were applied.
+pub async fn catch_up(pool: &MySqlPool, projection: &dyn Projection) -> Result<u64, ProjectionError> {
+    let mut applied = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let position = lock_checkpoint(&mut tx, projection.name()).await?;
+        let events = events_after(&mut tx, position, BATCH).await?;
+        let Some(last) = events.last().map(|event| event.position) else {
+            tx.commit().await?;
+            return Ok(applied);
+        };
+        for event in &events {
+            projection.apply(&mut tx, event).await?;
+        }
+        sqlx::query("UPDATE projection_checkpoints SET position = ? WHERE name = ?")
+            .bind(last)
+            .bind(projection.name())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        applied += events.len() as u64;
+    }
+}
+
+/// Drops the read model and builds it again from the first event. Returns the events applied.
+pub async fn rebuild(pool: &MySqlPool, projection: &dyn Projection) -> Result<u64, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    lock_checkpoint(&mut tx, projection.name()).await?;
+    projection.clear(&mut tx).await?;
+    sqlx::query("UPDATE projection_checkpoints SET position = 0 WHERE name = ?")
+        .bind(projection.name())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    catch_up(pool, projection).await
+}
+
+/// The projection's checkpoint, locked until the transaction ends.
+async fn lock_checkpoint(conn: &mut MySqlConnection, name: &str) -> Result<i64, ProjectionError> {
+    sqlx::query("INSERT IGNORE INTO projection_checkpoints (name, position) VALUES (?, 0)")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let position = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ? FOR UPDATE")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(position)
+}
+
+/// The projection's checkpoint, without locking it (for tests and monitoring).
+pub async fn checkpoint(pool: &MySqlPool, name: &str) -> Result<i64, ProjectionError> {
+    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    Ok(position.unwrap_or(0))
+}
