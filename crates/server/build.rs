@@ -19,13 +19,25 @@ fn main() {
     }
     let version = package_version(&package.join("package.json"));
     println!("cargo:rustc-env=BOOTSTRAP_ITALIA_VERSION={version}");
-    println!("cargo:rerun-if-changed={}", root.join("package-lock.json").display());
-    println!("cargo:rerun-if-changed={}", manifest.join("assets").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("package-lock.json").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("assets").display()
+    );
 
     let dist = package.join("dist");
     let mut files: Vec<(String, PathBuf)> = vec![
-        ("bootstrap-italia/css/bootstrap-italia.min.css".into(), dist.join("css/bootstrap-italia.min.css")),
-        ("bootstrap-italia/svg/sprites.svg".into(), dist.join("svg/sprites.svg")),
+        (
+            "bootstrap-italia/css/bootstrap-italia.min.css".into(),
+            dist.join("css/bootstrap-italia.min.css"),
+        ),
+        (
+            "bootstrap-italia/svg/sprites.svg".into(),
+            dist.join("svg/sprites.svg"),
+        ),
     ];
     for family in ["Titillium_Web", "Roboto_Mono", "Lora"] {
         for entry in std::fs::read_dir(dist.join("fonts").join(family)).unwrap() {
@@ -42,9 +54,16 @@ fn main() {
         files.push((format!("app/{name}"), path));
     }
     files.sort();
-    let mut code = String::from("/// (path under the asset prefix, bytes)\npub static ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// (path under the asset prefix, bytes)\npub static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for (name, path) in &files {
-        writeln!(code, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("assets.rs");
@@ -53,6 +72,13 @@ fn main() {
 
 fn package_version(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let after = text.split("\"version\"").nth(1).expect("a version in package.json");
-    after.split('"').nth(1).expect("a quoted version").to_string()
+    let after = text
+        .split("\"version\"")
+        .nth(1)
+        .expect("a version in package.json");
+    after
+        .split('"')
+        .nth(1)
+        .expect("a quoted version")
+        .to_string()
 }

@@ -19,7 +19,11 @@ impl Projection for CitizenStatus {
         NAME
     }
 
-    async fn apply(&self, conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        conn: &mut MySqlConnection,
+        stored: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         let id = &stored.aggregate_id;
         match &stored.event {
             RequestEvent::RequestReceived {
@@ -72,11 +76,13 @@ impl Projection for CitizenStatus {
                 }
             }
             RequestEvent::RequestAcknowledged { at } => {
-                sqlx::query("UPDATE citizen_requests SET acknowledged_at = ? WHERE aggregate_id = ?")
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "UPDATE citizen_requests SET acknowledged_at = ? WHERE aggregate_id = ?",
+                )
+                .bind(at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
                 add_entry(conn, stored, "acknowledged", *at).await?;
             }
             // A failed acknowledgement is for staff; the citizen's history does not show it.
@@ -86,8 +92,14 @@ impl Projection for CitizenStatus {
     }
 
     async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
-        for table in ["citizen_timeline", "citizen_attachments", "citizen_requests"] {
-            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *conn).await?;
+        for table in [
+            "citizen_timeline",
+            "citizen_attachments",
+            "citizen_requests",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }
@@ -142,7 +154,10 @@ pub struct TrackedAttachment {
 }
 
 /// The request whose tracking token hashes to `token_hash`.
-pub async fn request_by_token_hash(pool: &MySqlPool, token_hash: &str) -> Result<Option<TrackedRequest>, ProjectionError> {
+pub async fn request_by_token_hash(
+    pool: &MySqlPool,
+    token_hash: &str,
+) -> Result<Option<TrackedRequest>, ProjectionError> {
     let row = sqlx::query(
         "SELECT aggregate_id, reference, kind, topic_code, channel, language, status, received_at,
                 answer_due, acknowledged_at, personal
@@ -164,23 +179,39 @@ pub async fn request_by_token_hash(pool: &MySqlPool, token_hash: &str) -> Result
         received_at: row.try_get("received_at")?,
         answer_due: row.try_get("answer_due")?,
         acknowledged_at: row.try_get("acknowledged_at")?,
-        personal: serde_json::from_value(personal).map_err(|source| ProjectionError::Decode { position: 0, source })?,
+        personal: serde_json::from_value(personal).map_err(|source| ProjectionError::Decode {
+            position: 0,
+            source,
+        })?,
     }))
 }
 
 /// The public history of a request, oldest first.
-pub async fn history_of(pool: &MySqlPool, aggregate_id: &str) -> Result<Vec<HistoryEntry>, ProjectionError> {
-    let rows = sqlx::query("SELECT entry, occurred_at FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence")
-        .bind(aggregate_id)
-        .fetch_all(pool)
-        .await?;
+pub async fn history_of(
+    pool: &MySqlPool,
+    aggregate_id: &str,
+) -> Result<Vec<HistoryEntry>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT entry, occurred_at FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence",
+    )
+    .bind(aggregate_id)
+    .fetch_all(pool)
+    .await?;
     rows.into_iter()
-        .map(|row| Ok(HistoryEntry { entry: row.try_get("entry")?, occurred_at: row.try_get("occurred_at")? }))
+        .map(|row| {
+            Ok(HistoryEntry {
+                entry: row.try_get("entry")?,
+                occurred_at: row.try_get("occurred_at")?,
+            })
+        })
         .collect()
 }
 
 /// The files sent with a request, in the order the citizen chose them.
-pub async fn attachments_of(pool: &MySqlPool, aggregate_id: &str) -> Result<Vec<TrackedAttachment>, ProjectionError> {
+pub async fn attachments_of(
+    pool: &MySqlPool,
+    aggregate_id: &str,
+) -> Result<Vec<TrackedAttachment>, ProjectionError> {
     let rows = sqlx::query(
         "SELECT position, file_id, thumbnail_id, content_type, size
            FROM citizen_attachments WHERE aggregate_id = ? ORDER BY position",

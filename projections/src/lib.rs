@@ -16,5 +16,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
 
 /// The projection with this name, if there is one.
 pub fn named(name: &str) -> Option<Box<dyn Projection>> {
-    all().into_iter().find(|projection| projection.name() == name)
+    all()
+        .into_iter()
+        .find(|projection| projection.name() == name)
 }

@@ -13,7 +13,10 @@ pub enum ProjectionError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("event at position {position} cannot be decoded: {source}")]
-    Decode { position: i64, source: serde_json::Error },
+    Decode {
+        position: i64,
+        source: serde_json::Error,
+    },
 }
 
 /// A read model built from the events. `apply` runs inside the transaction that also moves the
@@ -21,7 +24,11 @@ pub enum ProjectionError {
 #[async_trait]
 pub trait Projection: Send + Sync {
     fn name(&self) -> &'static str;
-    async fn apply(&self, conn: &mut MySqlConnection, event: &StoredEvent) -> Result<(), ProjectionError>;
+    async fn apply(
+        &self,
+        conn: &mut MySqlConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError>;
     /// Empties the read model's tables.
     async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError>;
 }
@@ -29,7 +36,11 @@ pub trait Projection: Send + Sync {
 /// Applies every event after the projection's checkpoint. Several server copies may call this
 /// at once: the checkpoint row is locked for each batch, so they take turns and no event is
 /// applied twice. Returns how many events were applied.
-pub async fn catch_up(pool: &MySqlPool, projection: &dyn Projection) -> Result<u64, ProjectionError> {
+pub async fn catch_up(
+    pool: &MySqlPool,
+    projection: &dyn Projection,
+) -> Result<u64, ProjectionError> {
+    ensure_checkpoint(pool, projection.name()).await?;
     let mut applied = 0;
     loop {
         let mut tx = pool.begin().await?;
@@ -53,7 +64,11 @@ pub async fn catch_up(pool: &MySqlPool, projection: &dyn Projection) -> Result<u
 }
 
 /// Drops the read model and builds it again from the first event. Returns the events applied.
-pub async fn rebuild(pool: &MySqlPool, projection: &dyn Projection) -> Result<u64, ProjectionError> {
+pub async fn rebuild(
+    pool: &MySqlPool,
+    projection: &dyn Projection,
+) -> Result<u64, ProjectionError> {
+    ensure_checkpoint(pool, projection.name()).await?;
     let mut tx = pool.begin().await?;
     lock_checkpoint(&mut tx, projection.name()).await?;
     projection.clear(&mut tx).await?;
@@ -65,24 +80,32 @@ pub async fn rebuild(pool: &MySqlPool, projection: &dyn Projection) -> Result<u6
     catch_up(pool, projection).await
 }
 
-/// The projection's checkpoint, locked until the transaction ends.
-async fn lock_checkpoint(conn: &mut MySqlConnection, name: &str) -> Result<i64, ProjectionError> {
+/// Creates the checkpoint row on first use, in its own statement: inside the locking transaction
+/// the shared lock of a duplicate insert would deadlock with another copy's `FOR UPDATE`.
+async fn ensure_checkpoint(pool: &MySqlPool, name: &str) -> Result<(), ProjectionError> {
     sqlx::query("INSERT IGNORE INTO projection_checkpoints (name, position) VALUES (?, 0)")
         .bind(name)
-        .execute(&mut *conn)
+        .execute(pool)
         .await?;
-    let position = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ? FOR UPDATE")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    Ok(())
+}
+
+/// The projection's checkpoint, locked until the transaction ends.
+async fn lock_checkpoint(conn: &mut MySqlConnection, name: &str) -> Result<i64, ProjectionError> {
+    let position =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ? FOR UPDATE")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(position)
 }
 
 /// The projection's checkpoint, without locking it (for tests and monitoring).
 pub async fn checkpoint(pool: &MySqlPool, name: &str) -> Result<i64, ProjectionError> {
-    let position: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
     Ok(position.unwrap_or(0))
 }

@@ -40,8 +40,13 @@ pub enum RequestError {
     NotReceived,
     #[error("the acknowledgement has already been recorded")]
     AlreadyAcknowledged,
-    #[error("the reference belongs to {reference_year}, the request was received in {received_year}")]
-    ReferenceYearMismatch { reference_year: i32, received_year: i32 },
+    #[error(
+        "the reference belongs to {reference_year}, the request was received in {received_year}"
+    )]
+    ReferenceYearMismatch {
+        reference_year: i32,
+        received_year: i32,
+    },
     #[error("the answer deadline must be between 1 and 365 days")]
     AnswerDaysOutOfRange,
     #[error("the tracking token hash must be 64 hexadecimal characters")]
@@ -71,12 +76,20 @@ impl Request {
                 }
                 Ok(vec![RequestEvent::RequestAcknowledged { at }])
             }
-            RequestCommand::RecordAcknowledgementFailure { at, attempts, reason } => {
+            RequestCommand::RecordAcknowledgementFailure {
+                at,
+                attempts,
+                reason,
+            } => {
                 self.require_received()?;
                 if self.acknowledged {
                     return Err(RequestError::AlreadyAcknowledged);
                 }
-                Ok(vec![RequestEvent::AcknowledgementFailed { at, attempts, reason }])
+                Ok(vec![RequestEvent::AcknowledgementFailed {
+                    at,
+                    attempts,
+                    reason,
+                }])
             }
         }
     }

@@ -12,7 +12,11 @@ pub enum RequestCommand {
     /// The acknowledgement e-mail was accepted by the mail server.
     RecordAcknowledgement { at: DateTime<Utc> },
     /// The acknowledgement could not be delivered after every retry.
-    RecordAcknowledgementFailure { at: DateTime<Utc>, attempts: u32, reason: String },
+    RecordAcknowledgementFailure {
+        at: DateTime<Utc>,
+        attempts: u32,
+        reason: String,
+    },
 }
 
 /// Everything a new request is made of, already parsed and validated at the edge; the reference

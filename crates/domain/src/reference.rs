@@ -51,7 +51,8 @@ impl FromStr for Reference {
 
     fn from_str(text: &str) -> Result<Reference, ReferenceError> {
         let (year, number) = text.split_once('/').ok_or(ReferenceError::Malformed)?;
-        let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
         if !digits(year, 4) || !digits(number, 7) {
             return Err(ReferenceError::Malformed);
         }

@@ -9,11 +9,17 @@ use crate::*;
 type RequestTest = TestFramework<Request>;
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn sealed() -> Sealed {
-    Sealed { key_id: Uuid::nil(), nonce: "bm9uY2U".into(), ciphertext: "c2VhbGVk".into() }
+    Sealed {
+        key_id: Uuid::nil(),
+        nonce: "bm9uY2U".into(),
+        ciphertext: "c2VhbGVk".into(),
+    }
 }
 
 fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
@@ -63,7 +69,10 @@ fn a_new_request_is_received_with_a_deadline_thirty_days_on() {
     let when = at("2026-03-10T09:00:00Z");
     RequestTest::with(())
         .given_no_previous_events()
-        .when(RequestCommand::Receive(Box::new(new_request("2026/0000001", when))))
+        .when(RequestCommand::Receive(Box::new(new_request(
+            "2026/0000001",
+            when,
+        ))))
         .then_expect_events(vec![received("2026/0000001", when, date(2026, 4, 9))]);
 }
 
@@ -73,7 +82,10 @@ fn the_deadline_counts_from_the_date_in_rome_not_in_utc() {
     let when = at("2026-12-31T23:30:00Z");
     RequestTest::with(())
         .given_no_previous_events()
-        .when(RequestCommand::Receive(Box::new(new_request("2027/0000001", when))))
+        .when(RequestCommand::Receive(Box::new(new_request(
+            "2027/0000001",
+            when,
+        ))))
         .then_expect_events(vec![received("2027/0000001", when, date(2027, 1, 31))]);
 }
 
@@ -87,7 +99,9 @@ fn a_configured_deadline_replaces_the_legal_default() {
         .when(RequestCommand::Receive(Box::new(new)))
         .inspect_result()
         .unwrap();
-    let RequestEvent::RequestReceived { answer_due, .. } = &events[0] else { panic!() };
+    let RequestEvent::RequestReceived { answer_due, .. } = &events[0] else {
+        panic!()
+    };
     assert_eq!(*answer_due, date(2026, 6, 11));
 }
 
@@ -96,8 +110,14 @@ fn a_reference_of_another_year_is_refused() {
     let when = at("2026-12-31T22:30:00Z"); // 23:30 in Rome, still 2026
     RequestTest::with(())
         .given_no_previous_events()
-        .when(RequestCommand::Receive(Box::new(new_request("2027/0000001", when))))
-        .then_expect_error(RequestError::ReferenceYearMismatch { reference_year: 2027, received_year: 2026 });
+        .when(RequestCommand::Receive(Box::new(new_request(
+            "2027/0000001",
+            when,
+        ))))
+        .then_expect_error(RequestError::ReferenceYearMismatch {
+            reference_year: 2027,
+            received_year: 2026,
+        });
 }
 
 #[test]
@@ -128,7 +148,10 @@ fn a_request_is_received_only_once() {
     let when = at("2026-03-10T09:00:00Z");
     RequestTest::with(())
         .given(vec![received("2026/0000001", when, date(2026, 4, 9))])
-        .when(RequestCommand::Receive(Box::new(new_request("2026/0000001", when))))
+        .when(RequestCommand::Receive(Box::new(new_request(
+            "2026/0000001",
+            when,
+        ))))
         .then_expect_error(RequestError::AlreadyReceived);
 }
 
@@ -158,14 +181,22 @@ fn nothing_is_acknowledged_before_it_is_received() {
         .then_expect_error(RequestError::NotReceived);
     RequestTest::with(())
         .given_no_previous_events()
-        .when(RequestCommand::RecordAcknowledgementFailure { at: ack, attempts: 1, reason: "x".into() })
+        .when(RequestCommand::RecordAcknowledgementFailure {
+            at: ack,
+            attempts: 1,
+            reason: "x".into(),
+        })
         .then_expect_error(RequestError::NotReceived);
 }
 
 #[test]
 fn a_failed_acknowledgement_is_recorded_and_a_later_success_still_counts() {
     let when = at("2026-03-10T09:00:00Z");
-    let failed = RequestEvent::AcknowledgementFailed { at: at("2026-03-11T09:00:00Z"), attempts: 8, reason: "smtp 550".into() };
+    let failed = RequestEvent::AcknowledgementFailed {
+        at: at("2026-03-11T09:00:00Z"),
+        attempts: 8,
+        reason: "smtp 550".into(),
+    };
     RequestTest::with(())
         .given(vec![received("2026/0000001", when, date(2026, 4, 9))])
         .when(RequestCommand::RecordAcknowledgementFailure {
@@ -176,7 +207,10 @@ fn a_failed_acknowledgement_is_recorded_and_a_later_success_still_counts() {
         .then_expect_events(vec![failed.clone()]);
     let later = at("2026-03-12T09:00:00Z");
     RequestTest::with(())
-        .given(vec![received("2026/0000001", when, date(2026, 4, 9)), failed])
+        .given(vec![
+            received("2026/0000001", when, date(2026, 4, 9)),
+            failed,
+        ])
         .when(RequestCommand::RecordAcknowledgement { at: later })
         .then_expect_events(vec![RequestEvent::RequestAcknowledged { at: later }]);
 }
@@ -189,7 +223,11 @@ fn a_failure_after_the_acknowledgement_is_refused() {
             received("2026/0000001", when, date(2026, 4, 9)),
             RequestEvent::RequestAcknowledged { at: when },
         ])
-        .when(RequestCommand::RecordAcknowledgementFailure { at: when, attempts: 1, reason: "x".into() })
+        .when(RequestCommand::RecordAcknowledgementFailure {
+            at: when,
+            attempts: 1,
+            reason: "x".into(),
+        })
         .then_expect_error(RequestError::AlreadyAcknowledged);
 }
 
@@ -198,26 +236,50 @@ fn references_print_and_parse_as_year_slash_seven_digits() {
     let reference: Reference = "2026/0000123".parse().unwrap();
     assert_eq!((reference.year(), reference.number()), (2026, 123));
     assert_eq!(reference.to_string(), "2026/0000123");
-    for bad in ["2026/123", "26/0000123", "2026-0000123", "2026/0000000", "2026/00001234", "abcd/0000001"] {
+    for bad in [
+        "2026/123",
+        "26/0000123",
+        "2026-0000123",
+        "2026/0000000",
+        "2026/00001234",
+        "abcd/0000001",
+    ] {
         assert!(bad.parse::<Reference>().is_err(), "{bad} should not parse");
     }
-    assert_eq!(Reference::new(2026, 10_000_000), Err(ReferenceError::OutOfRange));
+    assert_eq!(
+        Reference::new(2026, 10_000_000),
+        Err(ReferenceError::OutOfRange)
+    );
 }
 
 #[test]
 fn the_year_in_rome_turns_at_local_midnight() {
-    assert_eq!(rome_year(Utc.with_ymd_and_hms(2026, 12, 31, 22, 59, 59).unwrap()), 2026);
-    assert_eq!(rome_year(Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap()), 2027);
+    assert_eq!(
+        rome_year(Utc.with_ymd_and_hms(2026, 12, 31, 22, 59, 59).unwrap()),
+        2026
+    );
+    assert_eq!(
+        rome_year(Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap()),
+        2027
+    );
     // Summer time: midnight in Rome is 22:00 UTC.
-    assert_eq!(rome_date(Utc.with_ymd_and_hms(2026, 7, 1, 22, 0, 0).unwrap()), date(2026, 7, 2));
+    assert_eq!(
+        rome_date(Utc.with_ymd_and_hms(2026, 7, 1, 22, 0, 0).unwrap()),
+        date(2026, 7, 2)
+    );
 }
 
 #[test]
 fn events_keep_their_stored_names_and_version() {
     use cqrs_es::DomainEvent;
-    let event = RequestEvent::RequestAcknowledged { at: at("2026-03-10T09:00:00Z") };
+    let event = RequestEvent::RequestAcknowledged {
+        at: at("2026-03-10T09:00:00Z"),
+    };
     assert_eq!(event.event_type(), "RequestAcknowledged");
     assert_eq!(event.event_version(), EVENT_VERSION);
     let json = serde_json::to_value(&event).unwrap();
-    assert_eq!(json, serde_json::json!({"RequestAcknowledged": {"at": "2026-03-10T09:00:00Z"}}));
+    assert_eq!(
+        json,
+        serde_json::json!({"RequestAcknowledged": {"at": "2026-03-10T09:00:00Z"}})
+    );
 }

@@ -13,7 +13,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Information, Kind::Complaint, Kind::Suggestion, Kind::Praise];
+    pub const ALL: [Kind; 4] = [
+        Kind::Information,
+        Kind::Complaint,
+        Kind::Suggestion,
+        Kind::Praise,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {

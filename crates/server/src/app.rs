@@ -51,10 +51,11 @@ impl AppState {
     /// Connects the pieces to an already migrated database.
     pub async fn build(config: Config, pool: MySqlPool, clock: Clock) -> anyhow::Result<AppState> {
         let csrf_secret = db::shared_secret(&pool, "csrf_secret").await?;
-        let organisation_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
-            .bind(DEFAULT_ORGANISATION.to_string())
-            .fetch_one(&pool)
-            .await?;
+        let organisation_name: String =
+            sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
+                .bind(DEFAULT_ORGANISATION.to_string())
+                .fetch_one(&pool)
+                .await?;
         let mail = Transport::from_config(&config)?;
         Ok(AppState {
             submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
@@ -88,20 +89,31 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/segui/{token}", get(tracking::page))
         .route("/segui/{token}/ricevuta", get(tracking::confirmation))
-        .route("/segui/{token}/allegati/{position}", get(tracking::download))
-        .route("/segui/{token}/allegati/{position}/anteprima", get(tracking::preview))
+        .route(
+            "/segui/{token}/allegati/{position}",
+            get(tracking::download),
+        )
+        .route(
+            "/segui/{token}/allegati/{position}/anteprima",
+            get(tracking::preview),
+        )
         .route("/privacy", get(pages::privacy))
         .route("/lingua/{lang}", get(pages::language))
         .route("/healthz", get(pages::healthz))
         .route("/assets/{version}/{*path}", get(web::assets::serve))
         .fallback(pages::not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), web::error::render_errors))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            web::error::render_errors,
+        ))
         .layer(middleware::from_fn(web::security::headers));
     if app.secure_cookies() {
-        router = router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(web::security::HSTS),
-        ));
+        router = router.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static(web::security::HSTS),
+            ),
+        );
     }
     router.with_state(app)
 }

@@ -16,11 +16,16 @@ impl Clock {
     }
 
     pub fn fixed(at: DateTime<Utc>) -> Clock {
-        Clock { fixed: Arc::new(RwLock::new(Some(at))) }
+        Clock {
+            fixed: Arc::new(RwLock::new(Some(at))),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        self.fixed.read().expect("clock lock").unwrap_or_else(Utc::now)
+        self.fixed
+            .read()
+            .expect("clock lock")
+            .unwrap_or_else(Utc::now)
     }
 
     /// Moves a fixed clock forward (tests only; the system clock moves by itself).

@@ -37,7 +37,10 @@ pub struct ConfigError {
 }
 
 fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.to_string(), problem: problem.into() }
+    ConfigError {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
 }
 
 impl Config {
@@ -45,10 +48,17 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let mut vars: HashMap<String, String> = HashMap::new();
         if let Ok(path) = std::env::var("SPORTELLO_CONFIG_FILE") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| bad("SPORTELLO_CONFIG_FILE", format!("cannot be read ({path}): {error}")))?;
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                bad(
+                    "SPORTELLO_CONFIG_FILE",
+                    format!("cannot be read ({path}): {error}"),
+                )
+            })?;
             vars.extend(parse_env_file(&text).map_err(|line| {
-                bad("SPORTELLO_CONFIG_FILE", format!("line {line} is not KEY=VALUE"))
+                bad(
+                    "SPORTELLO_CONFIG_FILE",
+                    format!("line {line} is not KEY=VALUE"),
+                )
             })?);
         }
         vars.extend(std::env::vars().filter(|(key, _)| key.starts_with("SPORTELLO_")));
@@ -57,7 +67,11 @@ impl Config {
 
     /// Builds the configuration from already collected variables (tests use this directly).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let get = |key: &str| vars.get(key).map(|value| value.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            vars.get(key)
+                .map(|value| value.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let database_url = get("SPORTELLO_DATABASE_URL");
         if let Some(url) = &database_url {
             if !url.starts_with("mysql://") && !url.starts_with("mariadb://") {
@@ -66,7 +80,12 @@ impl Config {
         }
         let bind: SocketAddr = match get("SPORTELLO_BIND") {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(text) => text.parse().map_err(|_| bad("SPORTELLO_BIND", "must be an address:port such as 127.0.0.1:8080"))?,
+            Some(text) => text.parse().map_err(|_| {
+                bad(
+                    "SPORTELLO_BIND",
+                    "must be an address:port such as 127.0.0.1:8080",
+                )
+            })?,
         };
         let data_dir = PathBuf::from(get("SPORTELLO_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let public_url = match get("SPORTELLO_PUBLIC_URL") {
@@ -76,28 +95,54 @@ impl Config {
                     && !url.contains(char::is_whitespace)
                     && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
                 if !ok {
-                    return Err(bad("SPORTELLO_PUBLIC_URL", "must be an http:// or https:// URL"));
+                    return Err(bad(
+                        "SPORTELLO_PUBLIC_URL",
+                        "must be an http:// or https:// URL",
+                    ));
                 }
                 url.trim_end_matches('/').to_string()
             }
         };
         let smtp_url = get("SPORTELLO_SMTP_URL");
         if let Some(url) = &smtp_url {
-            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
-                .map_err(|error| bad("SPORTELLO_SMTP_URL", format!("is not a valid smtp:// or smtps:// URL: {error}")))?;
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(
+                |error| {
+                    bad(
+                        "SPORTELLO_SMTP_URL",
+                        format!("is not a valid smtp:// or smtps:// URL: {error}"),
+                    )
+                },
+            )?;
         }
         let mail_from = get("SPORTELLO_MAIL_FROM")
             .unwrap_or_else(|| "Sportello URP <urp@localhost>".into())
             .parse()
-            .map_err(|_| bad("SPORTELLO_MAIL_FROM", "must be an e-mail address, optionally with a name"))?;
-        let number = |key: &str, default: u32, range: std::ops::RangeInclusive<u32>| -> Result<u32, ConfigError> {
+            .map_err(|_| {
+                bad(
+                    "SPORTELLO_MAIL_FROM",
+                    "must be an e-mail address, optionally with a name",
+                )
+            })?;
+        let number = |key: &str,
+                      default: u32,
+                      range: std::ops::RangeInclusive<u32>|
+         -> Result<u32, ConfigError> {
             match get(key) {
                 None => Ok(default),
                 Some(text) => text
                     .parse::<u32>()
                     .ok()
                     .filter(|value| range.contains(value))
-                    .ok_or_else(|| bad(key, format!("must be a whole number from {} to {}", range.start(), range.end()))),
+                    .ok_or_else(|| {
+                        bad(
+                            key,
+                            format!(
+                                "must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
             }
         };
         let trusted_proxies = match get("SPORTELLO_TRUSTED_PROXIES") {
@@ -106,7 +151,12 @@ impl Config {
                 .split(',')
                 .map(|part| part.trim().parse::<IpAddr>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| bad("SPORTELLO_TRUSTED_PROXIES", "must be a comma-separated list of IP addresses"))?,
+                .map_err(|_| {
+                    bad(
+                        "SPORTELLO_TRUSTED_PROXIES",
+                        "must be a comma-separated list of IP addresses",
+                    )
+                })?,
         };
         let log_json = match get("SPORTELLO_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -123,7 +173,11 @@ impl Config {
             answer_days: number("SPORTELLO_ANSWER_DAYS", 30, 1..=365)?,
             submissions_per_hour: number("SPORTELLO_SUBMISSIONS_PER_HOUR", 30, 1..=1_000_000)?,
             trusted_proxies,
-            mail_retry_base: Duration::from_secs(u64::from(number("SPORTELLO_MAIL_RETRY_SECONDS", 30, 0..=86_400)?)),
+            mail_retry_base: Duration::from_secs(u64::from(number(
+                "SPORTELLO_MAIL_RETRY_SECONDS",
+                30,
+                0..=86_400,
+            )?)),
             mail_max_attempts: number("SPORTELLO_MAIL_MAX_ATTEMPTS", 10, 1..=100)?,
             log_filter: get("SPORTELLO_LOG").unwrap_or_else(|| "info".into()),
             log_json,
@@ -151,7 +205,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -182,14 +239,20 @@ mod tests {
 
     #[test]
     fn the_public_url_loses_its_trailing_slash() {
-        let config = Config::from_vars(&vars(&[("SPORTELLO_PUBLIC_URL", "https://urp.comune.example.it/")])).unwrap();
+        let config = Config::from_vars(&vars(&[(
+            "SPORTELLO_PUBLIC_URL",
+            "https://urp.comune.example.it/",
+        )]))
+        .unwrap();
         assert_eq!(config.public_url, "https://urp.comune.example.it");
     }
 
     #[test]
     fn env_files_take_key_value_lines() {
         assert_eq!(
-            parse_env_file("# comment\n\nSPORTELLO_BIND=0.0.0.0:80\nSPORTELLO_MAIL_FROM=\"URP <u@x.it>\"\n"),
+            parse_env_file(
+                "# comment\n\nSPORTELLO_BIND=0.0.0.0:80\nSPORTELLO_MAIL_FROM=\"URP <u@x.it>\"\n"
+            ),
             Ok(vec![
                 ("SPORTELLO_BIND".into(), "0.0.0.0:80".into()),
                 ("SPORTELLO_MAIL_FROM".into(), "URP <u@x.it>".into())

@@ -8,7 +8,9 @@ use sqlx::MySqlPool;
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<MySqlPool, sqlx::Error> {
     let options: MySqlConnectOptions = url.parse()?;
-    let options = options.charset("utf8mb4").timezone(Some(String::from("+00:00")));
+    let options = options
+        .charset("utf8mb4")
+        .timezone(Some(String::from("+00:00")));
     MySqlPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
@@ -38,5 +40,8 @@ pub async fn shared_secret(pool: &MySqlPool, name: &str) -> Result<Vec<u8>, sqlx
 
 /// Whether the database answers (for /healthz).
 pub async fn ping(pool: &MySqlPool) -> bool {
-    sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok()
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .is_ok()
 }

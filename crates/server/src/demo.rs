@@ -19,7 +19,14 @@ const SAMPLES: &[(Kind, &str, &str, &str)] = &[
     (Kind::Information, "tributi", "Scadenza della TARI", "Quando scade la prima rata della TARI di quest'anno e dove trovo il modello di pagamento?"),
 ];
 
-const NAMES: &[(&str, &str)] = &[("Giulia", "Bianchi"), ("Marco", "Esposito"), ("Anna", "Ricci"), ("Luca", "Romano"), ("Sara", "Colombo"), ("Paolo", "Greco")];
+const NAMES: &[(&str, &str)] = &[
+    ("Giulia", "Bianchi"),
+    ("Marco", "Esposito"),
+    ("Anna", "Ricci"),
+    ("Luca", "Romano"),
+    ("Sara", "Colombo"),
+    ("Paolo", "Greco"),
+];
 
 /// Files `count` demo requests and returns them (the tracking tokens are the way in).
 pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
@@ -27,7 +34,11 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
     for index in 0..count {
         let (kind, topic, subject, description) = SAMPLES[index % SAMPLES.len()];
         let (first_name, last_name) = NAMES[index % NAMES.len()];
-        let attachments = if index % 3 == 0 { vec![intake::prepare("foto-segnalazione.png", demo_photo(index))?] } else { vec![] };
+        let attachments = if index % 3 == 0 {
+            vec![intake::prepare("foto-segnalazione.png", demo_photo(index))?]
+        } else {
+            vec![]
+        };
         let submission = Submission {
             request: ValidRequest {
                 kind,
@@ -37,24 +48,40 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
                 place: (kind == Kind::Complaint).then(|| "Via Roma 12".to_string()),
                 first_name: first_name.into(),
                 last_name: last_name.into(),
-                email: format!("{}.{}@example.org", first_name.to_lowercase(), last_name.to_lowercase()),
+                email: format!(
+                    "{}.{}@example.org",
+                    first_name.to_lowercase(),
+                    last_name.to_lowercase()
+                ),
                 phone: None,
             },
             attachments,
-            language: if index % 4 == 3 { Language::En } else { Language::It },
+            language: if index % 4 == 3 {
+                Language::En
+            } else {
+                Language::It
+            },
             channel: Channel::Web,
             actor: "demo".into(),
             correlation_id: Uuid::new_v4().to_string(),
         };
-        filed.push(file_request(app, submission).await.map_err(|error| anyhow::anyhow!("{error}"))?);
+        filed.push(
+            file_request(app, submission)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?,
+        );
     }
     Ok(filed)
 }
 
 /// A small generated picture (no file shipped in the repository).
 fn demo_photo(seed: usize) -> Vec<u8> {
-    let image = RgbImage::from_fn(64, 48, |x, y| Rgb([(x * 4) as u8, (y * 5) as u8, (seed * 40 % 255) as u8]));
+    let image = RgbImage::from_fn(64, 48, |x, y| {
+        Rgb([(x * 4) as u8, (y * 5) as u8, (seed * 40 % 255) as u8])
+    });
     let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageRgb8(image).write_to(&mut out, ImageFormat::Png).expect("PNG encoding in memory");
+    DynamicImage::ImageRgb8(image)
+        .write_to(&mut out, ImageFormat::Png)
+        .expect("PNG encoding in memory");
     out.into_inner()
 }

@@ -29,18 +29,26 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn new(pool: MySqlPool) -> EventLog {
-        EventLog { reads: MysqlEventRepository::new(pool.clone()), pool }
+        EventLog {
+            reads: MysqlEventRepository::new(pool.clone()),
+            pool,
+        }
     }
 }
 
 /// Takes the append lock for the rest of the transaction.
 pub async fn lock_appends(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE").execute(conn).await?;
+    sqlx::query("SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Inserts serialized events; the caller holds the append lock and owns the transaction.
-pub async fn insert_events(conn: &mut MySqlConnection, events: &[SerializedEvent]) -> Result<(), sqlx::Error> {
+pub async fn insert_events(
+    conn: &mut MySqlConnection,
+    events: &[SerializedEvent],
+) -> Result<(), sqlx::Error> {
     for event in events {
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
@@ -62,14 +70,21 @@ pub async fn insert_events(conn: &mut MySqlConnection, events: &[SerializedEvent
 /// A duplicate (aggregate, sequence) means another writer got there first.
 fn persistence_error(error: sqlx::Error) -> PersistenceError {
     match &error {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23000") => PersistenceError::OptimisticLockError,
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => PersistenceError::ConnectionError(Box::new(error)),
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23000") => {
+            PersistenceError::OptimisticLockError
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => {
+            PersistenceError::ConnectionError(Box::new(error))
+        }
         _ => PersistenceError::UnknownError(Box::new(error)),
     }
 }
 
 impl PersistedEventRepository for EventLog {
-    async fn get_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         self.reads.get_events::<A>(aggregate_id).await
     }
 
@@ -78,10 +93,15 @@ impl PersistedEventRepository for EventLog {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.reads.get_last_events::<A>(aggregate_id, last_sequence).await
+        self.reads
+            .get_last_events::<A>(aggregate_id, last_sequence)
+            .await
     }
 
-    async fn get_snapshot<A: Aggregate>(&self, aggregate_id: &str) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
         self.reads.get_snapshot::<A>(aggregate_id).await
     }
 
@@ -92,11 +112,16 @@ impl PersistedEventRepository for EventLog {
     ) -> Result<(), PersistenceError> {
         let mut tx = self.pool.begin().await.map_err(persistence_error)?;
         lock_appends(&mut tx).await.map_err(persistence_error)?;
-        insert_events(&mut tx, events).await.map_err(persistence_error)?;
+        insert_events(&mut tx, events)
+            .await
+            .map_err(persistence_error)?;
         tx.commit().await.map_err(persistence_error)
     }
 
-    async fn stream_events<A: Aggregate>(&self, aggregate_id: &str) -> Result<ReplayStream, PersistenceError> {
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
         self.reads.stream_events::<A>(aggregate_id).await
     }
 
@@ -142,7 +167,10 @@ pub async fn execute(
 }
 
 /// Every event of one request, oldest first, decoded (for processors that need the facts).
-pub async fn history(pool: &MySqlPool, aggregate_id: &str) -> anyhow::Result<Vec<sportello_domain::RequestEvent>> {
+pub async fn history(
+    pool: &MySqlPool,
+    aggregate_id: &str,
+) -> anyhow::Result<Vec<sportello_domain::RequestEvent>> {
     let rows: Vec<(String, String, Value)> = sqlx::query_as(
         "SELECT event_type, event_version, payload FROM events
           WHERE aggregate_type = 'request' AND aggregate_id = ? ORDER BY sequence",
@@ -151,6 +179,12 @@ pub async fn history(pool: &MySqlPool, aggregate_id: &str) -> anyhow::Result<Vec
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(event_type, version, payload)| Ok(sportello_projections::decode(&event_type, &version, payload)?))
+        .map(|(event_type, version, payload)| {
+            Ok(sportello_projections::decode(
+                &event_type,
+                &version,
+                payload,
+            )?)
+        })
         .collect()
 }

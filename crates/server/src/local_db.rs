@@ -19,29 +19,48 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<String> {
     if crate::db::connect(&server_url, 1).await.is_err() {
         launch(&dir, &socket).await?;
     }
-    let pool = crate::db::connect(&server_url, 1).await.context("connecting to the private MariaDB")?;
-    sqlx::query(&format!("CREATE DATABASE IF NOT EXISTS {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-        .execute(&pool)
-        .await?;
+    let pool = crate::db::connect(&server_url, 1)
+        .await
+        .context("connecting to the private MariaDB")?;
+    sqlx::query(&format!(
+        "CREATE DATABASE IF NOT EXISTS {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    ))
+    .execute(&pool)
+    .await?;
     Ok(url_for(&socket, DATABASE))
 }
 
 /// The URL of one database on the private server (tests create one per test).
 pub fn url_for(socket: &Path, database: &str) -> String {
-    format!("mysql://root@localhost/{database}?socket={}", socket.display())
+    format!(
+        "mysql://root@localhost/{database}?socket={}",
+        socket.display()
+    )
 }
 
 /// Stops the private server if it runs.
 pub async fn stop(data_dir: &Path) -> anyhow::Result<()> {
     let dir = absolute(&data_dir.join("mariadb"))?;
-    let Ok(pid) = std::fs::read_to_string(dir.join("mariadbd.pid")) else { return Ok(()) };
-    Command::new("kill").arg("-TERM").arg(pid.trim()).status().await?;
+    let Ok(pid) = std::fs::read_to_string(dir.join("mariadbd.pid")) else {
+        return Ok(());
+    };
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.trim())
+        .status()
+        .await?;
     Ok(())
 }
 
 async fn launch(dir: &Path, socket: &Path) -> anyhow::Result<()> {
-    let server = find(&["mariadbd", "mysqld"], &["/usr/sbin", "/usr/libexec", "/usr/local/sbin", "/usr/bin"]);
-    let installer = find(&["mariadb-install-db", "mysql_install_db"], &["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
+    let server = find(
+        &["mariadbd", "mysqld"],
+        &["/usr/sbin", "/usr/libexec", "/usr/local/sbin", "/usr/bin"],
+    );
+    let installer = find(
+        &["mariadb-install-db", "mysql_install_db"],
+        &["/usr/bin", "/usr/local/bin", "/usr/sbin"],
+    );
     let (Some(server), Some(installer)) = (server, installer) else {
         bail!(
             "no MariaDB server found. Install the distribution's (sudo apt-get install mariadb-server) \
@@ -64,7 +83,10 @@ async fn launch(dir: &Path, socket: &Path) -> anyhow::Result<()> {
         if as_root {
             install.arg("--user=root");
         }
-        let status = install.status().await.context("running mariadb-install-db")?;
+        let status = install
+            .status()
+            .await
+            .context("running mariadb-install-db")?;
         if !status.success() {
             bail!("mariadb-install-db failed for {}", data.display());
         }
@@ -88,7 +110,9 @@ async fn launch(dir: &Path, socket: &Path) -> anyhow::Result<()> {
     }
     // Its own process group: a Ctrl-C meant for `cargo run` does not reach the database.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    command.spawn().with_context(|| format!("starting {}", server.display()))?;
+    command
+        .spawn()
+        .with_context(|| format!("starting {}", server.display()))?;
     for _ in 0..300 {
         let url = format!("mysql://root@localhost/?socket={}", socket.display());
         if crate::db::connect(&url, 1).await.is_ok() {
@@ -96,7 +120,10 @@ async fn launch(dir: &Path, socket: &Path) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("the private MariaDB did not start; see {}", dir.join("error.log").display())
+    bail!(
+        "the private MariaDB did not start; see {}",
+        dir.join("error.log").display()
+    )
 }
 
 /// A socket path must fit in 107 bytes; a deep data directory gets one under /tmp instead.
@@ -122,7 +149,11 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 
 fn find(names: &[&str], dirs: &[&str]) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    let search = path.split(':').map(str::to_string).chain(dirs.iter().map(|d| d.to_string())).collect::<Vec<_>>();
+    let search = path
+        .split(':')
+        .map(str::to_string)
+        .chain(dirs.iter().map(|d| d.to_string()))
+        .collect::<Vec<_>>();
     names
         .iter()
         .flat_map(|name| search.iter().map(move |dir| Path::new(dir).join(name)))
@@ -132,6 +163,11 @@ fn find(names: &[&str], dirs: &[&str]) -> Option<PathBuf> {
 fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("Uid:")).map(|line| line.split_whitespace().nth(1) == Some("0")))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Uid:"))
+                .map(|line| line.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }

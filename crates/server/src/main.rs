@@ -12,7 +12,10 @@ use sportello_server::{db, demo, local_db, processors};
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(name = "sportello", about = "Sportello: the citizen-relations desk for Italian municipalities")]
+#[command(
+    name = "sportello",
+    about = "Sportello: the citizen-relations desk for Italian municipalities"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -72,22 +75,31 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let (pool, _) = open_database(&config).await?;
-            println!("migrations applied to {}", pool.connect_options().get_database().unwrap_or("?"));
+            println!(
+                "migrations applied to {}",
+                pool.connect_options().get_database().unwrap_or("?")
+            );
             Ok(())
         }
         Command::Demo { requests } => {
             let (pool, _) = open_database(&config).await?;
             let app = AppState::build(config, pool, Clock::system()).await?;
             for filed in demo::seed(&app, requests).await? {
-                println!("{}  {}/segui/{}", filed.reference, app.config.public_url, filed.token);
+                println!(
+                    "{}  {}/segui/{}",
+                    filed.reference, app.config.public_url, filed.token
+                );
             }
             Ok(())
         }
-        Command::Projections { command: ProjectionsCommand::Rebuild { name } } => {
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild { name },
+        } => {
             let (pool, _) = open_database(&config).await?;
             let projections = match name {
                 None => sportello_projections::all(),
-                Some(name) => vec![sportello_projections::named(&name).with_context(|| format!("no projection named {name}"))?],
+                Some(name) => vec![sportello_projections::named(&name)
+                    .with_context(|| format!("no projection named {name}"))?],
             };
             for projection in projections {
                 let applied = sportello_projections::rebuild(&pool, projection.as_ref()).await?;
@@ -116,7 +128,9 @@ async fn open_database(config: &Config) -> anyhow::Result<(sqlx::MySqlPool, bool
         Some(url) => (url.clone(), false),
         None => (local_db::start(&config.data_dir).await?, true),
     };
-    let pool = db::connect(&url, 20).await.context("connecting to the database")?;
+    let pool = db::connect(&url, 20)
+        .await
+        .context("connecting to the database")?;
     db::migrate(&pool).await.context("applying migrations")?;
     Ok((pool, private))
 }
@@ -127,19 +141,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = AppState::build(config, pool, Clock::system()).await?;
     if private && !has_events(&app).await? {
         let filed = demo::seed(&app, 12).await?;
-        println!("Demo content added. Follow a demo request at {}/segui/{}", app.config.public_url, filed[0].token);
+        println!(
+            "Demo content added. Follow a demo request at {}/segui/{}",
+            app.config.public_url, filed[0].token
+        );
     }
     let (stop, shutdown) = watch::channel(false);
     let workers = processors::spawn_all(&app, shutdown);
-    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, public_url = app.config.public_url, "Sportello is listening");
     println!("Sportello: open {}", app.config.public_url);
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            terminated().await;
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await?;
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        terminated().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+    .await?;
     stop.send(true).ok();
     for worker in workers {
         worker.await.ok();
@@ -148,12 +170,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn has_events(app: &AppState) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events").fetch_one(&app.pool).await? > 0)
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events")
+        .fetch_one(&app.pool)
+        .await?
+        > 0)
 }
 
 async fn terminated() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}
@@ -161,8 +187,11 @@ async fn terminated() {
 }
 
 fn init_logs(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if config.log_json {
         builder.json().init();
     } else {

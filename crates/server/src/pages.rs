@@ -21,8 +21,15 @@ pub async fn home(State(app): State<AppState>, Lang(language): Lang) -> Result<H
 }
 
 pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
-    let page = Page::new(language, "/privacy", &app.organisation_name, "privacy.title");
-    let body = app.templates.render("privacy.html", context! { lang => page.lang, page })?;
+    let page = Page::new(
+        language,
+        "/privacy",
+        &app.organisation_name,
+        "privacy.title",
+    );
+    let body = app
+        .templates
+        .render("privacy.html", context! { lang => page.lang, page })?;
     Ok(Html(body))
 }
 
@@ -33,13 +40,22 @@ pub struct Back {
 
 /// Remembers the chosen language in a cookie and goes back to the page it was chosen on. Only
 /// a local path is followed, so the switch cannot be used to send people elsewhere.
-pub async fn language(State(app): State<AppState>, Path(code): Path<String>, Query(back): Query<Back>) -> Result<Response> {
+pub async fn language(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+    Query(back): Query<Back>,
+) -> Result<Response> {
     let language = Language::parse(&code).ok_or(AppError::NotFound)?;
     let target = back
         .torna
         .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
         .unwrap_or_else(|| "/".into());
-    let cookie = cookies::set(LANGUAGE_COOKIE, language.code(), 365 * 24 * 3600, app.secure_cookies());
+    let cookie = cookies::set(
+        LANGUAGE_COOKIE,
+        language.code(),
+        365 * 24 * 3600,
+        app.secure_cookies(),
+    );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
 }
 

@@ -52,9 +52,19 @@ fn seal_with(key: &[u8; 32], key_id: Uuid, data: &PersonalData) -> Sealed {
     rand::thread_rng().fill_bytes(&mut nonce);
     let plaintext = serde_json::to_vec(data).expect("personal data serialises");
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: key_id.as_bytes() })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: key_id.as_bytes(),
+            },
+        )
         .expect("AES-GCM encryption does not fail for in-memory data");
-    Sealed { key_id, nonce: URL_SAFE_NO_PAD.encode(nonce), ciphertext: URL_SAFE_NO_PAD.encode(ciphertext) }
+    Sealed {
+        key_id,
+        nonce: URL_SAFE_NO_PAD.encode(nonce),
+        ciphertext: URL_SAFE_NO_PAD.encode(ciphertext),
+    }
 }
 
 /// Opens sealed data; `None` when its key has been erased.
@@ -70,13 +80,23 @@ pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalDa
 
 fn open_with(key: &[u8; 32], sealed: &Sealed) -> Result<PersonalData, SealError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| SealError::Corrupt)?;
-    let nonce = URL_SAFE_NO_PAD.decode(&sealed.nonce).map_err(|_| SealError::Corrupt)?;
-    let ciphertext = URL_SAFE_NO_PAD.decode(&sealed.ciphertext).map_err(|_| SealError::Corrupt)?;
+    let nonce = URL_SAFE_NO_PAD
+        .decode(&sealed.nonce)
+        .map_err(|_| SealError::Corrupt)?;
+    let ciphertext = URL_SAFE_NO_PAD
+        .decode(&sealed.ciphertext)
+        .map_err(|_| SealError::Corrupt)?;
     if nonce.len() != 12 {
         return Err(SealError::Corrupt);
     }
     let plaintext = cipher
-        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: sealed.key_id.as_bytes() })
+        .decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &ciphertext,
+                aad: sealed.key_id.as_bytes(),
+            },
+        )
         .map_err(|_| SealError::Corrupt)?;
     serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)
 }

@@ -78,9 +78,18 @@ fn detect_zip(bytes: &[u8]) -> Option<&'static str> {
     if bytes.get(30..38) == Some(b"mimetype") {
         let rest = &bytes[38..bytes.len().min(38 + 80)];
         for (mime, content_type) in [
-            (&b"application/vnd.oasis.opendocument.text"[..], "application/vnd.oasis.opendocument.text"),
-            (b"application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.spreadsheet"),
-            (b"application/vnd.oasis.opendocument.presentation", "application/vnd.oasis.opendocument.presentation"),
+            (
+                &b"application/vnd.oasis.opendocument.text"[..],
+                "application/vnd.oasis.opendocument.text",
+            ),
+            (
+                b"application/vnd.oasis.opendocument.spreadsheet",
+                "application/vnd.oasis.opendocument.spreadsheet",
+            ),
+            (
+                b"application/vnd.oasis.opendocument.presentation",
+                "application/vnd.oasis.opendocument.presentation",
+            ),
         ] {
             if rest.starts_with(mime) {
                 return Some(content_type);
@@ -118,36 +127,62 @@ pub fn prepare(name: &str, bytes: Vec<u8>) -> Result<PreparedAttachment, Attachm
         "image/png" => reencode(&bytes, ImageFormat::Png)?,
         _ => (stored(content_type, bytes), None),
     };
-    Ok(PreparedAttachment { file, thumbnail, name })
+    Ok(PreparedAttachment {
+        file,
+        thumbnail,
+        name,
+    })
 }
 
 fn stored(content_type: &'static str, bytes: Vec<u8>) -> PreparedFile {
-    PreparedFile { id: hex::encode(Sha256::digest(&bytes)), content_type, bytes }
+    PreparedFile {
+        id: hex::encode(Sha256::digest(&bytes)),
+        content_type,
+        bytes,
+    }
 }
 
-fn reencode(bytes: &[u8], format: ImageFormat) -> Result<(PreparedFile, Option<PreparedFile>), AttachmentError> {
+fn reencode(
+    bytes: &[u8],
+    format: ImageFormat,
+) -> Result<(PreparedFile, Option<PreparedFile>), AttachmentError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|_| AttachmentError::Unreadable)?;
-    let orientation = decoder.orientation().map_err(|_| AttachmentError::Unreadable)?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|_| AttachmentError::Unreadable)?;
+    let orientation = decoder
+        .orientation()
+        .map_err(|_| AttachmentError::Unreadable)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|_| AttachmentError::Unreadable)?;
     image.apply_orientation(orientation);
     let (main, content_type) = match format {
         ImageFormat::Png => (encode(&image, ImageFormat::Png)?, "image/png"),
-        _ => (encode(&DynamicImage::ImageRgb8(image.to_rgb8()), ImageFormat::Jpeg)?, "image/jpeg"),
+        _ => (
+            encode(&DynamicImage::ImageRgb8(image.to_rgb8()), ImageFormat::Jpeg)?,
+            "image/jpeg",
+        ),
     };
     let thumbnail = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
-    let thumbnail = encode(&DynamicImage::ImageRgb8(thumbnail.to_rgb8()), ImageFormat::Jpeg)?;
-    Ok((stored(content_type, main), Some(stored("image/jpeg", thumbnail))))
+    let thumbnail = encode(
+        &DynamicImage::ImageRgb8(thumbnail.to_rgb8()),
+        ImageFormat::Jpeg,
+    )?;
+    Ok((
+        stored(content_type, main),
+        Some(stored("image/jpeg", thumbnail)),
+    ))
 }
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, AttachmentError> {
     let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, format).map_err(|_| AttachmentError::Unreadable)?;
+    image
+        .write_to(&mut out, format)
+        .map_err(|_| AttachmentError::Unreadable)?;
     Ok(out.into_inner())
 }
 
@@ -193,7 +228,10 @@ mod tests {
         let mut odt = b"PK\x03\x04".to_vec();
         odt.resize(30, 0);
         odt.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.text");
-        assert_eq!(detect(&odt), Some("application/vnd.oasis.opendocument.text"));
+        assert_eq!(
+            detect(&odt),
+            Some("application/vnd.oasis.opendocument.text")
+        );
         let docx = b"PK\x03\x04....[Content_Types].xml....word/document.xml".to_vec();
         assert!(detect(&docx).unwrap().contains("wordprocessingml"));
         assert_eq!(detect(b"PK\x03\x04 a plain zip"), None);
@@ -213,15 +251,24 @@ mod tests {
 
     #[test]
     fn a_broken_image_is_refused() {
-        assert_eq!(prepare("x.jpg", vec![0xFF, 0xD8, 0xFF, 0x00, 0x01]).unwrap_err(), AttachmentError::Unreadable);
+        assert_eq!(
+            prepare("x.jpg", vec![0xFF, 0xD8, 0xFF, 0x00, 0x01]).unwrap_err(),
+            AttachmentError::Unreadable
+        );
     }
 
     #[test]
     fn size_and_emptiness_are_checked_first() {
-        assert_eq!(prepare("x.pdf", vec![]).unwrap_err(), AttachmentError::Empty);
+        assert_eq!(
+            prepare("x.pdf", vec![]).unwrap_err(),
+            AttachmentError::Empty
+        );
         let mut big = b"%PDF-".to_vec();
         big.resize(MAX_FILE_BYTES + 1, b' ');
-        assert_eq!(prepare("x.pdf", big).unwrap_err(), AttachmentError::TooLarge);
+        assert_eq!(
+            prepare("x.pdf", big).unwrap_err(),
+            AttachmentError::TooLarge
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sportello_domain::{
-    decide_new, rome_year, Attachment, Channel, Language, NewRequest, Reference, Request, RequestCommand,
+    decide_new, rome_year, Attachment, Channel, Language, NewRequest, Reference, Request,
+    RequestCommand,
 };
 use sqlx::MySqlConnection;
 use uuid::Uuid;
@@ -66,7 +67,11 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         subject: request.subject.clone(),
         description: request.description.clone(),
         place: request.place.clone(),
-        attachment_names: submission.attachments.iter().map(|a| a.name.clone()).collect(),
+        attachment_names: submission
+            .attachments
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
     };
     let attachments = submission
         .attachments
@@ -100,7 +105,11 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         answer_days: app.config.answer_days,
     }));
     let events = decide_new(command).map_err(AppError::internal)?;
-    let metadata = metadata(&submission.actor, submission.channel.code(), &submission.correlation_id);
+    let metadata = metadata(
+        &submission.actor,
+        submission.channel.code(),
+        &submission.correlation_id,
+    );
     let serialized: Vec<SerializedEvent> = events
         .iter()
         .enumerate()
@@ -130,12 +139,20 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     app.events_appended.notify_waiters();
     app.mail_queued.notify_waiters();
     tracing::info!(aggregate_id, reference = %reference, channel = submission.channel.code(), "request filed");
-    Ok(Filed { aggregate_id, reference, token })
+    Ok(Filed {
+        aggregate_id,
+        reference,
+        token,
+    })
 }
 
 /// The next number of the year, under the append lock the caller holds: no two transactions can
 /// read the same counter, and a rollback gives the number back.
-async fn next_number(conn: &mut MySqlConnection, organisation_id: Uuid, year: i32) -> Result<u32, sqlx::Error> {
+async fn next_number(
+    conn: &mut MySqlConnection,
+    organisation_id: Uuid,
+    year: i32,
+) -> Result<u32, sqlx::Error> {
     let last: Option<i32> = sqlx::query_scalar(
         "SELECT last_number FROM reference_counters WHERE organisation_id = ? AND year = ? FOR UPDATE",
     )

@@ -76,7 +76,13 @@ impl NewRequestForm {
     /// Parses the form once, at the edge. `topics` are the codes the citizen could choose.
     pub fn parse(&self, topics: &[String]) -> Result<ValidRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut fail = |field, message| errors.push(FieldError { field, message, detail: None });
+        let mut fail = |field, message| {
+            errors.push(FieldError {
+                field,
+                message,
+                detail: None,
+            })
+        };
         let kind = Kind::parse(self.kind.trim());
         if kind.is_none() {
             fail("kind", "form.error.kind");
@@ -157,10 +163,16 @@ fn clean_line(text: &str) -> String {
 /// A practical check of an address: one @, a dotted domain, no spaces or header-breaking
 /// characters, and an address lettre accepts (so it can never alter a mail header).
 pub fn is_email(text: &str) -> bool {
-    if text.len() > 254 || text.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c)) {
+    if text.len() > 254
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
+    {
         return false;
     }
-    let Some((local, domain)) = text.rsplit_once('@') else { return false };
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -170,7 +182,10 @@ pub fn is_email(text: &str) -> bool {
 
 fn is_phone(text: &str) -> bool {
     let digits = text.chars().filter(char::is_ascii_digit).count();
-    (6..=15).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
+    (6..=15).contains(&digits)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-./()".contains(c))
 }
 
 #[cfg(test)]
@@ -197,7 +212,11 @@ mod tests {
     }
 
     fn fields(form: &NewRequestForm) -> Vec<&'static str> {
-        form.parse(&topics()).unwrap_err().into_iter().map(|error| error.field).collect()
+        form.parse(&topics())
+            .unwrap_err()
+            .into_iter()
+            .map(|error| error.field)
+            .collect()
     }
 
     #[test]
@@ -211,7 +230,16 @@ mod tests {
     fn an_empty_form_names_every_required_field() {
         assert_eq!(
             fields(&NewRequestForm::default()),
-            ["kind", "topic", "subject", "description", "first_name", "last_name", "email", "privacy"]
+            [
+                "kind",
+                "topic",
+                "subject",
+                "description",
+                "first_name",
+                "last_name",
+                "email",
+                "privacy"
+            ]
         );
     }
 
@@ -221,7 +249,10 @@ mod tests {
         form.description = "troppo".into();
         assert_eq!(fields(&form), ["description"]);
         form.description = "è".repeat(4000);
-        assert!(form.parse(&topics()).is_ok(), "4000 accented characters are fine");
+        assert!(
+            form.parse(&topics()).is_ok(),
+            "4000 accented characters are fine"
+        );
         form.description = "a".repeat(4001);
         assert_eq!(fields(&form), ["description"]);
     }
@@ -231,7 +262,13 @@ mod tests {
         let mut form = valid_form();
         form.email_confirmation = "other@example.it".into();
         assert_eq!(fields(&form), ["email_confirmation"]);
-        for bad in ["maria", "maria@localhost", "a b@example.it", "x@example.it\r\nBcc: y@z.it", "<x@y.it>"] {
+        for bad in [
+            "maria",
+            "maria@localhost",
+            "a b@example.it",
+            "x@example.it\r\nBcc: y@z.it",
+            "<x@y.it>",
+        ] {
             form.email = bad.into();
             form.email_confirmation = bad.into();
             assert_eq!(fields(&form), ["email"], "{bad:?}");
@@ -242,7 +279,10 @@ mod tests {
     fn a_subject_cannot_carry_a_new_line() {
         let mut form = valid_form();
         form.subject = "Riga uno\r\nBcc: someone@example.it".into();
-        assert_eq!(form.parse(&topics()).unwrap().subject, "Riga uno Bcc: someone@example.it");
+        assert_eq!(
+            form.parse(&topics()).unwrap().subject,
+            "Riga uno Bcc: someone@example.it"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ mod form;
 mod handlers;
 mod topics;
 
-pub use attachments::{prepare, AttachmentError, PreparedAttachment, PreparedFile, MAX_FILES, MAX_FILE_BYTES};
+pub use attachments::{
+    prepare, AttachmentError, PreparedAttachment, PreparedFile, MAX_FILES, MAX_FILE_BYTES,
+};
 pub use filing::{file_request, token_hash, Filed, Submission};
 pub use form::{FieldError, NewRequestForm, ValidRequest};
 pub use handlers::{form, submit, MAX_BODY_BYTES};

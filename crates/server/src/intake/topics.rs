@@ -12,7 +12,10 @@ pub struct Topic {
 }
 
 /// Active topics of the organisation, in their configured order.
-pub async fn active_topics(pool: &MySqlPool, organisation_id: Uuid) -> Result<Vec<Topic>, sqlx::Error> {
+pub async fn active_topics(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<Topic>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT code, name_it, name_en FROM topics WHERE organisation_id = ? AND active ORDER BY position",
     )
@@ -20,6 +23,12 @@ pub async fn active_topics(pool: &MySqlPool, organisation_id: Uuid) -> Result<Ve
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|row| Ok(Topic { code: row.try_get("code")?, name_it: row.try_get("name_it")?, name_en: row.try_get("name_en")? }))
+        .map(|row| {
+            Ok(Topic {
+                code: row.try_get("code")?,
+                name_it: row.try_get("name_it")?,
+                name_en: row.try_get("name_en")?,
+            })
+        })
         .collect()
 }

@@ -23,11 +23,25 @@ pub struct Acknowledgement<'a> {
     pub personal: &'a PersonalData,
 }
 
-pub fn acknowledgement(app: &AppState, language: Language, ack: &Acknowledgement<'_>) -> anyhow::Result<Message> {
+pub fn acknowledgement(
+    app: &AppState,
+    language: Language,
+    ack: &Acknowledgement<'_>,
+) -> anyhow::Result<Message> {
     let lang = language.code();
-    let subject = i18n::text(language, "mail.ack.subject", &[("reference", ack.reference)]);
-    let text = app.templates.render("mail/acknowledgement.txt", context! { lang, ack, organisation => app.organisation_name })?;
-    let html = app.templates.render("mail/acknowledgement.html", context! { lang, ack, organisation => app.organisation_name })?;
+    let subject = i18n::text(
+        language,
+        "mail.ack.subject",
+        &[("reference", ack.reference)],
+    );
+    let text = app.templates.render(
+        "mail/acknowledgement.txt",
+        context! { lang, ack, organisation => app.organisation_name },
+    )?;
+    let html = app.templates.render(
+        "mail/acknowledgement.html",
+        context! { lang, ack, organisation => app.organisation_name },
+    )?;
     let to: lettre::Address = ack.personal.email.parse()?;
     Ok(Message::builder()
         .from(app.config.mail_from.clone())
@@ -35,7 +49,15 @@ pub fn acknowledgement(app: &AppState, language: Language, ack: &Acknowledgement
         .subject(subject)
         .multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
         )?)
 }

@@ -29,28 +29,41 @@ struct Row_ {
     attempts: u32,
 }
 
-/// Sends every due row, claim by claim, until none is left.
+/// Sends every row due now, in one pass in queue order: a row that fails is not tried again in
+/// the same pass. Rows are claimed with `SKIP LOCKED` and a lease, so several server copies
+/// share the queue without deadlocks and a copy that dies releases its rows when the lease ends.
 pub async fn work(app: &AppState) -> anyhow::Result<()> {
+    let started = app.clock.now();
+    let mut after_id = 0i64;
     loop {
         let claim = Uuid::new_v4().to_string();
-        let now = app.clock.now();
-        let claimed = sqlx::query(
-            "UPDATE outbox SET claimed_by = ?, claimed_until = ?
-              WHERE status = 'pending' AND next_attempt_at <= ?
+        let mut tx = app.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM outbox
+              WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?
                 AND (claimed_until IS NULL OR claimed_until < ?)
-              ORDER BY id LIMIT ?",
+              ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
         )
-        .bind(&claim)
-        .bind(now + LEASE)
-        .bind(now)
-        .bind(now)
+        .bind(started)
+        .bind(after_id)
+        .bind(started)
         .bind(BATCH)
-        .execute(&app.pool)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(&last) = ids.last() else {
+            tx.commit().await?;
             return Ok(());
-        }
+        };
+        after_id = last;
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query(&format!(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({list})"
+        ))
+        .bind(&claim)
+        .bind(app.clock.now() + LEASE)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         let rows = sqlx::query("SELECT id, aggregate_id, tracking_token, attempts FROM outbox WHERE claimed_by = ? ORDER BY id")
             .bind(&claim)
             .fetch_all(&app.pool)
@@ -71,11 +84,22 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
 
 async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
     let history = event_store::history(&app.pool, &row.aggregate_id).await?;
-    if history.iter().any(|event| matches!(event, RequestEvent::RequestAcknowledged { .. })) {
+    if history
+        .iter()
+        .any(|event| matches!(event, RequestEvent::RequestAcknowledged { .. }))
+    {
         return finish(app, row, "sent").await;
     }
-    let Some(RequestEvent::RequestReceived { reference, kind, topic, language, personal, received_at, answer_due, .. }) =
-        history.into_iter().next()
+    let Some(RequestEvent::RequestReceived {
+        reference,
+        kind,
+        topic,
+        language,
+        personal,
+        received_at,
+        answer_due,
+        ..
+    }) = history.into_iter().next()
     else {
         anyhow::bail!("outbox row names a request with no RequestReceived");
     };
@@ -83,7 +107,9 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         // The citizen's data was erased before the mail left: there is nobody to write to.
         return finish(app, row, "cancelled").await;
     };
-    let Some(token) = &row.token else { anyhow::bail!("acknowledgement queued without its tracking token") };
+    let Some(token) = &row.token else {
+        anyhow::bail!("acknowledgement queued without its tracking token")
+    };
     let reference = reference.to_string();
     let ack = Acknowledgement {
         reference: &reference,
@@ -98,13 +124,29 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
     let attempts = row.attempts + 1;
     match app.mail.send(message).await {
         Ok(()) => {
-            record(app, &row.aggregate_id, RequestCommand::RecordAcknowledgement { at: app.clock.now() }).await?;
-            tracing::info!(aggregate_id = row.aggregate_id, attempts, "acknowledgement sent");
+            record(
+                app,
+                &row.aggregate_id,
+                RequestCommand::RecordAcknowledgement {
+                    at: app.clock.now(),
+                },
+            )
+            .await?;
+            tracing::info!(
+                aggregate_id = row.aggregate_id,
+                attempts,
+                "acknowledgement sent"
+            );
             finish(app, row, "sent").await
         }
         Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
             let delay = backoff(app.config.mail_retry_base, attempts);
-            tracing::warn!(aggregate_id = row.aggregate_id, attempts, reason, "acknowledgement deferred");
+            tracing::warn!(
+                aggregate_id = row.aggregate_id,
+                attempts,
+                reason,
+                "acknowledgement deferred"
+            );
             sqlx::query(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
                         claimed_until = NULL WHERE id = ?",
@@ -118,9 +160,18 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
             Ok(())
         }
         Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
-            let command = RequestCommand::RecordAcknowledgementFailure { at: app.clock.now(), attempts, reason: reason.clone() };
+            let command = RequestCommand::RecordAcknowledgementFailure {
+                at: app.clock.now(),
+                attempts,
+                reason: reason.clone(),
+            };
             record(app, &row.aggregate_id, command).await?;
-            tracing::warn!(aggregate_id = row.aggregate_id, attempts, reason, "acknowledgement failed for good");
+            tracing::warn!(
+                aggregate_id = row.aggregate_id,
+                attempts,
+                reason,
+                "acknowledgement failed for good"
+            );
             sqlx::query("UPDATE outbox SET attempts = ?, last_error = ? WHERE id = ?")
                 .bind(attempts as i32)
                 .bind(&reason)
@@ -171,12 +222,18 @@ fn backoff(base: Duration, attempts: u32) -> chrono::Duration {
 }
 
 async fn topic_name(app: &AppState, code: &str, language: Language) -> anyhow::Result<String> {
-    let column = if language == Language::En { "name_en" } else { "name_it" };
-    let name: Option<String> = sqlx::query_scalar(&format!("SELECT {column} FROM topics WHERE organisation_id = ? AND code = ?"))
-        .bind(app.organisation_id.to_string())
-        .bind(code)
-        .fetch_optional(&app.pool)
-        .await?;
+    let column = if language == Language::En {
+        "name_en"
+    } else {
+        "name_it"
+    };
+    let name: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM topics WHERE organisation_id = ? AND code = ?"
+    ))
+    .bind(app.organisation_id.to_string())
+    .bind(code)
+    .fetch_optional(&app.pool)
+    .await?;
     Ok(name.unwrap_or_else(|| code.to_string()))
 }
 

@@ -61,8 +61,14 @@ impl Transport {
 async fn write_file(dir: &PathBuf, bytes: &[u8]) -> Result<(), SendFailure> {
     let fail = |_| SendFailure::Transient("mail directory not writable".into());
     tokio::fs::create_dir_all(dir).await.map_err(fail)?;
-    let name = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), Uuid::new_v4());
+    let name = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+        Uuid::new_v4()
+    );
     let partial = dir.join(format!("{name}.part"));
     tokio::fs::write(&partial, bytes).await.map_err(fail)?;
-    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await.map_err(fail)
+    tokio::fs::rename(&partial, dir.join(format!("{name}.eml")))
+        .await
+        .map_err(fail)
 }

@@ -17,7 +17,11 @@ use crate::web::{i18n, AppError, Lang, Page, Result};
 /// The request behind a token. Right after filing, this copy's projection may not have caught up
 /// yet: then it catches up once, here, so the citizen reads their own write.
 async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
-    if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if token.len() != 43
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(AppError::NotFound);
     }
     let hash = token_hash(token);
@@ -25,7 +29,9 @@ async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
         return Ok(request);
     }
     sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
-    citizen_status::request_by_token_hash(&app.pool, &hash).await?.ok_or(AppError::NotFound)
+    citizen_status::request_by_token_hash(&app.pool, &hash)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(Serialize)]
@@ -39,7 +45,12 @@ struct Summary {
     personal: Option<PersonalData>,
 }
 
-async fn summary(app: &AppState, language: sportello_domain::Language, token: &str, request: &TrackedRequest) -> Result<Summary> {
+async fn summary(
+    app: &AppState,
+    language: sportello_domain::Language,
+    token: &str,
+    request: &TrackedRequest,
+) -> Result<Summary> {
     Ok(Summary {
         reference: request.reference.clone(),
         status: i18n::text(language, &format!("status.{}", request.status), &[]),
@@ -55,10 +66,19 @@ fn private(body: String) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
-pub async fn confirmation(State(app): State<AppState>, Lang(language): Lang, Path(token): Path<String>) -> Result<Response> {
+pub async fn confirmation(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    Path(token): Path<String>,
+) -> Result<Response> {
     let request = tracked(&app, &token).await?;
     let summary = summary(&app, language, &token, &request).await?;
-    let page = Page::new(language, &format!("/segui/{token}/ricevuta"), &app.organisation_name, "confirmation.title");
+    let page = Page::new(
+        language,
+        &format!("/segui/{token}/ricevuta"),
+        &app.organisation_name,
+        "confirmation.title",
+    );
     let body = app.templates.render(
         "confirmation.html",
         context! { lang => page.lang, page, summary, token, answer_days => app.config.answer_days },
@@ -82,7 +102,11 @@ struct ShownAttachment {
     has_preview: bool,
 }
 
-pub async fn page(State(app): State<AppState>, Lang(language): Lang, Path(token): Path<String>) -> Result<Response> {
+pub async fn page(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    Path(token): Path<String>,
+) -> Result<Response> {
     let request = tracked(&app, &token).await?;
     let summary = summary(&app, language, &token, &request).await?;
     let history: Vec<ShownEntry> = citizen_status::history_of(&app.pool, &request.aggregate_id)
@@ -94,19 +118,32 @@ pub async fn page(State(app): State<AppState>, Lang(language): Lang, Path(token)
             datetime: entry.occurred_at.to_rfc3339(),
         })
         .collect();
-    let names = summary.personal.as_ref().map(|p| p.attachment_names.clone()).unwrap_or_default();
-    let attachments: Vec<ShownAttachment> = citizen_status::attachments_of(&app.pool, &request.aggregate_id)
-        .await?
-        .into_iter()
-        .map(|attachment| ShownAttachment {
-            name: names.get(attachment.position as usize).cloned().unwrap_or_else(|| fallback_name(&attachment)),
-            position: attachment.position,
-            content_type: attachment.content_type,
-            size_kb: (attachment.size + 1023) / 1024,
-            has_preview: attachment.thumbnail_id.is_some(),
-        })
-        .collect();
-    let page = Page::new(language, &format!("/segui/{token}"), &app.organisation_name, "tracking.title");
+    let names = summary
+        .personal
+        .as_ref()
+        .map(|p| p.attachment_names.clone())
+        .unwrap_or_default();
+    let attachments: Vec<ShownAttachment> =
+        citizen_status::attachments_of(&app.pool, &request.aggregate_id)
+            .await?
+            .into_iter()
+            .map(|attachment| ShownAttachment {
+                name: names
+                    .get(attachment.position as usize)
+                    .cloned()
+                    .unwrap_or_else(|| fallback_name(&attachment)),
+                position: attachment.position,
+                content_type: attachment.content_type,
+                size_kb: (attachment.size + 1023) / 1024,
+                has_preview: attachment.thumbnail_id.is_some(),
+            })
+            .collect();
+    let page = Page::new(
+        language,
+        &format!("/segui/{token}"),
+        &app.organisation_name,
+        "tracking.title",
+    );
     let body = app.templates.render(
         "tracking.html",
         context! { lang => page.lang, page, summary, token, history, attachments },
@@ -115,7 +152,11 @@ pub async fn page(State(app): State<AppState>, Lang(language): Lang, Path(token)
 }
 
 fn fallback_name(attachment: &citizen_status::TrackedAttachment) -> String {
-    format!("allegato-{}.{}", attachment.position + 1, extension(&attachment.content_type))
+    format!(
+        "allegato-{}.{}",
+        attachment.position + 1,
+        extension(&attachment.content_type)
+    )
 }
 
 fn extension(content_type: &str) -> &'static str {
@@ -133,30 +174,53 @@ fn extension(content_type: &str) -> &'static str {
     }
 }
 
-pub async fn download(State(app): State<AppState>, Path((token, position)): Path<(String, i32)>) -> Result<Response> {
+pub async fn download(
+    State(app): State<AppState>,
+    Path((token, position)): Path<(String, i32)>,
+) -> Result<Response> {
     serve_file(&app, &token, position, false).await
 }
 
-pub async fn preview(State(app): State<AppState>, Path((token, position)): Path<(String, i32)>) -> Result<Response> {
+pub async fn preview(
+    State(app): State<AppState>,
+    Path((token, position)): Path<(String, i32)>,
+) -> Result<Response> {
     serve_file(&app, &token, position, true).await
 }
 
 /// Sends a stored file as a download with the type detected at upload, never inline.
-async fn serve_file(app: &AppState, token: &str, position: i32, thumbnail: bool) -> Result<Response> {
+async fn serve_file(
+    app: &AppState,
+    token: &str,
+    position: i32,
+    thumbnail: bool,
+) -> Result<Response> {
     let request = tracked(app, token).await?;
     let attachments = citizen_status::attachments_of(&app.pool, &request.aggregate_id).await?;
-    let attachment = attachments.into_iter().find(|a| a.position == position).ok_or(AppError::NotFound)?;
-    let file_id = if thumbnail { attachment.thumbnail_id.clone().ok_or(AppError::NotFound)? } else { attachment.file_id.clone() };
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
-        .bind(&file_id)
-        .fetch_optional(&app.pool)
-        .await?;
+    let attachment = attachments
+        .into_iter()
+        .find(|a| a.position == position)
+        .ok_or(AppError::NotFound)?;
+    let file_id = if thumbnail {
+        attachment.thumbnail_id.clone().ok_or(AppError::NotFound)?
+    } else {
+        attachment.file_id.clone()
+    };
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
+            .bind(&file_id)
+            .fetch_optional(&app.pool)
+            .await?;
     let (content_type, bytes) = row.ok_or(AppError::NotFound)?;
     let personal = personal::open(&app.pool, &request.personal).await?;
     let name = personal
         .and_then(|p| p.attachment_names.get(position as usize).cloned())
         .unwrap_or_else(|| fallback_name(&attachment));
-    let name = if thumbnail { format!("anteprima-{name}.jpg") } else { name };
+    let name = if thumbnail {
+        format!("anteprima-{name}.jpg")
+    } else {
+        name
+    };
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
@@ -172,12 +236,22 @@ async fn serve_file(app: &AppState, token: &str, position: i32, thumbnail: bool)
 pub fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")

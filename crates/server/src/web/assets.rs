@@ -8,7 +8,12 @@ use axum::response::{IntoResponse, Response};
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The URL prefix of every asset; the version makes old caches irrelevant after an upgrade.
-pub const PREFIX: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"), "-", env!("BOOTSTRAP_ITALIA_VERSION"));
+pub const PREFIX: &str = concat!(
+    "/assets/",
+    env!("CARGO_PKG_VERSION"),
+    "-",
+    env!("BOOTSTRAP_ITALIA_VERSION")
+);
 
 pub async fn serve(Path((_version, path)): Path<(String, String)>) -> Response {
     let Some((_, bytes)) = ASSETS.iter().find(|(name, _)| *name == path) else {

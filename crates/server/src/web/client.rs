@@ -28,8 +28,15 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
-        Ok(ClientIp(client_address(peer, forwarded, &app.config.trusted_proxies)))
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        Ok(ClientIp(client_address(
+            peer,
+            forwarded,
+            &app.config.trusted_proxies,
+        )))
     }
 }
 
@@ -38,7 +45,11 @@ pub fn client_address(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr])
     if !trusted.contains(&peer) {
         return peer;
     }
-    let hops = forwarded.unwrap_or("").split(',').rev().filter_map(|hop| hop.trim().parse::<IpAddr>().ok());
+    let hops = forwarded
+        .unwrap_or("")
+        .split(',')
+        .rev()
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok());
     let mut client = peer;
     for hop in hops {
         client = hop;
@@ -58,7 +69,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn per_hour(limit: u32) -> RateLimiter {
-        RateLimiter { limit, window: Duration::from_secs(3600), counts: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            limit,
+            window: Duration::from_secs(3600),
+            counts: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one attempt; `false` once the client is over the limit.
@@ -88,9 +103,18 @@ mod tests {
     #[test]
     fn forwarded_headers_count_only_from_trusted_proxies() {
         let proxy = ip("10.0.0.1");
-        assert_eq!(client_address(ip("203.0.113.9"), Some("1.2.3.4"), &[proxy]), ip("203.0.113.9"));
-        assert_eq!(client_address(proxy, Some("1.2.3.4"), &[proxy]), ip("1.2.3.4"));
-        assert_eq!(client_address(proxy, Some("6.6.6.6, 1.2.3.4"), &[proxy]), ip("1.2.3.4"));
+        assert_eq!(
+            client_address(ip("203.0.113.9"), Some("1.2.3.4"), &[proxy]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(proxy, Some("1.2.3.4"), &[proxy]),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            client_address(proxy, Some("6.6.6.6, 1.2.3.4"), &[proxy]),
+            ip("1.2.3.4")
+        );
         assert_eq!(client_address(proxy, None, &[proxy]), proxy);
     }
 

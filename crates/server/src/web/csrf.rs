@@ -26,8 +26,12 @@ pub fn token_for(secret: &[u8], nonce: &str) -> String {
 
 /// Whether the form's token matches the cookie's nonce (constant-time comparison).
 pub fn verify(secret: &[u8], nonce: Option<&str>, token: Option<&str>) -> bool {
-    let (Some(nonce), Some(token)) = (nonce, token) else { return false };
-    let Ok(token) = URL_SAFE_NO_PAD.decode(token) else { return false };
+    let (Some(nonce), Some(token)) = (nonce, token) else {
+        return false;
+    };
+    let Ok(token) = URL_SAFE_NO_PAD.decode(token) else {
+        return false;
+    };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(nonce.as_bytes());
     mac.verify_slice(&token).is_ok()

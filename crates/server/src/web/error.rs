@@ -83,7 +83,9 @@ impl IntoResponse for AppError {
             tracing::error!(error = %detail, "request failed");
         }
         let mut response = self.status().into_response();
-        response.extensions_mut().insert(ErrorPage(self.message_key()));
+        response
+            .extensions_mut()
+            .insert(ErrorPage(self.message_key()));
         response
     }
 }
@@ -95,19 +97,39 @@ pub async fn render_errors(State(app): State<AppState>, request: Request, next: 
     let response = next.run(request).await;
     let Some(ErrorPage(message_key)) = response.extensions().get::<ErrorPage>().copied() else {
         // Rejections from axum's extractors (a malformed form, a wrong method) get a page too.
-        if response.status().is_client_error() && response.headers().get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"text/plain")) {
-            return page(&app, response.status(), language, &path, "error.bad_request");
+        if response.status().is_client_error()
+            && response
+                .headers()
+                .get("content-type")
+                .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"))
+        {
+            return page(
+                &app,
+                response.status(),
+                language,
+                &path,
+                "error.bad_request",
+            );
         }
         return response;
     };
     page(&app, response.status(), language, &path, message_key)
 }
 
-fn page(app: &AppState, status: StatusCode, language: sportello_domain::Language, path: &str, message_key: &str) -> Response {
+fn page(
+    app: &AppState,
+    status: StatusCode,
+    language: sportello_domain::Language,
+    path: &str,
+    message_key: &str,
+) -> Response {
     let page = Page::new(language, path, &app.organisation_name, "error.title");
     let body = app
         .templates
-        .render("error.html", context! { page, lang => page.lang, message_key, status => status.as_u16() })
+        .render(
+            "error.html",
+            context! { page, lang => page.lang, message_key, status => status.as_u16() },
+        )
         .unwrap_or_else(|_| "Error".to_string());
     (status, Html(body)).into_response()
 }

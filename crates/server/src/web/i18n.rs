@@ -24,8 +24,13 @@ fn parse(text: &str) -> Result<HashMap<String, String>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (key, value) = line.split_once(" = ").ok_or(format!("line {}: expected `key = value`", index + 1))?;
-        if entries.insert(key.trim().to_string(), value.trim().to_string()).is_some() {
+        let (key, value) = line
+            .split_once(" = ")
+            .ok_or(format!("line {}: expected `key = value`", index + 1))?;
+        if entries
+            .insert(key.trim().to_string(), value.trim().to_string())
+            .is_some()
+        {
             return Err(format!("line {}: duplicate key {key}", index + 1));
         }
     }
@@ -55,7 +60,9 @@ pub fn text(language: Language, key: &str, args: &[(&str, &str)]) -> String {
 
 /// Whether `key` exists in every language (tests check each key a template uses).
 pub fn has(key: &str) -> bool {
-    CATALOGUES.iter().all(|catalogue| catalogue.contains_key(key))
+    CATALOGUES
+        .iter()
+        .all(|catalogue| catalogue.contains_key(key))
 }
 
 /// Every key, for the test that both catalogues say the same things.
@@ -83,6 +90,23 @@ pub fn from_headers(headers: &axum::http::HeaderMap) -> Language {
         .unwrap_or(Language::It)
 }
 
+/// "9 aprile 2026" / "9 April 2026".
+pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let month = text(language, &format!("month.{}", date.month()), &[]);
+    format!("{} {} {}", date.day(), month, date.year())
+}
+
+/// "9 aprile 2026, 10:05" in Rome's time.
+pub fn date_time(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
+    let local = at.with_timezone(&chrono_tz::Europe::Rome);
+    format!(
+        "{}, {}",
+        long_date(language, local.date_naive()),
+        local.format("%H:%M")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,19 +118,11 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        assert!(text(Language::En, "confirmation.deadline", &[("date", "9 April 2026")]).contains("9 April 2026"));
+        assert!(text(
+            Language::En,
+            "confirmation.deadline",
+            &[("date", "9 April 2026")]
+        )
+        .contains("9 April 2026"));
     }
-}
-
-/// "9 aprile 2026" / "9 April 2026".
-pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    let month = text(language, &format!("month.{}", date.month()), &[]);
-    format!("{} {} {}", date.day(), month, date.year())
-}
-
-/// "9 aprile 2026, 10:05" in Rome's time.
-pub fn date_time(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
-    let local = at.with_timezone(&chrono_tz::Europe::Rome);
-    format!("{}, {}", long_date(language, local.date_naive()), local.format("%H:%M"))
 }

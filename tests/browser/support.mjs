@@ -1,0 +1,297 @@
+// Shared helpers for the browser tests: a real server on its own database, Chromium driven by
+// playwright-core, axe-core checks, an image fixture and the mail the server wrote to disk.
+
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const run = promisify(execFile);
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+/** The MySQL server the tests create their databases on, and how to reach it. */
+function mysqlServer() {
+  const url = new URL(process.env.SPORTELLO_TEST_DATABASE_URL || 'mysql://root@127.0.0.1:3306');
+  const user = decodeURIComponent(url.username || 'root');
+  const password = decodeURIComponent(url.password);
+  const socket = url.searchParams.get('socket');
+  const credentials = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+  const cli = socket
+    ? ['-u', user, `--socket=${socket}`]
+    : ['-h', url.hostname || '127.0.0.1', '-P', url.port || '3306', '-u', user];
+  return {
+    cli,
+    // MYSQL_PWD keeps the password off the command line (and out of `ps`).
+    env: password ? { ...process.env, MYSQL_PWD: password } : process.env,
+    databaseUrl: (name) => socket
+      ? `mysql://${credentials}@localhost/${name}?socket=${encodeURIComponent(socket)}`
+      : `mysql://${credentials}@${url.host}/${name}`,
+  };
+}
+
+async function mariadb(server, sql) {
+  await run('mariadb', [...server.cli, '-e', sql], { env: server.env });
+}
+
+async function freePort() {
+  const probe = net.createServer();
+  await new Promise((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Starts the sportello binary on a fresh database and data directory and waits until it is
+ * healthy. `stop()` ends it and removes the database and the directory.
+ */
+export async function startServer() {
+  const server = mysqlServer();
+  const database = `sportello_browser_${randomBytes(6).toString('hex')}`;
+  await mariadb(server, `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sportello-browser-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const binary = path.resolve(repoRoot, process.env.SPORTELLO_BIN || 'target/debug/sportello');
+
+  const child = spawn(binary, [], {
+    env: {
+      ...process.env,
+      SPORTELLO_DATABASE_URL: server.databaseUrl(database),
+      SPORTELLO_BIND: `127.0.0.1:${port}`,
+      SPORTELLO_PUBLIC_URL: url,
+      SPORTELLO_DATA_DIR: dataDir,
+      SPORTELLO_SUBMISSIONS_PER_HOUR: '1000',
+      SPORTELLO_LOG: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.once('error', (error) => { stderr += `\n${error.message}`; });
+
+  const cleanUp = async () => {
+    await mariadb(server, `DROP DATABASE IF EXISTS \`${database}\``);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitUntilHealthy(url, exited, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    await cleanUp();
+    throw error;
+  }
+
+  return {
+    url,
+    dataDir,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await cleanUp();
+    },
+  };
+}
+
+async function waitUntilHealthy(url, exited, stderr) {
+  const deadline = Date.now() + 60_000;
+  let exit = null;
+  exited.then((status) => { exit = status; });
+  while (Date.now() < deadline) {
+    if (exit) {
+      throw new Error(`sportello exited (${JSON.stringify(exit)}) before answering /healthz:\n${stderr()}`);
+    }
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`sportello did not answer /healthz within 60 s:\n${stderr()}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser
+
+/** A headless Chromium and one Italian-speaking context; close the browser when done. */
+export async function launchBrowser({ javaScript = true } = {}) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ javaScriptEnabled: javaScript, locale: 'it-IT' });
+  // Well below node:test's patience, so a missing element fails with Playwright's explanation.
+  context.setDefaultTimeout(10_000);
+  return { browser, context };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility
+
+const axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA) on the page and fails on any violation. axe is evaluated
+ * through the DevTools protocol rather than added as a <script>: the server's CSP forbids inline
+ * scripts, and evaluation still works in a context with JavaScript disabled.
+ */
+export async function checkAccessibility(page, label) {
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() => axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  const report = results.violations.map((violation) => {
+    const node = violation.nodes[0];
+    return `- ${violation.id} (${violation.impact}): ${violation.help}\n` +
+      `  ${violation.nodes.length} element(s), first: ${JSON.stringify(node.target)}\n` +
+      `  ${node.html}\n  ${node.failureSummary?.replace(/\n/g, '\n  ')}`;
+  });
+  assert.equal(report.length, 0, `accessibility violations on ${label} (${page.url()}):\n${report.join('\n')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+/**
+ * Writes a small valid RGB PNG (a colour gradient, so the server has something to re-encode and
+ * thumbnail) into a fresh temporary directory and returns its path.
+ */
+export async function writePng(name = 'foto.png', width = 64, height = 48) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit depth, truecolour, deflate, no filter, no interlace
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3); // leading 0: filter "none"
+    for (let x = 0; x < width; x++) {
+      row.set([Math.round((255 * x) / width), Math.round((255 * y) / height), 128], 1 + x * 3);
+    }
+    rows.push(row);
+  }
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sportello-fixture-'));
+  const file = path.join(dir, name);
+  await writeFile(file, png);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail
+
+/**
+ * Waits (up to `timeoutMs`) until DATA_DIR/mail holds at least `count` .eml files and returns
+ * their decoded text: headers with encoded words decoded, then every text part decoded from
+ * base64 or quoted-printable.
+ */
+export async function readMails(dataDir, { count = 1, timeoutMs = 10_000 } = {}) {
+  const dir = path.join(dataDir, 'mail');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const names = (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.eml')).sort();
+    if (names.length >= count) {
+      return Promise.all(names.map(async (name) => decodeMail(await readFile(path.join(dir, name), 'utf8'))));
+    }
+    if (Date.now() > deadline) {
+      assert.fail(`expected at least ${count} mail(s) in ${dir} within ${timeoutMs} ms, found ${names.length}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function decodeMail(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const split = text.indexOf('\n\n');
+  const head = (split < 0 ? text : text.slice(0, split)).replace(/\n[ \t]+/g, ' ');
+  const body = split < 0 ? '' : text.slice(split + 2);
+  const header = (name) => head.match(new RegExp(`^${name}:\\s*(.*)$`, 'im'))?.[1] ?? '';
+
+  const boundary = header('Content-Type').match(/boundary="?([^";]+)"?/i)?.[1];
+  let decoded;
+  if (boundary) {
+    decoded = body.split(`--${boundary}`)
+      .slice(1)
+      .filter((part) => !part.startsWith('--'))
+      .map((part) => decodeMail(part.replace(/^\n/, '')))
+      .join('\n');
+  } else {
+    const encoding = header('Content-Transfer-Encoding').trim().toLowerCase();
+    if (encoding === 'base64') decoded = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    else if (encoding === 'quoted-printable') decoded = decodeQuotedPrintable(body);
+    else decoded = body;
+  }
+  return `${decodeEncodedWords(head)}\n\n${decoded}`;
+}
+
+function decodeQuotedPrintable(body) {
+  const bytes = [];
+  const soft = body.replace(/=\n/g, '');
+  for (let i = 0; i < soft.length; i++) {
+    if (soft[i] === '=' && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(soft[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** RFC 2047 words such as =?utf-8?b?...?= or =?utf-8?q?...?=; adjacent words join without spaces. */
+function decodeEncodedWords(head) {
+  return head
+    .replace(/(\?=)\s+(=\?)/g, '$1$2')
+    .replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (_, _charset, kind, data) => kind.toLowerCase() === 'b'
+      ? Buffer.from(data, 'base64').toString('utf8')
+      : decodeQuotedPrintable(data.replace(/_/g, ' ')));
+}

@@ -1,0 +1,214 @@
+//! The attachment rules: by content, size, count; images cleaned; downloads only as downloads.
+
+use axum::http::StatusCode;
+
+use crate::support::{complaint, jpeg_with_gps, png, TestApp};
+
+#[tokio::test]
+async fn a_photo_is_stored_without_its_exif_turned_upright_with_a_thumbnail() {
+    let app = TestApp::start().await;
+    let original = jpeg_with_gps(80, 40);
+    assert!(original.windows(8).any(|w| w == b"GPS-45.4"));
+    let receipt = app
+        .file(complaint("Con foto").file("attachments", "IMG_0001.jpg", "image/jpeg", original))
+        .await;
+    let page = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert!(page.text().contains("Scarica IMG_0001.jpg"));
+    assert!(page.text().contains("alt=\"Anteprima di IMG_0001.jpg\""));
+
+    let download = app
+        .get(&format!("/segui/{}/allegati/0", receipt.token))
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(
+        download.header("content-type").as_deref(),
+        Some("image/jpeg")
+    );
+    assert_eq!(
+        download.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"IMG_0001.jpg\"; filename*=UTF-8''IMG_0001.jpg")
+    );
+    assert_eq!(
+        download.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert!(
+        !download.bytes.windows(8).any(|w| w == b"GPS-45.4"),
+        "EXIF is gone"
+    );
+    let stored = image::load_from_memory(&download.bytes).unwrap();
+    assert_eq!(
+        (stored.width(), stored.height()),
+        (40, 80),
+        "orientation 6 applied before re-encoding"
+    );
+
+    let preview = app
+        .get(&format!("/segui/{}/allegati/0/anteprima", receipt.token))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(image::load_from_memory(&preview.bytes).is_ok());
+    assert!(preview
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment;"));
+}
+
+#[tokio::test]
+async fn documents_are_kept_as_sent_and_served_with_the_detected_type() {
+    let app = TestApp::start().await;
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let receipt = app
+        .file(complaint("Con PDF").file(
+            "attachments",
+            "modulo compilato è.pdf",
+            "text/html",
+            pdf.clone(),
+        ))
+        .await;
+    let download = app
+        .get(&format!("/segui/{}/allegati/0", receipt.token))
+        .await;
+    assert_eq!(download.bytes, pdf);
+    assert_eq!(
+        download.header("content-type").as_deref(),
+        Some("application/pdf"),
+        "not the declared text/html"
+    );
+    assert!(download
+        .header("content-disposition")
+        .unwrap()
+        .contains("filename*=UTF-8''modulo%20compilato%20%C3%A8.pdf"));
+    assert_eq!(
+        app.get(&format!("/segui/{}/allegati/0/anteprima", receipt.token))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/segui/{}/allegati/1", receipt.token))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_file_of_a_type_not_allowed_is_refused_by_its_content() {
+    let app = TestApp::start().await;
+    let disguised = b"MZ\x90\x00\x03 this is an executable".to_vec();
+    let page = app
+        .submit(complaint("Eseguibile").file("attachments", "foto.jpg", "image/jpeg", disguised))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page
+        .text()
+        .contains("Il file «foto.jpg» non è di un tipo ammesso"));
+    assert!(
+        page.text().contains("selezionali di nuovo (foto.jpg)"),
+        "the page says which files to choose again"
+    );
+    assert_eq!(page.input_value("subject").unwrap(), "Eseguibile");
+}
+
+#[tokio::test]
+async fn a_file_over_ten_megabytes_is_refused_with_its_name() {
+    let app = TestApp::start().await;
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b' ');
+    let page = app
+        .submit(complaint("Grande").file("attachments", "grande.pdf", "application/pdf", big))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Il file «grande.pdf» supera i 10 MB."));
+}
+
+#[tokio::test]
+async fn at_most_five_files_are_accepted() {
+    let app = TestApp::start().await;
+    let mut form = complaint("Troppi file");
+    for index in 0..6 {
+        form = form.file(
+            "attachments",
+            &format!("f{index}.png"),
+            "image/png",
+            png(4, 4),
+        );
+    }
+    let page = app.submit(form).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Puoi allegare al massimo 5 file."));
+}
+
+#[tokio::test]
+async fn an_upload_over_the_total_limit_keeps_the_typed_fields() {
+    let app = TestApp::start().await;
+    let mut form = complaint("Troppo in totale");
+    for index in 0..6 {
+        let mut bytes = b"%PDF-1.4\n".to_vec();
+        bytes.resize(9 * 1024 * 1024, b' ');
+        form = form.file(
+            "attachments",
+            &format!("f{index}.pdf"),
+            "application/pdf",
+            bytes,
+        );
+    }
+    let page = app.submit(form).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Gli allegati superano nel complesso"));
+    assert_eq!(page.input_value("subject").unwrap(), "Troppo in totale");
+}
+
+#[tokio::test]
+async fn an_empty_or_broken_file_is_refused() {
+    let app = TestApp::start().await;
+    let page = app
+        .submit(
+            complaint("File rotti")
+                .file("attachments", "vuoto.pdf", "application/pdf", Vec::new())
+                .file(
+                    "attachments",
+                    "rotta.png",
+                    "image/png",
+                    b"\x89PNG\r\n\x1a\nnot really".to_vec(),
+                ),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("Il file «vuoto.pdf» è vuoto."));
+    assert!(page.text().contains("Il file «rotta.png» è danneggiato"));
+}
+
+#[tokio::test]
+async fn every_file_named_by_an_event_exists() {
+    let app = TestApp::start().await;
+    app.file(
+        complaint("Due file")
+            .file("attachments", "a.png", "image/png", png(8, 8))
+            .file(
+                "attachments",
+                "b.pdf",
+                "application/pdf",
+                b"%PDF-1.4 x".to_vec(),
+            ),
+    )
+    .await;
+    let missing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events e,
+           JSON_TABLE(JSON_EXTRACT(e.payload, '$.RequestReceived.attachments'), '$[*]'
+             COLUMNS (file_id CHAR(64) PATH '$.file_id', thumbnail_id CHAR(64) PATH '$.thumbnail_id')) a
+          WHERE e.event_type = 'RequestReceived'
+            AND (NOT EXISTS (SELECT 1 FROM files f WHERE f.id = a.file_id)
+                 OR (a.thumbnail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = a.thumbnail_id)))",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(missing, 0);
+    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM files")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(files, 3, "a picture, its thumbnail and a PDF");
+}

@@ -1,0 +1,13 @@
+//! HTTP tests of the whole server against a real MariaDB (one database per test) and a real SMTP
+//! server: they drive the router the way a browser does and read what the citizen would read.
+
+mod support;
+
+mod attachments;
+mod event_log;
+mod intake;
+mod mail;
+mod pages;
+mod projections;
+mod references;
+mod tracking;

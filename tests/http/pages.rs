@@ -1,0 +1,173 @@
+//! The plain pages, the language switch, health, security headers and assets.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn the_home_page_is_italian_with_a_visible_way_to_english() {
+    let app = TestApp::start().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(text.contains("<html lang=\"it\">"));
+    assert!(text.contains("Scrivi al tuo Comune"));
+    assert!(text.contains("href=\"/segnalazioni/nuova\""));
+    assert!(text.contains("href=\"/lingua/en?torna=/\""));
+    assert!(text.contains("href=\"/privacy\""));
+}
+
+#[tokio::test]
+async fn the_language_switch_remembers_the_choice_and_returns_to_the_page() {
+    let app = TestApp::start().await;
+    let switch = app.get("/lingua/en?torna=/segnalazioni/nuova").await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        switch.header("location").as_deref(),
+        Some("/segnalazioni/nuova")
+    );
+    assert!(switch.header("set-cookie").unwrap().contains("HttpOnly"));
+    let page = app.get("/segnalazioni/nuova").await;
+    assert!(page.text().contains("<html lang=\"en\">"));
+    assert!(page.text().contains("New request"));
+    assert_eq!(app.get("/lingua/de").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_language_switch_never_sends_people_to_another_site() {
+    let app = TestApp::start().await;
+    for target in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let switch = app.get(&format!("/lingua/it?torna={target}")).await;
+        assert_eq!(switch.header("location").as_deref(), Some("/"), "{target}");
+    }
+}
+
+#[tokio::test]
+async fn the_privacy_notice_exists_in_both_languages() {
+    let app = TestApp::start().await;
+    assert!(app
+        .get("/privacy")
+        .await
+        .text()
+        .contains("Informativa sulla privacy"));
+    app.get("/lingua/en").await;
+    assert!(app.get("/privacy").await.text().contains("Privacy notice"));
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = TestApp::start().await;
+    for path in ["/", "/segnalazioni/nuova", "/privacy", "/missing"] {
+        let page = app.get(path).await;
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+        assert_eq!(
+            page.header("referrer-policy").as_deref(),
+            Some("no-referrer")
+        );
+        assert_eq!(
+            page.header("strict-transport-security").as_deref(),
+            Some("max-age=31536000; includeSubDomains"),
+            "the public URL is https"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    let app = TestApp::start().await;
+    let page = app.get("/segnalazioni/nuova").await;
+    let cookie = page.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with("sportello_csrf=")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Lax")
+    );
+}
+
+#[tokio::test]
+async fn assets_are_embedded_and_cached_for_good() {
+    let app = TestApp::start().await;
+    let home = app.get("/").await.text();
+    let css = home
+        .split("href=\"")
+        .find(|part| part.contains("bootstrap-italia.min.css"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let response = app.get(&css).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("text/css; charset=utf-8")
+    );
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let font = css.replace(
+        "css/bootstrap-italia.min.css",
+        "fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-regular.woff2",
+    );
+    assert_eq!(
+        app.get(&font).await.header("content-type").as_deref(),
+        Some("font/woff2")
+    );
+    assert_eq!(
+        app.get("/assets/x/app/missing.css").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn health_answers_while_the_database_does() {
+    let app = TestApp::start().await;
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    app.pool.close().await;
+    assert_eq!(
+        app.get("/healthz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn nothing_changes_state_through_get_and_other_methods_are_refused() {
+    let app = TestApp::start().await;
+    let get = app.get("/segnalazioni").await;
+    assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+    let post = app
+        .send(Request::post("/").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn unknown_pages_are_a_translated_404() {
+    let app = TestApp::start().await;
+    let page = app.get("/non-esiste").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.text().contains("<html lang=\"it\">")
+            && page.text().contains("La pagina che cerchi non esiste")
+    );
+}
