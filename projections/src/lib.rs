@@ -7,7 +7,7 @@ mod log;
 mod processor;
 
 pub use log::{decode, StoredEvent};
-pub use processor::{catch_up, checkpoint, rebuild, Projection, ProjectionError};
+pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
 
 /// Every projection this crate offers, by name, for the CLI and the server's processors.
 pub fn all() -> Vec<Box<dyn Projection>> {

@@ -100,6 +100,14 @@ async fn lock_checkpoint(conn: &mut MySqlConnection, name: &str) -> Result<i64, 
     Ok(position)
 }
 
+/// Whether events exist that the projection has not applied yet (two cheap reads, no lock).
+pub async fn is_behind(pool: &MySqlPool, name: &str) -> Result<bool, ProjectionError> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(global_position) FROM events")
+        .fetch_one(pool)
+        .await?;
+    Ok(last.unwrap_or(0) > checkpoint(pool, name).await?)
+}
+
 /// The projection's checkpoint, without locking it (for tests and monitoring).
 pub async fn checkpoint(pool: &MySqlPool, name: &str) -> Result<i64, ProjectionError> {
     let position: Option<i64> =

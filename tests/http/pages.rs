@@ -150,6 +150,11 @@ async fn nothing_changes_state_through_get_and_other_methods_are_refused() {
     let app = TestApp::start().await;
     let get = app.get("/segnalazioni").await;
     assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(get.header("allow").as_deref(), Some("POST"));
+    assert!(
+        get.text().contains("La richiesta non è valida."),
+        "a page, not an empty body"
+    );
     let post = app
         .send(Request::post("/").body(Body::empty()).unwrap())
         .await;

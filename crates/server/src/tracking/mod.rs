@@ -14,8 +14,9 @@ use crate::intake::token_hash;
 use crate::personal::{self, PersonalData};
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
-/// The request behind a token. Right after filing, this copy's projection may not have caught up
-/// yet: then it catches up once, here, so the citizen reads their own write.
+/// The request behind a token. Right after filing, the projection may not have caught up yet:
+/// then it catches up once, here, so the citizen reads their own write. A wrong token costs two
+/// cheap reads, never a lock, when the projection is up to date.
 async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
     if token.len() != 43
         || !token
@@ -27,6 +28,9 @@ async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
     let hash = token_hash(token);
     if let Some(request) = citizen_status::request_by_token_hash(&app.pool, &hash).await? {
         return Ok(request);
+    }
+    if !sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
+        return Err(AppError::NotFound);
     }
     sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
     citizen_status::request_by_token_hash(&app.pool, &hash)

@@ -2,7 +2,7 @@
 //! visitor's language, and unexpected errors are logged once, here, without personal data.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
@@ -96,20 +96,23 @@ pub async fn render_errors(State(app): State<AppState>, request: Request, next: 
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
     let Some(ErrorPage(message_key)) = response.extensions().get::<ErrorPage>().copied() else {
-        // Rejections from axum's extractors (a malformed form, a wrong method) get a page too.
-        if response.status().is_client_error()
-            && response
-                .headers()
-                .get("content-type")
-                .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"))
-        {
-            return page(
+        // Rejections from axum itself (a malformed form, a wrong method) get a page too.
+        let plain = match response.headers().get(header::CONTENT_TYPE) {
+            None => true,
+            Some(kind) => kind.as_bytes().starts_with(b"text/plain"),
+        };
+        if response.status().is_client_error() && plain {
+            let mut rendered = page(
                 &app,
                 response.status(),
                 language,
                 &path,
                 "error.bad_request",
             );
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                rendered.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return rendered;
         }
         return response;
     };
