@@ -41,14 +41,17 @@ async function fillRequest(page, overrides = {}) {
   return values;
 }
 
-/** Submits the form and returns the response to the POST itself (not to the redirect's target). */
+/**
+ * Submits the form. Returns the response to the POST itself and the page the browser lands on
+ * after any redirect (the same response when the POST answers with a page).
+ */
 async function submit(page) {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/segnalazioni'),
-    page.click('button[type=submit]'),
-  ]);
+  const post = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/segnalazioni');
+  const landing = page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().frame() === page.mainFrame()
+    && !(r.status() >= 300 && r.status() < 400));
+  await page.click('button[type=submit]');
   await page.waitForLoadState();
-  return response;
+  return { post: await post, landing: await landing };
 }
 
 const confirmationPath = /^\/segui\/([A-Za-z0-9_-]+)\/ricevuta$/;
@@ -74,8 +77,9 @@ test('a citizen files a complaint with a photo, reads the reference and opens th
   assert.equal(await page.isVisible('#description-counter'), true);
   await page.setInputFiles('#attachments', photo);
 
-  const post = await submit(page);
+  const { post, landing } = await submit(page);
   assert.equal(post.status(), 303);
+  assert.equal(landing.status(), 200, 'the confirmation is there at once after the redirect');
   const token = new URL(page.url()).pathname.match(confirmationPath)?.[1];
   assert.ok(token, `expected the confirmation page, got ${page.url()}`);
   const reference = (await page.textContent('#reference')).trim();
@@ -110,7 +114,7 @@ test('a mistake keeps what was typed and the errors are linked', async (t) => {
   });
   await page.setInputFiles('#attachments', photo);
 
-  const post = await submit(page);
+  const { post } = await submit(page);
   assert.equal(post.status(), 422);
   assert.equal(await page.isVisible('#error-summary'), true);
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'error-summary',
@@ -162,8 +166,9 @@ test('the form works with JavaScript disabled', async (t) => {
   assert.equal(await page.isVisible('#description-counter'), false, 'no counter without JavaScript');
   await fillRequest(page);
 
-  const post = await submit(page);
+  const { post, landing } = await submit(page);
   assert.equal(post.status(), 303);
+  assert.equal(landing.status(), 200, 'the confirmation is there at once after the redirect');
   assert.match(new URL(page.url()).pathname, confirmationPath);
   assert.match((await page.textContent('#reference')).trim(), referencePattern);
   await checkAccessibility(page, 'confirmation without JavaScript');

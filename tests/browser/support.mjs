@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -146,8 +147,12 @@ export async function launchBrowser({ javaScript = true } = {}) {
   const context = await browser.newContext({ javaScriptEnabled: javaScript, locale: 'it-IT' });
   // Well below node:test's patience, so a missing element fails with Playwright's explanation.
   context.setDefaultTimeout(10_000);
+  if (!javaScript) scriptless.add(context);
   return { browser, context };
 }
+
+/** Contexts launched with JavaScript disabled: axe needs help to run in their pages. */
+const scriptless = new WeakSet();
 
 // ---------------------------------------------------------------------------------------------
 // Accessibility
@@ -160,10 +165,29 @@ const axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8')
  * scripts, and evaluation still works in a context with JavaScript disabled.
  */
 export async function checkAccessibility(page, label) {
+  if (scriptless.has(page.context())) {
+    // With scripts disabled Chromium still evaluates DevTools calls and settles promises (V8's own
+    // jobs), but invokes no callback through the browser: no timers, no queueMicrotask. axe waits
+    // on setTimeout(..., 0) between rules, so zero-delay timers become promise jobs; the longer
+    // ones only guard iframes and asset loading, and may never fire.
+    await page.evaluate(() => {
+      window.setTimeout = (callback, delay, ...args) => {
+        if (!delay) Promise.resolve().then(() => callback(...args));
+        return 0;
+      };
+      window.clearTimeout = () => {};
+    });
+  }
   await page.evaluate(axeSource);
-  const results = await page.evaluate(() => axe.run(document, {
+  const run = page.evaluate(() => axe.run(document, {
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
   }));
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`axe did not finish on ${label} within 30 s`)), 30_000);
+  });
+  const results = await Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+  assert.ok(results.passes.length > 0, `axe checked nothing on ${label}`);
   const report = results.violations.map((violation) => {
     const node = violation.nodes[0];
     return `- ${violation.id} (${violation.impact}): ${violation.help}\n` +
@@ -197,9 +221,12 @@ function pngChunk(type, data) {
   return Buffer.concat([length, body, crc]);
 }
 
+let fixtureDir; // a promise of the directory, so concurrent callers share it
+
 /**
  * Writes a small valid RGB PNG (a colour gradient, so the server has something to re-encode and
- * thumbnail) into a fresh temporary directory and returns its path.
+ * thumbnail) and returns its path. Fixtures live in one temporary directory per test process,
+ * removed when the process exits.
  */
 export async function writePng(name = 'foto.png', width = 64, height = 48) {
   const header = Buffer.alloc(13);
@@ -220,8 +247,11 @@ export async function writePng(name = 'foto.png', width = 64, height = 48) {
     pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
     pngChunk('IEND', Buffer.alloc(0)),
   ]);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sportello-fixture-'));
-  const file = path.join(dir, name);
+  fixtureDir ??= mkdtemp(path.join(os.tmpdir(), 'sportello-fixture-')).then((dir) => {
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  });
+  const file = path.join(await fixtureDir, name);
   await writeFile(file, png);
   return file;
 }

@@ -15,7 +15,7 @@ use crate::personal::{self, PersonalData};
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The request behind a token. Right after filing, the projection may not have caught up yet:
-/// then it catches up once, here, so the citizen reads their own write. A wrong token costs two
+/// then it catches up once, here, so the citizen reads their own write. A wrong token costs three
 /// cheap reads, never a lock, when the projection is up to date.
 async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
     if token.len() != 43
@@ -29,10 +29,11 @@ async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
     if let Some(request) = citizen_status::request_by_token_hash(&app.pool, &hash).await? {
         return Ok(request);
     }
-    if !sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
-        return Err(AppError::NotFound);
+    // Look again even when the projection is not behind: the processor may have applied the
+    // event between the first read and this check.
+    if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
+        sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
     }
-    sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
     citizen_status::request_by_token_hash(&app.pool, &hash)
         .await?
         .ok_or(AppError::NotFound)
