@@ -102,11 +102,7 @@ async fn mistakes_rerender_the_form_with_everything_typed_and_linked_errors() {
         "the chosen kind stays chosen"
     );
     assert!(text.contains("value=\"lavori-pubblici\" selected"));
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0, "nothing is filed");
+    assert_eq!(app.count_events().await, 0, "nothing is filed");
 }
 
 #[tokio::test]
@@ -177,11 +173,7 @@ async fn the_honeypot_refuses_robots() {
         .submit(complaint("Spam").text("website", "http://spam.example"))
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(app.count_events().await, 0);
 }
 
 #[tokio::test]

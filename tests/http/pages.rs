@@ -159,11 +159,7 @@ async fn nothing_changes_state_through_get_and_other_methods_are_refused() {
         .send(Request::post("/").body(Body::empty()).unwrap())
         .await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(app.count_events().await, 0);
 }
 
 #[tokio::test]

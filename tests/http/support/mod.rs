@@ -309,6 +309,14 @@ impl TestApp {
         .unwrap()
     }
 
+    /// How many events the store holds.
+    pub async fn count_events(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
     pub fn set_client_ip(&self, addr: &str) {
         *self.client_ip.lock().unwrap() = addr.parse().unwrap();
     }
