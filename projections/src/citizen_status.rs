@@ -85,8 +85,111 @@ impl Projection for CitizenStatus {
                 .await?;
                 add_entry(conn, stored, "acknowledged", *at).await?;
             }
-            // A failed acknowledgement is for staff; the citizen's history does not show it.
-            RequestEvent::AcknowledgementFailed { .. } => {}
+            RequestEvent::RequestTakenIntoEvaluation { at, .. } => {
+                set_status(conn, id, "in_evaluation").await?;
+                add_entry(conn, stored, "in_evaluation", *at).await?;
+            }
+            RequestEvent::InformationRequested { at, message, .. } => {
+                sqlx::query(
+                    "UPDATE citizen_requests SET status_before_wait = status, status = 'waiting_for_citizen'
+                      WHERE aggregate_id = ?",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                add_message(
+                    conn,
+                    stored,
+                    "information_requested",
+                    *at,
+                    Some(message),
+                    None,
+                )
+                .await?;
+            }
+            RequestEvent::CitizenReplied {
+                at,
+                message,
+                answer_due,
+                ..
+            } => {
+                sqlx::query(
+                    "UPDATE citizen_requests
+                        SET status = IF(status = 'waiting_for_citizen', COALESCE(status_before_wait, 'in_evaluation'), status),
+                            status_before_wait = NULL, answer_due = ?
+                      WHERE aggregate_id = ?",
+                )
+                .bind(answer_due)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                add_message(conn, stored, "citizen_replied", *at, Some(message), None).await?;
+            }
+            RequestEvent::RequestRedirected {
+                at,
+                message,
+                external_body,
+                ..
+            } => {
+                add_message(
+                    conn,
+                    stored,
+                    "redirected",
+                    *at,
+                    Some(message),
+                    Some(&external_body.to_string()),
+                )
+                .await?;
+            }
+            RequestEvent::RequestForwarded { at, department, .. } => {
+                set_status(conn, id, "forwarded").await?;
+                add_message(
+                    conn,
+                    stored,
+                    "forwarded",
+                    *at,
+                    None,
+                    Some(&department.to_string()),
+                )
+                .await?;
+            }
+            RequestEvent::RequestTakenInCharge { at, department, .. } => {
+                set_status(conn, id, "taken_in_charge").await?;
+                add_message(
+                    conn,
+                    stored,
+                    "taken_in_charge",
+                    *at,
+                    None,
+                    Some(&department.to_string()),
+                )
+                .await?;
+            }
+            // Which office handed it back is the URP's business; the citizen sees it in evaluation.
+            RequestEvent::RequestHandedBack { .. } => set_status(conn, id, "in_evaluation").await?,
+            RequestEvent::RequestAnswered { at, message, .. } => {
+                set_status(conn, id, "answered").await?;
+                add_message(conn, stored, "answered", *at, Some(message), None).await?;
+            }
+            RequestEvent::RequestClosed { at, outcome, .. } => {
+                sqlx::query("UPDATE citizen_requests SET status = 'closed', outcome = ?, status_before_wait = NULL WHERE aggregate_id = ?")
+                    .bind(outcome.code())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                add_message(conn, stored, "closed", *at, None, Some(outcome.code())).await?;
+            }
+            RequestEvent::RequestReopened { at, .. } => {
+                sqlx::query("UPDATE citizen_requests SET status = 'in_evaluation', outcome = NULL WHERE aggregate_id = ?")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                add_entry(conn, stored, "reopened", *at).await?;
+            }
+            // For staff only: failed mail, internal notes, reminders to departments.
+            RequestEvent::AcknowledgementFailed { .. }
+            | RequestEvent::InternalNoteAdded { .. }
+            | RequestEvent::RequestReminded { .. } => {}
         }
         Ok(())
     }
@@ -105,19 +208,52 @@ impl Projection for CitizenStatus {
     }
 }
 
+async fn set_status(
+    conn: &mut MySqlConnection,
+    id: &str,
+    status: &str,
+) -> Result<(), ProjectionError> {
+    sqlx::query("UPDATE citizen_requests SET status = ? WHERE aggregate_id = ?")
+        .bind(status)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 async fn add_entry(
     conn: &mut MySqlConnection,
     stored: &StoredEvent,
     entry: &str,
     at: DateTime<Utc>,
 ) -> Result<(), ProjectionError> {
-    sqlx::query("INSERT INTO citizen_timeline (aggregate_id, sequence, entry, occurred_at) VALUES (?, ?, ?, ?)")
-        .bind(&stored.aggregate_id)
-        .bind(stored.sequence)
-        .bind(entry)
-        .bind(at)
-        .execute(conn)
-        .await?;
+    add_message(conn, stored, entry, at, None, None).await
+}
+
+/// A public timeline entry, with the (sealed) message the citizen reads under it and a detail
+/// such as the department or the outcome.
+async fn add_message(
+    conn: &mut MySqlConnection,
+    stored: &StoredEvent,
+    entry: &str,
+    at: DateTime<Utc>,
+    message: Option<&Sealed>,
+    detail: Option<&str>,
+) -> Result<(), ProjectionError> {
+    let message =
+        message.map(|sealed| serde_json::to_value(sealed).expect("sealed data serialises"));
+    sqlx::query(
+        "INSERT INTO citizen_timeline (aggregate_id, sequence, entry, occurred_at, message, detail)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&stored.aggregate_id)
+    .bind(stored.sequence)
+    .bind(entry)
+    .bind(at)
+    .bind(message)
+    .bind(detail)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -137,11 +273,14 @@ pub struct TrackedRequest {
     pub personal: Sealed,
 }
 
-/// One line of the public history.
+/// One line of the public history, with the message the citizen reads under it (sealed) and a
+/// detail: the department's or other body's id, or the outcome's code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub entry: String,
     pub occurred_at: DateTime<Utc>,
+    pub message: Option<Sealed>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,16 +331,26 @@ pub async fn history_of(
     aggregate_id: &str,
 ) -> Result<Vec<HistoryEntry>, ProjectionError> {
     let rows = sqlx::query(
-        "SELECT entry, occurred_at FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence",
+        "SELECT entry, occurred_at, CAST(message AS CHAR) AS message, detail
+           FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence",
     )
     .bind(aggregate_id)
     .fetch_all(pool)
     .await?;
     rows.into_iter()
         .map(|row| {
+            let message: Option<String> = row.try_get("message")?;
             Ok(HistoryEntry {
                 entry: row.try_get("entry")?,
                 occurred_at: row.try_get("occurred_at")?,
+                message: message
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|source| ProjectionError::Decode {
+                        position: 0,
+                        source,
+                    })?,
+                detail: row.try_get("detail")?,
             })
         })
         .collect()

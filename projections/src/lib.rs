@@ -4,6 +4,7 @@
 
 pub mod citizen_status;
 mod log;
+pub mod personal;
 mod processor;
 
 pub use log::{decode, StoredEvent};

@@ -1,27 +1,71 @@
 //! The request aggregate: `handle` decides which events a command produces, `apply` folds them.
+//! The state machine of a request lives here and nowhere else.
 
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::{rome_date, rome_year, NewRequest, RequestCommand, RequestEvent};
+use crate::{
+    rome_date, rome_year, NewRequest, Outcome, ReminderLevel, RequestCommand, RequestEvent,
+    WorkingCalendar,
+};
 
-/// Where a request stands, as the citizen reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     #[default]
     New,
+    /// Ricevuta: waiting for the URP.
     Received,
+    /// In valutazione.
+    InEvaluation,
+    /// In attesa di integrazioni: the answer clock is paused.
+    WaitingForCitizen,
+    /// Assegnata to a department, not yet taken in charge.
+    Forwarded,
+    /// Presa in carico by the department.
+    TakenInCharge,
+    /// Risposta inviata.
+    Answered,
+    /// Chiusa, with an outcome.
+    Closed,
 }
 
 impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::New,
+        Status::Received,
+        Status::InEvaluation,
+        Status::WaitingForCitizen,
+        Status::Forwarded,
+        Status::TakenInCharge,
+        Status::Answered,
+        Status::Closed,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Status::New => "new",
             Status::Received => "received",
+            Status::InEvaluation => "in_evaluation",
+            Status::WaitingForCitizen => "waiting_for_citizen",
+            Status::Forwarded => "forwarded",
+            Status::TakenInCharge => "taken_in_charge",
+            Status::Answered => "answered",
+            Status::Closed => "closed",
         }
+    }
+
+    pub fn parse(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|status| status.code() == code)
+    }
+
+    /// Whether the URP still has it on its desk (received or being assessed).
+    fn is_with_urp(self) -> bool {
+        matches!(self, Status::Received | Status::InEvaluation)
     }
 }
 
@@ -30,6 +74,13 @@ pub struct Request {
     status: Status,
     answer_due: Option<NaiveDate>,
     acknowledged: bool,
+    /// The department it is forwarded to, while forwarded or taken in charge.
+    department: Option<Uuid>,
+    /// Reminders sent for the current forwarding.
+    reminded: Vec<ReminderLevel>,
+    /// While waiting for the citizen: since when, and where the reply takes the request back.
+    paused_since: Option<DateTime<Utc>>,
+    resume_to: Option<Status>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +102,21 @@ pub enum RequestError {
     AnswerDaysOutOfRange,
     #[error("the tracking token hash must be 64 hexadecimal characters")]
     MalformedTokenHash,
+    #[error("a request that is {status:?} cannot be {action}")]
+    NotAllowed {
+        status: Status,
+        action: &'static str,
+    },
+    #[error("the request is not with that department")]
+    WrongDepartment,
+    #[error("this reminder has already been sent")]
+    AlreadyReminded,
+    #[error("the head of department is reminded only after the referents")]
+    EscalationBeforeReminder,
+    #[error("the outcome \"answered\" needs an answer first")]
+    NoAnswerYet,
+    #[error("a request is closed as not competent by redirecting it")]
+    RedirectToCloseAsNotCompetent,
 }
 
 impl Request {
@@ -66,29 +132,188 @@ impl Request {
         self.answer_due
     }
 
+    pub fn department(&self) -> Option<Uuid> {
+        self.department
+    }
+
     fn decide(&self, command: RequestCommand) -> Result<Vec<RequestEvent>, RequestError> {
+        use RequestCommand as C;
+        use RequestEvent as E;
+        if !matches!(command, C::Receive(_)) && self.status == Status::New {
+            return Err(RequestError::NotReceived);
+        }
+        let refuse = |action| {
+            Err(RequestError::NotAllowed {
+                status: self.status,
+                action,
+            })
+        };
         match command {
-            RequestCommand::Receive(new_request) => self.receive(*new_request),
-            RequestCommand::RecordAcknowledgement { at } => {
-                self.require_received()?;
+            C::Receive(new_request) => self.receive(*new_request),
+            C::RecordAcknowledgement { at } => {
                 if self.acknowledged {
                     return Err(RequestError::AlreadyAcknowledged);
                 }
-                Ok(vec![RequestEvent::RequestAcknowledged { at }])
+                Ok(vec![E::RequestAcknowledged { at }])
             }
-            RequestCommand::RecordAcknowledgementFailure {
+            C::RecordAcknowledgementFailure {
                 at,
                 attempts,
                 reason,
             } => {
-                self.require_received()?;
                 if self.acknowledged {
                     return Err(RequestError::AlreadyAcknowledged);
                 }
-                Ok(vec![RequestEvent::AcknowledgementFailed {
+                Ok(vec![E::AcknowledgementFailed {
                     at,
                     attempts,
                     reason,
+                }])
+            }
+            C::TakeIntoEvaluation { by, at } => match self.status {
+                Status::Received => Ok(vec![E::RequestTakenIntoEvaluation { by, at }]),
+                _ => refuse("taken into evaluation"),
+            },
+            C::AskForInformation { by, at, message } => match self.status {
+                s if s.is_with_urp() || s == Status::TakenInCharge => {
+                    Ok(vec![E::InformationRequested { by, at, message }])
+                }
+                _ => refuse("asked for more information"),
+            },
+            C::RecordCitizenReply {
+                at,
+                message,
+                attachments,
+                calendar,
+            } => {
+                if self.status == Status::Closed {
+                    return refuse("replied to");
+                }
+                let answer_due = self.answer_due_after_reply(at, &calendar);
+                Ok(vec![E::CitizenReplied {
+                    at,
+                    message,
+                    attachments,
+                    answer_due,
+                }])
+            }
+            C::Redirect {
+                by,
+                at,
+                external_body,
+                message,
+            } => match self.status {
+                s if s.is_with_urp() => Ok(vec![
+                    E::RequestRedirected {
+                        by,
+                        at,
+                        external_body,
+                        message,
+                    },
+                    E::RequestClosed {
+                        by,
+                        at,
+                        outcome: Outcome::NotCompetent,
+                    },
+                ]),
+                _ => refuse("redirected"),
+            },
+            C::Forward {
+                by,
+                at,
+                department,
+                note,
+            } => match self.status {
+                s if s.is_with_urp() => Ok(vec![E::RequestForwarded {
+                    by,
+                    at,
+                    department,
+                    note,
+                }]),
+                _ => refuse("forwarded"),
+            },
+            C::TakeCharge { by, at, department } => match self.status {
+                Status::Forwarded if self.department == Some(department) => {
+                    Ok(vec![E::RequestTakenInCharge { by, at, department }])
+                }
+                Status::Forwarded => Err(RequestError::WrongDepartment),
+                _ => refuse("taken in charge"),
+            },
+            C::HandBack {
+                by,
+                at,
+                department,
+                note,
+            } => match self.status {
+                Status::Forwarded | Status::TakenInCharge
+                    if self.department == Some(department) =>
+                {
+                    Ok(vec![E::RequestHandedBack {
+                        by,
+                        at,
+                        department,
+                        note,
+                    }])
+                }
+                Status::Forwarded | Status::TakenInCharge => Err(RequestError::WrongDepartment),
+                _ => refuse("handed back"),
+            },
+            C::Answer {
+                by,
+                at,
+                message,
+                attachments,
+            } => match self.status {
+                s if s.is_with_urp() || s == Status::TakenInCharge => {
+                    Ok(vec![E::RequestAnswered {
+                        by,
+                        at,
+                        message,
+                        attachments,
+                    }])
+                }
+                _ => refuse("answered"),
+            },
+            C::AddNote { by, at, note } => Ok(vec![E::InternalNoteAdded { by, at, note }]),
+            C::Close { by, at, outcome } => {
+                if self.status == Status::Closed {
+                    return refuse("closed");
+                }
+                if outcome == Outcome::NotCompetent {
+                    return Err(RequestError::RedirectToCloseAsNotCompetent);
+                }
+                if outcome == Outcome::Answered && self.status != Status::Answered {
+                    return Err(RequestError::NoAnswerYet);
+                }
+                Ok(vec![E::RequestClosed { by, at, outcome }])
+            }
+            C::Reopen { by, at, reason } => match self.status {
+                Status::Closed => Ok(vec![E::RequestReopened { by, at, reason }]),
+                _ => refuse("reopened"),
+            },
+            C::Remind {
+                at,
+                department,
+                level,
+            } => {
+                if self.status != Status::Forwarded {
+                    return refuse("reminded");
+                }
+                if self.department != Some(department) {
+                    return Err(RequestError::WrongDepartment);
+                }
+                if self.reminded.contains(&level) {
+                    return Err(RequestError::AlreadyReminded);
+                }
+                if level == ReminderLevel::Head
+                    && !self.reminded.contains(&ReminderLevel::Referents)
+                {
+                    return Err(RequestError::EscalationBeforeReminder);
+                }
+                Ok(vec![E::RequestReminded {
+                    at,
+                    department,
+                    level,
                 }])
             }
         }
@@ -112,7 +337,9 @@ impl Request {
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(RequestError::MalformedTokenHash);
         }
-        let answer_due = rome_date(new.received_at) + Days::new(u64::from(new.answer_days));
+        let answer_due = new
+            .calendar
+            .deadline(rome_date(new.received_at), new.answer_days);
         Ok(vec![RequestEvent::RequestReceived {
             organisation_id: new.organisation_id,
             reference: new.reference,
@@ -128,10 +355,16 @@ impl Request {
         }])
     }
 
-    fn require_received(&self) -> Result<(), RequestError> {
-        match self.status {
-            Status::New => Err(RequestError::NotReceived),
-            _ => Ok(()),
+    /// The deadline after a reply: unchanged unless the clock was paused, in which case it moves
+    /// on by the calendar days the request waited for the citizen (then to a working day).
+    fn answer_due_after_reply(&self, at: DateTime<Utc>, calendar: &WorkingCalendar) -> NaiveDate {
+        let due = self.answer_due.unwrap_or_else(|| rome_date(at));
+        match (self.status, self.paused_since) {
+            (Status::WaitingForCitizen, Some(since)) => {
+                let paused = (rome_date(at) - rome_date(since)).num_days().max(0) as u32;
+                calendar.deadline(due, paused)
+            }
+            _ => due,
         }
     }
 }
@@ -156,19 +389,62 @@ impl Aggregate for Request {
     }
 
     fn apply(&mut self, event: RequestEvent) {
+        use RequestEvent as E;
         match event {
-            RequestEvent::RequestReceived { answer_due, .. } => {
+            E::RequestReceived { answer_due, .. } => {
                 self.status = Status::Received;
                 self.answer_due = Some(answer_due);
             }
-            RequestEvent::RequestAcknowledged { .. } => self.acknowledged = true,
-            RequestEvent::AcknowledgementFailed { .. } => {}
+            E::RequestAcknowledged { .. } => self.acknowledged = true,
+            E::AcknowledgementFailed { .. }
+            | E::InternalNoteAdded { .. }
+            | E::RequestRedirected { .. } => {}
+            E::RequestTakenIntoEvaluation { .. } => self.status = Status::InEvaluation,
+            E::InformationRequested { at, .. } => {
+                self.resume_to = Some(if self.status == Status::TakenInCharge {
+                    Status::TakenInCharge
+                } else {
+                    Status::InEvaluation
+                });
+                self.paused_since = Some(at);
+                self.status = Status::WaitingForCitizen;
+            }
+            E::CitizenReplied { answer_due, .. } => {
+                self.answer_due = Some(answer_due);
+                if self.status == Status::WaitingForCitizen {
+                    self.status = self.resume_to.take().unwrap_or(Status::InEvaluation);
+                    self.paused_since = None;
+                }
+            }
+            E::RequestForwarded { department, .. } => {
+                self.status = Status::Forwarded;
+                self.department = Some(department);
+                self.reminded.clear();
+            }
+            E::RequestTakenInCharge { .. } => self.status = Status::TakenInCharge,
+            E::RequestHandedBack { .. } => {
+                self.status = Status::InEvaluation;
+                self.department = None;
+                self.reminded.clear();
+            }
+            E::RequestAnswered { .. } => self.status = Status::Answered,
+            E::RequestClosed { .. } => {
+                self.status = Status::Closed;
+                self.paused_since = None;
+                self.resume_to = None;
+            }
+            E::RequestReopened { .. } => {
+                self.status = Status::InEvaluation;
+                self.department = None;
+                self.reminded.clear();
+            }
+            E::RequestReminded { level, .. } => self.reminded.push(level),
         }
     }
 }
 
-/// Decide and fold in one go, for the write path that appends the first event inside its own
-/// transaction (the reference counter shares it) and for tests.
+/// Decide on a request that does not exist yet, for the write path that appends the first
+/// event inside its own transaction (the reference counter shares it) and for tests.
 pub fn decide_new(command: RequestCommand) -> Result<Vec<RequestEvent>, RequestError> {
     Request::default().decide(command)
 }

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Attachment, Channel, Kind, Language, Reference, Sealed};
+use crate::{
+    Attachment, Channel, Kind, Language, Outcome, Reference, ReminderLevel, Sealed, WorkingCalendar,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RequestCommand {
@@ -16,6 +18,79 @@ pub enum RequestCommand {
         at: DateTime<Utc>,
         attempts: u32,
         reason: String,
+    },
+    /// An URP operator starts assessing the request.
+    TakeIntoEvaluation { by: Uuid, at: DateTime<Utc> },
+    /// The citizen is asked for more information; the answer clock pauses until they reply.
+    AskForInformation {
+        by: Uuid,
+        at: DateTime<Utc>,
+        message: Sealed,
+    },
+    /// The citizen replies or adds information (from the tracking page or their area).
+    RecordCitizenReply {
+        at: DateTime<Utc>,
+        message: Sealed,
+        attachments: Vec<Attachment>,
+        calendar: WorkingCalendar,
+    },
+    /// The matter is not the Comune's: the citizen is told whom to contact, and the request closes.
+    Redirect {
+        by: Uuid,
+        at: DateTime<Utc>,
+        external_body: Uuid,
+        message: Sealed,
+    },
+    /// The request goes to the department that must answer.
+    Forward {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+        note: Option<Sealed>,
+    },
+    /// A referent of the department takes charge (presa in carico).
+    TakeCharge {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+    },
+    /// A referent gives the request back to the URP: not their department's.
+    HandBack {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+        note: Sealed,
+    },
+    /// The answer goes to the citizen.
+    Answer {
+        by: Uuid,
+        at: DateTime<Utc>,
+        message: Sealed,
+        attachments: Vec<Attachment>,
+    },
+    /// A note for staff only.
+    AddNote {
+        by: Uuid,
+        at: DateTime<Utc>,
+        note: Sealed,
+    },
+    /// The request is closed with an outcome.
+    Close {
+        by: Uuid,
+        at: DateTime<Utc>,
+        outcome: Outcome,
+    },
+    /// A closed request opens again (by staff, or by the citizen when `by` is `None`).
+    Reopen {
+        by: Option<Uuid>,
+        at: DateTime<Utc>,
+        reason: Option<Sealed>,
+    },
+    /// The scheduler reminds a department that has not taken charge.
+    Remind {
+        at: DateTime<Utc>,
+        department: Uuid,
+        level: ReminderLevel,
     },
 }
 
@@ -35,4 +110,6 @@ pub struct NewRequest {
     pub received_at: DateTime<Utc>,
     /// Days the Comune has to answer (Legge 241/1990: 30 unless configured otherwise).
     pub answer_days: u32,
+    /// The Comune's working days: a deadline on a holiday moves to the next working day.
+    pub calendar: WorkingCalendar,
 }

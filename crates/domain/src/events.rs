@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Channel, Kind, Language, Reference};
+use crate::{Channel, Kind, Language, Outcome, Reference, ReminderLevel};
 
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1.0";
@@ -34,6 +34,72 @@ pub enum RequestEvent {
         attempts: u32,
         reason: String,
     },
+    RequestTakenIntoEvaluation {
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    InformationRequested {
+        by: Uuid,
+        at: DateTime<Utc>,
+        message: Sealed,
+    },
+    CitizenReplied {
+        at: DateTime<Utc>,
+        message: Sealed,
+        attachments: Vec<Attachment>,
+        /// The answer deadline after the reply: moved on by the days the clock was paused.
+        answer_due: NaiveDate,
+    },
+    RequestRedirected {
+        by: Uuid,
+        at: DateTime<Utc>,
+        external_body: Uuid,
+        message: Sealed,
+    },
+    RequestForwarded {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+        note: Option<Sealed>,
+    },
+    RequestTakenInCharge {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+    },
+    RequestHandedBack {
+        by: Uuid,
+        at: DateTime<Utc>,
+        department: Uuid,
+        note: Sealed,
+    },
+    RequestAnswered {
+        by: Uuid,
+        at: DateTime<Utc>,
+        message: Sealed,
+        attachments: Vec<Attachment>,
+    },
+    InternalNoteAdded {
+        by: Uuid,
+        at: DateTime<Utc>,
+        note: Sealed,
+    },
+    RequestClosed {
+        by: Uuid,
+        at: DateTime<Utc>,
+        outcome: Outcome,
+    },
+    RequestReopened {
+        /// `None` when the citizen reopened it.
+        by: Option<Uuid>,
+        at: DateTime<Utc>,
+        reason: Option<Sealed>,
+    },
+    RequestReminded {
+        at: DateTime<Utc>,
+        department: Uuid,
+        level: ReminderLevel,
+    },
 }
 
 impl RequestEvent {
@@ -43,6 +109,18 @@ impl RequestEvent {
             RequestEvent::RequestReceived { .. } => "RequestReceived",
             RequestEvent::RequestAcknowledged { .. } => "RequestAcknowledged",
             RequestEvent::AcknowledgementFailed { .. } => "AcknowledgementFailed",
+            RequestEvent::RequestTakenIntoEvaluation { .. } => "RequestTakenIntoEvaluation",
+            RequestEvent::InformationRequested { .. } => "InformationRequested",
+            RequestEvent::CitizenReplied { .. } => "CitizenReplied",
+            RequestEvent::RequestRedirected { .. } => "RequestRedirected",
+            RequestEvent::RequestForwarded { .. } => "RequestForwarded",
+            RequestEvent::RequestTakenInCharge { .. } => "RequestTakenInCharge",
+            RequestEvent::RequestHandedBack { .. } => "RequestHandedBack",
+            RequestEvent::RequestAnswered { .. } => "RequestAnswered",
+            RequestEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
+            RequestEvent::RequestClosed { .. } => "RequestClosed",
+            RequestEvent::RequestReopened { .. } => "RequestReopened",
+            RequestEvent::RequestReminded { .. } => "RequestReminded",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! between them. Pure: no I/O and no clock — time comes in with each command.
 
 mod aggregate;
+mod calendar;
 mod commands;
 mod events;
 mod reference;
@@ -9,11 +10,12 @@ mod rome;
 mod vocabulary;
 
 pub use aggregate::{decide_new, Request, RequestError, Status};
+pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
 pub use events::{Attachment, RequestEvent, Sealed, EVENT_VERSION};
 pub use reference::{Reference, ReferenceError};
 pub use rome::{rome_date, rome_year};
-pub use vocabulary::{Channel, Kind, Language};
+pub use vocabulary::{Channel, Kind, Language, Outcome, ReminderLevel};
 
 #[cfg(test)]
 mod tests;

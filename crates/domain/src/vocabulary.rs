@@ -86,3 +86,58 @@ impl Language {
         }
     }
 }
+
+/// How a request ended (esito).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The citizen got an answer.
+    Answered,
+    /// The matter belongs to another body; the citizen was told whom to contact.
+    NotCompetent,
+    /// The citizen withdrew it, or it needs nothing more.
+    Withdrawn,
+    /// The same matter is followed in another request.
+    Duplicate,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Answered,
+        Outcome::NotCompetent,
+        Outcome::Withdrawn,
+        Outcome::Duplicate,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::NotCompetent => "not_competent",
+            Outcome::Withdrawn => "withdrawn",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Outcome> {
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.code() == code)
+    }
+}
+
+/// Who a take-charge reminder goes to: first the department's referents, then its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderLevel {
+    Referents,
+    Head,
+}
+
+impl ReminderLevel {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReminderLevel::Referents => "referents",
+            ReminderLevel::Head => "head",
+        }
+    }
+}

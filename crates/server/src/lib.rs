@@ -6,12 +6,15 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod event_store;
 pub mod intake;
 pub mod local_db;
 pub mod mail;
 pub mod pages;
-pub mod personal;
 pub mod processors;
 pub mod tracking;
 pub mod web;
+
+/// Sealing personal data lives with the projections, which open it too.
+pub use sportello_projections::personal;

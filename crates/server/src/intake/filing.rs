@@ -103,6 +103,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         attachments,
         received_at,
         answer_days: app.config.answer_days,
+        calendar: app.calendar,
     }));
     let events = decide_new(command).map_err(AppError::internal)?;
     let metadata = metadata(

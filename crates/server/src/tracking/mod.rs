@@ -10,6 +10,7 @@ use serde::Serialize;
 use sportello_projections::citizen_status::{self, TrackedRequest};
 
 use crate::app::AppState;
+use crate::directory::{self, ExternalBody};
 use crate::intake::token_hash;
 use crate::personal::{self, PersonalData};
 use crate::web::{i18n, AppError, Lang, Page, Result};
@@ -96,6 +97,10 @@ struct ShownEntry {
     text: String,
     at: String,
     datetime: String,
+    /// What staff wrote to the citizen, or what the citizen wrote, opened for them.
+    message: Option<String>,
+    /// The other body to contact, on a redirection.
+    body: Option<ExternalBody>,
 }
 
 #[derive(Serialize)]
@@ -114,15 +119,7 @@ pub async fn page(
 ) -> Result<Response> {
     let request = tracked(&app, &token).await?;
     let summary = summary(&app, language, &token, &request).await?;
-    let history: Vec<ShownEntry> = citizen_status::history_of(&app.pool, &request.aggregate_id)
-        .await?
-        .into_iter()
-        .map(|entry| ShownEntry {
-            text: i18n::text(language, &format!("history.{}", entry.entry), &[]),
-            at: i18n::date_time(language, entry.occurred_at),
-            datetime: entry.occurred_at.to_rfc3339(),
-        })
-        .collect();
+    let history = shown_history(&app, language, &request.aggregate_id).await?;
     let names = summary
         .personal
         .as_ref()
@@ -154,6 +151,55 @@ pub async fn page(
         context! { lang => page.lang, page, summary, token, history, attachments },
     )?;
     Ok(private(body))
+}
+
+/// The public history in words: each entry with its date, the department it went to or the
+/// outcome, and its message opened with the request's key.
+async fn shown_history(
+    app: &AppState,
+    language: sportello_domain::Language,
+    aggregate_id: &str,
+) -> Result<Vec<ShownEntry>> {
+    let entries = citizen_status::history_of(&app.pool, aggregate_id).await?;
+    let departments = directory::department_names(&app.pool, app.organisation_id).await?;
+    let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
+    let mut shown = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let detail = entry.detail.as_deref().unwrap_or_default();
+        let detail_id = uuid::Uuid::parse_str(detail).ok();
+        let named = match entry.entry.as_str() {
+            "forwarded" | "taken_in_charge" => {
+                detail_id.and_then(|id| departments.get(&id)).cloned()
+            }
+            "closed" => Some(i18n::text(language, &format!("outcome.{detail}"), &[])),
+            _ => None,
+        };
+        let text = i18n::text(
+            language,
+            &format!("history.{}", entry.entry),
+            &[("name", named.as_deref().unwrap_or(""))],
+        );
+        let message = match &entry.message {
+            Some(sealed) => personal::open_text(&app.pool, sealed).await?,
+            None => None,
+        };
+        let body = (entry.entry == "redirected")
+            .then(|| {
+                bodies
+                    .iter()
+                    .find(|body| Some(body.id) == detail_id)
+                    .cloned()
+            })
+            .flatten();
+        shown.push(ShownEntry {
+            text,
+            at: i18n::date_time(language, entry.occurred_at),
+            datetime: entry.occurred_at.to_rfc3339(),
+            message,
+            body,
+        });
+    }
+    Ok(shown)
 }
 
 fn fallback_name(attachment: &citizen_status::TrackedAttachment) -> String {

@@ -7,6 +7,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sportello_domain::Sealed;
 use sqlx::{MySqlConnection, MySqlPool};
@@ -33,7 +34,7 @@ pub enum SealError {
     Corrupt,
 }
 
-/// Creates a key for this request (inside the caller's transaction) and seals the data with it.
+/// Creates a key for a new request (inside the caller's transaction) and seals its data.
 pub async fn seal(conn: &mut MySqlConnection, data: &PersonalData) -> Result<Sealed, SealError> {
     let key_id = Uuid::new_v4();
     let mut key = [0u8; 32];
@@ -46,11 +47,24 @@ pub async fn seal(conn: &mut MySqlConnection, data: &PersonalData) -> Result<Sea
     Ok(seal_with(&key, key_id, data))
 }
 
-fn seal_with(key: &[u8; 32], key_id: Uuid, data: &PersonalData) -> Sealed {
+/// Seals later text of a request (a message, a note) under the request's own key, so that one
+/// erasure covers everything about it. `None` when the key has been erased.
+pub async fn seal_text(
+    pool: &MySqlPool,
+    key_id: Uuid,
+    text: &str,
+) -> Result<Option<Sealed>, SealError> {
+    let Some(key) = load_key(pool, key_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(seal_with(&key, key_id, &text)))
+}
+
+fn seal_with<T: Serialize>(key: &[u8; 32], key_id: Uuid, data: &T) -> Sealed {
     let cipher = Aes256Gcm::new_from_slice(key).expect("a 32-byte key");
     let mut nonce = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut nonce);
-    let plaintext = serde_json::to_vec(data).expect("personal data serialises");
+    let plaintext = serde_json::to_vec(data).expect("sealed data serialises");
     let ciphertext = cipher
         .encrypt(
             Nonce::from_slice(&nonce),
@@ -67,18 +81,36 @@ fn seal_with(key: &[u8; 32], key_id: Uuid, data: &PersonalData) -> Sealed {
     }
 }
 
-/// Opens sealed data; `None` when its key has been erased.
-pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalData>, SealError> {
+async fn load_key(pool: &MySqlPool, key_id: Uuid) -> Result<Option<[u8; 32]>, SealError> {
     let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT key_bytes FROM data_keys WHERE id = ?")
-        .bind(sealed.key_id.to_string())
+        .bind(key_id.to_string())
         .fetch_optional(pool)
         .await?;
-    let Some(key) = key else { return Ok(None) };
-    let key: [u8; 32] = key.try_into().map_err(|_| SealError::Corrupt)?;
+    key.map(|key| key.try_into().map_err(|_| SealError::Corrupt))
+        .transpose()
+}
+
+/// Opens a request's personal data; `None` when its key has been erased.
+pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalData>, SealError> {
+    open_value(pool, sealed).await
+}
+
+/// Opens sealed text; `None` when its key has been erased.
+pub async fn open_text(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<String>, SealError> {
+    open_value(pool, sealed).await
+}
+
+async fn open_value<T: DeserializeOwned>(
+    pool: &MySqlPool,
+    sealed: &Sealed,
+) -> Result<Option<T>, SealError> {
+    let Some(key) = load_key(pool, sealed.key_id).await? else {
+        return Ok(None);
+    };
     open_with(&key, sealed).map(Some)
 }
 
-fn open_with(key: &[u8; 32], sealed: &Sealed) -> Result<PersonalData, SealError> {
+fn open_with<T: DeserializeOwned>(key: &[u8; 32], sealed: &Sealed) -> Result<T, SealError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| SealError::Corrupt)?;
     let nonce = URL_SAFE_NO_PAD
         .decode(&sealed.nonce)
@@ -123,8 +155,8 @@ mod tests {
         let key = [7u8; 32];
         let sealed = seal_with(&key, Uuid::new_v4(), &data());
         assert!(!sealed.ciphertext.contains("Rossi"));
-        assert_eq!(open_with(&key, &sealed).unwrap(), data());
-        assert!(open_with(&[8u8; 32], &sealed).is_err());
+        assert_eq!(open_with::<PersonalData>(&key, &sealed).unwrap(), data());
+        assert!(open_with::<PersonalData>(&[8u8; 32], &sealed).is_err());
     }
 
     #[test]
@@ -132,6 +164,6 @@ mod tests {
         let key = [7u8; 32];
         let mut sealed = seal_with(&key, Uuid::new_v4(), &data());
         sealed.key_id = Uuid::new_v4();
-        assert!(open_with(&key, &sealed).is_err());
+        assert!(open_with::<PersonalData>(&key, &sealed).is_err());
     }
 }

@@ -1,68 +1,9 @@
-//! Given/when/then specifications of the request aggregate, one per rule.
+//! Receiving a request and acknowledging it.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use cqrs_es::test::TestFramework;
-use uuid::Uuid;
+use chrono::{TimeZone, Utc};
 
+use super::*;
 use crate::*;
-
-type RequestTest = TestFramework<Request>;
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn sealed() -> Sealed {
-    Sealed {
-        key_id: Uuid::nil(),
-        nonce: "bm9uY2U".into(),
-        ciphertext: "c2VhbGVk".into(),
-    }
-}
-
-fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
-    NewRequest {
-        organisation_id: Uuid::nil(),
-        reference: reference.parse().unwrap(),
-        kind: Kind::Complaint,
-        topic: "lavori-pubblici".into(),
-        channel: Channel::Web,
-        language: Language::It,
-        tracking_token_hash: "ab".repeat(32),
-        personal: sealed(),
-        attachments: vec![Attachment {
-            file_id: "f".repeat(64),
-            thumbnail_id: None,
-            content_type: "application/pdf".into(),
-            size: 10,
-        }],
-        received_at,
-        answer_days: 30,
-    }
-}
-
-fn received(reference: &str, received_at: DateTime<Utc>, answer_due: NaiveDate) -> RequestEvent {
-    let new = new_request(reference, received_at);
-    RequestEvent::RequestReceived {
-        organisation_id: new.organisation_id,
-        reference: new.reference,
-        kind: new.kind,
-        topic: new.topic,
-        channel: new.channel,
-        language: new.language,
-        tracking_token_hash: new.tracking_token_hash,
-        personal: new.personal,
-        attachments: new.attachments,
-        received_at,
-        answer_due,
-    }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 #[test]
 fn a_new_request_is_received_with_a_deadline_thirty_days_on() {
@@ -78,7 +19,8 @@ fn a_new_request_is_received_with_a_deadline_thirty_days_on() {
 
 #[test]
 fn the_deadline_counts_from_the_date_in_rome_not_in_utc() {
-    // 23:30 UTC on 31 December is already 1 January in Rome.
+    // 23:30 UTC on 31 December is already 1 January in Rome; 30 days on is Sunday 31
+    // January, so the deadline moves to Monday 1 February.
     let when = at("2026-12-31T23:30:00Z");
     RequestTest::with(())
         .given_no_previous_events()
@@ -86,7 +28,7 @@ fn the_deadline_counts_from_the_date_in_rome_not_in_utc() {
             "2027/0000001",
             when,
         ))))
-        .then_expect_events(vec![received("2027/0000001", when, date(2027, 1, 31))]);
+        .then_expect_events(vec![received("2027/0000001", when, date(2027, 2, 1))]);
 }
 
 #[test]

@@ -1,0 +1,73 @@
+//! Given/when/then specifications of the request aggregate, one per rule.
+
+mod receive;
+mod workflow;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::test::TestFramework;
+use uuid::Uuid;
+
+use crate::*;
+
+pub type RequestTest = TestFramework<Request>;
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn sealed() -> Sealed {
+    Sealed {
+        key_id: Uuid::nil(),
+        nonce: "bm9uY2U".into(),
+        ciphertext: "c2VhbGVk".into(),
+    }
+}
+
+pub fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
+    NewRequest {
+        organisation_id: Uuid::nil(),
+        reference: reference.parse().unwrap(),
+        kind: Kind::Complaint,
+        topic: "lavori-pubblici".into(),
+        channel: Channel::Web,
+        language: Language::It,
+        tracking_token_hash: "ab".repeat(32),
+        personal: sealed(),
+        attachments: vec![Attachment {
+            file_id: "f".repeat(64),
+            thumbnail_id: None,
+            content_type: "application/pdf".into(),
+            size: 10,
+        }],
+        received_at,
+        answer_days: 30,
+        calendar: WorkingCalendar::default(),
+    }
+}
+
+pub fn received(
+    reference: &str,
+    received_at: DateTime<Utc>,
+    answer_due: NaiveDate,
+) -> RequestEvent {
+    let new = new_request(reference, received_at);
+    RequestEvent::RequestReceived {
+        organisation_id: new.organisation_id,
+        reference: new.reference,
+        kind: new.kind,
+        topic: new.topic,
+        channel: new.channel,
+        language: new.language,
+        tracking_token_hash: new.tracking_token_hash,
+        personal: new.personal,
+        attachments: new.attachments,
+        received_at,
+        answer_due,
+    }
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}

@@ -1,0 +1,102 @@
+//! The Comune's directory: departments (with their referents) and the other bodies citizens are
+//! redirected to. Configuration, not events: administrators edit it; requests refer to its ids.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::{MySqlPool, Row};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Department {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub head_name: Option<String>,
+    pub head_email: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalBody {
+    pub id: Uuid,
+    pub name: String,
+    pub handles: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub website: String,
+    pub hours: String,
+    pub active: bool,
+}
+
+fn uuid(text: String) -> Uuid {
+    Uuid::parse_str(&text).unwrap_or_default()
+}
+
+/// Every department of the organisation, by name.
+pub async fn departments(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<Department>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, email, head_name, head_email, active FROM departments
+          WHERE organisation_id = ? ORDER BY name",
+    )
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Department {
+                id: uuid(row.try_get("id")?),
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                head_name: row.try_get("head_name")?,
+                head_email: row.try_get("head_email")?,
+                active: row.try_get("active")?,
+            })
+        })
+        .collect()
+}
+
+/// Department names by id, for timelines and lists.
+pub async fn department_names(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<HashMap<Uuid, String>, sqlx::Error> {
+    Ok(departments(pool, organisation_id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect())
+}
+
+/// Every other body of the organisation's network, by name.
+pub async fn external_bodies(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<ExternalBody>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, handles, address, phone, email, website, hours, active FROM external_bodies
+          WHERE organisation_id = ? ORDER BY name",
+    )
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(ExternalBody {
+                id: uuid(row.try_get("id")?),
+                name: row.try_get("name")?,
+                handles: row.try_get("handles")?,
+                address: row.try_get("address")?,
+                phone: row.try_get("phone")?,
+                email: row.try_get("email")?,
+                website: row.try_get("website")?,
+                hours: row.try_get("hours")?,
+                active: row.try_get("active")?,
+            })
+        })
+        .collect()
+}
