@@ -91,7 +91,7 @@ impl Projection for CitizenStatus {
             }
             RequestEvent::InformationRequested { at, message, .. } => {
                 sqlx::query(
-                    "UPDATE citizen_requests SET status_before_wait = status, status = 'waiting_for_citizen'
+                    "UPDATE citizen_requests SET status_before_wait = IF(status = 'taken_in_charge', status, 'in_evaluation'), status = 'waiting_for_citizen'
                       WHERE aggregate_id = ?",
                 )
                 .bind(id)

@@ -6,13 +6,17 @@ pub mod citizen_status;
 mod log;
 pub mod personal;
 mod processor;
+pub mod queue;
 
 pub use log::{decode, StoredEvent};
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
 
 /// Every projection this crate offers, by name, for the CLI and the server's processors.
 pub fn all() -> Vec<Box<dyn Projection>> {
-    vec![Box::new(citizen_status::CitizenStatus)]
+    vec![
+        Box::new(citizen_status::CitizenStatus),
+        Box::new(queue::Queue),
+    ]
 }
 
 /// The projection with this name, if there is one.

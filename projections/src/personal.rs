@@ -81,10 +81,13 @@ fn seal_with<T: Serialize>(key: &[u8; 32], key_id: Uuid, data: &T) -> Sealed {
     }
 }
 
-async fn load_key(pool: &MySqlPool, key_id: Uuid) -> Result<Option<[u8; 32]>, SealError> {
+async fn load_key<'c, E>(executor: E, key_id: Uuid) -> Result<Option<[u8; 32]>, SealError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::MySql>,
+{
     let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT key_bytes FROM data_keys WHERE id = ?")
         .bind(key_id.to_string())
-        .fetch_optional(pool)
+        .fetch_optional(executor)
         .await?;
     key.map(|key| key.try_into().map_err(|_| SealError::Corrupt))
         .transpose()
@@ -93,6 +96,17 @@ async fn load_key(pool: &MySqlPool, key_id: Uuid) -> Result<Option<[u8; 32]>, Se
 /// Opens a request's personal data; `None` when its key has been erased.
 pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalData>, SealError> {
     open_value(pool, sealed).await
+}
+
+/// Opens a request's personal data inside a transaction (projections applying events).
+pub async fn open_in(
+    conn: &mut MySqlConnection,
+    sealed: &Sealed,
+) -> Result<Option<PersonalData>, SealError> {
+    let Some(key) = load_key(conn, sealed.key_id).await? else {
+        return Ok(None);
+    };
+    open_with(&key, sealed).map(Some)
 }
 
 /// Opens sealed text; `None` when its key has been erased.

@@ -14,7 +14,7 @@ pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
 pub use events::{Attachment, RequestEvent, Sealed, EVENT_VERSION};
 pub use reference::{Reference, ReferenceError};
-pub use rome::{rome_date, rome_year};
+pub use rome::{rome_date, rome_midnight, rome_year};
 pub use vocabulary::{Channel, Kind, Language, Outcome, ReminderLevel};
 
 #[cfg(test)]

@@ -31,6 +31,11 @@ impl Reference {
         Ok(Reference { year, number })
     }
 
+    /// Parses what someone typed in a search box (spaces around it allowed).
+    pub fn from_str_loose(text: &str) -> Option<Reference> {
+        text.trim().parse().ok()
+    }
+
     pub fn year(&self) -> i32 {
         self.year
     }

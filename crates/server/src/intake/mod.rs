@@ -11,6 +11,6 @@ pub use attachments::{
     prepare, AttachmentError, PreparedAttachment, PreparedFile, MAX_FILES, MAX_FILE_BYTES,
 };
 pub use filing::{file_request, token_hash, Filed, Submission};
-pub use form::{FieldError, NewRequestForm, ValidRequest};
+pub use form::{is_email, FieldError, NewRequestForm, ValidRequest};
 pub use handlers::{form, submit, MAX_BODY_BYTES};
 pub use topics::{active_topics, Topic};

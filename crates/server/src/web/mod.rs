@@ -3,6 +3,7 @@
 //! the one error type with its pages.
 
 pub mod assets;
+pub mod auth;
 pub mod client;
 pub mod cookies;
 pub mod csrf;

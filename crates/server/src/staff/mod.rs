@@ -1,0 +1,248 @@
+//! Staff: accounts with roles and departments, passwords, server-side sessions, login
+//! throttling. Who may do what is decided here (`Staff::may_*`), from the database on every
+//! request, so a role change takes effect at once on existing sessions.
+
+pub mod password;
+pub mod sessions;
+pub mod throttle;
+pub mod totp;
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::{MySqlPool, Row};
+use uuid::Uuid;
+
+/// What a member of staff may do (a person may hold several roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Configuration and users.
+    Administrator,
+    /// Everything in the back office, plus statistics.
+    UrpManager,
+    /// The back office: triage, answers, forwarding.
+    UrpOperator,
+    /// Enters requests for citizens at the counter.
+    FrontOffice,
+    /// Sees and answers only the requests of their departments.
+    Referent,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Administrator,
+        Role::UrpManager,
+        Role::UrpOperator,
+        Role::FrontOffice,
+        Role::Referent,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::UrpManager => "urp_manager",
+            Role::UrpOperator => "urp_operator",
+            Role::FrontOffice => "front_office",
+            Role::Referent => "referent",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(code: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.code() == code)
+            .ok_or_else(|| format!("unknown role {code}"))
+    }
+}
+
+/// A signed-in member of staff, as the database says now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Staff {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub departments: Vec<Uuid>,
+}
+
+impl Staff {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// URP staff see every request of their organisation.
+    pub fn is_urp(&self) -> bool {
+        self.has(Role::UrpOperator) || self.has(Role::UrpManager)
+    }
+
+    /// Whether this person may see a request forwarded to `department` (or to none).
+    pub fn may_see(&self, department: Option<Uuid>) -> bool {
+        self.is_urp()
+            || (self.has(Role::Referent)
+                && department.is_some_and(|d| self.departments.contains(&d)))
+    }
+
+    /// Whether this person may use the back office at all.
+    pub fn may_use_back_office(&self) -> bool {
+        self.is_urp() || self.has(Role::Referent)
+    }
+}
+
+fn uuid(text: &str) -> Uuid {
+    Uuid::parse_str(text).unwrap_or_default()
+}
+
+/// The active member of staff with this id, with their current roles and departments.
+pub async fn find(pool: &MySqlPool, id: Uuid) -> Result<Option<Staff>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.id, s.organisation_id, s.email, s.name,
+                (SELECT GROUP_CONCAT(role) FROM staff_roles r WHERE r.staff_id = s.id) AS roles,
+                (SELECT GROUP_CONCAT(department_id) FROM staff_departments d WHERE d.staff_id = s.id) AS departments
+           FROM staff s WHERE s.id = ? AND s.active",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let roles: Option<String> = row.try_get("roles")?;
+    let departments: Option<String> = row.try_get("departments")?;
+    Ok(Some(Staff {
+        id: uuid(&row.try_get::<String, _>("id")?),
+        organisation_id: uuid(&row.try_get::<String, _>("organisation_id")?),
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        roles: roles
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|code| code.parse().ok())
+            .collect(),
+        departments: departments
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect(),
+    }))
+}
+
+/// The id and password hash of the active account with this e-mail.
+pub async fn credentials(
+    pool: &MySqlPool,
+    email: &str,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM staff WHERE email = ? AND active")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, hash)| (uuid(&id), hash)))
+}
+
+/// A new account.
+pub struct NewStaff<'a> {
+    pub organisation_id: Uuid,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+    pub roles: &'a [Role],
+    pub departments: &'a [Uuid],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddStaffError {
+    #[error("an account with this e-mail already exists")]
+    Exists,
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Creates an account (the command line's `user add`, and the administrators' page).
+pub async fn add(
+    pool: &MySqlPool,
+    new: NewStaff<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Uuid, AddStaffError> {
+    let email = new.email.trim().to_lowercase();
+    if !crate::intake::is_email(&email) {
+        return Err(AddStaffError::Invalid("the e-mail address is not valid"));
+    }
+    if new.name.trim().is_empty() {
+        return Err(AddStaffError::Invalid("the name is empty"));
+    }
+    if new.roles.is_empty() {
+        return Err(AddStaffError::Invalid("at least one role is needed"));
+    }
+    password::check_strength(new.password).map_err(AddStaffError::Invalid)?;
+    let hash = password::hash(new.password);
+    let id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT IGNORE INTO staff (id, organisation_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(new.organisation_id.to_string())
+    .bind(&email)
+    .bind(new.name.trim())
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AddStaffError::Exists);
+    }
+    for role in new.roles {
+        sqlx::query("INSERT IGNORE INTO staff_roles (staff_id, role) VALUES (?, ?)")
+            .bind(id.to_string())
+            .bind(role.code())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for department in new.departments {
+        sqlx::query("INSERT IGNORE INTO staff_departments (staff_id, department_id) VALUES (?, ?)")
+            .bind(id.to_string())
+            .bind(department.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Names of staff by id, for timelines.
+pub async fn names(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM staff WHERE organisation_id = ?")
+            .bind(organisation_id.to_string())
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (uuid(&id), name))
+        .collect())
+}
+
+/// E-mail addresses of the active referents of a department.
+pub async fn referent_emails(
+    pool: &MySqlPool,
+    department: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT s.email FROM staff s
+           JOIN staff_departments d ON d.staff_id = s.id
+           JOIN staff_roles r ON r.staff_id = s.id AND r.role = 'referent'
+          WHERE d.department_id = ? AND s.active ORDER BY s.email",
+    )
+    .bind(department.to_string())
+    .fetch_all(pool)
+    .await
+}

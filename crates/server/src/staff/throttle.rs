@@ -1,0 +1,57 @@
+//! Login throttling per account and per client, in the database so that every server copy and
+//! every parallel attempt counts: an attempt is counted *before* the password is checked, and a
+//! success clears the account's count.
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::MySqlPool;
+
+/// Attempts allowed per window, per account and per client address.
+pub const LIMIT: i32 = 5;
+pub const WINDOW: Duration = Duration::minutes(15);
+
+fn subject(kind: &str, value: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("{kind}:{}", value.trim().to_lowercase()).as_bytes(),
+    ))
+}
+
+/// Counts one attempt for this account and this client; `false` when either is over the limit.
+pub async fn attempt(
+    pool: &MySqlPool,
+    email: &str,
+    client: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut allowed = true;
+    for key in [subject("account", email), subject("client", client)] {
+        sqlx::query(
+            "INSERT INTO login_failures (subject, failures, window_start) VALUES (?, 1, ?)
+             ON DUPLICATE KEY UPDATE
+                failures = IF(window_start < ?, 1, failures + 1),
+                window_start = IF(window_start < ?, VALUES(window_start), window_start)",
+        )
+        .bind(&key)
+        .bind(now)
+        .bind(now - WINDOW)
+        .bind(now - WINDOW)
+        .execute(pool)
+        .await?;
+        let failures: i32 =
+            sqlx::query_scalar("SELECT failures FROM login_failures WHERE subject = ?")
+                .bind(&key)
+                .fetch_one(pool)
+                .await?;
+        allowed &= failures <= LIMIT;
+    }
+    Ok(allowed)
+}
+
+/// A successful login forgets the account's attempts (the client's stay counted).
+pub async fn succeeded(pool: &MySqlPool, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures WHERE subject = ?")
+        .bind(subject("account", email))
+        .execute(pool)
+        .await?;
+    Ok(())
+}

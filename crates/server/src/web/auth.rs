@@ -1,0 +1,87 @@
+//! Who is asking, for staff pages: the session cookie, checked against the database on every
+//! request (with the person's current roles), and the session-bound CSRF token of staff forms.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::cookies;
+use crate::app::AppState;
+use crate::staff::{self, sessions, Staff};
+
+/// A signed-in member of staff allowed into the back office.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub staff: Staff,
+    pub csrf_token: String,
+    pub cookie: String,
+}
+
+impl SignedIn {
+    /// Whether a staff form's token is this session's (compared in constant time).
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        let (a, b) = (self.csrf_token.as_bytes(), token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<SignedIn, Response> {
+        let app = AppState::from_ref(state);
+        let to_login = || {
+            let back = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/ufficio");
+            let back = if parts.method == axum::http::Method::GET {
+                back
+            } else {
+                "/ufficio"
+            };
+            Redirect::to(&format!("/ufficio/accesso?torna={}", encode(back))).into_response()
+        };
+        let Some(cookie) = cookies::get(&parts.headers, sessions::COOKIE).map(str::to_string)
+        else {
+            return Err(to_login());
+        };
+        let now = app.clock.now();
+        let session = match sessions::load(&app.pool, &cookie, now).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return Err(to_login()),
+            Err(error) => return Err(super::AppError::internal(error).into_response()),
+        };
+        let staff = match staff::find(&app.pool, session.staff_id).await {
+            Ok(Some(staff))
+                if staff.may_use_back_office() || staff.has(staff::Role::Administrator) =>
+            {
+                staff
+            }
+            Ok(_) => return Err(super::AppError::NotFound.into_response()),
+            Err(error) => return Err(super::AppError::internal(error).into_response()),
+        };
+        Ok(SignedIn {
+            staff,
+            csrf_token: session.csrf_token,
+            cookie,
+        })
+    }
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn encode(path: &str) -> String {
+    path.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
