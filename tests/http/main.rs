@@ -4,6 +4,7 @@
 mod support;
 
 mod attachments;
+mod backoffice;
 mod event_log;
 mod intake;
 mod mail;

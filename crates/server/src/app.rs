@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::event_store::{self, Requests};
 use crate::mail::Transport;
 use crate::web::{self, RateLimiter, Templates};
-use crate::{db, intake, pages, tracking};
+use crate::{backoffice, db, intake, pages, tracking};
 
 /// The default organisation created by the first migration (one Comune per install for now).
 pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
@@ -112,6 +112,23 @@ pub fn router(app: AppState) -> Router {
             "/segui/{token}/allegati/{position}/anteprima",
             get(tracking::preview),
         )
+        .route(
+            "/ufficio",
+            get(|| async { axum::response::Redirect::to("/ufficio/richieste") }),
+        )
+        .route(
+            "/ufficio/accesso",
+            get(backoffice::login_form).post(backoffice::login),
+        )
+        .route("/ufficio/esci", post(backoffice::logout))
+        .route("/ufficio/esci-ovunque", post(backoffice::logout_everywhere))
+        .route("/ufficio/richieste", get(backoffice::inbox))
+        .route("/ufficio/richieste/{id}", get(backoffice::page))
+        .route(
+            "/ufficio/richieste/{id}/allegati/{position}",
+            get(backoffice::download),
+        )
+        .route("/ufficio/richieste/{id}/{action}", post(backoffice::act))
         .route("/privacy", get(pages::privacy))
         .route("/lingua/{lang}", get(pages::language))
         .route("/healthz", get(pages::healthz))

@@ -21,6 +21,10 @@ pub struct Config {
     /// Days the Comune has to answer, unless a kind says otherwise (Legge 241/1990).
     pub answer_days: u32,
     pub submissions_per_hour: u32,
+    /// Days a department has to take charge before its referents are reminded.
+    pub reminder_days: u32,
+    /// Further days before the head of department is reminded too.
+    pub escalation_days: u32,
     /// Peers whose `X-Forwarded-For` header is believed (the reverse proxies).
     pub trusted_proxies: Vec<IpAddr>,
     pub mail_retry_base: Duration,
@@ -172,6 +176,8 @@ impl Config {
             mail_from,
             answer_days: number("SPORTELLO_ANSWER_DAYS", 30, 1..=365)?,
             submissions_per_hour: number("SPORTELLO_SUBMISSIONS_PER_HOUR", 30, 1..=1_000_000)?,
+            reminder_days: number("SPORTELLO_REMINDER_DAYS", 10, 1..=365)?,
+            escalation_days: number("SPORTELLO_ESCALATION_DAYS", 5, 1..=365)?,
             trusted_proxies,
             mail_retry_base: Duration::from_secs(u64::from(number(
                 "SPORTELLO_MAIL_RETRY_SECONDS",

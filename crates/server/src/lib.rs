@@ -2,6 +2,7 @@
 //! trials, and the background processors. `main.rs` is only the command line.
 
 pub mod app;
+pub mod backoffice;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sportello_server::app::DEFAULT_ORGANISATION;
 use sportello_server::app::{router, AppState};
 use sportello_server::clock::Clock;
 use sportello_server::config::Config;
-use sportello_server::{db, demo, local_db, processors};
+use sportello_server::staff::{self, Role};
+use sportello_server::{db, demo, directory, local_db, processors};
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -41,6 +43,48 @@ enum Command {
     LocalDb {
         #[command(subcommand)]
         command: LocalDbCommand,
+    },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Departments (offices that answer requests).
+    Department {
+        #[command(subcommand)]
+        command: DepartmentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a member of staff. The password is read from standard input, never from an argument.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// administrator, urp_manager, urp_operator, front_office or referent (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// A department's name or id (repeatable; for referents).
+        #[arg(long = "department")]
+        departments: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DepartmentCommand {
+    /// Create a department.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        head_name: Option<String>,
+        #[arg(long)]
+        head_email: Option<String>,
     },
 }
 
@@ -118,7 +162,83 @@ async fn main() -> anyhow::Result<()> {
             }
             LocalDbCommand::Stop => local_db::stop(&config.data_dir).await,
         },
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    roles,
+                    departments,
+                },
+        } => {
+            let (pool, _) = open_database(&config).await?;
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>().map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut ids = Vec::new();
+            for department in &departments {
+                let found =
+                    directory::find_department(&pool, DEFAULT_ORGANISATION, department).await?;
+                ids.push(
+                    found
+                        .with_context(|| format!("no department named {department}"))?
+                        .id,
+                );
+            }
+            let password = read_password()?;
+            let new = staff::NewStaff {
+                organisation_id: DEFAULT_ORGANISATION,
+                email: &email,
+                name: &name,
+                password: &password,
+                roles: &roles,
+                departments: &ids,
+            };
+            let id = staff::add(&pool, new, chrono::Utc::now()).await?;
+            println!("created {email} ({id})");
+            Ok(())
+        }
+        Command::Department {
+            command:
+                DepartmentCommand::Add {
+                    name,
+                    email,
+                    head_name,
+                    head_email,
+                },
+        } => {
+            let (pool, _) = open_database(&config).await?;
+            let head = head_name.as_deref().zip(head_email.as_deref());
+            let id =
+                directory::add_department(&pool, DEFAULT_ORGANISATION, &name, &email, head).await?;
+            println!("created department {name} ({id})");
+            Ok(())
+        }
     }
+}
+
+/// The password from standard input: prompted without echo on a terminal, else the first line.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    if terminal {
+        eprint!("Password: ");
+        std::io::stderr().flush().ok();
+        std::process::Command::new("stty")
+            .arg("-echo")
+            .status()
+            .ok();
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        std::process::Command::new("stty").arg("echo").status().ok();
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Connects (provisioning the private database when none is configured) and migrates. The flag

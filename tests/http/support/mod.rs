@@ -15,12 +15,15 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
+use sportello_server::app::DEFAULT_ORGANISATION;
 use sportello_server::app::{router, AppState};
 use sportello_server::clock::Clock;
 use sportello_server::config::Config;
-use sportello_server::{db, local_db, mail};
+use sportello_server::staff::{self, Role};
+use sportello_server::{db, directory, local_db, mail};
 use sqlx::MySqlPool;
 use tower::ServiceExt;
+use uuid::Uuid;
 
 pub use multipart::Multipart;
 
@@ -309,6 +312,138 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Creates a member of staff; returns their e-mail and password.
+    pub async fn add_staff(
+        &self,
+        name: &str,
+        roles: &[Role],
+        departments: &[Uuid],
+    ) -> (String, String) {
+        let email = format!("{}@comune.test", name.to_lowercase().replace(' ', "."));
+        let password = format!("{name} ha una password lunga");
+        let new = staff::NewStaff {
+            organisation_id: DEFAULT_ORGANISATION,
+            email: &email,
+            name,
+            password: &password,
+            roles,
+            departments,
+        };
+        staff::add(&self.pool, new, self.app.clock.now())
+            .await
+            .unwrap();
+        (email, password)
+    }
+
+    pub async fn add_department(&self, name: &str) -> Uuid {
+        let email = format!("{}@comune.test", name.to_lowercase().replace(' ', "-"));
+        directory::add_department(
+            &self.pool,
+            DEFAULT_ORGANISATION,
+            name,
+            &email,
+            Some(("Dirigente", "dirigente@comune.test")),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Signs in through the login form; returns the response to the POST.
+    pub async fn sign_in(&self, email: &str, password: &str) -> TestResponse {
+        let form_page = self.get("/ufficio/accesso").await;
+        let token = form_page
+            .input_value("csrf_token")
+            .expect("the login form has a CSRF token");
+        self.post_urlencoded(
+            "/ufficio/accesso",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in and expects to land in the back office.
+    pub async fn signed_in_as(&self, email: &str, password: &str) {
+        let response = self.sign_in(email, password).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text()
+        );
+    }
+
+    pub async fn post_urlencoded(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Opens a request page in the back office and performs an action with the page's token
+    /// and version.
+    pub async fn act(
+        &self,
+        aggregate_id: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let page = self
+            .get(&format!("/ufficio/richieste/{aggregate_id}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "the request page opens");
+        let form = page
+            .text()
+            .split(&format!("id=\"action-{action}\""))
+            .nth(1)
+            .map(|s| s.to_string());
+        let form = form.unwrap_or_else(|| panic!("the action {action} is offered"));
+        let token = form
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let version = form
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut all = vec![
+            ("csrf_token", token.as_str()),
+            ("version", version.as_str()),
+        ];
+        all.extend_from_slice(fields);
+        self.post_urlencoded(&format!("/ufficio/richieste/{aggregate_id}/{action}"), &all)
+            .await
+    }
+
+    /// The aggregate id of the request with this reference.
+    pub async fn aggregate_id(&self, reference: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT aggregate_id FROM events WHERE event_type = 'RequestReceived'
+               AND JSON_VALUE(payload, '$.RequestReceived.reference') = ?",
+        )
+        .bind(reference)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
     /// How many events the store holds.
     pub async fn count_events(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM events")
@@ -364,6 +499,18 @@ impl TestResponse {
         let tag_end = inner.find("</")?;
         Some(unescape(strip_tags(&inner[..tag_end]).trim()))
     }
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn strip_tags(html: &str) -> String {

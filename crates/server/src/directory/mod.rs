@@ -100,3 +100,63 @@ pub async fn external_bodies(
         })
         .collect()
 }
+
+/// Adds a department (administrators' page and command line); returns its id.
+pub async fn add_department(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    name: &str,
+    email: &str,
+    head: Option<(&str, &str)>,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO departments (id, organisation_id, name, email, head_name, head_email) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(organisation_id.to_string())
+    .bind(name.trim())
+    .bind(email.trim())
+    .bind(head.map(|(name, _)| name))
+    .bind(head.map(|(_, email)| email))
+    .execute(pool)
+    .await?;
+    Ok(id)
+}
+
+/// The department with this id or name.
+pub async fn find_department(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    id_or_name: &str,
+) -> Result<Option<Department>, sqlx::Error> {
+    Ok(departments(pool, organisation_id)
+        .await?
+        .into_iter()
+        .find(|d| d.id.to_string() == id_or_name || d.name.eq_ignore_ascii_case(id_or_name.trim())))
+}
+
+/// Adds another body citizens can be redirected to; returns its id.
+pub async fn add_external_body(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    body: &ExternalBody,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO external_bodies (id, organisation_id, name, handles, address, phone, email, website, hours)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(organisation_id.to_string())
+    .bind(&body.name)
+    .bind(&body.handles)
+    .bind(&body.address)
+    .bind(&body.phone)
+    .bind(&body.email)
+    .bind(&body.website)
+    .bind(&body.hours)
+    .execute(pool)
+    .await?;
+    Ok(id)
+}

@@ -17,6 +17,8 @@ fn subject(kind: &str, value: &str) -> String {
 }
 
 /// Counts one attempt for this account and this client; `false` when either is over the limit.
+/// Each attempt reads its own count inside the transaction that increments it (the row stays
+/// locked until commit), so of a burst of parallel attempts at most `LIMIT` pass.
 pub async fn attempt(
     pool: &MySqlPool,
     email: &str,
@@ -25,6 +27,7 @@ pub async fn attempt(
 ) -> Result<bool, sqlx::Error> {
     let mut allowed = true;
     for key in [subject("account", email), subject("client", client)] {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO login_failures (subject, failures, window_start) VALUES (?, 1, ?)
              ON DUPLICATE KEY UPDATE
@@ -35,14 +38,15 @@ pub async fn attempt(
         .bind(now)
         .bind(now - WINDOW)
         .bind(now - WINDOW)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-        let failures: i32 =
-            sqlx::query_scalar("SELECT failures FROM login_failures WHERE subject = ?")
+        let count: i32 =
+            sqlx::query_scalar("SELECT failures FROM login_failures WHERE subject = ? FOR UPDATE")
                 .bind(&key)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await?;
-        allowed &= failures <= LIMIT;
+        tx.commit().await?;
+        allowed &= count <= LIMIT;
     }
     Ok(allowed)
 }

@@ -18,6 +18,10 @@ pub enum AppError {
     NotFound,
     #[error("the form expired or came from another site")]
     Csrf,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("the personal data has been erased")]
+    Gone,
     #[error("too many requests")]
     TooManyRequests,
     #[error("the upload is too large")]
@@ -36,7 +40,8 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Gone => StatusCode::GONE,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
@@ -48,6 +53,8 @@ impl AppError {
         match self {
             AppError::NotFound => "error.not_found",
             AppError::Csrf => "error.csrf",
+            AppError::Forbidden => "error.forbidden",
+            AppError::Gone => "error.gone",
             AppError::TooManyRequests => "error.too_many",
             AppError::PayloadTooLarge => "error.too_large",
             AppError::BadRequest => "error.bad_request",

@@ -28,6 +28,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("privacy.html", include_str!("../../templates/privacy.html")),
     ("error.html", include_str!("../../templates/error.html")),
     (
+        "backoffice/login.html",
+        include_str!("../../templates/backoffice/login.html"),
+    ),
+    (
+        "backoffice/inbox.html",
+        include_str!("../../templates/backoffice/inbox.html"),
+    ),
+    (
+        "backoffice/request.html",
+        include_str!("../../templates/backoffice/request.html"),
+    ),
+    (
         "mail/acknowledgement.txt",
         include_str!("../../templates/mail/acknowledgement.txt"),
     ),

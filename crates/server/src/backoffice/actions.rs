@@ -1,0 +1,187 @@
+//! Acting on a request: each action is one command to the aggregate, which decides. The form
+//! carries the version the person saw; if the request changed meanwhile (or another copy wins
+//! the append), nothing is recorded and the page says "this request changed, reload".
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use sportello_domain::{Outcome, RequestCommand};
+use uuid::Uuid;
+
+use super::request::{actions_for, render, visible_to, Visible};
+use crate::app::AppState;
+use crate::directory;
+use crate::event_store::{self, CommandError};
+use crate::personal;
+use crate::web::auth::SignedIn;
+use crate::web::{AppError, Lang, Result};
+
+const MESSAGE_MAX: usize = 8000;
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf_token: String,
+    version: usize,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    external_body: String,
+    #[serde(default)]
+    outcome: String,
+}
+
+pub async fn act(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response> {
+    if !signed_in.csrf_ok(&form.csrf_token) {
+        return Err(AppError::Csrf);
+    }
+    let visible = visible_to(&app, &signed_in.staff, &id).await?;
+    if !actions_for(&signed_in.staff, &visible.state).contains(&action.as_str()) {
+        return Err(AppError::Forbidden);
+    }
+    let refuse = |notice: &'static str, status: StatusCode| {
+        let (app, signed_in, visible) = (&app, &signed_in, &visible);
+        async move {
+            let mut response = render(app, language, signed_in, visible, Some(notice)).await?;
+            *response.status_mut() = status;
+            Ok::<Response, AppError>(response)
+        }
+    };
+    if form.version != visible.events.len() {
+        return refuse("request.changed", StatusCode::CONFLICT).await;
+    }
+    let command = match command_for(&app, &signed_in, &visible, &action, &form).await? {
+        Ok(command) => command,
+        Err(notice) => return refuse(notice, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let metadata = event_store::metadata(
+        &format!("staff:{}", signed_in.staff.id),
+        "back_office",
+        &Uuid::new_v4().to_string(),
+    );
+    match event_store::execute(&app.requests, &visible.aggregate_id, command, metadata).await {
+        Ok(()) => {}
+        Err(CommandError::Conflict) => {
+            return refuse("request.changed", StatusCode::CONFLICT).await
+        }
+        Err(CommandError::Rejected(_)) => {
+            return refuse("request.not_allowed", StatusCode::CONFLICT).await
+        }
+        Err(error) => return Err(AppError::internal(error)),
+    }
+    app.events_appended.notify_waiters();
+    tracing::info!(aggregate_id = visible.aggregate_id, staff_id = %signed_in.staff.id, action, "request action");
+    Ok(Redirect::to(&format!("/ufficio/richieste/{}", visible.aggregate_id)).into_response())
+}
+
+/// Parses the form for `action` into a command, or names what is missing.
+async fn command_for(
+    app: &AppState,
+    signed_in: &SignedIn,
+    visible: &Visible,
+    action: &str,
+    form: &ActionForm,
+) -> Result<Result<RequestCommand, &'static str>> {
+    let by = signed_in.staff.id;
+    let at = app.clock.now();
+    let text = form.message.trim();
+    if text.chars().count() > MESSAGE_MAX {
+        return Ok(Err("request.error.message_long"));
+    }
+    let seal = |text: String| {
+        let pool = app.pool.clone();
+        let key_id = visible.key_id();
+        async move { personal::seal_text(&pool, key_id, &text).await }
+    };
+    let needs_text = matches!(
+        action,
+        "chiedi" | "rispondi" | "reindirizza" | "restituisci" | "nota"
+    );
+    if needs_text && text.is_empty() {
+        return Ok(Err("request.error.message_required"));
+    }
+    let sealed = if text.is_empty() {
+        None
+    } else {
+        Some(seal(text.to_string()).await?.ok_or(AppError::Gone)?)
+    };
+    let department = visible.state.department().unwrap_or_default();
+    Ok(Ok(match action {
+        "valuta" => RequestCommand::TakeIntoEvaluation { by, at },
+        "chiedi" => RequestCommand::AskForInformation {
+            by,
+            at,
+            message: sealed.expect("checked"),
+        },
+        "rispondi" => RequestCommand::Answer {
+            by,
+            at,
+            message: sealed.expect("checked"),
+            attachments: vec![],
+        },
+        "nota" => RequestCommand::AddNote {
+            by,
+            at,
+            note: sealed.expect("checked"),
+        },
+        "prendi" => RequestCommand::TakeCharge { by, at, department },
+        "restituisci" => RequestCommand::HandBack {
+            by,
+            at,
+            department,
+            note: sealed.expect("checked"),
+        },
+        "riapri" => RequestCommand::Reopen {
+            by: Some(by),
+            at,
+            reason: sealed,
+        },
+        "inoltra" => {
+            let found =
+                directory::find_department(&app.pool, app.organisation_id, &form.department)
+                    .await?;
+            let Some(target) = found.filter(|d| d.active && !form.department.is_empty()) else {
+                return Ok(Err("request.error.department"));
+            };
+            RequestCommand::Forward {
+                by,
+                at,
+                department: target.id,
+                note: sealed,
+            }
+        }
+        "reindirizza" => {
+            let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
+            let Some(body) = bodies
+                .into_iter()
+                .find(|b| b.active && b.id.to_string() == form.external_body)
+            else {
+                return Ok(Err("request.error.external_body"));
+            };
+            RequestCommand::Redirect {
+                by,
+                at,
+                external_body: body.id,
+                message: sealed.expect("checked"),
+            }
+        }
+        "chiudi" => {
+            let Some(outcome) =
+                Outcome::parse(&form.outcome).filter(|o| *o != Outcome::NotCompetent)
+            else {
+                return Ok(Err("request.error.outcome"));
+            };
+            RequestCommand::Close { by, at, outcome }
+        }
+        _ => return Err(AppError::NotFound),
+    }))
+}

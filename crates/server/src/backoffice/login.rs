@@ -1,0 +1,201 @@
+//! Signing in and out. The form is protected like the citizen's (a signed cookie token, since
+//! there is no session yet); a success opens a fresh session and ends the one the browser had.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::staff::{self, password, sessions, throttle};
+use crate::web::auth::SignedIn;
+use crate::web::{cookies, csrf, AppError, ClientIp, Lang, Page, Result};
+
+#[derive(Deserialize, Default)]
+pub struct Back {
+    torna: Option<String>,
+}
+
+/// Only a back-office path is followed after signing in.
+fn back_target(back: Option<&str>) -> String {
+    match back {
+        Some(path)
+            if path.starts_with("/ufficio") && !path.contains("//") && !path.contains('\\') =>
+        {
+            path.to_string()
+        }
+        _ => "/ufficio/richieste".to_string(),
+    }
+}
+
+pub async fn login_form(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Query(back): Query<Back>,
+) -> Result<Response> {
+    render(
+        &app,
+        language,
+        &headers,
+        "",
+        back.torna.as_deref(),
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+    torna: Option<String>,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response> {
+    let back = form.torna.as_deref();
+    if !csrf::verify(
+        &app.csrf_secret,
+        cookies::get(&headers, csrf::COOKIE),
+        Some(&form.csrf_token),
+    ) {
+        return render(
+            &app,
+            language,
+            &headers,
+            &form.email,
+            back,
+            Some("login.error.csrf"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let now = app.clock.now();
+    if !throttle::attempt(&app.pool, &form.email, &client.to_string(), now).await? {
+        tracing::warn!(client = %client, "login throttled");
+        return render(
+            &app,
+            language,
+            &headers,
+            &form.email,
+            back,
+            Some("login.error.throttled"),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let credentials = staff::credentials(&app.pool, &form.email).await?;
+    let password = form.password.clone();
+    let stored = credentials.as_ref().map(|(_, hash)| hash.clone());
+    let valid = tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
+        .await
+        .map_err(AppError::internal)?;
+    let Some((staff_id, _)) = credentials.filter(|_| valid) else {
+        return render(
+            &app,
+            language,
+            &headers,
+            &form.email,
+            back,
+            Some("login.error.invalid"),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    throttle::succeeded(&app.pool, &form.email).await?;
+    if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
+        sessions::close(&app.pool, previous).await?;
+    }
+    let session = sessions::open(&app.pool, staff_id, now).await?;
+    tracing::info!(staff_id = %staff_id, "staff signed in");
+    let cookie = cookies::set(
+        sessions::COOKIE,
+        &session,
+        sessions::ABSOLUTE.num_seconds() as u64,
+        app.secure_cookies(),
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&back_target(back)),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: String,
+}
+
+pub async fn logout(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response> {
+    if !signed_in.csrf_ok(&form.csrf_token) {
+        return Err(AppError::Csrf);
+    }
+    sessions::close(&app.pool, &signed_in.cookie).await?;
+    Ok(signed_out(&app))
+}
+
+pub async fn logout_everywhere(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response> {
+    if !signed_in.csrf_ok(&form.csrf_token) {
+        return Err(AppError::Csrf);
+    }
+    sessions::close_all(&app.pool, signed_in.staff.id).await?;
+    Ok(signed_out(&app))
+}
+
+fn signed_out(app: &AppState) -> Response {
+    let cookie = cookies::set(sessions::COOKIE, "", 0, app.secure_cookies());
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/ufficio/accesso"),
+    )
+        .into_response()
+}
+
+fn render(
+    app: &AppState,
+    language: sportello_domain::Language,
+    headers: &HeaderMap,
+    email: &str,
+    back: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
+    let existing = cookies::get(headers, csrf::COOKIE)
+        .filter(|nonce| nonce.len() == 43)
+        .map(str::to_string);
+    let nonce = existing.clone().unwrap_or_else(csrf::new_nonce);
+    let csrf_token = csrf::token_for(&app.csrf_secret, &nonce);
+    let page = Page::new(
+        language,
+        "/ufficio/accesso",
+        &app.organisation_name,
+        "login.title",
+    );
+    let body = app.templates.render(
+        "backoffice/login.html",
+        context! { lang => page.lang, page, email, csrf_token, error, torna => back_target(back) },
+    )?;
+    let mut response = (status, Html(body)).into_response();
+    if existing.is_none() {
+        let cookie = cookies::set(csrf::COOKIE, &nonce, 7 * 24 * 3600, app.secure_cookies());
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            cookie.parse().map_err(AppError::internal)?,
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,35 @@
+//! The back office: staff sign in, work the inbox (the queue projection), open a request and act
+//! on it. Every handler checks who is asking against the queue row before reading or changing a
+//! request; a request outside someone's reach is a plain 404.
+
+mod actions;
+mod inbox;
+mod login;
+mod request;
+
+pub use actions::act;
+pub use inbox::inbox;
+pub use login::{login, login_form, logout, logout_everywhere};
+pub use request::{download, page};
+
+use serde::Serialize;
+
+use crate::staff::Staff;
+
+/// What the layout shows about the person signed in.
+#[derive(Serialize)]
+pub struct StaffBar {
+    pub name: String,
+    pub csrf_token: String,
+    pub urp: bool,
+}
+
+impl StaffBar {
+    pub fn new(staff: &Staff, csrf_token: &str) -> StaffBar {
+        StaffBar {
+            name: staff.name.clone(),
+            csrf_token: csrf_token.to_string(),
+            urp: staff.is_urp(),
+        }
+    }
+}

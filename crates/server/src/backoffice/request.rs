@@ -1,0 +1,378 @@
+//! The request page for staff: what the citizen sent, their contacts, the attachments, the
+//! deadlines, the full timeline (every event, who and when) and the actions this person may take
+//! now. Each opening is logged (who, when).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+use serde::Serialize;
+use sportello_domain::{Language, Request, RequestEvent, Sealed, Status};
+use uuid::Uuid;
+
+use super::StaffBar;
+use crate::app::AppState;
+use crate::directory;
+use crate::event_store::{self, Recorded};
+use crate::personal::{self, PersonalData};
+use crate::staff::{self, Role, Staff};
+use crate::web::auth::SignedIn;
+use crate::web::{i18n, AppError, Lang, Page, Result};
+
+/// A request as staff may see it: its events and its state now.
+pub struct Visible {
+    pub aggregate_id: String,
+    pub events: Vec<Recorded>,
+    pub state: Request,
+    pub received: RequestEvent,
+}
+
+impl Visible {
+    /// The request's data key, under which staff text is sealed.
+    pub fn key_id(&self) -> Uuid {
+        match &self.received {
+            RequestEvent::RequestReceived { personal, .. } => personal.key_id,
+            _ => Uuid::nil(),
+        }
+    }
+}
+
+/// The request if this person may see it; otherwise 404 (never 403: existence is not revealed).
+/// Decided on the events themselves, so a forwarding just made is already in force.
+pub async fn visible_to(app: &AppState, staff: &Staff, aggregate_id: &str) -> Result<Visible> {
+    if Uuid::parse_str(aggregate_id).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let events = event_store::recorded(&app.pool, aggregate_id)
+        .await
+        .map_err(AppError::internal)?;
+    let Some(received) = events.first().map(|r| r.event.clone()) else {
+        return Err(AppError::NotFound);
+    };
+    let RequestEvent::RequestReceived {
+        organisation_id, ..
+    } = &received
+    else {
+        return Err(AppError::NotFound);
+    };
+    let state = event_store::fold(&events);
+    if *organisation_id != staff.organisation_id || !staff.may_see(state.department()) {
+        return Err(AppError::NotFound);
+    }
+    Ok(Visible {
+        aggregate_id: aggregate_id.to_string(),
+        events,
+        state,
+        received,
+    })
+}
+
+/// The actions this person may take on the request now (their codes, as in the URLs).
+pub fn actions_for(staff: &Staff, state: &Request) -> Vec<&'static str> {
+    let mut actions = Vec::new();
+    let referent_here = staff.has(Role::Referent)
+        && state
+            .department()
+            .is_some_and(|d| staff.departments.contains(&d));
+    if staff.is_urp() {
+        match state.status() {
+            Status::Received => {
+                actions.extend(["valuta", "chiedi", "rispondi", "inoltra", "reindirizza"])
+            }
+            Status::InEvaluation => {
+                actions.extend(["chiedi", "rispondi", "inoltra", "reindirizza"])
+            }
+            _ => {}
+        }
+    }
+    if referent_here {
+        match state.status() {
+            Status::Forwarded => actions.extend(["prendi", "restituisci"]),
+            Status::TakenInCharge => actions.extend(["chiedi", "rispondi", "restituisci"]),
+            _ => {}
+        }
+    }
+    if staff.is_urp() {
+        match state.status() {
+            Status::Closed => actions.push("riapri"),
+            Status::New => {}
+            _ => actions.push("chiudi"),
+        }
+    }
+    actions.push("nota");
+    actions
+}
+
+#[derive(Serialize)]
+struct Entry {
+    text: String,
+    who: String,
+    at: String,
+    datetime: String,
+    message: Option<String>,
+    internal: bool,
+}
+
+#[derive(Serialize)]
+struct ShownAttachment {
+    position: usize,
+    name: String,
+    size_kb: u64,
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let visible = visible_to(&app, &signed_in.staff, &id).await?;
+    sqlx::query(
+        "INSERT INTO staff_access_log (staff_id, aggregate_id, viewed_at) VALUES (?, ?, ?)",
+    )
+    .bind(signed_in.staff.id.to_string())
+    .bind(&visible.aggregate_id)
+    .bind(app.clock.now())
+    .execute(&app.pool)
+    .await?;
+    render(&app, language, &signed_in, &visible, None).await
+}
+
+/// Renders the request page; `notice` is a message key shown on top (e.g. "changed, reload").
+pub async fn render(
+    app: &AppState,
+    language: Language,
+    signed_in: &SignedIn,
+    visible: &Visible,
+    notice: Option<&str>,
+) -> Result<Response> {
+    let RequestEvent::RequestReceived {
+        reference,
+        kind,
+        topic,
+        channel,
+        personal,
+        attachments,
+        received_at,
+        ..
+    } = &visible.received
+    else {
+        return Err(AppError::NotFound);
+    };
+    let citizen: Option<PersonalData> = personal::open(&app.pool, personal).await?;
+    let timeline = timeline(app, language, &visible.events).await?;
+    let names = citizen
+        .as_ref()
+        .map(|c| c.attachment_names.clone())
+        .unwrap_or_default();
+    let files: Vec<ShownAttachment> = attachments
+        .iter()
+        .enumerate()
+        .map(|(position, a)| ShownAttachment {
+            position,
+            name: names
+                .get(position)
+                .cloned()
+                .unwrap_or_else(|| format!("allegato-{}", position + 1)),
+            size_kb: a.size.div_ceil(1024),
+        })
+        .collect();
+    let departments = directory::departments(&app.pool, app.organisation_id).await?;
+    let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
+    let department = visible
+        .state
+        .department()
+        .and_then(|d| departments.iter().find(|x| x.id == d))
+        .map(|d| d.name.clone());
+    let status = visible.state.status();
+    let today = sportello_domain::rome_date(app.clock.now());
+    let due = visible.state.answer_due();
+    let page = Page::new(
+        language,
+        &format!("/ufficio/richieste/{}", visible.aggregate_id),
+        &app.organisation_name,
+        "request.title",
+    );
+    let body = app.templates.render(
+        "backoffice/request.html",
+        context! {
+            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
+            id => visible.aggregate_id, reference => reference.to_string(),
+            kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
+            channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),
+            topic, citizen, files, timeline, department, notice,
+            status => i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
+            received => i18n::date_time(language, *received_at),
+            due => due.map(|d| i18n::long_date(language, d)),
+            overdue => due.is_some_and(|d| d < today) && !matches!(status, Status::Answered | Status::Closed | Status::WaitingForCitizen),
+            paused => status == Status::WaitingForCitizen,
+            actions => actions_for(&signed_in.staff, &visible.state),
+            version => visible.events.len(),
+            departments => departments.iter().filter(|d| d.active).map(|d| (d.id.to_string(), d.name.clone())).collect::<Vec<_>>(),
+            bodies => bodies.iter().filter(|b| b.active).map(|b| (b.id.to_string(), b.name.clone())).collect::<Vec<_>>(),
+            outcomes => ["answered", "withdrawn", "duplicate"].iter().map(|o| (o.to_string(), i18n::text(language, &format!("outcome.{o}"), &[]))).collect::<Vec<_>>(),
+        },
+    )?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+/// Every event in words: who did it and when, with staff text opened.
+async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Result<Vec<Entry>> {
+    let staff_names: HashMap<Uuid, String> = staff::names(&app.pool, app.organisation_id).await?;
+    let departments = directory::department_names(&app.pool, app.organisation_id).await?;
+    let bodies: HashMap<Uuid, String> = directory::external_bodies(&app.pool, app.organisation_id)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b.name))
+        .collect();
+    let mut entries = Vec::with_capacity(events.len());
+    for recorded in events {
+        use RequestEvent as E;
+        let name_of = |id: &Uuid| {
+            staff_names
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| i18n::text(language, "request.who_unknown", &[]))
+        };
+        let department = |id: &Uuid| departments.get(id).cloned().unwrap_or_default();
+        let (by, detail, sealed, internal): (Option<String>, String, Option<&Sealed>, bool) =
+            match &recorded.event {
+                E::RequestReceived { .. } | E::RequestAcknowledged { .. } => {
+                    (None, String::new(), None, false)
+                }
+                E::AcknowledgementFailed { reason, .. } => (None, reason.clone(), None, true),
+                E::RequestTakenIntoEvaluation { by, .. } => {
+                    (Some(name_of(by)), String::new(), None, false)
+                }
+                E::InformationRequested { by, message, .. } => {
+                    (Some(name_of(by)), String::new(), Some(message), false)
+                }
+                E::CitizenReplied { message, .. } => (None, String::new(), Some(message), false),
+                E::RequestRedirected {
+                    by,
+                    external_body,
+                    message,
+                    ..
+                } => (
+                    Some(name_of(by)),
+                    bodies.get(external_body).cloned().unwrap_or_default(),
+                    Some(message),
+                    false,
+                ),
+                E::RequestForwarded {
+                    by,
+                    department: d,
+                    note,
+                    ..
+                } => (Some(name_of(by)), department(d), note.as_ref(), true),
+                E::RequestTakenInCharge {
+                    by, department: d, ..
+                } => (Some(name_of(by)), department(d), None, false),
+                E::RequestHandedBack {
+                    by,
+                    department: d,
+                    note,
+                    ..
+                } => (Some(name_of(by)), department(d), Some(note), true),
+                E::RequestAnswered { by, message, .. } => {
+                    (Some(name_of(by)), String::new(), Some(message), false)
+                }
+                E::InternalNoteAdded { by, note, .. } => {
+                    (Some(name_of(by)), String::new(), Some(note), true)
+                }
+                E::RequestClosed { by, outcome, .. } => (
+                    Some(name_of(by)),
+                    i18n::text(language, &format!("outcome.{}", outcome.code()), &[]),
+                    None,
+                    false,
+                ),
+                E::RequestReopened { by, reason, .. } => (
+                    by.as_ref().map(name_of),
+                    String::new(),
+                    reason.as_ref(),
+                    false,
+                ),
+                E::RequestReminded {
+                    department: d,
+                    level,
+                    ..
+                } => (
+                    None,
+                    format!(
+                        "{} · {}",
+                        department(d),
+                        i18n::text(language, &format!("reminder.{}", level.code()), &[])
+                    ),
+                    None,
+                    true,
+                ),
+            };
+        let who = by.unwrap_or_else(|| {
+            let actor = recorded
+                .metadata
+                .get("actor")
+                .map(String::as_str)
+                .unwrap_or("system");
+            i18n::text(language, &format!("actor.{}", actor.replace(':', "_")), &[])
+        });
+        let message = match sealed {
+            Some(sealed) => personal::open_text(&app.pool, sealed).await?,
+            None => None,
+        };
+        entries.push(Entry {
+            text: i18n::text(
+                language,
+                &format!("event.{}", recorded.event.name()),
+                &[("detail", &detail)],
+            ),
+            who,
+            at: i18n::date_time(language, recorded.recorded_at),
+            datetime: recorded.recorded_at.to_rfc3339(),
+            message,
+            internal,
+        });
+    }
+    Ok(entries)
+}
+
+/// An attachment of the request, as a download, for staff who may see it.
+pub async fn download(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, position)): Path<(String, usize)>,
+) -> Result<Response> {
+    let visible = visible_to(&app, &signed_in.staff, &id).await?;
+    let RequestEvent::RequestReceived {
+        attachments,
+        personal,
+        ..
+    } = &visible.received
+    else {
+        return Err(AppError::NotFound);
+    };
+    let attachment = attachments.get(position).ok_or(AppError::NotFound)?;
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
+            .bind(&attachment.file_id)
+            .fetch_optional(&app.pool)
+            .await?;
+    let (content_type, bytes) = row.ok_or(AppError::NotFound)?;
+    let name = personal::open(&app.pool, personal)
+        .await?
+        .and_then(|p| p.attachment_names.get(position).cloned())
+        .unwrap_or_else(|| format!("allegato-{}", position + 1));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::tracking::content_disposition(&name),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,504 @@
+//! The back office over HTTP: signing in, the inbox, the request page, the actions, and who may
+//! see and do what.
+
+use axum::http::StatusCode;
+use sportello_server::staff::Role;
+
+use crate::support::{complaint, Options, TestApp};
+
+const URP: &[Role] = &[Role::UrpOperator];
+
+#[tokio::test]
+async fn staff_pages_ask_to_sign_in_first() {
+    let app = TestApp::start().await;
+    let page = app.get("/ufficio/richieste?stato=received").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.header("location").as_deref(),
+        Some("/ufficio/accesso?torna=/ufficio/richieste%3Fstato%3Dreceived")
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_account_get_the_same_answer() {
+    let app = TestApp::start().await;
+    let (email, _) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    let wrong = app.sign_in(&email, "not the password at all").await;
+    let unknown = app
+        .sign_in("nobody@comune.test", "not the password at all")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong.element_text("error-summary"),
+        unknown.element_text("error-summary")
+    );
+    assert_eq!(
+        wrong.input_value("email").unwrap(),
+        email,
+        "the e-mail typed is kept"
+    );
+}
+
+#[tokio::test]
+async fn signing_in_opens_a_fresh_session_and_signing_out_ends_it() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    let response = app.sign_in(&email, &password).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.header("location").as_deref(),
+        Some("/ufficio/richieste")
+    );
+    let cookie = response.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with("sportello_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+    );
+    let inbox = app.get("/ufficio/richieste").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.text().contains("Anna Operatrice"));
+    // Signing in again rotates the session: the old cookie no longer works.
+    let old: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.signed_in_as(&email, &password).await;
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], old);
+    let token = inbox
+        .text()
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let fresh = app.get("/ufficio/richieste").await;
+    let token = fresh
+        .text()
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .map(|t| t.split('"').next().unwrap().to_string())
+        .unwrap_or(token);
+    let out = app
+        .post_urlencoded("/ufficio/esci", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER,
+        "back to the login"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_after_thirty_idle_minutes() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    app.app.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(app.get("/ufficio/richieste").await.status, StatusCode::OK);
+    app.app.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_account_even_with_the_right_password() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    let attempts = (0..8).map(|_| app.sign_in(&email, "a wrong password!"));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    // At most five passwords are checked, however the parallel attempts interleave (the account's
+    // and the client's counts may cross the limit at different attempts).
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        checked <= 5 && checked + throttled == 8 && throttled >= 3,
+        "{statuses:?}"
+    );
+    app.set_client_ip("203.0.113.77:1000");
+    assert_eq!(
+        app.sign_in(&email, &password).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account is locked for a while"
+    );
+    app.app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        app.sign_in(&email, &password).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn an_operator_forwards_a_referent_takes_charge_and_answers_the_citizen_reads_it() {
+    let app = TestApp::start().await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let receipt = app.file(complaint("Lampione spento")).await;
+    app.settle().await;
+    let id = app.aggregate_id(&receipt.reference).await;
+
+    let (operator, operator_password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&operator, &operator_password).await;
+    let inbox = app.get("/ufficio/richieste").await;
+    assert!(inbox.text().contains(&receipt.reference) && inbox.text().contains("Lampione spento"));
+    assert_eq!(
+        app.act(&id, "valuta", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let forwarded = app
+        .act(
+            &id,
+            "inoltra",
+            &[("department", &roads.to_string()), ("message", "Urgente")],
+        )
+        .await;
+    assert_eq!(
+        forwarded.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        forwarded.text()
+    );
+
+    let referent = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    let (email, password) = referent
+        .add_staff("Rita Referente", &[Role::Referent], &[roads])
+        .await;
+    referent.signed_in_as(&email, &password).await;
+    app.settle().await;
+    assert!(referent
+        .get("/ufficio/richieste")
+        .await
+        .text()
+        .contains(&receipt.reference));
+    assert_eq!(
+        referent.act(&id, "prendi", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let answered = referent
+        .act(
+            &id,
+            "rispondi",
+            &[("message", "Il lampione sarà riparato entro venerdì.")],
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER);
+
+    app.settle().await;
+    let tracking = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert_eq!(tracking.element_text("status").unwrap(), "Risposta inviata");
+    assert!(tracking
+        .text()
+        .contains("Il lampione sarà riparato entro venerdì."));
+    assert!(tracking
+        .text()
+        .contains("Inoltrata all&#x27;ufficio competente: Lavori pubblici"));
+    assert!(
+        !tracking.text().contains("Urgente"),
+        "the note for the office stays internal"
+    );
+
+    let page = app.get(&format!("/ufficio/richieste/{id}")).await;
+    let timeline = page.text();
+    assert!(timeline.contains("Presa in carico da: Lavori pubblici · Rita Referente"));
+    assert!(timeline.contains("Inoltrata a: Lavori pubblici · Anna Operatrice"));
+    assert!(timeline.contains("Urgente"), "staff read the internal note");
+    assert_eq!(page.element_text("status").unwrap(), "Risposta inviata");
+}
+
+#[tokio::test]
+async fn a_referent_reaches_nothing_of_another_department() {
+    let app = TestApp::start().await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let parks = app.add_department("Verde pubblico").await;
+    let receipt = app
+        .file(complaint("Lampione spento").file(
+            "attachments",
+            "foto.png",
+            "image/png",
+            crate::support::png(4, 4),
+        ))
+        .await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&operator, &password).await;
+    app.act(&id, "inoltra", &[("department", &roads.to_string())])
+        .await;
+    app.settle().await;
+
+    let other = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    let (email, password) = other
+        .add_staff("Paolo Parchi", &[Role::Referent], &[parks])
+        .await;
+    other.signed_in_as(&email, &password).await;
+    assert!(!other
+        .get("/ufficio/richieste")
+        .await
+        .text()
+        .contains(&receipt.reference));
+    let searched = other
+        .get(&format!("/ufficio/richieste?cerca={}", receipt.reference))
+        .await;
+    assert_eq!(searched.element_text("total").unwrap(), "0 richieste");
+    for path in [
+        format!("/ufficio/richieste/{id}"),
+        format!("/ufficio/richieste/{id}/allegati/0"),
+    ] {
+        assert_eq!(
+            other.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    // Every action, even with a valid token of their own session, is a 404.
+    let inbox = other.get("/ufficio/richieste").await;
+    let token = inbox
+        .text()
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    for action in [
+        "prendi",
+        "rispondi",
+        "restituisci",
+        "nota",
+        "chiudi",
+        "inoltra",
+        "valuta",
+    ] {
+        let response = other
+            .post_urlencoded(
+                &format!("/ufficio/richieste/{id}/{action}"),
+                &[("csrf_token", &token), ("version", "2"), ("message", "x")],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(app.count_events().await, 3, "nothing was recorded");
+}
+
+#[tokio::test]
+async fn a_front_office_operator_cannot_use_the_back_office() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Sportello")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff("Franco Sportello", &[Role::FrontOffice], &[])
+        .await;
+    app.signed_in_as(&email, &password).await;
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/ufficio/richieste/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_role_taken_away_takes_effect_on_the_open_session() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    assert_eq!(app.get("/ufficio/richieste").await.status, StatusCode::OK);
+    sqlx::query("DELETE FROM staff_roles")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn actions_need_the_sessions_csrf_token() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Token")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let response = app
+        .post_urlencoded(
+            &format!("/ufficio/richieste/{id}/valuta"),
+            &[("csrf_token", "forged"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count_events().await, 1);
+}
+
+#[tokio::test]
+async fn two_operators_acting_at_once_never_lose_an_update() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Concorrenza")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (anna, anna_password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&anna, &anna_password).await;
+    let second = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    let (bruno, bruno_password) = second.add_staff("Bruno Operatore", URP, &[]).await;
+    second.signed_in_as(&bruno, &bruno_password).await;
+    // Both open the page at the same version…
+    let page = second.get(&format!("/ufficio/richieste/{id}")).await;
+    let form = page
+        .text()
+        .split("id=\"action-nota\"")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let token = form
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // …Anna acts first…
+    assert_eq!(
+        app.act(&id, "nota", &[("message", "Ci penso io")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    // …and Bruno, still on the old version, is told to reload.
+    let late = second
+        .post_urlencoded(
+            &format!("/ufficio/richieste/{id}/valuta"),
+            &[("csrf_token", &token), ("version", "1")],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.text().contains("modificata da qualcun altro"));
+    assert_eq!(app.count_events().await, 2);
+}
+
+#[tokio::test]
+async fn staff_opening_a_request_is_recorded() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Accessi")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    app.get(&format!("/ufficio/richieste/{id}")).await;
+    let logged: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_access_log WHERE aggregate_id = ?")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(logged, 1);
+}
+
+#[tokio::test]
+async fn a_missing_message_keeps_the_page_and_records_nothing() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Senza testo")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let response = app.act(&id, "rispondi", &[("message", "   ")]).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().contains("Scrivi il testo."));
+    assert_eq!(app.count_events().await, 1);
+}
+
+#[tokio::test]
+async fn the_inbox_filters_by_status_kind_text_and_overdue() {
+    let app = TestApp::start().await;
+    let first = app.file(complaint("Buca in via Roma")).await;
+    app.file(complaint("Lampione spento").text("kind", "information"))
+        .await;
+    app.settle().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let all = app.get("/ufficio/richieste").await;
+    assert_eq!(all.element_text("total").unwrap(), "2 richieste");
+    let info = app.get("/ufficio/richieste?tipo=information").await;
+    assert_eq!(info.element_text("total").unwrap(), "1 richieste");
+    assert!(info.text().contains("Lampione spento") && !info.text().contains("Buca in via Roma"));
+    let by_reference = app
+        .get(&format!("/ufficio/richieste?cerca={}", first.reference))
+        .await;
+    assert_eq!(by_reference.element_text("total").unwrap(), "1 richieste");
+    let by_word = app.get("/ufficio/richieste?cerca=lampione").await;
+    assert!(
+        by_word.text().contains("Lampione spento") && !by_word.text().contains("Buca in via Roma")
+    );
+    let by_citizen = app.get("/ufficio/richieste?cerca=rossi").await;
+    assert_eq!(by_citizen.element_text("total").unwrap(), "2 richieste");
+    assert_eq!(
+        app.get("/ufficio/richieste?scadute=1")
+            .await
+            .element_text("total")
+            .unwrap(),
+        "0 richieste"
+    );
+    app.app.clock.advance(chrono::Duration::days(40));
+    app.signed_in_as(&email, &password).await;
+    let overdue = app.get("/ufficio/richieste?scadute=1").await;
+    assert_eq!(overdue.element_text("total").unwrap(), "2 richieste");
+    assert!(overdue.text().contains("class=\"overdue\""));
+    let bad_date = app.get("/ufficio/richieste?dal=ieri").await;
+    assert!(bad_date.text().contains("non è valida"));
+    assert_eq!(
+        bad_date.input_value("dal").unwrap(),
+        "ieri",
+        "what was typed is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_rebuilt_queue_equals_the_live_one() {
+    let app = TestApp::start().await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    for index in 0..3 {
+        let receipt = app.file(complaint(&format!("Richiesta {index}"))).await;
+        let id = app.aggregate_id(&receipt.reference).await;
+        if index > 0 {
+            app.act(&id, "inoltra", &[("department", &roads.to_string())])
+                .await;
+        }
+        if index > 1 {
+            app.act(&id, "chiudi", &[("outcome", "withdrawn")]).await;
+        }
+    }
+    app.settle().await;
+    let snapshot = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CONVERT(CONCAT_WS('|', aggregate_id, reference, status, COALESCE(department_id, '-'),
+                    COALESCE(forwarded_at, '-'), COALESCE(closed_at, '-'), COALESCE(outcome, '-'), answer_due,
+                    COALESCE(subject, '-'), COALESCE(citizen_name, '-')) USING utf8mb4)
+               FROM queue_requests ORDER BY aggregate_id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    let live = snapshot().await;
+    assert_eq!(live.len(), 3);
+    sportello_projections::rebuild(&app.pool, &sportello_projections::queue::Queue)
+        .await
+        .unwrap();
+    assert_eq!(snapshot().await, live);
+}
