@@ -4,6 +4,7 @@
 
 pub mod citizen_status;
 mod log;
+pub mod notifications;
 pub mod personal;
 mod processor;
 pub mod queue;
@@ -11,7 +12,14 @@ pub mod queue;
 pub use log::{decode, StoredEvent};
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
 
-/// Every projection this crate offers, by name, for the CLI and the server's processors.
+/// Every processor the server runs: the read models and the notifications.
+pub fn processors() -> Vec<Box<dyn Projection>> {
+    let mut processors = all();
+    processors.push(Box::new(notifications::Notifications));
+    processors
+}
+
+/// Every read model, by name, for the CLI's rebuild and the server's processors.
 pub fn all() -> Vec<Box<dyn Projection>> {
     vec![
         Box::new(citizen_status::CitizenStatus),

@@ -377,3 +377,40 @@ pub async fn request(
     .await?;
     Ok(row.as_ref().map(inbox_row).transpose()?)
 }
+
+/// A forwarded request that is due a take-charge reminder.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub aggregate_id: String,
+    pub department_id: String,
+    /// `referents` for the first reminder, `head` for the escalation.
+    pub level: &'static str,
+}
+
+/// Forwarded requests not taken in charge: those forwarded before `remind_before` and not yet
+/// reminded, and those reminded before `escalate_before` and not yet escalated.
+pub async fn due_reminders(
+    pool: &sqlx::MySqlPool,
+    remind_before: chrono::DateTime<chrono::Utc>,
+    escalate_before: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<DueReminder>, ProjectionError> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT aggregate_id, department_id, last_reminder_level FROM queue_requests
+          WHERE status = 'forwarded' AND department_id IS NOT NULL
+            AND ((last_reminder_level IS NULL AND forwarded_at < ?)
+              OR (last_reminder_level = 'referents' AND last_reminded_at < ?))
+          ORDER BY forwarded_at LIMIT 1000",
+    )
+    .bind(remind_before)
+    .bind(escalate_before)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(aggregate_id, department_id, level)| DueReminder {
+            aggregate_id,
+            department_id,
+            level: if level.is_some() { "head" } else { "referents" },
+        })
+        .collect())
+}

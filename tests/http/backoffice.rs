@@ -502,3 +502,91 @@ async fn a_rebuilt_queue_equals_the_live_one() {
         .unwrap();
     assert_eq!(snapshot().await, live);
 }
+
+#[tokio::test]
+async fn everyone_who_must_know_gets_an_email() {
+    let smtp = crate::support::smtp::SmtpServer::start().await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let (referent, referent_password) = app
+        .add_staff("Rita Referente", &[Role::Referent], &[roads])
+        .await;
+    let receipt = app.file(complaint("Lampione spento")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&operator, &password).await;
+    app.act(
+        &id,
+        "inoltra",
+        &[
+            ("department", &roads.to_string()),
+            ("message", "Via Roma, lato nord"),
+        ],
+    )
+    .await;
+    app.settle().await;
+    let mails = smtp.wait_for(2, std::time::Duration::from_secs(5)).await;
+    let forwarded = crate::support::smtp::parse(&mails[1]);
+    assert_eq!(
+        forwarded.subject,
+        format!(
+            "Richiesta {} inoltrata al vostro ufficio",
+            receipt.reference
+        )
+    );
+    assert!(
+        mails[1].to.contains(&referent)
+            && mails[1]
+                .to
+                .contains(&"lavori-pubblici@comune.test".to_string())
+    );
+    assert!(forwarded
+        .text
+        .contains(&format!("https://urp.comune.test/ufficio/richieste/{id}")));
+    assert!(forwarded.text.contains("Via Roma, lato nord"));
+    assert!(
+        !forwarded.text.contains("maria.rossi@example.it"),
+        "no citizen contacts in the department's mail"
+    );
+
+    let other = TestApp::on_database(
+        app.database_url.clone(),
+        Options {
+            smtp_url: Some(smtp.url()),
+            ..Default::default()
+        },
+    )
+    .await;
+    other.signed_in_as(&referent, &referent_password).await;
+    other.act(&id, "prendi", &[]).await;
+    other
+        .act(&id, "chiedi", &[("message", "In quale punto esatto?")])
+        .await;
+    app.settle().await;
+    let mails = smtp.wait_for(3, std::time::Duration::from_secs(5)).await;
+    let question = crate::support::smtp::parse(&mails[2]);
+    assert_eq!(mails[2].to, ["maria.rossi@example.it"]);
+    assert_eq!(
+        question.subject,
+        format!(
+            "Richiesta {}: ci servono altre informazioni",
+            receipt.reference
+        )
+    );
+    assert!(question.text.contains("In quale punto esatto?"));
+    assert_eq!(
+        app.get(&format!("/segui/{}", receipt.token))
+            .await
+            .element_text("status")
+            .unwrap(),
+        "In attesa di tue integrazioni"
+    );
+
+    // A second round of work sends nothing again.
+    app.settle().await;
+    assert_eq!(smtp.count(), 3);
+}

@@ -11,4 +11,5 @@ mod mail;
 mod pages;
 mod projections;
 mod references;
+mod reminders;
 mod tracking;

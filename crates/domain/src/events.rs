@@ -125,6 +125,30 @@ impl RequestEvent {
     }
 }
 
+impl RequestEvent {
+    /// When it happened, as the command said (the clock of whoever caused it).
+    pub fn at(&self) -> DateTime<Utc> {
+        use RequestEvent as E;
+        match self {
+            E::RequestReceived { received_at, .. } => *received_at,
+            E::RequestAcknowledged { at }
+            | E::AcknowledgementFailed { at, .. }
+            | E::RequestTakenIntoEvaluation { at, .. }
+            | E::InformationRequested { at, .. }
+            | E::CitizenReplied { at, .. }
+            | E::RequestRedirected { at, .. }
+            | E::RequestForwarded { at, .. }
+            | E::RequestTakenInCharge { at, .. }
+            | E::RequestHandedBack { at, .. }
+            | E::RequestAnswered { at, .. }
+            | E::InternalNoteAdded { at, .. }
+            | E::RequestClosed { at, .. }
+            | E::RequestReopened { at, .. }
+            | E::RequestReminded { at, .. } => *at,
+        }
+    }
+}
+
 impl DomainEvent for RequestEvent {
     fn event_type(&self) -> String {
         self.name().to_string()

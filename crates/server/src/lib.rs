@@ -14,6 +14,7 @@ pub mod local_db;
 pub mod mail;
 pub mod pages;
 pub mod processors;
+pub mod reminders;
 pub mod staff;
 pub mod tracking;
 pub mod web;

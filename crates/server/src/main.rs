@@ -10,7 +10,7 @@ use sportello_server::app::{router, AppState};
 use sportello_server::clock::Clock;
 use sportello_server::config::Config;
 use sportello_server::staff::{self, Role};
-use sportello_server::{db, demo, directory, local_db, processors};
+use sportello_server::{db, demo, directory, local_db, processors, reminders};
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -268,6 +268,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let (stop, shutdown) = watch::channel(false);
     let workers = processors::spawn_all(&app, shutdown);
+    let mut scheduler = reminders::schedule(&app).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -283,6 +284,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .await?;
     stop.send(true).ok();
+    scheduler.shutdown().await.ok();
     for worker in workers {
         worker.await.ok();
     }

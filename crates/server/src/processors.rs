@@ -13,7 +13,7 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// Starts every processor; the handles end after `shutdown` is set.
 pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mut handles: Vec<JoinHandle<()>> = sportello_projections::all()
+    let mut handles: Vec<JoinHandle<()>> = sportello_projections::processors()
         .into_iter()
         .map(|projection| {
             let app = app.clone();

@@ -129,6 +129,11 @@ impl TestApp {
 
     /// A server copy on an existing database (a restart, or a second copy).
     pub async fn on_database(database_url: String, options: Options) -> TestApp {
+        // The server's logs, shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
         let data_dir =
             std::env::temp_dir().join(format!("sportello-test-{}", uuid::Uuid::new_v4().simple()));
         let mut vars: HashMap<String, String> = HashMap::from([
@@ -170,13 +175,13 @@ impl TestApp {
     /// Runs the background work once, to completion: projections, then the mail outbox, then
     /// the projections again for what the mail recorded.
     pub async fn settle(&self) {
-        for projection in sportello_projections::all() {
+        for projection in sportello_projections::processors() {
             sportello_projections::catch_up(&self.pool, projection.as_ref())
                 .await
                 .unwrap();
         }
         mail::outbox::work(&self.app).await.unwrap();
-        for projection in sportello_projections::all() {
+        for projection in sportello_projections::processors() {
             sportello_projections::catch_up(&self.pool, projection.as_ref())
                 .await
                 .unwrap();

@@ -11,6 +11,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::message::{self, Acknowledgement};
+use super::notices;
 use super::SendFailure;
 use crate::app::AppState;
 use crate::event_store::{self, CommandError};
@@ -25,6 +26,8 @@ const ACTOR: &str = "system:mailer";
 struct Row_ {
     id: i64,
     aggregate_id: String,
+    kind: String,
+    event_sequence: Option<i64>,
     token: Option<String>,
     attempts: u32,
 }
@@ -64,14 +67,19 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let rows = sqlx::query("SELECT id, aggregate_id, tracking_token, attempts FROM outbox WHERE claimed_by = ? ORDER BY id")
-            .bind(&claim)
-            .fetch_all(&app.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, aggregate_id, kind, event_sequence, tracking_token, attempts FROM outbox
+              WHERE claimed_by = ? ORDER BY id",
+        )
+        .bind(&claim)
+        .fetch_all(&app.pool)
+        .await?;
         for row in rows {
             let row = Row_ {
                 id: row.try_get("id")?,
                 aggregate_id: row.try_get("aggregate_id")?,
+                kind: row.try_get("kind")?,
+                event_sequence: row.try_get("event_sequence")?,
                 token: row.try_get("tracking_token")?,
                 attempts: row.try_get::<i32, _>("attempts")? as u32,
             };
@@ -82,13 +90,102 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
     }
 }
 
+/// What to do with a row: send this message (and record the acknowledgement if it is one), or
+/// close the row without sending.
+pub(super) enum Plan {
+    Send(lettre::Message),
+    Close(&'static str),
+}
+
 async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
+    let is_acknowledgement = row.kind == "acknowledgement";
+    let plan = if is_acknowledgement {
+        acknowledgement(app, row).await?
+    } else {
+        notices::plan(app, &row.aggregate_id, &row.kind, row.event_sequence).await?
+    };
+    let message = match plan {
+        Plan::Send(message) => message,
+        Plan::Close(status) => return finish(app, row, status).await,
+    };
+    let attempts = row.attempts + 1;
+    match app.mail.send(message).await {
+        Ok(()) => {
+            if is_acknowledgement {
+                record(
+                    app,
+                    &row.aggregate_id,
+                    RequestCommand::RecordAcknowledgement {
+                        at: app.clock.now(),
+                    },
+                )
+                .await?;
+            }
+            tracing::info!(
+                aggregate_id = row.aggregate_id,
+                kind = row.kind,
+                attempts,
+                "mail sent"
+            );
+            finish(app, row, "sent").await
+        }
+        Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
+            let delay = backoff(app.config.mail_retry_base, attempts);
+            tracing::warn!(
+                aggregate_id = row.aggregate_id,
+                kind = row.kind,
+                attempts,
+                reason,
+                "mail deferred"
+            );
+            sqlx::query(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
+                        claimed_until = NULL WHERE id = ?",
+            )
+            .bind(attempts as i32)
+            .bind(app.clock.now() + delay)
+            .bind(&reason)
+            .bind(row.id)
+            .execute(&app.pool)
+            .await?;
+            Ok(())
+        }
+        Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
+            if is_acknowledgement {
+                let command = RequestCommand::RecordAcknowledgementFailure {
+                    at: app.clock.now(),
+                    attempts,
+                    reason: reason.clone(),
+                };
+                record(app, &row.aggregate_id, command).await?;
+            }
+            tracing::warn!(
+                aggregate_id = row.aggregate_id,
+                kind = row.kind,
+                attempts,
+                reason,
+                "mail failed for good"
+            );
+            sqlx::query("UPDATE outbox SET attempts = ?, last_error = ? WHERE id = ?")
+                .bind(attempts as i32)
+                .bind(&reason)
+                .bind(row.id)
+                .execute(&app.pool)
+                .await?;
+            finish(app, row, "failed").await
+        }
+    }
+}
+
+/// The acknowledgement of a new request, unless it was already acknowledged (a row reclaimed
+/// after a crash) or the citizen's data is gone.
+async fn acknowledgement(app: &AppState, row: &Row_) -> anyhow::Result<Plan> {
     let history = event_store::history(&app.pool, &row.aggregate_id).await?;
     if history
         .iter()
         .any(|event| matches!(event, RequestEvent::RequestAcknowledged { .. }))
     {
-        return finish(app, row, "sent").await;
+        return Ok(Plan::Close("sent"));
     }
     let Some(RequestEvent::RequestReceived {
         reference,
@@ -105,7 +202,7 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
     };
     let Some(personal) = personal::open(&app.pool, &personal).await? else {
         // The citizen's data was erased before the mail left: there is nobody to write to.
-        return finish(app, row, "cancelled").await;
+        return Ok(Plan::Close("cancelled"));
     };
     let Some(token) = &row.token else {
         anyhow::bail!("acknowledgement queued without its tracking token")
@@ -120,67 +217,7 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         tracking_link: format!("{}/segui/{token}", app.config.public_url),
         personal: &personal,
     };
-    let message = message::acknowledgement(app, language, &ack)?;
-    let attempts = row.attempts + 1;
-    match app.mail.send(message).await {
-        Ok(()) => {
-            record(
-                app,
-                &row.aggregate_id,
-                RequestCommand::RecordAcknowledgement {
-                    at: app.clock.now(),
-                },
-            )
-            .await?;
-            tracing::info!(
-                aggregate_id = row.aggregate_id,
-                attempts,
-                "acknowledgement sent"
-            );
-            finish(app, row, "sent").await
-        }
-        Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
-            let delay = backoff(app.config.mail_retry_base, attempts);
-            tracing::warn!(
-                aggregate_id = row.aggregate_id,
-                attempts,
-                reason,
-                "acknowledgement deferred"
-            );
-            sqlx::query(
-                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
-                        claimed_until = NULL WHERE id = ?",
-            )
-            .bind(attempts as i32)
-            .bind(app.clock.now() + delay)
-            .bind(&reason)
-            .bind(row.id)
-            .execute(&app.pool)
-            .await?;
-            Ok(())
-        }
-        Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
-            let command = RequestCommand::RecordAcknowledgementFailure {
-                at: app.clock.now(),
-                attempts,
-                reason: reason.clone(),
-            };
-            record(app, &row.aggregate_id, command).await?;
-            tracing::warn!(
-                aggregate_id = row.aggregate_id,
-                attempts,
-                reason,
-                "acknowledgement failed for good"
-            );
-            sqlx::query("UPDATE outbox SET attempts = ?, last_error = ? WHERE id = ?")
-                .bind(attempts as i32)
-                .bind(&reason)
-                .bind(row.id)
-                .execute(&app.pool)
-                .await?;
-            finish(app, row, "failed").await
-        }
-    }
+    Ok(Plan::Send(message::acknowledgement(app, language, &ack)?))
 }
 
 /// Records the outcome through the aggregate. "Already acknowledged" means another attempt got
@@ -221,7 +258,11 @@ fn backoff(base: Duration, attempts: u32) -> chrono::Duration {
     chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
 }
 
-async fn topic_name(app: &AppState, code: &str, language: Language) -> anyhow::Result<String> {
+pub(super) async fn topic_name(
+    app: &AppState,
+    code: &str,
+    language: Language,
+) -> anyhow::Result<String> {
     let column = if language == Language::En {
         "name_en"
     } else {

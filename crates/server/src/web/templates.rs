@@ -47,6 +47,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "mail/acknowledgement.html",
         include_str!("../../templates/mail/acknowledgement.html"),
     ),
+    (
+        "mail/notice.txt",
+        include_str!("../../templates/mail/notice.txt"),
+    ),
+    (
+        "mail/notice.html",
+        include_str!("../../templates/mail/notice.html"),
+    ),
 ];
 
 pub struct Templates {
@@ -191,6 +199,35 @@ mod tests {
             out.unwrap(),
             "<a href=\"https://x.it/a?b=1&amp;c=&quot;2&quot;\">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</a>"
         );
+    }
+
+    /// A template file that is not registered would fail only when first rendered.
+    #[test]
+    fn every_template_file_is_registered() {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, names: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, base, names);
+                } else {
+                    names.push(
+                        path.strip_prefix(base)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
+                }
+            }
+        }
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut files = Vec::new();
+        walk(&base, &base, &mut files);
+        files.sort();
+        let mut registered: Vec<String> = Templates::sources()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        registered.sort();
+        assert_eq!(files, registered);
     }
 
     #[test]

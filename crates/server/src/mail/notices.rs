@@ -1,0 +1,257 @@
+//! The e-mail that follows an event: to the citizen (a question, the answer, the body to turn to)
+//! in their language, and to the department (a forwarding, a reminder) in Italian with a link
+//! to the request in the back office. Headers carry only fixed text, the reference and
+//! addresses that were validated when they were entered.
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use minijinja::context;
+use serde::Serialize;
+use sportello_domain::{Language, ReminderLevel, RequestEvent};
+use uuid::Uuid;
+
+use super::outbox::{topic_name, Plan};
+use crate::app::AppState;
+use crate::directory;
+use crate::event_store;
+use crate::personal;
+use crate::staff;
+use crate::web::i18n;
+
+#[derive(Serialize)]
+struct Notice {
+    greeting: String,
+    lines: Vec<String>,
+    message: Option<String>,
+    details: Vec<(String, String)>,
+    link: Option<String>,
+    link_label: Option<String>,
+    closing: String,
+}
+
+pub(super) async fn plan(
+    app: &AppState,
+    aggregate_id: &str,
+    kind: &str,
+    sequence: Option<i64>,
+) -> anyhow::Result<Plan> {
+    let events = event_store::recorded(&app.pool, aggregate_id).await?;
+    let Some(RequestEvent::RequestReceived {
+        reference,
+        kind: request_kind,
+        topic,
+        language,
+        personal,
+        answer_due,
+        ..
+    }) = events.first().map(|r| r.event.clone())
+    else {
+        anyhow::bail!("outbox row names a request with no RequestReceived");
+    };
+    let Some(event) = events
+        .iter()
+        .find(|r| Some(r.sequence) == sequence)
+        .map(|r| r.event.clone())
+    else {
+        anyhow::bail!("outbox row names an event that does not exist");
+    };
+    let reference = reference.to_string();
+    let open = |sealed| async move { personal::open_text(&app.pool, &sealed).await };
+    match event.clone() {
+        RequestEvent::InformationRequested { message, .. }
+        | RequestEvent::RequestAnswered { message, .. }
+        | RequestEvent::RequestRedirected { message, .. } => {
+            let Some(citizen) = personal::open(&app.pool, &personal).await? else {
+                return Ok(Plan::Close("cancelled"));
+            };
+            let text = open(message).await?;
+            let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
+            let mut details = vec![
+                (t("mail.ack.reference", &[]), reference.clone()),
+                (t("mail.ack.subject_label", &[]), citizen.subject.clone()),
+            ];
+            if let RequestEvent::RequestRedirected { external_body, .. } = &event {
+                let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
+                if let Some(body) = bodies.into_iter().find(|b| b.id == *external_body) {
+                    details.push((t("tracking.body_name", &[]), body.name));
+                    for (label, value) in [
+                        ("tracking.body_address", body.address),
+                        ("tracking.body_phone", body.phone),
+                        ("tracking.body_email", body.email),
+                        ("tracking.body_website", body.website),
+                        ("tracking.body_hours", body.hours),
+                    ] {
+                        if !value.is_empty() {
+                            details.push((t(label, &[]), value));
+                        }
+                    }
+                }
+            }
+            let notice = Notice {
+                greeting: t("mail.ack.greeting", &[("name", &citizen.first_name)]),
+                lines: vec![t(&format!("mail.notice.{kind}.body"), &[])],
+                message: text,
+                details,
+                link: None,
+                link_label: None,
+                closing: t("mail.notice.follow", &[]),
+            };
+            let subject = t(
+                &format!("mail.notice.{kind}.subject"),
+                &[("reference", &reference)],
+            );
+            let to: Vec<String> = vec![citizen.email];
+            Ok(Plan::Send(build(app, language, &subject, &to, &notice)?))
+        }
+        RequestEvent::RequestForwarded {
+            department, note, ..
+        } => {
+            let note = match note {
+                Some(sealed) => open(sealed).await?,
+                None => None,
+            };
+            let lines = vec![i18n::text(Language::It, "mail.notice.forwarded.body", &[])];
+            department_mail(
+                app,
+                aggregate_id,
+                &reference,
+                department,
+                None,
+                &request_kind,
+                &topic,
+                answer_due,
+                lines,
+                note,
+            )
+            .await
+        }
+        RequestEvent::RequestReminded {
+            department, level, ..
+        } => {
+            let lines = vec![i18n::text(
+                Language::It,
+                &format!("mail.notice.reminder.{}", level.code()),
+                &[],
+            )];
+            department_mail(
+                app,
+                aggregate_id,
+                &reference,
+                department,
+                Some(level),
+                &request_kind,
+                &topic,
+                answer_due,
+                lines,
+                None,
+            )
+            .await
+        }
+        _ => Ok(Plan::Close("skipped")),
+    }
+}
+
+/// Mail to a department's address and referents (and, on escalation, its head).
+#[allow(clippy::too_many_arguments)]
+async fn department_mail(
+    app: &AppState,
+    aggregate_id: &str,
+    reference: &str,
+    department: Uuid,
+    level: Option<ReminderLevel>,
+    kind: &sportello_domain::Kind,
+    topic: &str,
+    answer_due: chrono::NaiveDate,
+    lines: Vec<String>,
+    message: Option<String>,
+) -> anyhow::Result<Plan> {
+    let language = Language::It;
+    let departments = directory::departments(&app.pool, app.organisation_id).await?;
+    let Some(department) = departments.into_iter().find(|d| d.id == department) else {
+        return Ok(Plan::Close("skipped"));
+    };
+    let mut to = staff::referent_emails(&app.pool, department.id).await?;
+    to.push(department.email.clone());
+    if level == Some(ReminderLevel::Head) {
+        to.extend(department.head_email.clone());
+    }
+    to.retain(|address| crate::intake::is_email(address));
+    to.sort();
+    to.dedup();
+    if to.is_empty() {
+        return Ok(Plan::Close("skipped"));
+    }
+    let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
+    let notice = Notice {
+        greeting: t(
+            "mail.notice.department_greeting",
+            &[("department", &department.name)],
+        ),
+        lines,
+        message,
+        details: vec![
+            (t("mail.ack.reference", &[]), reference.to_string()),
+            (
+                t("mail.ack.kind", &[]),
+                t(&format!("kind.{}", kind.code()), &[]),
+            ),
+            (
+                t("mail.ack.topic", &[]),
+                topic_name(app, topic, language).await?,
+            ),
+            (
+                t("mail.ack.deadline", &[]),
+                i18n::long_date(language, answer_due),
+            ),
+        ],
+        link: Some(format!(
+            "{}/ufficio/richieste/{aggregate_id}",
+            app.config.public_url
+        )),
+        link_label: Some(t("mail.notice.open", &[])),
+        closing: t("mail.notice.staff_closing", &[]),
+    };
+    let key = if level.is_some() {
+        "mail.notice.reminder.subject"
+    } else {
+        "mail.notice.forwarded.subject"
+    };
+    let subject = t(key, &[("reference", reference)]);
+    Ok(Plan::Send(build(app, language, &subject, &to, &notice)?))
+}
+
+fn build(
+    app: &AppState,
+    language: Language,
+    subject: &str,
+    to: &[String],
+    notice: &Notice,
+) -> anyhow::Result<lettre::Message> {
+    let lang = language.code();
+    let text = app.templates.render(
+        "mail/notice.txt",
+        context! { lang, notice, organisation => app.organisation_name },
+    )?;
+    let html = app.templates.render(
+        "mail/notice.html",
+        context! { lang, notice, subject, organisation => app.organisation_name },
+    )?;
+    let mut builder = lettre::Message::builder()
+        .from(app.config.mail_from.clone())
+        .subject(subject);
+    for address in to {
+        builder = builder.to(Mailbox::new(None, address.parse()?));
+    }
+    Ok(builder.multipart(
+        MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(text),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            ),
+    )?)
+}

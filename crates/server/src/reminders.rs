@@ -1,0 +1,75 @@
+//! Take-charge reminders. A scheduled job (every minute, on every server copy) asks the queue
+//! which forwarded requests are past their limit and sends each a remind command. What is due
+//! comes from the events, not from memory, so a restart or a day of downtime catches up; the
+//! aggregate refuses a second reminder of the same level for the same forwarding, and two copies
+//! racing lose the append to optimistic concurrency, so each reminder is recorded exactly once.
+
+use chrono::Duration;
+use sportello_domain::{ReminderLevel, RequestCommand};
+use sportello_projections::queue;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::event_store::{self, CommandError};
+
+/// Sends every reminder due now; returns how many were recorded by this call.
+pub async fn run(app: &AppState) -> anyhow::Result<usize> {
+    let now = app.clock.now();
+    let remind_before = now - Duration::days(i64::from(app.config.reminder_days));
+    let escalate_before = now - Duration::days(i64::from(app.config.escalation_days));
+    let mut recorded = 0;
+    for due in queue::due_reminders(&app.pool, remind_before, escalate_before).await? {
+        let Ok(department) = Uuid::parse_str(&due.department_id) else {
+            continue;
+        };
+        let level = if due.level == "head" {
+            ReminderLevel::Head
+        } else {
+            ReminderLevel::Referents
+        };
+        let command = RequestCommand::Remind {
+            at: now,
+            department,
+            level,
+        };
+        let metadata =
+            event_store::metadata("system:scheduler", "system", &Uuid::new_v4().to_string());
+        match event_store::execute(&app.requests, &due.aggregate_id, command, metadata).await {
+            Ok(()) => {
+                recorded += 1;
+                tracing::info!(
+                    aggregate_id = due.aggregate_id,
+                    level = level.code(),
+                    "reminder recorded"
+                );
+            }
+            // Another copy, or an earlier run the queue has not caught up with, did it already;
+            // or the request moved on (taken in charge, handed back) since the queue was read.
+            Err(CommandError::Conflict | CommandError::Rejected(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if recorded > 0 {
+        app.events_appended.notify_waiters();
+    }
+    Ok(recorded)
+}
+
+/// Starts the scheduler that runs the reminders every minute.
+pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
+    let scheduler = JobScheduler::new().await?;
+    let app = app.clone();
+    scheduler
+        .add(Job::new_async("0 * * * * *", move |_id, _scheduler| {
+            let app = app.clone();
+            Box::pin(async move {
+                if let Err(error) = run(&app).await {
+                    tracing::error!(%error, "reminders failed; the next run catches up");
+                }
+            })
+        })?)
+        .await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
