@@ -124,3 +124,141 @@ async fn erasing_the_key_erases_the_personal_data_from_the_tracking_page() {
         .contains("I dati personali di questa richiesta sono stati cancellati."));
     assert!(!page.text().contains("Lampione spento"));
 }
+
+/// Sends a reply from the tracking page with the page's own CSRF token.
+async fn reply(app: &TestApp, token: &str, message: &str) -> crate::support::TestResponse {
+    let page = app.get(&format!("/segui/{token}")).await;
+    let csrf = page
+        .input_value("csrf_token")
+        .expect("the reply form has a CSRF token");
+    let form = crate::support::Multipart::new()
+        .text("csrf_token", &csrf)
+        .text("message", message);
+    let (content_type, body) = form.encode();
+    let request = axum::http::Request::post(format!("/segui/{token}/risposta"))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn the_citizen_answers_a_question_from_the_tracking_page_and_the_clock_resumes() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Buca")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff(
+            "Anna Operatrice",
+            &[sportello_server::staff::Role::UrpOperator],
+            &[],
+        )
+        .await;
+    let staff =
+        TestApp::on_database(app.database_url.clone(), crate::support::Options::default()).await;
+    staff.signed_in_as(&email, &password).await;
+    staff
+        .act(
+            &id,
+            "chiedi",
+            &[("message", "In quale via si trova la buca?")],
+        )
+        .await;
+    app.settle().await;
+    let waiting = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert!(waiting.text().contains("In quale via si trova la buca?"));
+    assert!(waiting
+        .text()
+        .contains("il termine per la risposta è sospeso"));
+
+    // Ten days later the citizen answers: the deadline moves on by ten days.
+    app.app.clock.advance(chrono::Duration::days(10));
+    let response = reply(
+        &app,
+        &receipt.token,
+        "In via Garibaldi, davanti al civico 8.",
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    app.settle().await;
+    let page = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert_eq!(page.element_text("status").unwrap(), "In valutazione");
+    assert!(page
+        .text()
+        .contains("In via Garibaldi, davanti al civico 8."));
+    assert!(
+        page.text().contains("20 aprile 2026"),
+        "9 April + 10 days = Sunday 19 → Monday 20 April"
+    );
+    staff.app.clock.advance(chrono::Duration::days(10));
+    staff.signed_in_as(&email, &password).await;
+    assert!(staff
+        .get(&format!("/ufficio/richieste/{id}"))
+        .await
+        .text()
+        .contains("Il cittadino ha inviato altre informazioni"));
+}
+
+#[tokio::test]
+async fn a_reply_too_short_keeps_what_was_typed() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Buca")).await;
+    let response = reply(&app, &receipt.token, "Corto").await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .contains("Il messaggio deve avere da 10 a 4000 caratteri."));
+    assert_eq!(response.element_text("reply-message").unwrap(), "Corto");
+    assert_eq!(app.count_events().await, 1);
+}
+
+#[tokio::test]
+async fn a_reply_needs_the_forms_csrf_token() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Buca")).await;
+    let form = crate::support::Multipart::new()
+        .text("csrf_token", "forged")
+        .text("message", "Un messaggio abbastanza lungo");
+    let (content_type, body) = form.encode();
+    let request = axum::http::Request::post(format!("/segui/{}/risposta", receipt.token))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count_events().await, 1);
+}
+
+#[tokio::test]
+async fn a_closed_request_takes_no_reply() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Buca")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff(
+            "Anna Operatrice",
+            &[sportello_server::staff::Role::UrpOperator],
+            &[],
+        )
+        .await;
+    let staff =
+        TestApp::on_database(app.database_url.clone(), crate::support::Options::default()).await;
+    staff.signed_in_as(&email, &password).await;
+    let page = app.get(&format!("/segui/{}", receipt.token)).await;
+    let csrf = page.input_value("csrf_token").unwrap();
+    staff.act(&id, "chiudi", &[("outcome", "withdrawn")]).await;
+    app.settle().await;
+    assert!(!app
+        .get(&format!("/segui/{}", receipt.token))
+        .await
+        .text()
+        .contains("Rispondi o aggiungi informazioni"));
+    let form = crate::support::Multipart::new()
+        .text("csrf_token", &csrf)
+        .text("message", "Un messaggio abbastanza lungo");
+    let (content_type, body) = form.encode();
+    let request = axum::http::Request::post(format!("/segui/{}/risposta", receipt.token))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::CONFLICT);
+}

@@ -105,6 +105,10 @@ pub fn router(app: AppState) -> Router {
         .route("/segui/{token}", get(tracking::page))
         .route("/segui/{token}/ricevuta", get(tracking::confirmation))
         .route(
+            "/segui/{token}/risposta",
+            post(tracking::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+        )
+        .route(
             "/segui/{token}/allegati/{position}",
             get(tracking::download),
         )

@@ -174,11 +174,7 @@ fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response> {
-    let existing = cookies::get(headers, csrf::COOKIE)
-        .filter(|nonce| nonce.len() == 43)
-        .map(str::to_string);
-    let nonce = existing.clone().unwrap_or_else(csrf::new_nonce);
-    let csrf_token = csrf::token_for(&app.csrf_secret, &nonce);
+    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
     let page = Page::new(
         language,
         "/ufficio/accesso",
@@ -190,8 +186,7 @@ fn render(
         context! { lang => page.lang, page, email, csrf_token, error, torna => back_target(back) },
     )?;
     let mut response = (status, Html(body)).into_response();
-    if existing.is_none() {
-        let cookie = cookies::set(csrf::COOKIE, &nonce, 7 * 24 * 3600, app.secure_cookies());
+    if let Some(cookie) = csrf_cookie {
         response.headers_mut().insert(
             header::SET_COOKIE,
             cookie.parse().map_err(AppError::internal)?,

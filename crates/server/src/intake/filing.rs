@@ -47,13 +47,35 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
-    for attachment in &submission.attachments {
-        store_file(&app.pool, &attachment.file).await?;
+/// Stores prepared files (and their thumbnails) before the event that will name them.
+pub async fn store_attachments(
+    pool: &sqlx::MySqlPool,
+    attachments: &[PreparedAttachment],
+) -> Result<(), sqlx::Error> {
+    for attachment in attachments {
+        store_file(pool, &attachment.file).await?;
         if let Some(thumbnail) = &attachment.thumbnail {
-            store_file(&app.pool, thumbnail).await?;
+            store_file(pool, thumbnail).await?;
         }
     }
+    Ok(())
+}
+
+/// How an event names prepared files.
+pub fn attachment_records(attachments: &[PreparedAttachment]) -> Vec<Attachment> {
+    attachments
+        .iter()
+        .map(|a| Attachment {
+            file_id: a.file.id.clone(),
+            thumbnail_id: a.thumbnail.as_ref().map(|t| t.id.clone()),
+            content_type: a.file.content_type.to_string(),
+            size: a.file.bytes.len() as u64,
+        })
+        .collect()
+}
+
+pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
+    store_attachments(&app.pool, &submission.attachments).await?;
     let mut token_bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut token_bytes);
     let token = URL_SAFE_NO_PAD.encode(token_bytes);
@@ -73,16 +95,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
             .map(|a| a.name.clone())
             .collect(),
     };
-    let attachments = submission
-        .attachments
-        .iter()
-        .map(|a| Attachment {
-            file_id: a.file.id.clone(),
-            thumbnail_id: a.thumbnail.as_ref().map(|t| t.id.clone()),
-            content_type: a.file.content_type.to_string(),
-            size: a.file.bytes.len() as u64,
-        })
-        .collect();
+    let attachments = attachment_records(&submission.attachments);
 
     let mut tx = app.pool.begin().await?;
     lock_appends(&mut tx).await?;

@@ -8,18 +8,18 @@ use serde::Serialize;
 use sportello_domain::{Channel, Kind, Language};
 use uuid::Uuid;
 
-use super::attachments::{self, PreparedAttachment, MAX_FILES, MAX_FILE_BYTES};
+use super::attachments::{self, MAX_FILES, MAX_FILE_BYTES};
 use super::form::{FieldError, NewRequestForm, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX};
+use super::upload::{prepare_uploads, read_multipart};
 use super::{active_topics, file_request, Submission};
 use crate::app::AppState;
-use crate::web::{cookies, csrf, i18n, AppError, ClientIp, Lang, Page, Result};
+use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
 
 /// What the form accepts in all: five files of 10 MB and the text fields, with room for the
 /// multipart framing. Bodies up to twice as large are still read (and their files refused with a
 /// clear message, the typed fields kept); beyond `MAX_BODY_BYTES` the server stops reading.
-const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
+pub const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
 pub const MAX_BODY_BYTES: usize = 2 * MAX_ACCEPTED_BYTES;
-const CSRF_COOKIE_SECONDS: u64 = 7 * 24 * 3600;
 
 pub async fn form(
     State(app): State<AppState>,
@@ -45,15 +45,18 @@ pub async fn submit(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response> {
-    let received = read_multipart(multipart).await?;
-    let form = &received.form;
+    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let mut form = NewRequestForm::default();
+    for (name, value) in &received.fields {
+        form.set(name, value.clone());
+    }
+    let form = &form;
     let chosen: Vec<String> = received
         .uploads
         .iter()
         .map(|upload| attachments::safe_name(&upload.name))
         .collect();
-    let nonce = cookies::get(&headers, csrf::COOKIE);
-    if !csrf::verify(&app.csrf_secret, nonce, received.csrf_token.as_deref()) {
+    if !csrf::verify_request(&app.csrf_secret, &headers, received.csrf_token.as_deref()) {
         let errors = [general_error("form.error.csrf")];
         return render(
             &app,
@@ -116,141 +119,6 @@ pub async fn submit(
     }
 }
 
-/// One file as sent; `oversized` files are not kept in memory past the limit.
-struct Upload {
-    name: String,
-    bytes: Vec<u8>,
-    oversized: bool,
-}
-
-/// What the multipart body held: the typed fields, the uploads, the CSRF token.
-struct Received {
-    form: NewRequestForm,
-    uploads: Vec<Upload>,
-    csrf_token: Option<String>,
-    /// The body went over what the form accepts; the fields read so far are kept.
-    too_large: bool,
-}
-
-async fn read_multipart(mut multipart: Multipart) -> Result<Received> {
-    let mut received = Received {
-        form: NewRequestForm::default(),
-        uploads: Vec::new(),
-        csrf_token: None,
-        too_large: false,
-    };
-    let mut total = 0usize;
-    loop {
-        let mut field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                received.too_large = true;
-                break;
-            }
-            Err(_) => return Err(AppError::BadRequest),
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let is_file = name == "attachments";
-        let mut upload = Upload {
-            name: field.file_name().unwrap_or_default().to_string(),
-            bytes: Vec::new(),
-            oversized: false,
-        };
-        loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    received.too_large = true;
-                    break;
-                }
-                Err(_) => return Err(AppError::BadRequest),
-            };
-            total += chunk.len();
-            let limit = if is_file { MAX_FILE_BYTES } else { 64 * 1024 };
-            if upload.bytes.len() + chunk.len() > limit {
-                upload.oversized = true;
-                upload.bytes = Vec::new();
-            } else if !upload.oversized {
-                upload.bytes.extend_from_slice(&chunk);
-            }
-        }
-        if total > MAX_ACCEPTED_BYTES {
-            received.too_large = true;
-        }
-        if is_file {
-            if !(upload.name.is_empty() && upload.bytes.is_empty() && !upload.oversized) {
-                received.uploads.push(upload);
-            }
-        } else if upload.oversized {
-            return Err(AppError::PayloadTooLarge);
-        } else {
-            let value = String::from_utf8(upload.bytes).map_err(|_| AppError::BadRequest)?;
-            if name == "csrf_token" {
-                received.csrf_token = Some(value);
-            } else {
-                received.form.set(&name, value);
-            }
-        }
-        if received.too_large {
-            break;
-        }
-    }
-    Ok(received)
-}
-
-/// Checks every upload (in a blocking task: images are decoded and re-encoded).
-async fn prepare_uploads(
-    uploads: Vec<Upload>,
-    too_large: bool,
-) -> Result<(Vec<PreparedAttachment>, Vec<FieldError>)> {
-    let mut errors = Vec::new();
-    if too_large {
-        errors.push(FieldError {
-            field: "attachments",
-            message: "form.error.attachments_total",
-            detail: None,
-        });
-        return Ok((Vec::new(), errors));
-    }
-    if uploads.len() > MAX_FILES {
-        errors.push(FieldError {
-            field: "attachments",
-            message: "form.error.attachments_count",
-            detail: None,
-        });
-        return Ok((Vec::new(), errors));
-    }
-    let results = tokio::task::spawn_blocking(move || {
-        uploads
-            .into_iter()
-            .map(|upload| {
-                let result = if upload.oversized {
-                    Err(attachments::AttachmentError::TooLarge)
-                } else {
-                    attachments::prepare(&upload.name, upload.bytes)
-                };
-                (attachments::safe_name(&upload.name), result)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(AppError::internal)?;
-    let mut prepared = Vec::new();
-    for (name, result) in results {
-        match result {
-            Ok(attachment) => prepared.push(attachment),
-            Err(error) => errors.push(FieldError {
-                field: "attachments",
-                message: error.message_key(),
-                detail: Some(name),
-            }),
-        }
-    }
-    Ok((prepared, errors))
-}
-
 fn general_error(message: &'static str) -> FieldError {
     FieldError {
         field: "general",
@@ -284,11 +152,7 @@ async fn render(
     chosen: &[String],
     status: StatusCode,
 ) -> Result<Response> {
-    let existing = cookies::get(headers, csrf::COOKIE)
-        .filter(|nonce| nonce.len() == 43)
-        .map(str::to_string);
-    let nonce = existing.clone().unwrap_or_else(csrf::new_nonce);
-    let csrf_token = csrf::token_for(&app.csrf_secret, &nonce);
+    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
     let topics = active_topics(&app.pool, app.organisation_id).await?;
     let topics: Vec<Choice> = topics
         .into_iter()
@@ -337,13 +201,7 @@ async fn render(
         },
     )?;
     let mut response = (status, Html(body)).into_response();
-    if existing.is_none() {
-        let cookie = cookies::set(
-            csrf::COOKIE,
-            &nonce,
-            CSRF_COOKIE_SECONDS,
-            app.secure_cookies(),
-        );
+    if let Some(cookie) = csrf_cookie {
         response.headers_mut().insert(
             header::SET_COOKIE,
             cookie.parse().map_err(AppError::internal)?,

@@ -6,11 +6,17 @@ mod filing;
 mod form;
 mod handlers;
 mod topics;
+mod upload;
 
 pub use attachments::{
     prepare, AttachmentError, PreparedAttachment, PreparedFile, MAX_FILES, MAX_FILE_BYTES,
 };
-pub use filing::{file_request, token_hash, Filed, Submission};
-pub use form::{is_email, FieldError, NewRequestForm, ValidRequest};
-pub use handlers::{form, submit, MAX_BODY_BYTES};
+pub use filing::{
+    attachment_records, file_request, store_attachments, token_hash, Filed, Submission,
+};
+pub use form::{
+    is_email, FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN,
+};
+pub use handlers::{form, submit, MAX_ACCEPTED_BYTES, MAX_BODY_BYTES};
 pub use topics::{active_topics, Topic};
+pub use upload::{prepare_uploads, read_multipart, Received};

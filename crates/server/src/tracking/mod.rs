@@ -2,18 +2,22 @@
 //! history, and the attachments, all reachable only through the unguessable token (a reference
 //! number grants nothing). A wrong token is a plain 404.
 
-use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Serialize;
 use sportello_projections::citizen_status::{self, TrackedRequest};
 
 use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
-use crate::intake::token_hash;
+use sportello_domain::{RequestCommand, Status};
+
+use crate::event_store::{self, CommandError};
+use crate::intake::{read_multipart, token_hash, MAX_ACCEPTED_BYTES};
+use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal::{self, PersonalData};
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
 
 /// The request behind a token. Right after filing, the projection may not have caught up yet:
 /// then it catches up once, here, so the citizen reads their own write. A wrong token costs three
@@ -115,11 +119,115 @@ struct ShownAttachment {
 pub async fn page(
     State(app): State<AppState>,
     Lang(language): Lang,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
     let request = tracked(&app, &token).await?;
-    let summary = summary(&app, language, &token, &request).await?;
-    let history = shown_history(&app, language, &request.aggregate_id).await?;
+    render_page(
+        &app,
+        language,
+        &headers,
+        &token,
+        &request,
+        &[],
+        "",
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// A reply from the citizen: more information, or the answer to a question (which resumes the
+/// answer clock). Same protection as the form: CSRF, rate limit, a length check.
+pub async fn reply(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    multipart: Multipart,
+) -> Result<Response> {
+    let request = tracked(&app, &token).await?;
+    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let message = received
+        .fields
+        .iter()
+        .find(|(name, _)| name == "message")
+        .map(|(_, v)| v.trim().replace("\r\n", "\n"))
+        .unwrap_or_default();
+    let fail = |key: &'static str, status: StatusCode| {
+        let (app, headers, token, request, message) = (&app, &headers, &token, &request, &message);
+        async move {
+            render_page(
+                app,
+                language,
+                headers,
+                token,
+                request,
+                &[key],
+                message,
+                status,
+            )
+            .await
+        }
+    };
+    if !csrf::verify_request(&app.csrf_secret, &headers, received.csrf_token.as_deref()) {
+        return fail("form.error.csrf", StatusCode::FORBIDDEN).await;
+    }
+    if !app.submissions.allow(client) {
+        return fail("form.error.too_many", StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let length = message.chars().count();
+    if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&length) {
+        return fail(
+            "tracking.reply_error.length",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let events = event_store::recorded(&app.pool, &request.aggregate_id)
+        .await
+        .map_err(AppError::internal)?;
+    if event_store::fold(&events).status() == Status::Closed {
+        return fail("tracking.reply_error.closed", StatusCode::CONFLICT).await;
+    }
+    let sealed = personal::seal_text(&app.pool, request.personal.key_id, &message)
+        .await?
+        .ok_or(AppError::Gone)?;
+    let command = RequestCommand::RecordCitizenReply {
+        at: app.clock.now(),
+        message: sealed,
+        attachments: vec![],
+        calendar: app.calendar,
+    };
+    let metadata = event_store::metadata("citizen", "web", &uuid::Uuid::new_v4().to_string());
+    match event_store::execute(&app.requests, &request.aggregate_id, command, metadata).await {
+        Ok(()) => {}
+        Err(CommandError::Conflict) => {
+            return fail("tracking.reply_error.again", StatusCode::CONFLICT).await
+        }
+        Err(CommandError::Rejected(_)) => {
+            return fail("tracking.reply_error.closed", StatusCode::CONFLICT).await
+        }
+        Err(error) => return Err(AppError::internal(error)),
+    }
+    app.events_appended.notify_waiters();
+    Ok(Redirect::to(&format!("/segui/{token}")).into_response())
+}
+
+/// The tracking page, with the reply form (its errors and what was typed).
+#[allow(clippy::too_many_arguments)]
+async fn render_page(
+    app: &AppState,
+    language: sportello_domain::Language,
+    headers: &HeaderMap,
+    token: &str,
+    request: &TrackedRequest,
+    errors: &[&str],
+    typed: &str,
+    status: StatusCode,
+) -> Result<Response> {
+    let summary = summary(app, language, token, request).await?;
+    let history = shown_history(app, language, &request.aggregate_id).await?;
     let names = summary
         .personal
         .as_ref()
@@ -140,6 +248,11 @@ pub async fn page(
                 has_preview: attachment.thumbnail_id.is_some(),
             })
             .collect();
+    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
+    let errors: Vec<String> = errors
+        .iter()
+        .map(|key| i18n::text(language, key, &[]))
+        .collect();
     let page = Page::new(
         language,
         &format!("/segui/{token}"),
@@ -148,9 +261,20 @@ pub async fn page(
     );
     let body = app.templates.render(
         "tracking.html",
-        context! { lang => page.lang, page, summary, token, history, attachments },
+        context! {
+            lang => page.lang, page, summary, token, history, attachments, csrf_token, errors, typed,
+            can_reply => request.status != "closed", waiting => request.status == "waiting_for_citizen",
+            reply_min => DESCRIPTION_MIN, reply_max => DESCRIPTION_MAX,
+        },
     )?;
-    Ok(private(body))
+    let mut response = (status, private(body)).into_response();
+    if let Some(cookie) = csrf_cookie {
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            cookie.parse().map_err(AppError::internal)?,
+        );
+    }
+    Ok(response)
 }
 
 /// The public history in words: each entry with its date, the department it went to or the

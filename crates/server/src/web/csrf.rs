@@ -10,6 +10,28 @@ use sha2::Sha256;
 
 pub const COOKIE: &str = "sportello_csrf";
 
+/// The form token for this browser, and the Set-Cookie value when it has no nonce yet (the
+/// cookie is reused across tabs, so several open forms all stay valid).
+pub fn issue(
+    secret: &[u8],
+    headers: &axum::http::HeaderMap,
+    secure: bool,
+) -> (String, Option<String>) {
+    let existing = super::cookies::get(headers, COOKIE)
+        .filter(|nonce| nonce.len() == 43)
+        .map(str::to_string);
+    let nonce = existing.clone().unwrap_or_else(new_nonce);
+    let cookie = existing
+        .is_none()
+        .then(|| super::cookies::set(COOKIE, &nonce, 7 * 24 * 3600, secure));
+    (token_for(secret, &nonce), cookie)
+}
+
+/// Whether a public form's token matches this browser's cookie.
+pub fn verify_request(secret: &[u8], headers: &axum::http::HeaderMap, token: Option<&str>) -> bool {
+    verify(secret, super::cookies::get(headers, COOKIE), token)
+}
+
 /// A fresh nonce for the cookie.
 pub fn new_nonce() -> String {
     let mut bytes = [0u8; 32];
