@@ -10,8 +10,6 @@ use sqlx::MySqlPool;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use sportello_domain::WorkingCalendar;
-
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::event_store::{self, Requests};
@@ -47,22 +45,17 @@ pub struct AppState {
     /// The organisation these pages serve.
     pub organisation_id: Uuid,
     pub organisation_name: String,
-    /// Its working days (holidays, the patron saint's day), for deadlines.
-    pub calendar: WorkingCalendar,
 }
 
 impl AppState {
     /// Connects the pieces to an already migrated database.
     pub async fn build(config: Config, pool: MySqlPool, clock: Clock) -> anyhow::Result<AppState> {
         let csrf_secret = db::shared_secret(&pool, "csrf_secret").await?;
-        let (organisation_name, patron_saint): (String, Option<String>) =
-            sqlx::query_as("SELECT name, patron_saint FROM organisations WHERE id = ?")
+        let organisation_name: String =
+            sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
                 .bind(DEFAULT_ORGANISATION.to_string())
                 .fetch_one(&pool)
                 .await?;
-        let calendar = WorkingCalendar {
-            patron_saint: patron_saint.as_deref().and_then(parse_month_day),
-        };
         let mail = Transport::from_config(&config)?;
         Ok(AppState {
             submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
@@ -77,21 +70,18 @@ impl AppState {
             mail: Arc::new(mail),
             organisation_id: DEFAULT_ORGANISATION,
             organisation_name,
-            calendar,
         })
+    }
+
+    /// The organisation's current settings (read on every use: another copy may have changed them).
+    pub async fn settings(&self) -> Result<crate::settings::Settings, sqlx::Error> {
+        crate::settings::load(&self.pool, self.organisation_id, &self.config).await
     }
 
     /// Whether cookies must be marked Secure (the public URL is HTTPS).
     pub fn secure_cookies(&self) -> bool {
         self.config.public_url.starts_with("https://")
     }
-}
-
-/// `"MM-DD"` as (month, day).
-fn parse_month_day(text: &str) -> Option<(u32, u32)> {
-    let (month, day) = text.split_once('-')?;
-    let date = chrono::NaiveDate::from_ymd_opt(2024, month.parse().ok()?, day.parse().ok()?)?;
-    Some((chrono::Datelike::month(&date), chrono::Datelike::day(&date)))
 }
 
 pub fn router(app: AppState) -> Router {

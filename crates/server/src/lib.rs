@@ -15,6 +15,7 @@ pub mod mail;
 pub mod pages;
 pub mod processors;
 pub mod reminders;
+pub mod settings;
 pub mod staff;
 pub mod tracking;
 pub mod web;

@@ -16,8 +16,9 @@ use crate::event_store::{self, CommandError};
 /// Sends every reminder due now; returns how many were recorded by this call.
 pub async fn run(app: &AppState) -> anyhow::Result<usize> {
     let now = app.clock.now();
-    let remind_before = now - Duration::days(i64::from(app.config.reminder_days));
-    let escalate_before = now - Duration::days(i64::from(app.config.escalation_days));
+    let settings = app.settings().await?;
+    let remind_before = now - Duration::days(i64::from(settings.reminder_days));
+    let escalate_before = now - Duration::days(i64::from(settings.escalation_days));
     let mut recorded = 0;
     for due in queue::due_reminders(&app.pool, remind_before, escalate_before).await? {
         let Ok(department) = Uuid::parse_str(&due.department_id) else {

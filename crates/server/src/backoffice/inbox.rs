@@ -126,6 +126,7 @@ pub async fn inbox(
         }
         parsed
     };
+    let reminder_days = app.settings().await?.reminder_days;
     let received_from = date(&query.dal, "inbox.error.from");
     let received_to = date(&query.al, "inbox.error.to");
     let page_number = query.pagina.parse::<u32>().unwrap_or(1).max(1);
@@ -142,7 +143,7 @@ pub async fn inbox(
         received_to,
         overdue_on: (query.scadute == "1").then_some(today),
         waiting_since: (query.senza_presa == "1")
-            .then(|| now - chrono::Duration::days(i64::from(app.config.reminder_days))),
+            .then(|| now - chrono::Duration::days(i64::from(reminder_days))),
         taken_by: (query.mie == "1").then(|| staff.id.to_string()),
         text: some(&query.cerca),
         sort: match query.ordine.as_str() {

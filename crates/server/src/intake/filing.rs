@@ -97,6 +97,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     };
     let attachments = attachment_records(&submission.attachments);
 
+    let settings = app.settings().await?;
     let mut tx = app.pool.begin().await?;
     lock_appends(&mut tx).await?;
     let received_at = app.clock.now();
@@ -115,8 +116,8 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         personal,
         attachments,
         received_at,
-        answer_days: app.config.answer_days,
-        calendar: app.calendar,
+        answer_days: settings.answer_days_for(request.kind),
+        calendar: settings.calendar,
     }));
     let events = decide_new(command).map_err(AppError::internal)?;
     let metadata = metadata(

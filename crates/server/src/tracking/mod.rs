@@ -197,7 +197,7 @@ pub async fn reply(
         at: app.clock.now(),
         message: sealed,
         attachments: vec![],
-        calendar: app.calendar,
+        calendar: app.settings().await?.calendar,
     };
     let metadata = event_store::metadata("citizen", "web", &uuid::Uuid::new_v4().to_string());
     match event_store::execute(&app.requests, &request.aggregate_id, command, metadata).await {
