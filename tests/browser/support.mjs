@@ -68,18 +68,16 @@ export async function startServer() {
   const url = `http://127.0.0.1:${port}`;
   const binary = path.resolve(repoRoot, process.env.SPORTELLO_BIN || 'target/debug/sportello');
 
-  const child = spawn(binary, [], {
-    env: {
-      ...process.env,
-      SPORTELLO_DATABASE_URL: server.databaseUrl(database),
-      SPORTELLO_BIND: `127.0.0.1:${port}`,
-      SPORTELLO_PUBLIC_URL: url,
-      SPORTELLO_DATA_DIR: dataDir,
-      SPORTELLO_SUBMISSIONS_PER_HOUR: '1000',
-      SPORTELLO_LOG: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const env = {
+    ...process.env,
+    SPORTELLO_DATABASE_URL: server.databaseUrl(database),
+    SPORTELLO_BIND: `127.0.0.1:${port}`,
+    SPORTELLO_PUBLIC_URL: url,
+    SPORTELLO_DATA_DIR: dataDir,
+    SPORTELLO_SUBMISSIONS_PER_HOUR: '1000',
+    SPORTELLO_LOG: 'warn',
+  };
+  const child = spawn(binary, [], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -102,6 +100,12 @@ export async function startServer() {
   return {
     url,
     dataDir,
+    /**
+     * Runs a `sportello` subcommand (e.g. `['user', 'add', ...]`) against this server's database
+     * and data directory, writing `input` to its standard input; resolves to its standard output
+     * and fails with its standard error when it exits with an error.
+     */
+    cli: (args, { input = '' } = {}) => runCli(binary, args, env, input),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -112,6 +116,25 @@ export async function startServer() {
       await cleanUp();
     },
   };
+}
+
+async function runCli(binary, args, env, input) {
+  const child = spawn(binary, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  child.stdin.on('error', () => {}); // a command that reads nothing may close its stdin early
+  child.stdin.end(input);
+  const { code, signal } = await exited;
+  if (code !== 0) {
+    throw new Error(`sportello ${args.join(' ')} exited with ${code ?? signal}:\n${stderr}`);
+  }
+  return stdout;
 }
 
 async function waitUntilHealthy(url, exited, stderr) {

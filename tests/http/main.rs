@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin;
 mod attachments;
 mod backoffice;
 mod event_log;

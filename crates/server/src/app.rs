@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::event_store::{self, Requests};
 use crate::mail::Transport;
 use crate::web::{self, RateLimiter, Templates};
-use crate::{backoffice, db, intake, pages, tracking};
+use crate::{admin, backoffice, db, intake, pages, tracking};
 
 /// The default organisation created by the first migration (one Comune per install for now).
 pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
@@ -123,6 +123,38 @@ pub fn router(app: AppState) -> Router {
             get(backoffice::download),
         )
         .route("/ufficio/richieste/{id}/{action}", post(backoffice::act))
+        .route(
+            "/ufficio/amministrazione",
+            get(|| async { axum::response::Redirect::to("/ufficio/amministrazione/impostazioni") }),
+        )
+        .route(
+            "/ufficio/amministrazione/impostazioni",
+            get(admin::settings).post(admin::save_settings),
+        )
+        .route(
+            "/ufficio/amministrazione/uffici",
+            get(admin::departments).post(admin::save_department),
+        )
+        .route(
+            "/ufficio/amministrazione/enti",
+            get(admin::bodies).post(admin::save_body),
+        )
+        .route(
+            "/ufficio/amministrazione/argomenti",
+            get(admin::topics).post(admin::save_topic),
+        )
+        .route(
+            "/ufficio/amministrazione/personale",
+            get(admin::users).post(admin::add_user),
+        )
+        .route(
+            "/ufficio/amministrazione/personale/{id}",
+            post(admin::save_user),
+        )
+        .route(
+            "/ufficio/invito/{token}",
+            get(admin::invitation).post(admin::accept_invitation),
+        )
         .route("/privacy", get(pages::privacy))
         .route("/lingua/{lang}", get(pages::language))
         .route("/healthz", get(pages::healthz))

@@ -1,6 +1,7 @@
 //! Sportello's server: configuration, the web application, e-mail, the private database for
 //! trials, and the background processors. `main.rs` is only the command line.
 
+pub mod admin;
 pub mod app;
 pub mod backoffice;
 pub mod clock;

@@ -22,6 +22,7 @@ pub struct StaffBar {
     pub name: String,
     pub csrf_token: String,
     pub urp: bool,
+    pub admin: bool,
 }
 
 impl StaffBar {
@@ -30,6 +31,7 @@ impl StaffBar {
             name: staff.name.clone(),
             csrf_token: csrf_token.to_string(),
             urp: staff.is_urp(),
+            admin: staff.has(crate::staff::Role::Administrator),
         }
     }
 }

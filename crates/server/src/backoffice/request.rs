@@ -101,7 +101,9 @@ pub fn actions_for(staff: &Staff, state: &Request) -> Vec<&'static str> {
             _ => actions.push("chiudi"),
         }
     }
-    actions.push("nota");
+    if staff.is_urp() || referent_here {
+        actions.push("nota");
+    }
     actions
 }
 

@@ -160,3 +160,50 @@ pub async fn add_external_body(
     .await?;
     Ok(id)
 }
+
+/// Updates a department of the organisation (administrators' page).
+pub async fn update_department(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    department: &Department,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE departments SET name = ?, email = ?, head_name = ?, head_email = ?, active = ?
+          WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(&department.name)
+    .bind(&department.email)
+    .bind(&department.head_name)
+    .bind(&department.head_email)
+    .bind(department.active)
+    .bind(department.id.to_string())
+    .bind(organisation_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Updates another body of the organisation (administrators' page).
+pub async fn update_external_body(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    body: &ExternalBody,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE external_bodies SET name = ?, handles = ?, address = ?, phone = ?, email = ?, website = ?,
+                hours = ?, active = ? WHERE id = ? AND organisation_id = ?",
+    )
+    .bind(&body.name)
+    .bind(&body.handles)
+    .bind(&body.address)
+    .bind(&body.phone)
+    .bind(&body.email)
+    .bind(&body.website)
+    .bind(&body.hours)
+    .bind(body.active)
+    .bind(body.id.to_string())
+    .bind(organisation_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}

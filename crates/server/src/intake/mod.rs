@@ -18,5 +18,5 @@ pub use form::{
     is_email, FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN,
 };
 pub use handlers::{form, submit, MAX_ACCEPTED_BYTES, MAX_BODY_BYTES};
-pub use topics::{active_topics, Topic};
+pub use topics::{active_topics, all_topics, save_topic, Topic, TopicSetting};
 pub use upload::{prepare_uploads, read_multipart, Received};

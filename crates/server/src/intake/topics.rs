@@ -32,3 +32,64 @@ pub async fn active_topics(
         })
         .collect()
 }
+
+/// A topic as administrators edit it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicSetting {
+    pub code: String,
+    pub name_it: String,
+    pub name_en: String,
+    pub position: i32,
+    pub active: bool,
+    pub default_department: Option<String>,
+}
+
+/// Every topic of the organisation, active or not, in order.
+pub async fn all_topics(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<TopicSetting>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT code, name_it, name_en, position, active, default_department FROM topics
+          WHERE organisation_id = ? ORDER BY position, code",
+    )
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(TopicSetting {
+                code: row.try_get("code")?,
+                name_it: row.try_get("name_it")?,
+                name_en: row.try_get("name_en")?,
+                position: row.try_get("position")?,
+                active: row.try_get("active")?,
+                default_department: row.try_get("default_department")?,
+            })
+        })
+        .collect()
+}
+
+/// Creates or updates a topic (by its code).
+pub async fn save_topic(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    topic: &TopicSetting,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO topics (organisation_id, code, name_it, name_en, position, active, default_department)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE name_it = VALUES(name_it), name_en = VALUES(name_en), position = VALUES(position),
+             active = VALUES(active), default_department = VALUES(default_department)",
+    )
+    .bind(organisation_id.to_string())
+    .bind(&topic.code)
+    .bind(&topic.name_it)
+    .bind(&topic.name_en)
+    .bind(topic.position)
+    .bind(topic.active)
+    .bind(&topic.default_department)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

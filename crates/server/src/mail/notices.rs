@@ -255,3 +255,33 @@ fn build(
             ),
     )?)
 }
+
+/// The invitation to set a password, sent to the new member of staff (in Italian, plain text).
+pub(super) async fn invitation(
+    app: &AppState,
+    staff_id: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let Some(token) = token else {
+        anyhow::bail!("invitation queued without its token")
+    };
+    let Ok(id) = Uuid::parse_str(staff_id) else {
+        return Ok(Plan::Close("skipped"));
+    };
+    let Some(person) = staff::find(&app.pool, id).await? else {
+        return Ok(Plan::Close("cancelled"));
+    };
+    let language = Language::It;
+    let link = format!("{}/ufficio/invito/{token}", app.config.public_url);
+    let text = app.templates.render(
+        "mail/invitation.txt",
+        context! { lang => language.code(), name => person.name, link, organisation => app.organisation_name },
+    )?;
+    let message = lettre::Message::builder()
+        .from(app.config.mail_from.clone())
+        .to(Mailbox::new(None, person.email.parse()?))
+        .subject(i18n::text(language, "mail.invitation.subject", &[]))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)?;
+    Ok(Plan::Send(message))
+}

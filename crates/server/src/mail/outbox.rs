@@ -99,10 +99,10 @@ pub(super) enum Plan {
 
 async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
     let is_acknowledgement = row.kind == "acknowledgement";
-    let plan = if is_acknowledgement {
-        acknowledgement(app, row).await?
-    } else {
-        notices::plan(app, &row.aggregate_id, &row.kind, row.event_sequence).await?
+    let plan = match row.kind.as_str() {
+        "acknowledgement" => acknowledgement(app, row).await?,
+        "invitation" => notices::invitation(app, &row.aggregate_id, row.token.as_deref()).await?,
+        kind => notices::plan(app, &row.aggregate_id, kind, row.event_sequence).await?,
     };
     let message = match plan {
         Plan::Send(message) => message,

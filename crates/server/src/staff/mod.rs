@@ -82,8 +82,10 @@ impl Staff {
     }
 
     /// Whether this person may see a request forwarded to `department` (or to none).
+    /// Administrators read every request's history (for audit), without acting on it.
     pub fn may_see(&self, department: Option<Uuid>) -> bool {
         self.is_urp()
+            || self.has(Role::Administrator)
             || (self.has(Role::Referent)
                 && department.is_some_and(|d| self.departments.contains(&d)))
     }
@@ -245,4 +247,119 @@ pub async fn referent_emails(
     .bind(department.to_string())
     .fetch_all(pool)
     .await
+}
+
+/// A member of staff as administrators see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffListing {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub active: bool,
+    pub roles: Vec<String>,
+    pub departments: Vec<String>,
+    pub totp: bool,
+}
+
+/// Everyone on the organisation's staff, by name.
+pub async fn list(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<StaffListing>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.email, s.name, s.active, s.totp_secret IS NOT NULL AS totp,
+                (SELECT GROUP_CONCAT(role) FROM staff_roles r WHERE r.staff_id = s.id) AS roles,
+                (SELECT GROUP_CONCAT(department_id) FROM staff_departments d WHERE d.staff_id = s.id) AS departments
+           FROM staff s WHERE s.organisation_id = ? ORDER BY s.name",
+    )
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let split = |text: Option<String>| -> Vec<String> {
+                text.unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            };
+            Ok(StaffListing {
+                id: uuid(&row.try_get::<String, _>("id")?),
+                email: row.try_get("email")?,
+                name: row.try_get("name")?,
+                active: row.try_get("active")?,
+                totp: row.try_get::<i64, _>("totp")? != 0,
+                roles: split(row.try_get("roles")?),
+                departments: split(row.try_get("departments")?),
+            })
+        })
+        .collect()
+}
+
+/// Replaces roles, departments and the active flag; a deactivated account loses its sessions.
+pub async fn update(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    id: Uuid,
+    roles: &[Role],
+    departments: &[Uuid],
+    active: bool,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query("UPDATE staff SET active = ? WHERE id = ? AND organisation_id = ?")
+        .bind(active)
+        .bind(id.to_string())
+        .bind(organisation_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let exists: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE id = ? AND organisation_id = ?")
+            .bind(id.to_string())
+            .bind(organisation_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+    if found.rows_affected() == 0 && exists == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM staff_roles WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM staff_departments WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for role in roles {
+        sqlx::query("INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)")
+            .bind(id.to_string())
+            .bind(role.code())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for department in departments {
+        sqlx::query("INSERT INTO staff_departments (staff_id, department_id) VALUES (?, ?)")
+            .bind(id.to_string())
+            .bind(department.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE staff_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Sets a new password (an invitation accepted).
+pub async fn set_password(pool: &MySqlPool, id: Uuid, password: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE staff SET password_hash = ? WHERE id = ?")
+        .bind(password::hash(password))
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
 }

@@ -55,6 +55,38 @@ const TEMPLATES: &[(&str, &str)] = &[
         "mail/notice.html",
         include_str!("../../templates/mail/notice.html"),
     ),
+    (
+        "mail/invitation.txt",
+        include_str!("../../templates/mail/invitation.txt"),
+    ),
+    (
+        "admin/nav.html",
+        include_str!("../../templates/admin/nav.html"),
+    ),
+    (
+        "admin/settings.html",
+        include_str!("../../templates/admin/settings.html"),
+    ),
+    (
+        "admin/departments.html",
+        include_str!("../../templates/admin/departments.html"),
+    ),
+    (
+        "admin/bodies.html",
+        include_str!("../../templates/admin/bodies.html"),
+    ),
+    (
+        "admin/topics.html",
+        include_str!("../../templates/admin/topics.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../../templates/admin/users.html"),
+    ),
+    (
+        "admin/invitation.html",
+        include_str!("../../templates/admin/invitation.html"),
+    ),
 ];
 
 pub struct Templates {

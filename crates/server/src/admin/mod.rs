@@ -1,0 +1,55 @@
+//! Administration: the organisation's settings, departments, other bodies, topics and staff.
+//! Only administrators reach these pages (others get a 404); every change is logged.
+
+mod directory_pages;
+mod settings_page;
+mod users;
+
+pub use directory_pages::{bodies, departments, save_body, save_department, save_topic, topics};
+pub use settings_page::{save_settings, settings};
+pub use users::{accept_invitation, add_user, invitation, save_user, users};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::staff::Role;
+use crate::web::auth::SignedIn;
+use crate::web::AppError;
+
+/// A signed-in administrator.
+pub struct Admin(pub SignedIn);
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Admin, Response> {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        if !signed_in.staff.has(Role::Administrator) {
+            return Err(AppError::NotFound.into_response());
+        }
+        Ok(Admin(signed_in))
+    }
+}
+
+/// Records who changed what.
+pub async fn log(
+    app: &AppState,
+    admin: &Admin,
+    action: &str,
+    subject: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO admin_log (staff_id, action, subject_id, at) VALUES (?, ?, ?, ?)")
+        .bind(admin.0.staff.id.to_string())
+        .bind(action)
+        .bind(subject.map(|id| id.to_string()))
+        .bind(app.clock.now())
+        .execute(&app.pool)
+        .await?;
+    Ok(())
+}

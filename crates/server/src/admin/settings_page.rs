@@ -1,0 +1,193 @@
+//! The settings page: answer deadlines per kind, reminder and escalation periods, the patron
+//! saint's day, and whether staff must use two-factor authentication.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use serde::Serialize;
+use sportello_domain::{Kind, Language, WorkingCalendar};
+
+use super::{log, Admin};
+use crate::app::AppState;
+use crate::backoffice::StaffBar;
+use crate::settings::{self, parse_month_day, Settings};
+use crate::web::{i18n, AppError, Lang, Page, Result};
+
+#[derive(Serialize)]
+struct Field {
+    name: String,
+    label: String,
+    value: String,
+    error: Option<String>,
+}
+
+pub async fn settings(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    admin: Admin,
+) -> Result<Response> {
+    let current = app.settings().await?;
+    let mut values: HashMap<String, String> = HashMap::new();
+    for kind in Kind::ALL {
+        values.insert(
+            format!("days_{}", kind.code()),
+            current.answer_days_for(kind).to_string(),
+        );
+    }
+    values.insert("reminder_days".into(), current.reminder_days.to_string());
+    values.insert(
+        "escalation_days".into(),
+        current.escalation_days.to_string(),
+    );
+    values.insert(
+        "patron_saint".into(),
+        current
+            .calendar
+            .patron_saint
+            .map(|(m, d)| format!("{m:02}-{d:02}"))
+            .unwrap_or_default(),
+    );
+    values.insert(
+        "require_totp".into(),
+        if current.require_totp {
+            "1".into()
+        } else {
+            String::new()
+        },
+    );
+    render(
+        &app,
+        language,
+        &admin,
+        &values,
+        &HashMap::new(),
+        StatusCode::OK,
+    )
+}
+
+pub async fn save_settings(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    admin: Admin,
+    Form(values): Form<HashMap<String, String>>,
+) -> Result<Response> {
+    if !admin
+        .0
+        .csrf_ok(values.get("csrf_token").map(String::as_str).unwrap_or(""))
+    {
+        return Err(AppError::Csrf);
+    }
+    let mut errors: HashMap<String, String> = HashMap::new();
+    let mut days = |name: &str| -> u32 {
+        let value = values.get(name).map(|v| v.trim()).unwrap_or("");
+        match value.parse::<u32>() {
+            Ok(days) if (1..=365).contains(&days) => days,
+            _ => {
+                errors.insert(
+                    name.to_string(),
+                    i18n::text(language, "admin.error.days", &[]),
+                );
+                0
+            }
+        }
+    };
+    let answer_days: HashMap<Kind, u32> = Kind::ALL
+        .iter()
+        .map(|kind| (*kind, days(&format!("days_{}", kind.code()))))
+        .collect();
+    let reminder_days = days("reminder_days");
+    let escalation_days = days("escalation_days");
+    let patron_text = values.get("patron_saint").map(|v| v.trim()).unwrap_or("");
+    let patron_saint = if patron_text.is_empty() {
+        None
+    } else {
+        parse_month_day(patron_text)
+    };
+    if !patron_text.is_empty() && patron_saint.is_none() {
+        errors.insert(
+            "patron_saint".into(),
+            i18n::text(language, "admin.error.patron_saint", &[]),
+        );
+    }
+    if !errors.is_empty() {
+        return render(
+            &app,
+            language,
+            &admin,
+            &values,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let settings = Settings {
+        answer_days,
+        reminder_days,
+        escalation_days,
+        calendar: WorkingCalendar { patron_saint },
+        require_totp: values.get("require_totp").is_some_and(|v| v == "1"),
+    };
+    settings::save(&app.pool, app.organisation_id, &settings).await?;
+    log(&app, &admin, "settings", None).await?;
+    Ok(Redirect::to("/ufficio/amministrazione/impostazioni?salvato=1").into_response())
+}
+
+fn render(
+    app: &AppState,
+    language: Language,
+    admin: &Admin,
+    values: &HashMap<String, String>,
+    errors: &HashMap<String, String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let value = |name: &str| values.get(name).cloned().unwrap_or_default();
+    let field = |name: String, label: String| Field {
+        value: value(&name),
+        error: errors.get(&name).cloned(),
+        name,
+        label,
+    };
+    let mut fields: Vec<Field> = Kind::ALL
+        .iter()
+        .map(|kind| {
+            field(
+                format!("days_{}", kind.code()),
+                i18n::text(
+                    language,
+                    "admin.settings.answer_days",
+                    &[(
+                        "kind",
+                        &i18n::text(language, &format!("kind.{}", kind.code()), &[]),
+                    )],
+                ),
+            )
+        })
+        .collect();
+    fields.push(field(
+        "reminder_days".into(),
+        i18n::text(language, "admin.settings.reminder_days", &[]),
+    ));
+    fields.push(field(
+        "escalation_days".into(),
+        i18n::text(language, "admin.settings.escalation_days", &[]),
+    ));
+    let page = Page::new(
+        language,
+        "/ufficio/amministrazione/impostazioni",
+        &app.organisation_name,
+        "admin.settings.title",
+    );
+    let body = app.templates.render(
+        "admin/settings.html",
+        context! {
+            lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
+            fields, patron_saint => value("patron_saint"), patron_error => errors.get("patron_saint"),
+            require_totp => value("require_totp") == "1",
+            errors => errors.values().collect::<Vec<_>>(),
+        },
+    )?;
+    Ok((status, Html(body)).into_response())
+}
