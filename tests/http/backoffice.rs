@@ -590,3 +590,127 @@ async fn everyone_who_must_know_gets_an_email() {
     app.settle().await;
     assert_eq!(smtp.count(), 3);
 }
+
+/// The current code of a TOTP secret shown on the set-up page.
+fn code_for(secret: &str, app: &TestApp) -> String {
+    let secret = sportello_server::staff::totp::TotpSecret::from_base32(secret).unwrap();
+    sportello_server::staff::totp::code_at(&secret, app.app.clock.now().timestamp())
+}
+
+#[tokio::test]
+async fn two_factor_authentication_is_set_up_then_asked_at_every_sign_in() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let setup = app.get("/ufficio/profilo/due-fattori").await;
+    let secret = setup.element_text("totp-secret").unwrap();
+    let token = setup.input_value("csrf_token").unwrap();
+    let wrong = app
+        .post_urlencoded(
+            "/ufficio/profilo/due-fattori",
+            &[
+                ("csrf_token", &token),
+                ("secret", &secret),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let code = code_for(&secret, &app);
+    let enabled = app
+        .post_urlencoded(
+            "/ufficio/profilo/due-fattori",
+            &[("csrf_token", &token), ("secret", &secret), ("code", &code)],
+        )
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK);
+    let recovery: Vec<String> = enabled
+        .text()
+        .split("<code>")
+        .skip(1)
+        .map(|part| part.split("</code>").next().unwrap().to_string())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    // A new sign-in stops at the code; the same code cannot be used twice.
+    app.forget_cookies();
+    app.app.clock.advance(chrono::Duration::seconds(30));
+    let first = app.sign_in(&email, &password).await;
+    assert_eq!(
+        first.header("location").as_deref(),
+        Some("/ufficio/accesso/codice")
+    );
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER,
+        "no session yet"
+    );
+    let form = app.get("/ufficio/accesso/codice").await;
+    let csrf = form.input_value("csrf_token").unwrap();
+    let bad = app
+        .post_urlencoded(
+            "/ufficio/accesso/codice",
+            &[("csrf_token", &csrf), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let good = app
+        .post_urlencoded(
+            "/ufficio/accesso/codice",
+            &[("csrf_token", &csrf), ("code", &code_for(&secret, &app))],
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/ufficio/richieste").await.status, StatusCode::OK);
+
+    // A recovery code works once.
+    app.forget_cookies();
+    app.sign_in(&email, &password).await;
+    let csrf = app
+        .get("/ufficio/accesso/codice")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
+    let recovered = app
+        .post_urlencoded(
+            "/ufficio/accesso/codice",
+            &[("csrf_token", &csrf), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(recovered.status, StatusCode::SEE_OTHER);
+    app.forget_cookies();
+    app.sign_in(&email, &password).await;
+    let csrf = app
+        .get("/ufficio/accesso/codice")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
+    let reused = app
+        .post_urlencoded(
+            "/ufficio/accesso/codice",
+            &[("csrf_token", &csrf), ("code", &recovery[0])],
+        )
+        .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn when_two_factors_are_required_staff_set_them_up_first() {
+    let app = TestApp::start().await;
+    sqlx::query("UPDATE organisations SET require_totp = TRUE")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let inbox = app.get("/ufficio/richieste").await;
+    assert_eq!(inbox.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        inbox.header("location").as_deref(),
+        Some("/ufficio/profilo/due-fattori")
+    );
+    assert_eq!(
+        app.get("/ufficio/profilo/due-fattori").await.status,
+        StatusCode::OK
+    );
+}

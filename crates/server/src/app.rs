@@ -114,6 +114,14 @@ pub fn router(app: AppState) -> Router {
             "/ufficio/accesso",
             get(backoffice::login_form).post(backoffice::login),
         )
+        .route(
+            "/ufficio/accesso/codice",
+            get(backoffice::second_factor::code_form).post(backoffice::second_factor::check_code),
+        )
+        .route(
+            "/ufficio/profilo/due-fattori",
+            get(backoffice::second_factor::setup).post(backoffice::second_factor::confirm_setup),
+        )
         .route("/ufficio/esci", post(backoffice::logout))
         .route("/ufficio/esci-ovunque", post(backoffice::logout_everywhere))
         .route("/ufficio/richieste", get(backoffice::inbox))

@@ -256,6 +256,9 @@ pub async fn save_user(
     {
         return Err(AppError::NotFound);
     }
+    if one(&fields, "reset_totp") == "1" {
+        staff::reset_totp(&app.pool, id).await?;
+    }
     if one(&fields, "reinvite") == "1" {
         invite(&app, id).await?;
     }

@@ -109,6 +109,9 @@ pub async fn login(
         );
     };
     throttle::succeeded(&app.pool, &form.email).await?;
+    if staff::totp_state(&app.pool, staff_id).await?.is_some() {
+        return super::second_factor::challenge(&app, staff_id, &back_target(back)).await;
+    }
     if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
         sessions::close(&app.pool, previous).await?;
     }

@@ -6,6 +6,7 @@ mod actions;
 mod inbox;
 mod login;
 mod request;
+pub mod second_factor;
 
 pub use actions::act;
 pub use inbox::inbox;

@@ -69,6 +69,8 @@ pub struct Staff {
     pub name: String,
     pub roles: Vec<Role>,
     pub departments: Vec<Uuid>,
+    /// Whether two-factor authentication is set up.
+    pub totp: bool,
 }
 
 impl Staff {
@@ -103,7 +105,7 @@ fn uuid(text: &str) -> Uuid {
 /// The active member of staff with this id, with their current roles and departments.
 pub async fn find(pool: &MySqlPool, id: Uuid) -> Result<Option<Staff>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT s.id, s.organisation_id, s.email, s.name,
+        "SELECT s.id, s.organisation_id, s.email, s.name, s.totp_secret IS NOT NULL AS totp,
                 (SELECT GROUP_CONCAT(role) FROM staff_roles r WHERE r.staff_id = s.id) AS roles,
                 (SELECT GROUP_CONCAT(department_id) FROM staff_departments d WHERE d.staff_id = s.id) AS departments
            FROM staff s WHERE s.id = ? AND s.active",
@@ -124,6 +126,7 @@ pub async fn find(pool: &MySqlPool, id: Uuid) -> Result<Option<Staff>, sqlx::Err
             .split(',')
             .filter_map(|code| code.parse().ok())
             .collect(),
+        totp: row.try_get::<i64, _>("totp")? != 0,
         departments: departments
             .unwrap_or_default()
             .split(',')
@@ -362,4 +365,88 @@ pub async fn set_password(pool: &MySqlPool, id: Uuid, password: &str) -> Result<
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The TOTP secret (base32) and the last step used, when two-factor authentication is set up.
+pub async fn totp_state(
+    pool: &MySqlPool,
+    id: Uuid,
+) -> Result<Option<(String, Option<i64>)>, sqlx::Error> {
+    let row: Option<(Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT totp_secret, totp_last_step FROM staff WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(secret, step)| secret.map(|secret| (secret, step))))
+}
+
+/// Turns two-factor authentication on with this secret and these recovery codes (hashed).
+pub async fn enable_totp(
+    pool: &MySqlPool,
+    id: Uuid,
+    secret: &str,
+    step: i64,
+    recovery_hashes: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE staff SET totp_secret = ?, totp_last_step = ? WHERE id = ?")
+        .bind(secret)
+        .bind(step)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for hash in recovery_hashes {
+        sqlx::query("INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES (?, ?)")
+            .bind(id.to_string())
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Turns two-factor authentication off (an administrator's reset for someone who lost the device).
+pub async fn reset_totp(pool: &MySqlPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE staff SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records the step a code was accepted at, only if it is newer: two parallel uses of the same
+/// code cannot both pass.
+pub async fn use_totp_step(pool: &MySqlPool, id: Uuid, step: i64) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE staff SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+    )
+    .bind(step)
+    .bind(id.to_string())
+    .bind(step)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Uses up a recovery code; `true` if it was one of this person's unused codes.
+pub async fn use_recovery_code(
+    pool: &MySqlPool,
+    id: Uuid,
+    code: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = ? AND code_hash = ?")
+            .bind(id.to_string())
+            .bind(totp::hash_recovery_code(code))
+            .execute(pool)
+            .await?;
+    Ok(result.rows_affected() == 1)
 }

@@ -65,6 +65,17 @@ where
             Ok(_) => return Err(super::AppError::NotFound.into_response()),
             Err(error) => return Err(super::AppError::internal(error).into_response()),
         };
+        // Where two factors are required, someone without them may only set them up or leave.
+        let path = parts.uri.path();
+        if !staff.totp && path != "/ufficio/profilo/due-fattori" && path != "/ufficio/esci" {
+            match app.settings().await {
+                Ok(settings) if settings.require_totp => {
+                    return Err(Redirect::to("/ufficio/profilo/due-fattori").into_response());
+                }
+                Ok(_) => {}
+                Err(error) => return Err(super::AppError::internal(error).into_response()),
+            }
+        }
         Ok(SignedIn {
             staff,
             csrf_token: session.csrf_token,

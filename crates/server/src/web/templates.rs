@@ -87,6 +87,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/invitation.html",
         include_str!("../../templates/admin/invitation.html"),
     ),
+    (
+        "backoffice/code.html",
+        include_str!("../../templates/backoffice/code.html"),
+    ),
+    (
+        "backoffice/totp.html",
+        include_str!("../../templates/backoffice/totp.html"),
+    ),
 ];
 
 pub struct Templates {

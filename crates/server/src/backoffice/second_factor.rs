@@ -1,0 +1,301 @@
+//! Two-factor authentication for staff: after the password, a code from an authenticator app (or
+//! a single-use recovery code) before any session opens; and the page where staff set it up.
+//! When the organisation requires it, staff without it are sent to set it up first.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Duration;
+use minijinja::context;
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::StaffBar;
+use crate::app::AppState;
+use crate::staff::{self, sessions, totp};
+use crate::web::auth::SignedIn;
+use crate::web::{cookies, csrf, i18n, AppError, Lang, Page, Result};
+
+pub const CHALLENGE_COOKIE: &str = "sportello_challenge";
+const CHALLENGE_MINUTES: i64 = 5;
+const CHALLENGE_ATTEMPTS: i32 = 5;
+
+fn hash(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// After a correct password, for someone with two factors: remember who is halfway in, and ask
+/// for the code. Returns the response that sets the challenge cookie.
+pub async fn challenge(app: &AppState, staff_id: Uuid, back: &str) -> Result<Response> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let value = URL_SAFE_NO_PAD.encode(bytes);
+    sqlx::query(
+        "INSERT INTO login_challenges (token_hash, staff_id, expires_at, back) VALUES (?, ?, ?, ?)",
+    )
+    .bind(hash(&value))
+    .bind(staff_id.to_string())
+    .bind(app.clock.now() + Duration::minutes(CHALLENGE_MINUTES))
+    .bind(back)
+    .execute(&app.pool)
+    .await?;
+    let cookie = cookies::set(
+        CHALLENGE_COOKIE,
+        &value,
+        (CHALLENGE_MINUTES * 60) as u64,
+        app.secure_cookies(),
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/ufficio/accesso/codice"),
+    )
+        .into_response())
+}
+
+/// The live challenge behind the cookie: (staff id, wrong attempts, where to go after).
+async fn live_challenge(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Uuid, i32, String)>> {
+    let Some(value) = cookies::get(headers, CHALLENGE_COOKIE) else {
+        return Ok(None);
+    };
+    let token_hash = hash(value);
+    let row: Option<(String, chrono::DateTime<chrono::Utc>, i32, String)> = sqlx::query_as(
+        "SELECT staff_id, expires_at, attempts, back FROM login_challenges WHERE token_hash = ?",
+    )
+    .bind(&token_hash)
+    .fetch_optional(&app.pool)
+    .await?;
+    Ok(row
+        .filter(|(_, expires_at, attempts, _)| {
+            *expires_at > app.clock.now() && *attempts < CHALLENGE_ATTEMPTS
+        })
+        .and_then(|(id, _, attempts, back)| {
+            Uuid::parse_str(&id)
+                .ok()
+                .map(|id| (token_hash, id, attempts, back))
+        }))
+}
+
+pub async fn code_form(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+) -> Result<Response> {
+    if live_challenge(&app, &headers).await?.is_none() {
+        return Ok(Redirect::to("/ufficio/accesso").into_response());
+    }
+    render_code(&app, language, &headers, None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+}
+
+pub async fn check_code(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
+    if !csrf::verify_request(&app.csrf_secret, &headers, Some(&form.csrf_token)) {
+        return render_code(
+            &app,
+            language,
+            &headers,
+            Some("login.error.csrf"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let Some((token_hash, staff_id, _, back)) = live_challenge(&app, &headers).await? else {
+        return Ok(Redirect::to("/ufficio/accesso").into_response());
+    };
+    let now = app.clock.now();
+    let accepted = match staff::totp_state(&app.pool, staff_id).await? {
+        Some((secret, last_step)) => {
+            let secret = totp::TotpSecret::from_base32(&secret)
+                .ok_or_else(|| AppError::internal("stored TOTP secret is not base32"))?;
+            match totp::verify(&secret, &form.code, now.timestamp(), last_step) {
+                Some(step) => staff::use_totp_step(&app.pool, staff_id, step).await?,
+                None => staff::use_recovery_code(&app.pool, staff_id, &form.code).await?,
+            }
+        }
+        None => false,
+    };
+    if !accepted {
+        sqlx::query("UPDATE login_challenges SET attempts = attempts + 1 WHERE token_hash = ?")
+            .bind(&token_hash)
+            .execute(&app.pool)
+            .await?;
+        return render_code(
+            &app,
+            language,
+            &headers,
+            Some("code.error.invalid"),
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    sqlx::query("DELETE FROM login_challenges WHERE token_hash = ?")
+        .bind(&token_hash)
+        .execute(&app.pool)
+        .await?;
+    let session = sessions::open(&app.pool, staff_id, now).await?;
+    tracing::info!(staff_id = %staff_id, "staff signed in with two factors");
+    let session_cookie = cookies::set(
+        sessions::COOKIE,
+        &session,
+        sessions::ABSOLUTE.num_seconds() as u64,
+        app.secure_cookies(),
+    );
+    let clear = cookies::set(CHALLENGE_COOKIE, "", 0, app.secure_cookies());
+    let mut response = Redirect::to(&back).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie.parse().map_err(AppError::internal)?,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear.parse().map_err(AppError::internal)?,
+    );
+    Ok(response)
+}
+
+fn render_code(
+    app: &AppState,
+    language: sportello_domain::Language,
+    headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
+    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
+    let page = Page::new(
+        language,
+        "/ufficio/accesso/codice",
+        &app.organisation_name,
+        "code.title",
+    );
+    let body = app.templates.render(
+        "backoffice/code.html",
+        context! { lang => page.lang, page, csrf_token, error },
+    )?;
+    let mut response = (status, Html(body)).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            cookie.parse().map_err(AppError::internal)?,
+        );
+    }
+    Ok(response)
+}
+
+/// The set-up page: a new secret to add to an authenticator app, confirmed with a code.
+pub async fn setup(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+) -> Result<Response> {
+    let secret = totp::TotpSecret::generate().to_base32();
+    render_setup(
+        &app,
+        language,
+        &signed_in,
+        &secret,
+        None,
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    csrf_token: String,
+    secret: String,
+    code: String,
+}
+
+pub async fn confirm_setup(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Form(form): Form<SetupForm>,
+) -> Result<Response> {
+    if !signed_in.csrf_ok(&form.csrf_token) {
+        return Err(AppError::Csrf);
+    }
+    let Some(secret) = totp::TotpSecret::from_base32(&form.secret) else {
+        return Err(AppError::BadRequest);
+    };
+    let Some(step) = totp::verify(&secret, &form.code, app.clock.now().timestamp(), None) else {
+        return render_setup(
+            &app,
+            language,
+            &signed_in,
+            &form.secret,
+            Some("code.error.invalid"),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let codes = totp::recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|code| totp::hash_recovery_code(code))
+        .collect();
+    staff::enable_totp(
+        &app.pool,
+        signed_in.staff.id,
+        &secret.to_base32(),
+        step,
+        &hashes,
+    )
+    .await?;
+    tracing::info!(staff_id = %signed_in.staff.id, "two-factor authentication enabled");
+    render_setup(
+        &app,
+        language,
+        &signed_in,
+        "",
+        None,
+        Some(codes),
+        StatusCode::OK,
+    )
+}
+
+fn render_setup(
+    app: &AppState,
+    language: sportello_domain::Language,
+    signed_in: &SignedIn,
+    secret: &str,
+    error: Option<&str>,
+    recovery_codes: Option<Vec<String>>,
+    status: StatusCode,
+) -> Result<Response> {
+    let uri = totp::TotpSecret::from_base32(secret).map(|s| {
+        s.otpauth_uri(
+            &i18n::text(language, "layout.brand", &[]),
+            &signed_in.staff.email,
+        )
+    });
+    let page = Page::new(
+        language,
+        "/ufficio/profilo/due-fattori",
+        &app.organisation_name,
+        "totp.title",
+    );
+    let body = app.templates.render(
+        "backoffice/totp.html",
+        context! {
+            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
+            enabled => signed_in.staff.totp, secret, uri, error, recovery_codes,
+        },
+    )?;
+    Ok((status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
