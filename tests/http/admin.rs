@@ -341,3 +341,63 @@ async fn administrators_read_a_requests_full_history_without_acting() {
         "no actions for an administrator alone"
     );
 }
+
+#[tokio::test]
+async fn a_canned_answer_starts_the_answer_with_the_requests_data() {
+    let app = TestApp::start().await;
+    let token = admin(&app).await;
+    let saved = app
+        .post_urlencoded(
+            "/ufficio/amministrazione/risposte",
+            &[("csrf_token", &token), ("title", "Lampioni"), ("kind", "complaint"), ("topic", ""),
+              ("body_it", "Gentile {nome}, la richiesta {riferimento} ({oggetto}) è stata presa in esame."),
+              ("body_en", "Dear {nome}, request {riferimento} is being looked at.")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let missing = app
+        .post_urlencoded(
+            "/ufficio/amministrazione/risposte",
+            &[
+                ("csrf_token", &token),
+                ("title", "Vuota"),
+                ("body_it", "solo italiano"),
+                ("body_en", ""),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let id: String = sqlx::query_scalar("SELECT id FROM canned_answers")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let receipt = app.file(complaint("Lampione spento")).await;
+    let request = app.aggregate_id(&receipt.reference).await;
+    let operator = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    let (email, password) = operator
+        .add_staff("Anna Operatrice", &[Role::UrpOperator], &[])
+        .await;
+    operator.signed_in_as(&email, &password).await;
+    let page = operator
+        .get(&format!("/ufficio/richieste/{request}?modello={id}"))
+        .await;
+    let answer = page.element_text("rispondi-message").unwrap();
+    assert_eq!(
+        answer,
+        format!(
+            "Gentile Maria, la richiesta {} (Lampione spento) è stata presa in esame.",
+            receipt.reference
+        )
+    );
+    // An information request does not get a complaint's canned answer.
+    let info = app
+        .file(complaint("Orari").text("kind", "information"))
+        .await;
+    let info_id = app.aggregate_id(&info.reference).await;
+    assert!(!operator
+        .get(&format!("/ufficio/richieste/{info_id}"))
+        .await
+        .text()
+        .contains("Lampioni"));
+}

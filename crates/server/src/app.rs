@@ -152,6 +152,10 @@ pub fn router(app: AppState) -> Router {
             get(admin::topics).post(admin::save_topic),
         )
         .route(
+            "/ufficio/amministrazione/risposte",
+            get(admin::answers).post(admin::save_answer),
+        )
+        .route(
             "/ufficio/amministrazione/personale",
             get(admin::users).post(admin::add_user),
         )

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{log, Admin};
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
+use crate::directory::canned::{self, CannedAnswer};
 use crate::directory::{self, Department, ExternalBody};
 use crate::intake::{self, is_email, TopicSetting};
 use crate::web::{i18n, AppError, Lang, Page, Result};
@@ -57,12 +58,22 @@ async fn render(
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
     let topics = intake::all_topics(&app.pool, app.organisation_id).await?;
+    let answers = canned::all(&app.pool, app.organisation_id).await?;
+    let kinds: Vec<(String, String)> = sportello_domain::Kind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code().to_string(),
+                i18n::text(language, &format!("kind.{}", k.code()), &[]),
+            )
+        })
+        .collect();
     let page = Page::new(language, path, &app.organisation_name, title_key);
     let body = app.templates.render(
         template,
         context! {
             lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
-            departments, bodies, topics, error, typed,
+            departments, bodies, topics, answers, kinds, error, typed,
         },
     )?;
     Ok((status, Html(body)).into_response())
@@ -316,4 +327,69 @@ pub async fn save_topic(
     intake::save_topic(&app.pool, app.organisation_id, &topic).await?;
     log(&app, &admin, "topic", None).await?;
     Ok(Redirect::to("/ufficio/amministrazione/argomenti").into_response())
+}
+
+pub async fn answers(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    admin: Admin,
+) -> Result<Response> {
+    render(
+        &app,
+        language,
+        &admin,
+        "admin/answers.html",
+        "admin.answers.title",
+        "/ufficio/amministrazione/risposte",
+        None,
+        &Fields::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn save_answer(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    admin: Admin,
+    Form(fields): Form<Fields>,
+) -> Result<Response> {
+    check_csrf(&admin, &fields)?;
+    let topics = intake::all_topics(&app.pool, app.organisation_id).await?;
+    let answer = CannedAnswer {
+        id: text(&fields, "id"),
+        title: text(&fields, "title"),
+        kind: Some(text(&fields, "kind")).filter(|k| sportello_domain::Kind::parse(k).is_some()),
+        topic_code: Some(text(&fields, "topic")).filter(|t| topics.iter().any(|x| &x.code == t)),
+        body_it: text(&fields, "body_it"),
+        body_en: text(&fields, "body_en"),
+        active: checked(&fields, "active") || text(&fields, "id").is_empty(),
+    };
+    let problem = if answer.title.is_empty() || answer.title.chars().count() > 200 {
+        Some("admin.error.name")
+    } else if answer.body_it.is_empty() || answer.body_en.is_empty() {
+        Some("admin.error.bodies")
+    } else {
+        None
+    };
+    if let Some(key) = problem {
+        let error = Some(i18n::text(language, key, &[]));
+        return render(
+            &app,
+            language,
+            &admin,
+            "admin/answers.html",
+            "admin.answers.title",
+            "/ufficio/amministrazione/risposte",
+            error,
+            &fields,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !canned::save(&app.pool, app.organisation_id, &answer).await? {
+        return Err(AppError::NotFound);
+    }
+    log(&app, &admin, "canned_answer", None).await?;
+    Ok(Redirect::to("/ufficio/amministrazione/risposte").into_response())
 }

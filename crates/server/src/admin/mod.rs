@@ -5,7 +5,9 @@ mod directory_pages;
 mod settings_page;
 mod users;
 
-pub use directory_pages::{bodies, departments, save_body, save_department, save_topic, topics};
+pub use directory_pages::{
+    answers, bodies, departments, save_answer, save_body, save_department, save_topic, topics,
+};
 pub use settings_page::{save_settings, settings};
 pub use users::{accept_invitation, add_user, invitation, save_user, users};
 

@@ -51,7 +51,8 @@ pub async fn act(
     let refuse = |notice: &'static str, status: StatusCode| {
         let (app, signed_in, visible) = (&app, &signed_in, &visible);
         async move {
-            let mut response = render(app, language, signed_in, visible, Some(notice)).await?;
+            let mut response =
+                render(app, language, signed_in, visible, Some(notice), None).await?;
             *response.status_mut() = status;
             Ok::<Response, AppError>(response)
         }

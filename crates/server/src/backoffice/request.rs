@@ -124,11 +124,18 @@ struct ShownAttachment {
     size_kb: u64,
 }
 
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    /// A canned answer to start the answer from.
+    modello: Option<String>,
+}
+
 pub async fn page(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
     Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
 ) -> Result<Response> {
     let visible = visible_to(&app, &signed_in.staff, &id).await?;
     sqlx::query(
@@ -139,7 +146,15 @@ pub async fn page(
     .bind(app.clock.now())
     .execute(&app.pool)
     .await?;
-    render(&app, language, &signed_in, &visible, None).await
+    render(
+        &app,
+        language,
+        &signed_in,
+        &visible,
+        None,
+        query.modello.as_deref(),
+    )
+    .await
 }
 
 /// Renders the request page; `notice` is a message key shown on top (e.g. "changed, reload").
@@ -149,6 +164,7 @@ pub async fn render(
     signed_in: &SignedIn,
     visible: &Visible,
     notice: Option<&str>,
+    canned_id: Option<&str>,
 ) -> Result<Response> {
     let RequestEvent::RequestReceived {
         reference,
@@ -158,6 +174,7 @@ pub async fn render(
         personal,
         attachments,
         received_at,
+        language: request_language,
         ..
     } = &visible.received
     else {
@@ -191,6 +208,29 @@ pub async fn render(
     let status = visible.state.status();
     let today = sportello_domain::rome_date(app.clock.now());
     let due = visible.state.answer_due();
+    let canned =
+        directory::canned::suitable(&app.pool, app.organisation_id, kind.code(), topic).await?;
+    let prefill = canned_id
+        .and_then(|id| canned.iter().find(|a| a.id == id))
+        .map(|answer| {
+            let body = if *request_language == Language::En {
+                &answer.body_en
+            } else {
+                &answer.body_it
+            };
+            let (first, last, subject) = citizen
+                .as_ref()
+                .map(|c| {
+                    (
+                        c.first_name.as_str(),
+                        c.last_name.as_str(),
+                        c.subject.as_str(),
+                    )
+                })
+                .unwrap_or(("", "", ""));
+            directory::canned::fill(body, first, last, &reference.to_string(), subject)
+        });
+    let canned: Vec<(String, String)> = canned.into_iter().map(|a| (a.id, a.title)).collect();
     let page = Page::new(
         language,
         &format!("/ufficio/richieste/{}", visible.aggregate_id),
@@ -201,7 +241,8 @@ pub async fn render(
         "backoffice/request.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            id => visible.aggregate_id, reference => reference.to_string(),
+            id => visible.aggregate_id, reference => reference.to_string(), canned, prefill,
+            canned_id => canned_id.unwrap_or_default(),
             kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
             channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),
             topic, citizen, files, timeline, department, notice,

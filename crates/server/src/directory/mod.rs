@@ -1,5 +1,8 @@
 //! The Comune's directory: departments (with their referents) and the other bodies citizens are
-//! redirected to. Configuration, not events: administrators edit it; requests refer to its ids.
+//! redirected to, and the canned answers. Configuration, not events: administrators edit it;
+//! requests refer to its ids.
+
+pub mod canned;
 
 use std::collections::HashMap;
 

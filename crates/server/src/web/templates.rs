@@ -95,6 +95,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "backoffice/totp.html",
         include_str!("../../templates/backoffice/totp.html"),
     ),
+    (
+        "admin/answers.html",
+        include_str!("../../templates/admin/answers.html"),
+    ),
 ];
 
 pub struct Templates {
