@@ -17,3 +17,4 @@ check: lint test
 
 bench:
 	./tests/bench/run
+	./tests/bench/backoffice

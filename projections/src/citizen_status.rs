@@ -167,9 +167,22 @@ impl Projection for CitizenStatus {
             }
             // Which office handed it back is the URP's business; the citizen sees it in evaluation.
             RequestEvent::RequestHandedBack { .. } => set_status(conn, id, "in_evaluation").await?,
-            RequestEvent::RequestAnswered { at, message, .. } => {
+            RequestEvent::RequestAnswered {
+                at,
+                message,
+                attachments,
+                ..
+            } => {
                 set_status(conn, id, "answered").await?;
                 add_message(conn, stored, "answered", *at, Some(message), None).await?;
+                if !attachments.is_empty() {
+                    sqlx::query("UPDATE citizen_timeline SET files = ? WHERE aggregate_id = ? AND sequence = ?")
+                        .bind(serde_json::to_value(attachments).expect("attachments serialise"))
+                        .bind(id)
+                        .bind(stored.sequence)
+                        .execute(&mut *conn)
+                        .await?;
+                }
             }
             RequestEvent::RequestClosed { at, outcome, .. } => {
                 sqlx::query("UPDATE citizen_requests SET status = 'closed', outcome = ?, status_before_wait = NULL WHERE aggregate_id = ?")
@@ -277,10 +290,13 @@ pub struct TrackedRequest {
 /// detail: the department's or other body's id, or the outcome's code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
+    pub sequence: i64,
     pub entry: String,
     pub occurred_at: DateTime<Utc>,
     pub message: Option<Sealed>,
     pub detail: Option<String>,
+    /// Files staff attached (to an answer).
+    pub files: Vec<sportello_domain::Attachment>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,7 +347,8 @@ pub async fn history_of(
     aggregate_id: &str,
 ) -> Result<Vec<HistoryEntry>, ProjectionError> {
     let rows = sqlx::query(
-        "SELECT entry, occurred_at, CAST(message AS CHAR) AS message, detail
+        "SELECT sequence, entry, occurred_at, CAST(message AS CHAR) AS message, detail,
+                CAST(files AS CHAR) AS files
            FROM citizen_timeline WHERE aggregate_id = ? ORDER BY sequence",
     )
     .bind(aggregate_id)
@@ -340,7 +357,17 @@ pub async fn history_of(
     rows.into_iter()
         .map(|row| {
             let message: Option<String> = row.try_get("message")?;
+            let files: Option<String> = row.try_get("files")?;
             Ok(HistoryEntry {
+                sequence: row.try_get("sequence")?,
+                files: files
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|source| ProjectionError::Decode {
+                        position: 0,
+                        source,
+                    })?
+                    .unwrap_or_default(),
                 entry: row.try_get("entry")?,
                 occurred_at: row.try_get("occurred_at")?,
                 message: message

@@ -714,3 +714,93 @@ async fn when_two_factors_are_required_staff_set_them_up_first() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
+    let smtp = crate::support::smtp::SmtpServer::start().await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
+    let receipt = app.file(complaint("Modulo residenza")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let staff = TestApp::on_database(
+        app.database_url.clone(),
+        Options {
+            smtp_url: Some(smtp.url()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (email, password) = staff.add_staff("Anna Operatrice", URP, &[]).await;
+    staff.signed_in_as(&email, &password).await;
+    let refused = staff
+        .act_with_files(
+            &id,
+            "rispondi",
+            "Ecco il modulo.",
+            &[("programma.exe", "application/pdf", b"MZ not a pdf".to_vec())],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count_events().await, 1, "nothing recorded");
+    let pdf = b"%PDF-1.4 modulo di residenza".to_vec();
+    let answered = staff
+        .act_with_files(
+            &id,
+            "rispondi",
+            "Ecco il modulo da compilare.",
+            &[("modulo-residenza.pdf", "application/pdf", pdf.clone())],
+        )
+        .await;
+    assert_eq!(
+        answered.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        answered.text()
+    );
+    app.settle().await;
+
+    let page = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert!(page.text().contains("Scarica modulo-residenza.pdf"));
+    let link = page
+        .text()
+        .split("href=\"")
+        .find(|part| part.contains("/risposte/"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let download = app.get(&link).await;
+    assert_eq!(download.bytes, pdf);
+    assert_eq!(
+        download.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    assert!(download
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment;"));
+    assert_eq!(
+        staff
+            .get(&link.replace(
+                &format!("/segui/{}", receipt.token),
+                &format!("/ufficio/richieste/{id}")
+            ))
+            .await
+            .bytes,
+        pdf
+    );
+
+    let mails = smtp.wait_for(2, std::time::Duration::from_secs(5)).await;
+    let raw = String::from_utf8_lossy(&mails[1].data).to_string();
+    assert!(
+        raw.contains("multipart/mixed") && raw.contains("modulo-residenza.pdf"),
+        "the document travels with the answer"
+    );
+    assert!(crate::support::smtp::parse(&mails[1])
+        .text
+        .contains("Ecco il modulo da compilare."));
+}

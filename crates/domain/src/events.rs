@@ -168,11 +168,16 @@ pub struct Sealed {
     pub ciphertext: String,
 }
 
-/// A file the citizen sent, stored before the event that names it.
+/// A file sent with a request or an answer, stored before the event that names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub file_id: String,
     pub thumbnail_id: Option<String>,
     pub content_type: String,
     pub size: u64,
+    /// The file's name when staff attach it to an answer. A citizen's file names are personal
+    /// data and stay sealed with the request instead. Added without a new event version: old
+    /// events simply have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }

@@ -95,6 +95,14 @@ pub fn router(app: AppState) -> Router {
         .route("/segui/{token}", get(tracking::page))
         .route("/segui/{token}/ricevuta", get(tracking::confirmation))
         .route(
+            "/segui/{token}/risposte/{sequence}/{index}",
+            get(tracking::answer_file),
+        )
+        .route(
+            "/ufficio/richieste/{id}/risposte/{sequence}/{index}",
+            get(backoffice::answer_file),
+        )
+        .route(
             "/segui/{token}/risposta",
             post(tracking::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
         )

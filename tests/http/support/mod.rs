@@ -437,6 +437,54 @@ impl TestApp {
             .await
     }
 
+    /// Like `act`, but sends the action's form as multipart with files (the answer's form).
+    pub async fn act_with_files(
+        &self,
+        aggregate_id: &str,
+        action: &str,
+        message: &str,
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> TestResponse {
+        let page = self
+            .get(&format!("/ufficio/richieste/{aggregate_id}"))
+            .await;
+        let form = page
+            .text()
+            .split(&format!("id=\"action-{action}\""))
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let token = form
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let version = form
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut multipart = Multipart::new()
+            .text("csrf_token", &token)
+            .text("version", &version)
+            .text("message", message);
+        for (name, content_type, bytes) in files {
+            multipart = multipart.file("attachments", name, content_type, bytes.clone());
+        }
+        let (content_type, body) = multipart.encode();
+        let request = Request::post(format!("/ufficio/richieste/{aggregate_id}/{action}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
     /// The aggregate id of the request with this reference.
     pub async fn aggregate_id(&self, reference: &str) -> String {
         sqlx::query_scalar(

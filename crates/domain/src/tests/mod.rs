@@ -40,6 +40,7 @@ pub fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
             thumbnail_id: None,
             content_type: "application/pdf".into(),
             size: 10,
+            name: None,
         }],
         received_at,
         answer_days: 30,

@@ -2,11 +2,12 @@
 //! carries the version the person saw; if the request changed meanwhile (or another copy wins
 //! the append), nothing is recorded and the page says "this request changed, reload".
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use serde::Deserialize;
 use sportello_domain::{Outcome, RequestCommand};
 use uuid::Uuid;
 
@@ -14,24 +15,82 @@ use super::request::{actions_for, render, visible_to, Visible};
 use crate::app::AppState;
 use crate::directory;
 use crate::event_store::{self, CommandError};
+use crate::intake::{
+    self, attachment_records, prepare_uploads, read_multipart, Upload, MAX_ACCEPTED_BYTES,
+};
 use crate::personal;
 use crate::web::auth::SignedIn;
 use crate::web::{AppError, Lang, Result};
 
 const MESSAGE_MAX: usize = 8000;
 
-#[derive(Deserialize)]
+/// What an action's form sends; the answer's form may carry files.
 pub struct ActionForm {
     csrf_token: String,
     version: usize,
-    #[serde(default)]
     message: String,
-    #[serde(default)]
     department: String,
-    #[serde(default)]
     external_body: String,
-    #[serde(default)]
     outcome: String,
+    uploads: Vec<Upload>,
+    too_large: bool,
+}
+
+impl ActionForm {
+    fn from_fields(
+        fields: Vec<(String, String)>,
+        uploads: Vec<Upload>,
+        too_large: bool,
+    ) -> ActionForm {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        ActionForm {
+            csrf_token: get("csrf_token"),
+            version: get("version").parse().unwrap_or(usize::MAX),
+            message: get("message"),
+            department: get("department"),
+            external_body: get("external_body"),
+            outcome: get("outcome"),
+            uploads,
+            too_large,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for ActionForm {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<ActionForm, AppError> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|kind| kind.as_bytes().starts_with(b"multipart/form-data"));
+        if multipart {
+            let multipart = Multipart::from_request(request, state)
+                .await
+                .map_err(|_| AppError::BadRequest)?;
+            let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+            let mut fields = received.fields;
+            fields.push(("csrf_token".into(), received.csrf_token.unwrap_or_default()));
+            return Ok(ActionForm::from_fields(
+                fields,
+                received.uploads,
+                received.too_large,
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| AppError::BadRequest)?;
+        let fields = form_urlencoded::parse(&bytes)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(ActionForm::from_fields(fields, Vec::new(), false))
+    }
 }
 
 pub async fn act(
@@ -39,7 +98,7 @@ pub async fn act(
     Lang(language): Lang,
     signed_in: SignedIn,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    form: ActionForm,
 ) -> Result<Response> {
     if !signed_in.csrf_ok(&form.csrf_token) {
         return Err(AppError::Csrf);
@@ -60,7 +119,7 @@ pub async fn act(
     if form.version != visible.events.len() {
         return refuse("request.changed", StatusCode::CONFLICT).await;
     }
-    let command = match command_for(&app, &signed_in, &visible, &action, &form).await? {
+    let command = match command_for(&app, &signed_in, &visible, &action, form).await? {
         Ok(command) => command,
         Err(notice) => return refuse(notice, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
@@ -90,7 +149,7 @@ async fn command_for(
     signed_in: &SignedIn,
     visible: &Visible,
     action: &str,
-    form: &ActionForm,
+    form: ActionForm,
 ) -> Result<Result<RequestCommand, &'static str>> {
     let by = signed_in.staff.id;
     let at = app.clock.now();
@@ -123,12 +182,23 @@ async fn command_for(
             at,
             message: sealed.expect("checked"),
         },
-        "rispondi" => RequestCommand::Answer {
-            by,
-            at,
-            message: sealed.expect("checked"),
-            attachments: vec![],
-        },
+        "rispondi" => {
+            let (prepared, errors) = prepare_uploads(form.uploads, form.too_large).await?;
+            if !errors.is_empty() {
+                return Ok(Err("request.error.attachments"));
+            }
+            intake::store_attachments(&app.pool, &prepared).await?;
+            let mut attachments = attachment_records(&prepared);
+            for (attachment, file) in attachments.iter_mut().zip(&prepared) {
+                attachment.name = Some(file.name.clone());
+            }
+            RequestCommand::Answer {
+                by,
+                at,
+                message: sealed.expect("checked"),
+                attachments,
+            }
+        }
         "nota" => RequestCommand::AddNote {
             by,
             at,

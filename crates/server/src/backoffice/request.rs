@@ -109,6 +109,9 @@ pub fn actions_for(staff: &Staff, state: &Request) -> Vec<&'static str> {
 
 #[derive(Serialize)]
 struct Entry {
+    sequence: i64,
+    /// Files attached to an answer: (index, name).
+    files: Vec<(usize, String)>,
     text: String,
     who: String,
     at: String,
@@ -364,7 +367,24 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
             Some(sealed) => personal::open_text(&app.pool, sealed).await?,
             None => None,
         };
+        let files = match &recorded.event {
+            E::RequestAnswered { attachments, .. } => attachments
+                .iter()
+                .enumerate()
+                .map(|(index, a)| {
+                    (
+                        index,
+                        a.name
+                            .clone()
+                            .unwrap_or_else(|| format!("documento-{}", index + 1)),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         entries.push(Entry {
+            sequence: recorded.sequence,
+            files,
             text: i18n::text(
                 language,
                 &format!("event.{}", recorded.event.name()),
@@ -418,4 +438,27 @@ pub async fn download(
         bytes,
     )
         .into_response())
+}
+
+/// A file attached to an answer, for staff who may see the request.
+pub async fn answer_file(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, sequence, index)): Path<(String, i64, usize)>,
+) -> Result<Response> {
+    let visible = visible_to(&app, &signed_in.staff, &id).await?;
+    let file = visible
+        .events
+        .iter()
+        .find(|recorded| recorded.sequence == sequence)
+        .and_then(|recorded| match &recorded.event {
+            RequestEvent::RequestAnswered { attachments, .. } => attachments.get(index).cloned(),
+            _ => None,
+        })
+        .ok_or(AppError::NotFound)?;
+    let name = file
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("documento-{}", index + 1));
+    crate::tracking::stored_file(&app, &file.file_id, &name).await
 }

@@ -70,6 +70,7 @@ pub fn attachment_records(attachments: &[PreparedAttachment]) -> Vec<Attachment>
             thumbnail_id: a.thumbnail.as_ref().map(|t| t.id.clone()),
             content_type: a.file.content_type.to_string(),
             size: a.file.bytes.len() as u64,
+            name: None,
         })
         .collect()
 }

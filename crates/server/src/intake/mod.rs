@@ -19,4 +19,4 @@ pub use form::{
 };
 pub use handlers::{form, submit, MAX_ACCEPTED_BYTES, MAX_BODY_BYTES};
 pub use topics::{active_topics, all_topics, save_topic, Topic, TopicSetting};
-pub use upload::{prepare_uploads, read_multipart, Received};
+pub use upload::{prepare_uploads, read_multipart, Received, Upload};

@@ -100,7 +100,15 @@ pub(super) async fn plan(
                 &[("reference", &reference)],
             );
             let to: Vec<String> = vec![citizen.email];
-            Ok(Plan::Send(build(app, language, &subject, &to, &notice)?))
+            let files = match &event {
+                RequestEvent::RequestAnswered { attachments, .. } => {
+                    files_of(app, attachments).await?
+                }
+                _ => Vec::new(),
+            };
+            Ok(Plan::Send(build(
+                app, language, &subject, &to, &notice, files,
+            )?))
         }
         RequestEvent::RequestForwarded {
             department, note, ..
@@ -216,7 +224,34 @@ async fn department_mail(
         "mail.notice.forwarded.subject"
     };
     let subject = t(key, &[("reference", reference)]);
-    Ok(Plan::Send(build(app, language, &subject, &to, &notice)?))
+    Ok(Plan::Send(build(
+        app,
+        language,
+        &subject,
+        &to,
+        &notice,
+        Vec::new(),
+    )?))
+}
+
+/// The stored files of an answer, to attach to its e-mail: (name, type, bytes).
+async fn files_of(
+    app: &AppState,
+    attachments: &[sportello_domain::Attachment],
+) -> anyhow::Result<Vec<(String, String, Vec<u8>)>> {
+    let mut files = Vec::with_capacity(attachments.len());
+    for (index, attachment) in attachments.iter().enumerate() {
+        let bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM files WHERE id = ?")
+            .bind(&attachment.file_id)
+            .fetch_one(&app.pool)
+            .await?;
+        let name = attachment
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("documento-{}", index + 1));
+        files.push((name, attachment.content_type.clone(), bytes));
+    }
+    Ok(files)
 }
 
 fn build(
@@ -225,6 +260,7 @@ fn build(
     subject: &str,
     to: &[String],
     notice: &Notice,
+    files: Vec<(String, String, Vec<u8>)>,
 ) -> anyhow::Result<lettre::Message> {
     let lang = language.code();
     let text = app.templates.render(
@@ -241,19 +277,28 @@ fn build(
     for address in to {
         builder = builder.to(Mailbox::new(None, address.parse()?));
     }
-    Ok(builder.multipart(
-        MultiPart::alternative()
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(text),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(html),
-            ),
-    )?)
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html),
+        );
+    if files.is_empty() {
+        return Ok(builder.multipart(body)?);
+    }
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for (name, content_type, bytes) in files {
+        // The name was cleaned at upload; lettre encodes it for the header.
+        mixed = mixed.singlepart(
+            lettre::message::Attachment::new(name).body(bytes, ContentType::parse(&content_type)?),
+        );
+    }
+    Ok(builder.multipart(mixed)?)
 }
 
 /// The invitation to set a password, sent to the new member of staff (in Italian, plain text).

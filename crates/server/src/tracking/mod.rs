@@ -105,6 +105,9 @@ struct ShownEntry {
     message: Option<String>,
     /// The other body to contact, on a redirection.
     body: Option<ExternalBody>,
+    sequence: i64,
+    /// Files attached to an answer: (index, name, size in kB).
+    files: Vec<(usize, String, u64)>,
 }
 
 #[derive(Serialize)]
@@ -315,7 +318,23 @@ async fn shown_history(
                     .cloned()
             })
             .flatten();
+        let files = entry
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| {
+                (
+                    index,
+                    file.name
+                        .clone()
+                        .unwrap_or_else(|| format!("documento-{}", index + 1)),
+                    file.size.div_ceil(1024),
+                )
+            })
+            .collect();
         shown.push(ShownEntry {
+            sequence: entry.sequence,
+            files,
             text,
             at: i18n::date_time(language, entry.occurred_at),
             datetime: entry.occurred_at.to_rfc3339(),
@@ -400,6 +419,47 @@ async fn serve_file(
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, content_disposition(&name)),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A file staff attached to an answer, as a download through the private link.
+pub async fn answer_file(
+    State(app): State<AppState>,
+    Path((token, sequence, index)): Path<(String, i64, usize)>,
+) -> Result<Response> {
+    let request = tracked(&app, &token).await?;
+    let history = citizen_status::history_of(&app.pool, &request.aggregate_id).await?;
+    let file = history
+        .into_iter()
+        .find(|entry| entry.sequence == sequence)
+        .and_then(|entry| entry.files.into_iter().nth(index))
+        .ok_or(AppError::NotFound)?;
+    stored_file(
+        &app,
+        &file.file_id,
+        &file
+            .name
+            .unwrap_or_else(|| format!("documento-{}", index + 1)),
+    )
+    .await
+}
+
+/// A stored file as a download, with the type detected at upload.
+pub async fn stored_file(app: &AppState, file_id: &str, name: &str) -> Result<Response> {
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
+            .bind(file_id)
+            .fetch_optional(&app.pool)
+            .await?;
+    let (content_type, bytes) = row.ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, content_disposition(name)),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         bytes,
