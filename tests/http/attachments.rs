@@ -197,7 +197,8 @@ async fn every_file_named_by_an_event_exists() {
     let missing: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM events e,
            JSON_TABLE(JSON_EXTRACT(e.payload, '$.RequestReceived.attachments'), '$[*]'
-             COLUMNS (file_id CHAR(64) PATH '$.file_id', thumbnail_id CHAR(64) PATH '$.thumbnail_id')) a
+             COLUMNS (file_id CHAR(64) COLLATE utf8mb4_unicode_ci PATH '$.file_id',
+                      thumbnail_id CHAR(64) COLLATE utf8mb4_unicode_ci PATH '$.thumbnail_id')) a
           WHERE e.event_type = 'RequestReceived'
             AND (NOT EXISTS (SELECT 1 FROM files f WHERE f.id = a.file_id)
                  OR (a.thumbnail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = a.thumbnail_id)))",

@@ -104,7 +104,9 @@ pub async fn fresh_database() -> String {
         .await
         .expect("connecting to the test MariaDB");
     sqlx::query(&format!(
-        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        // The server's defaults, as a DBA's plain CREATE DATABASE gives: the migrations must not
+        // depend on the database's default character set or collation.
+        "CREATE DATABASE {name}"
     ))
     .execute(&admin)
     .await
