@@ -804,3 +804,16 @@ async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
         .text
         .contains("Ecco il modulo da compilare."));
 }
+
+#[tokio::test]
+async fn colleagues_behind_one_address_do_not_lock_each_other_out() {
+    let app = TestApp::start().await;
+    for index in 0..7 {
+        let (email, password) = app.add_staff(&format!("Collega {index}"), URP, &[]).await;
+        assert_eq!(
+            app.sign_in(&email, &password).await.status,
+            StatusCode::SEE_OTHER,
+            "colleague {index}"
+        );
+    }
+}

@@ -15,9 +15,19 @@ pub async fn home(State(app): State<AppState>, Lang(language): Lang) -> Result<H
     let page = Page::new(language, "/", &app.organisation_name, "home.title");
     let body = app.templates.render(
         "home.html",
-        context! { lang => page.lang, page, answer_days => app.config.answer_days },
+        context! { lang => page.lang, page, answer_days => longest_answer_days(&app).await? },
     )?;
     Ok(Html(body))
+}
+
+/// The longest answer deadline of any kind: what the home page may promise.
+async fn longest_answer_days(app: &AppState) -> Result<u32> {
+    let settings = app.settings().await?;
+    Ok(sportello_domain::Kind::ALL
+        .iter()
+        .map(|kind| settings.answer_days_for(*kind))
+        .max()
+        .unwrap_or(30))
 }
 
 pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {

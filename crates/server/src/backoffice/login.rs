@@ -80,7 +80,7 @@ pub async fn login(
     }
     let now = app.clock.now();
     if !throttle::attempt(&app.pool, &form.email, &client.to_string(), now).await? {
-        tracing::warn!(client = %client, "login throttled");
+        tracing::warn!("login throttled");
         return render(
             &app,
             language,
@@ -108,7 +108,7 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         );
     };
-    throttle::succeeded(&app.pool, &form.email).await?;
+    throttle::succeeded(&app.pool, &form.email, &client.to_string()).await?;
     if staff::totp_state(&app.pool, staff_id).await?.is_some() {
         return super::second_factor::challenge(&app, staff_id, &back_target(back)).await;
     }

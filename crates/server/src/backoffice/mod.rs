@@ -1,6 +1,6 @@
 //! The back office: staff sign in, work the inbox (the queue projection), open a request and act
-//! on it. Every handler checks who is asking against the queue row before reading or changing a
-//! request; a request outside someone's reach is a plain 404.
+//! on it. Every handler checks who is asking against the request's own events before reading or
+//! changing it (never a read model that may lag); a request outside someone's reach is a 404.
 
 mod actions;
 mod inbox;

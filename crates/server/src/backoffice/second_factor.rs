@@ -147,6 +147,9 @@ pub async fn check_code(
         .bind(&token_hash)
         .execute(&app.pool)
         .await?;
+    if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
+        sessions::close(&app.pool, previous).await?;
+    }
     let session = sessions::open(&app.pool, staff_id, now).await?;
     tracing::info!(staff_id = %staff_id, "staff signed in with two factors");
     let session_cookie = cookies::set(

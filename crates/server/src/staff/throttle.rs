@@ -51,10 +51,15 @@ pub async fn attempt(
     Ok(allowed)
 }
 
-/// A successful login forgets the account's attempts (the client's stay counted).
-pub async fn succeeded(pool: &MySqlPool, email: &str) -> Result<(), sqlx::Error> {
+/// A successful login forgets the account's attempts and gives the client back the attempt it
+/// used, so colleagues behind one office address are not locked out by each other's sign-ins.
+pub async fn succeeded(pool: &MySqlPool, email: &str, client: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_failures WHERE subject = ?")
         .bind(subject("account", email))
+        .execute(pool)
+        .await?;
+    sqlx::query("UPDATE login_failures SET failures = GREATEST(failures - 1, 0) WHERE subject = ?")
+        .bind(subject("client", client))
         .execute(pool)
         .await?;
     Ok(())

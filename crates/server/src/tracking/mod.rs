@@ -83,6 +83,9 @@ pub async fn confirmation(
 ) -> Result<Response> {
     let request = tracked(&app, &token).await?;
     let summary = summary(&app, language, &token, &request).await?;
+    let kind =
+        sportello_domain::Kind::parse(&request.kind).unwrap_or(sportello_domain::Kind::Information);
+    let answer_days = app.settings().await?.answer_days_for(kind);
     let page = Page::new(
         language,
         &format!("/segui/{token}/ricevuta"),
@@ -91,7 +94,7 @@ pub async fn confirmation(
     );
     let body = app.templates.render(
         "confirmation.html",
-        context! { lang => page.lang, page, summary, token, answer_days => app.config.answer_days },
+        context! { lang => page.lang, page, summary, token, answer_days },
     )?;
     Ok(private(body))
 }
