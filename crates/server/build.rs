@@ -27,6 +27,12 @@ fn main() {
         "cargo:rerun-if-changed={}",
         manifest.join("assets").display()
     );
+    // sqlx::migrate! embeds the migrations but cannot tell cargo about a new file: without this
+    // line a binary could be built without its latest migration.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("migrations").display()
+    );
 
     let dist = package.join("dist");
     let mut files: Vec<(String, PathBuf)> = vec![
