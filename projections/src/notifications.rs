@@ -21,6 +21,12 @@ pub fn kind_for(event: &RequestEvent) -> Option<&'static str> {
         RequestEvent::RequestRedirected { .. } => Some("redirect"),
         RequestEvent::RequestForwarded { .. } => Some("forwarded"),
         RequestEvent::RequestReminded { .. } => Some("reminder"),
+        // A redirection has told the citizen already (RequestRedirected comes with its closure).
+        RequestEvent::RequestClosed { outcome, .. }
+            if *outcome != sportello_domain::Outcome::NotCompetent =>
+        {
+            Some("closed")
+        }
         _ => None,
     }
 }

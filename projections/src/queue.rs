@@ -22,125 +22,15 @@ impl Projection for Queue {
         conn: &mut MySqlConnection,
         stored: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        use RequestEvent as E;
-        let id = stored.aggregate_id.as_str();
-        match &stored.event {
-            E::RequestReceived {
-                organisation_id,
-                reference,
-                kind,
-                topic,
-                channel,
-                language,
-                personal,
-                received_at,
-                answer_due,
-                ..
-            } => {
-                // A broken seal must not stop the queue: the request is listed without its text.
-                let opened = personal::open_in(conn, personal).await.ok().flatten();
-                let name = opened.as_ref().map(|p| format!("{} {}", p.first_name, p.last_name));
-                sqlx::query(
-                    "INSERT INTO queue_requests (aggregate_id, organisation_id, reference, kind, topic_code,
-                         channel, language, status, received_at, answer_due, subject, citizen_name, citizen_email)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)",
-                )
-                .bind(id)
-                .bind(organisation_id.to_string())
-                .bind(reference.to_string())
-                .bind(kind.code())
-                .bind(topic)
-                .bind(channel.code())
-                .bind(language.code())
-                .bind(received_at)
-                .bind(answer_due)
-                .bind(opened.as_ref().map(|p| p.subject.as_str()))
-                .bind(name)
-                .bind(opened.as_ref().map(|p| p.email.as_str()))
-                .execute(&mut *conn)
-                .await?;
+        let before = dimensions(conn, &stored.aggregate_id).await?;
+        apply_event(conn, stored).await?;
+        let after = dimensions(conn, &stored.aggregate_id).await?;
+        if before != after {
+            if let Some(before) = before {
+                count(conn, &before, -1).await?;
             }
-            E::RequestAcknowledged { .. } => update(conn, id, "ack_failed = FALSE").await?,
-            E::AcknowledgementFailed { .. } => update(conn, id, "ack_failed = TRUE").await?,
-            E::RequestTakenIntoEvaluation { .. } => update(conn, id, "status = 'in_evaluation'").await?,
-            E::InformationRequested { .. } => {
-                update(conn, id, "status_before_wait = IF(status = 'taken_in_charge', status, 'in_evaluation'), status = 'waiting_for_citizen'").await?
-            }
-            E::CitizenReplied { answer_due, .. } => {
-                sqlx::query(
-                    "UPDATE queue_requests
-                        SET status = IF(status = 'waiting_for_citizen', COALESCE(status_before_wait, 'in_evaluation'), status),
-                            status_before_wait = NULL, answer_due = ?
-                      WHERE aggregate_id = ?",
-                )
-                .bind(answer_due)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            E::RequestRedirected { .. } | E::InternalNoteAdded { .. } => {}
-            E::RequestForwarded { at, department, .. } => {
-                sqlx::query(
-                    "UPDATE queue_requests SET status = 'forwarded', department_id = ?, forwarded_at = ?,
-                            taken_by = NULL, taken_in_charge_at = NULL, reminders = 0,
-                            last_reminder_level = NULL, last_reminded_at = NULL
-                      WHERE aggregate_id = ?",
-                )
-                .bind(department.to_string())
-                .bind(at)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            E::RequestTakenInCharge { by, at, .. } => {
-                sqlx::query(
-                    "UPDATE queue_requests SET status = 'taken_in_charge', taken_by = ?, taken_in_charge_at = ?
-                      WHERE aggregate_id = ?",
-                )
-                .bind(by.to_string())
-                .bind(at)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            E::RequestHandedBack { .. } => {
-                update(conn, id, "status = 'in_evaluation', department_id = NULL, taken_by = NULL, forwarded_at = NULL")
-                    .await?
-            }
-            E::RequestAnswered { at, .. } => {
-                sqlx::query("UPDATE queue_requests SET status = 'answered', answered_at = ? WHERE aggregate_id = ?")
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            E::RequestClosed { at, outcome, .. } => {
-                sqlx::query(
-                    "UPDATE queue_requests SET status = 'closed', closed_at = ?, outcome = ?, status_before_wait = NULL
-                      WHERE aggregate_id = ?",
-                )
-                .bind(at)
-                .bind(outcome.code())
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            E::RequestReopened { .. } => update(
-                conn,
-                id,
-                "status = 'in_evaluation', closed_at = NULL, outcome = NULL, department_id = NULL, taken_by = NULL, forwarded_at = NULL",
-            )
-            .await?,
-            E::RequestReminded { at, level, .. } => {
-                sqlx::query(
-                    "UPDATE queue_requests SET reminders = reminders + 1, last_reminder_level = ?, last_reminded_at = ?
-                      WHERE aggregate_id = ?",
-                )
-                .bind(level.code())
-                .bind(at)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            if let Some(after) = after {
+                count(conn, &after, 1).await?;
             }
         }
         Ok(())
@@ -148,10 +38,179 @@ impl Projection for Queue {
 
     async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
         sqlx::query("DELETE FROM queue_requests")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM queue_counts")
             .execute(conn)
             .await?;
         Ok(())
     }
+}
+
+/// What a request is counted under: organisation, status, kind, topic, channel, department.
+type Dimensions = (String, String, String, String, String, String);
+
+async fn dimensions(
+    conn: &mut MySqlConnection,
+    id: &str,
+) -> Result<Option<Dimensions>, ProjectionError> {
+    Ok(sqlx::query_as(
+        "SELECT organisation_id, status, kind, topic_code, channel, COALESCE(department_id, '')
+           FROM queue_requests WHERE aggregate_id = ?",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+async fn count(
+    conn: &mut MySqlConnection,
+    d: &Dimensions,
+    delta: i64,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO queue_counts (organisation_id, status, kind, topic_code, channel, department_id, n)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+    )
+    .bind(&d.0)
+    .bind(&d.1)
+    .bind(&d.2)
+    .bind(&d.3)
+    .bind(&d.4)
+    .bind(&d.5)
+    .bind(delta)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies one event to the request's row.
+async fn apply_event(
+    conn: &mut MySqlConnection,
+    stored: &StoredEvent,
+) -> Result<(), ProjectionError> {
+    use RequestEvent as E;
+    let id = stored.aggregate_id.as_str();
+    match &stored.event {
+        E::RequestReceived {
+            organisation_id,
+            reference,
+            kind,
+            topic,
+            channel,
+            language,
+            personal,
+            received_at,
+            answer_due,
+            ..
+        } => {
+            // A broken seal must not stop the queue: the request is listed without its text.
+            let opened = personal::open_in(conn, personal).await.ok().flatten();
+            let name = opened.as_ref().map(|p| format!("{} {}", p.first_name, p.last_name));
+            sqlx::query(
+                "INSERT INTO queue_requests (aggregate_id, organisation_id, reference, kind, topic_code,
+                     channel, language, status, received_at, answer_due, subject, citizen_name, citizen_email)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(organisation_id.to_string())
+            .bind(reference.to_string())
+            .bind(kind.code())
+            .bind(topic)
+            .bind(channel.code())
+            .bind(language.code())
+            .bind(received_at)
+            .bind(answer_due)
+            .bind(opened.as_ref().map(|p| p.subject.as_str()))
+            .bind(name)
+            .bind(opened.as_ref().map(|p| p.email.as_str()))
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::RequestAcknowledged { .. } => update(conn, id, "ack_failed = FALSE").await?,
+        E::AcknowledgementFailed { .. } => update(conn, id, "ack_failed = TRUE").await?,
+        E::RequestTakenIntoEvaluation { .. } => update(conn, id, "status = 'in_evaluation'").await?,
+        E::InformationRequested { .. } => {
+            update(conn, id, "status_before_wait = IF(status = 'taken_in_charge', status, 'in_evaluation'), status = 'waiting_for_citizen'").await?
+        }
+        E::CitizenReplied { answer_due, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests
+                    SET status = IF(status = 'waiting_for_citizen', COALESCE(status_before_wait, 'in_evaluation'), status),
+                        status_before_wait = NULL, answer_due = ?
+                  WHERE aggregate_id = ?",
+            )
+            .bind(answer_due)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::RequestRedirected { .. } | E::InternalNoteAdded { .. } => {}
+        E::RequestForwarded { at, department, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests SET status = 'forwarded', department_id = ?, forwarded_at = ?,
+                        taken_by = NULL, taken_in_charge_at = NULL, reminders = 0,
+                        last_reminder_level = NULL, last_reminded_at = NULL
+                  WHERE aggregate_id = ?",
+            )
+            .bind(department.to_string())
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::RequestTakenInCharge { by, at, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests SET status = 'taken_in_charge', taken_by = ?, taken_in_charge_at = ?
+                  WHERE aggregate_id = ?",
+            )
+            .bind(by.to_string())
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::RequestHandedBack { .. } => {
+            update(conn, id, "status = 'in_evaluation', department_id = NULL, taken_by = NULL, forwarded_at = NULL")
+                .await?
+        }
+        E::RequestAnswered { at, .. } => {
+            sqlx::query("UPDATE queue_requests SET status = 'answered', answered_at = ? WHERE aggregate_id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        E::RequestClosed { at, outcome, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests SET status = 'closed', closed_at = ?, outcome = ?, status_before_wait = NULL
+                  WHERE aggregate_id = ?",
+            )
+            .bind(at)
+            .bind(outcome.code())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        E::RequestReopened { .. } => update(
+            conn,
+            id,
+            "status = 'in_evaluation', closed_at = NULL, outcome = NULL, department_id = NULL, taken_by = NULL, forwarded_at = NULL",
+        )
+        .await?,
+        E::RequestReminded { at, level, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests SET reminders = reminders + 1, last_reminder_level = ?, last_reminded_at = ?
+                  WHERE aggregate_id = ?",
+            )
+            .bind(level.code())
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `UPDATE queue_requests SET {assignments} WHERE aggregate_id = ?` for fixed assignments.
@@ -300,14 +359,66 @@ fn push_filters<'a>(
     }
 }
 
+/// Requests per status under the filter (its status aside). Filters on the counted dimensions
+/// sum the few rows of `queue_counts`; dates, deadlines and text count the requests themselves.
+async fn counts_per_status(
+    pool: &sqlx::MySqlPool,
+    filter: &InboxFilter,
+) -> Result<Vec<(String, i64)>, ProjectionError> {
+    let counted_dimensions_only = filter.received_from.is_none()
+        && filter.received_to.is_none()
+        && filter.overdue_on.is_none()
+        && filter.waiting_since.is_none()
+        && filter.taken_by.is_none()
+        && filter.text.is_none();
+    if !counted_dimensions_only {
+        let mut counting =
+            sqlx::QueryBuilder::new("SELECT status, COUNT(*) AS n FROM queue_requests");
+        push_filters(&mut counting, filter, false);
+        counting.push(" GROUP BY status");
+        return Ok(counting.build_query_as().fetch_all(pool).await?);
+    }
+    let mut counting = sqlx::QueryBuilder::new(
+        "SELECT status, CAST(SUM(n) AS SIGNED) AS n FROM queue_counts WHERE organisation_id = ",
+    );
+    counting.push_bind(&filter.organisation_id);
+    if let Some(departments) = &filter.departments {
+        if departments.is_empty() {
+            counting.push(" AND FALSE");
+        } else {
+            counting.push(" AND department_id IN (");
+            let mut list = counting.separated(", ");
+            for department in departments {
+                list.push_bind(department);
+            }
+            counting.push(")");
+        }
+    }
+    for (column, value) in [
+        ("kind", &filter.kind),
+        ("topic_code", &filter.topic),
+        ("department_id", &filter.department),
+        ("channel", &filter.channel),
+    ] {
+        if let Some(value) = value {
+            counting.push(format!(" AND {column} = ")).push_bind(value);
+        }
+    }
+    counting.push(" GROUP BY status HAVING n > 0");
+    Ok(counting.build_query_as().fetch_all(pool).await?)
+}
+
 /// One page of the inbox, the total and the counts per status.
 pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox, ProjectionError> {
     let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM queue_requests"));
     push_filters(&mut query, filter, true);
     query.push(match filter.sort {
-        InboxSort::Newest => " ORDER BY received_at DESC, aggregate_id",
-        InboxSort::Oldest => " ORDER BY received_at ASC, aggregate_id",
-        InboxSort::DueFirst => " ORDER BY answer_due ASC, received_at ASC",
+        // The tie-breaker is the primary key in the same direction: secondary indexes end with
+        // it, so the index on (organisation, received_at) serves the whole ORDER BY without a
+        // sort (a mixed direction made MariaDB sort every matching row).
+        InboxSort::Newest => " ORDER BY received_at DESC, aggregate_id DESC",
+        InboxSort::Oldest => " ORDER BY received_at ASC, aggregate_id ASC",
+        InboxSort::DueFirst => " ORDER BY answer_due ASC, aggregate_id ASC",
     });
     let per_page = filter.per_page.clamp(1, 200);
     query
@@ -322,10 +433,7 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
         .iter()
         .map(inbox_row)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let mut counting = sqlx::QueryBuilder::new("SELECT status, COUNT(*) AS n FROM queue_requests");
-    push_filters(&mut counting, filter, false);
-    counting.push(" GROUP BY status");
-    let counts: Vec<(String, i64)> = counting.build_query_as().fetch_all(pool).await?;
+    let counts = counts_per_status(pool, filter).await?;
     let total = match &filter.status {
         Some(status) => counts
             .iter()

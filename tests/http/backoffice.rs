@@ -495,12 +495,30 @@ async fn a_rebuilt_queue_equals_the_live_one() {
         .await
         .unwrap()
     };
+    let counts = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CONVERT(CONCAT_WS('|', status, kind, topic_code, channel, department_id, n) USING utf8mb4)
+               FROM queue_counts WHERE n > 0 ORDER BY 1",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
     let live = snapshot().await;
+    let live_counts = counts().await;
     assert_eq!(live.len(), 3);
+    assert_eq!(
+        live_counts
+            .iter()
+            .map(|row| row.rsplit('|').next().unwrap().parse::<i64>().unwrap())
+            .sum::<i64>(),
+        3
+    );
     sportello_projections::rebuild(&app.pool, &sportello_projections::queue::Queue)
         .await
         .unwrap();
     assert_eq!(snapshot().await, live);
+    assert_eq!(counts().await, live_counts);
 }
 
 #[tokio::test]
@@ -816,4 +834,97 @@ async fn colleagues_behind_one_address_do_not_lock_each_other_out() {
             "colleague {index}"
         );
     }
+}
+
+#[tokio::test]
+async fn staff_see_image_previews_of_what_the_citizen_sent() {
+    let app = TestApp::start().await;
+    let receipt = app
+        .file(complaint("Con foto").file(
+            "attachments",
+            "buca.png",
+            "image/png",
+            crate::support::png(30, 20),
+        ))
+        .await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let page = app.get(&format!("/ufficio/richieste/{id}")).await;
+    assert!(page.text().contains(&format!(
+        "src=\"/ufficio/richieste/{id}/allegati/0/anteprima\""
+    )));
+    assert!(page.text().contains("alt=\"Anteprima di buca.png\""));
+    let preview = app
+        .get(&format!("/ufficio/richieste/{id}/allegati/0/anteprima"))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(image::load_from_memory(&preview.bytes).is_ok());
+}
+
+#[tokio::test]
+async fn the_citizen_is_told_when_a_request_is_closed_but_not_twice_on_a_redirection() {
+    let smtp = crate::support::smtp::SmtpServer::start().await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
+    let body = sportello_server::directory::ExternalBody {
+        id: uuid::Uuid::nil(),
+        name: "INPS".into(),
+        handles: "Pensioni".into(),
+        address: "Via Ciro il Grande 21, Roma".into(),
+        phone: "803 164".into(),
+        email: String::new(),
+        website: "https://www.inps.it".into(),
+        hours: String::new(),
+        active: true,
+    };
+    let inps = sportello_server::directory::add_external_body(
+        &app.pool,
+        sportello_server::app::DEFAULT_ORGANISATION,
+        &body,
+    )
+    .await
+    .unwrap();
+    let first = app.file(complaint("Ritirata")).await;
+    let second = app.file(complaint("Pensione")).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    app.act(
+        &app.aggregate_id(&first.reference).await,
+        "chiudi",
+        &[("outcome", "withdrawn")],
+    )
+    .await;
+    app.act(
+        &app.aggregate_id(&second.reference).await,
+        "reindirizza",
+        &[
+            ("external_body", &inps.to_string()),
+            ("message", "Si rivolga all'INPS."),
+        ],
+    )
+    .await;
+    app.settle().await;
+    let mails = smtp.wait_for(4, std::time::Duration::from_secs(5)).await;
+    app.settle().await;
+    assert_eq!(
+        smtp.count(),
+        4,
+        "two acknowledgements, one closure, one redirection"
+    );
+    let subjects: Vec<String> = mails
+        .iter()
+        .map(|m| crate::support::smtp::parse(m).subject)
+        .collect();
+    assert!(subjects.contains(&format!("Richiesta {} chiusa", first.reference)));
+    let redirect = mails
+        .iter()
+        .map(crate::support::smtp::parse)
+        .find(|m| m.subject.contains("a chi rivolgerti"))
+        .unwrap();
+    assert!(redirect.text.contains("INPS") && redirect.text.contains("803 164"));
+    assert!(!subjects.contains(&format!("Richiesta {} chiusa", second.reference)));
 }

@@ -103,6 +103,10 @@ pub fn router(app: AppState) -> Router {
             get(backoffice::answer_file),
         )
         .route(
+            "/ufficio/richieste/{id}/allegati/{position}/anteprima",
+            get(backoffice::preview),
+        )
+        .route(
             "/segui/{token}/risposta",
             post(tracking::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
         )

@@ -125,6 +125,7 @@ struct ShownAttachment {
     position: usize,
     name: String,
     size_kb: u64,
+    has_preview: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -199,6 +200,7 @@ pub async fn render(
                 .cloned()
                 .unwrap_or_else(|| format!("allegato-{}", position + 1)),
             size_kb: a.size.div_ceil(1024),
+            has_preview: a.thumbnail_id.is_some(),
         })
         .collect();
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
@@ -406,7 +408,26 @@ pub async fn download(
     signed_in: SignedIn,
     Path((id, position)): Path<(String, usize)>,
 ) -> Result<Response> {
-    let visible = visible_to(&app, &signed_in.staff, &id).await?;
+    serve_attachment(&app, &signed_in, &id, position, false).await
+}
+
+/// The thumbnail of an image the citizen sent.
+pub async fn preview(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, position)): Path<(String, usize)>,
+) -> Result<Response> {
+    serve_attachment(&app, &signed_in, &id, position, true).await
+}
+
+async fn serve_attachment(
+    app: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    position: usize,
+    thumbnail: bool,
+) -> Result<Response> {
+    let visible = visible_to(app, &signed_in.staff, id).await?;
     let RequestEvent::RequestReceived {
         attachments,
         personal,
@@ -416,28 +437,21 @@ pub async fn download(
         return Err(AppError::NotFound);
     };
     let attachment = attachments.get(position).ok_or(AppError::NotFound)?;
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
-            .bind(&attachment.file_id)
-            .fetch_optional(&app.pool)
-            .await?;
-    let (content_type, bytes) = row.ok_or(AppError::NotFound)?;
+    let file_id = if thumbnail {
+        attachment.thumbnail_id.as_ref().ok_or(AppError::NotFound)?
+    } else {
+        &attachment.file_id
+    };
     let name = personal::open(&app.pool, personal)
         .await?
         .and_then(|p| p.attachment_names.get(position).cloned())
         .unwrap_or_else(|| format!("allegato-{}", position + 1));
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::tracking::content_disposition(&name),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let name = if thumbnail {
+        format!("anteprima-{name}.jpg")
+    } else {
+        name
+    };
+    crate::tracking::stored_file(app, file_id, &name).await
 }
 
 /// A file attached to an answer, for staff who may see the request.

@@ -154,6 +154,34 @@ pub(super) async fn plan(
             )
             .await
         }
+        RequestEvent::RequestClosed { outcome, .. } => {
+            let Some(citizen) = personal::open(&app.pool, &personal).await? else {
+                return Ok(Plan::Close("cancelled"));
+            };
+            let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
+            let outcome = t(&format!("outcome.{}", outcome.code()), &[]);
+            let notice = Notice {
+                greeting: t("mail.ack.greeting", &[("name", &citizen.first_name)]),
+                lines: vec![t("mail.notice.closed.body", &[("outcome", &outcome)])],
+                message: None,
+                details: vec![
+                    (t("mail.ack.reference", &[]), reference.clone()),
+                    (t("mail.ack.subject_label", &[]), citizen.subject.clone()),
+                ],
+                link: None,
+                link_label: None,
+                closing: t("mail.notice.follow", &[]),
+            };
+            let subject = t("mail.notice.closed.subject", &[("reference", &reference)]);
+            Ok(Plan::Send(build(
+                app,
+                language,
+                &subject,
+                &[citizen.email],
+                &notice,
+                Vec::new(),
+            )?))
+        }
         _ => Ok(Plan::Close("skipped")),
     }
 }
