@@ -11,3 +11,8 @@ CREATE TABLE queue_counts (
     n               BIGINT      NOT NULL,
     PRIMARY KEY (organisation_id, status, kind, topic_code, channel, department_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- The counts must cover the requests already there: empty the queue and move its checkpoint back
+-- to the start, so the processors rebuild it from the events when the server starts.
+DELETE FROM queue_requests;
+UPDATE projection_checkpoints SET position = 0 WHERE name = 'queue';
