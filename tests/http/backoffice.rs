@@ -357,21 +357,7 @@ async fn two_operators_acting_at_once_never_lose_an_update() {
     let (bruno, bruno_password) = second.add_staff("Bruno Operatore", URP, &[]).await;
     second.signed_in_as(&bruno, &bruno_password).await;
     // Both open the page at the same version…
-    let page = second.get(&format!("/ufficio/richieste/{id}")).await;
-    let form = page
-        .text()
-        .split("id=\"action-nota\"")
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let token = form
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let (token, _) = second.action_form(&id, "nota").await;
     // …Anna acts first…
     assert_eq!(
         app.act(&id, "nota", &[("message", "Ci penso io")])

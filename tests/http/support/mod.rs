@@ -396,6 +396,27 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// The CSRF token and version an action's form on a request page carries.
+    pub async fn action_form(&self, aggregate_id: &str, action: &str) -> (String, String) {
+        let page = self
+            .get(&format!("/ufficio/richieste/{aggregate_id}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "the request page opens");
+        let text = page.text();
+        let form = text
+            .split(&format!("id=\"action-{action}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("the action {action} is offered"));
+        let value = |name: &str| {
+            let after = form
+                .split(&format!("name=\"{name}\" value=\""))
+                .nth(1)
+                .unwrap();
+            after.split('"').next().unwrap().to_string()
+        };
+        (value("csrf_token"), value("version"))
+    }
+
     /// Opens a request page in the back office and performs an action with the page's token
     /// and version.
     pub async fn act(
@@ -404,32 +425,7 @@ impl TestApp {
         action: &str,
         fields: &[(&str, &str)],
     ) -> TestResponse {
-        let page = self
-            .get(&format!("/ufficio/richieste/{aggregate_id}"))
-            .await;
-        assert_eq!(page.status, StatusCode::OK, "the request page opens");
-        let form = page
-            .text()
-            .split(&format!("id=\"action-{action}\""))
-            .nth(1)
-            .map(|s| s.to_string());
-        let form = form.unwrap_or_else(|| panic!("the action {action} is offered"));
-        let token = form
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        let version = form
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let (token, version) = self.action_form(aggregate_id, action).await;
         let mut all = vec![
             ("csrf_token", token.as_str()),
             ("version", version.as_str()),
@@ -447,31 +443,7 @@ impl TestApp {
         message: &str,
         files: &[(&str, &str, Vec<u8>)],
     ) -> TestResponse {
-        let page = self
-            .get(&format!("/ufficio/richieste/{aggregate_id}"))
-            .await;
-        let form = page
-            .text()
-            .split(&format!("id=\"action-{action}\""))
-            .nth(1)
-            .unwrap()
-            .to_string();
-        let token = form
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        let version = form
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let (token, version) = self.action_form(aggregate_id, action).await;
         let mut multipart = Multipart::new()
             .text("csrf_token", &token)
             .text("version", &version)

@@ -20,6 +20,34 @@ use crate::web::{i18n, AppError, Lang, Page, Result};
 
 type Fields = HashMap<String, String>;
 
+/// One of the directory pages: its template, title and address.
+struct Section {
+    template: &'static str,
+    title_key: &'static str,
+    path: &'static str,
+}
+
+const DEPARTMENTS: Section = Section {
+    template: "admin/departments.html",
+    title_key: "admin.departments.title",
+    path: "/ufficio/amministrazione/uffici",
+};
+const BODIES: Section = Section {
+    template: "admin/bodies.html",
+    title_key: "admin.bodies.title",
+    path: "/ufficio/amministrazione/enti",
+};
+const TOPICS: Section = Section {
+    template: "admin/topics.html",
+    title_key: "admin.topics.title",
+    path: "/ufficio/amministrazione/argomenti",
+};
+const ANSWERS: Section = Section {
+    template: "admin/answers.html",
+    title_key: "admin.answers.title",
+    path: "/ufficio/amministrazione/risposte",
+};
+
 fn text(fields: &Fields, name: &str) -> String {
     fields
         .get(name)
@@ -48,13 +76,12 @@ async fn render(
     app: &AppState,
     language: sportello_domain::Language,
     admin: &Admin,
-    template: &str,
-    title_key: &'static str,
-    path: &str,
+    section: &Section,
     error: Option<String>,
     typed: &Fields,
     status: StatusCode,
 ) -> Result<Response> {
+    let (template, title_key, path) = (section.template, section.title_key, section.path);
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
     let topics = intake::all_topics(&app.pool, app.organisation_id).await?;
@@ -88,9 +115,7 @@ pub async fn departments(
         &app,
         language,
         &admin,
-        "admin/departments.html",
-        "admin.departments.title",
-        "/ufficio/amministrazione/uffici",
+        &DEPARTMENTS,
         None,
         &Fields::new(),
         StatusCode::OK,
@@ -131,9 +156,7 @@ pub async fn save_department(
             &app,
             language,
             &admin,
-            "admin/departments.html",
-            "admin.departments.title",
-            "/ufficio/amministrazione/uffici",
+            &DEPARTMENTS,
             error,
             &fields,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -168,9 +191,7 @@ pub async fn save_department(
                 &app,
                 language,
                 &admin,
-                "admin/departments.html",
-                "admin.departments.title",
-                "/ufficio/amministrazione/uffici",
+                &DEPARTMENTS,
                 error,
                 &fields,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -191,9 +212,7 @@ pub async fn bodies(
         &app,
         language,
         &admin,
-        "admin/bodies.html",
-        "admin.bodies.title",
-        "/ufficio/amministrazione/enti",
+        &BODIES,
         None,
         &Fields::new(),
         StatusCode::OK,
@@ -237,9 +256,7 @@ pub async fn save_body(
             &app,
             language,
             &admin,
-            "admin/bodies.html",
-            "admin.bodies.title",
-            "/ufficio/amministrazione/enti",
+            &BODIES,
             error,
             &fields,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -266,9 +283,7 @@ pub async fn topics(
         &app,
         language,
         &admin,
-        "admin/topics.html",
-        "admin.topics.title",
-        "/ufficio/amministrazione/argomenti",
+        &TOPICS,
         None,
         &Fields::new(),
         StatusCode::OK,
@@ -315,9 +330,7 @@ pub async fn save_topic(
             &app,
             language,
             &admin,
-            "admin/topics.html",
-            "admin.topics.title",
-            "/ufficio/amministrazione/argomenti",
+            &TOPICS,
             error,
             &fields,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -338,9 +351,7 @@ pub async fn answers(
         &app,
         language,
         &admin,
-        "admin/answers.html",
-        "admin.answers.title",
-        "/ufficio/amministrazione/risposte",
+        &ANSWERS,
         None,
         &Fields::new(),
         StatusCode::OK,
@@ -378,9 +389,7 @@ pub async fn save_answer(
             &app,
             language,
             &admin,
-            "admin/answers.html",
-            "admin.answers.title",
-            "/ufficio/amministrazione/risposte",
+            &ANSWERS,
             error,
             &fields,
             StatusCode::UNPROCESSABLE_ENTITY,
