@@ -13,21 +13,25 @@ pub struct Notifications;
 
 pub const NAME: &str = "notifications";
 
-/// The outbox kind an event calls for, if any.
-pub fn kind_for(event: &RequestEvent) -> Option<&'static str> {
+/// The outbox kinds an event calls for: the mail to send, and to whom it goes.
+pub fn kinds_for(event: &RequestEvent) -> &'static [&'static str] {
+    use sportello_domain::Outcome;
     match event {
-        RequestEvent::InformationRequested { .. } => Some("information_request"),
-        RequestEvent::RequestAnswered { .. } => Some("answer"),
-        RequestEvent::RequestRedirected { .. } => Some("redirect"),
-        RequestEvent::RequestForwarded { .. } => Some("forwarded"),
-        RequestEvent::RequestReminded { .. } => Some("reminder"),
-        // A redirection has told the citizen already (RequestRedirected comes with its closure).
-        RequestEvent::RequestClosed { outcome, .. }
-            if *outcome != sportello_domain::Outcome::NotCompetent =>
-        {
-            Some("closed")
+        RequestEvent::InformationRequested { .. } => &["information_request"],
+        RequestEvent::RequestAnswered { .. } => &["answer"],
+        RequestEvent::RequestRedirected { .. } => &["redirect"],
+        // The department must act; the citizen is told where the request is.
+        RequestEvent::RequestForwarded { .. } => &["forwarded", "status"],
+        RequestEvent::RequestTakenInCharge { .. } | RequestEvent::RequestReopened { .. } => {
+            &["status"]
         }
-        _ => None,
+        RequestEvent::RequestHandedBack { .. } => &["handed_back"],
+        RequestEvent::RequestReminded { .. } => &["reminder"],
+        // A redirection has told the citizen already (RequestRedirected comes with its closure).
+        RequestEvent::RequestClosed { outcome, .. } if *outcome != Outcome::NotCompetent => {
+            &["closed"]
+        }
+        _ => &[],
     }
 }
 
@@ -42,10 +46,8 @@ impl Projection for Notifications {
         conn: &mut MySqlConnection,
         stored: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let Some(kind) = kind_for(&stored.event) else {
-            return Ok(());
-        };
-        sqlx::query(
+        for kind in kinds_for(&stored.event) {
+            sqlx::query(
             "INSERT IGNORE INTO outbox (aggregate_id, kind, event_sequence, next_attempt_at, created_at)
              VALUES (?, ?, ?, ?, ?)",
         )
@@ -54,8 +56,9 @@ impl Projection for Notifications {
         .bind(stored.sequence)
         .bind(stored.event.at())
         .bind(stored.event.at())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+        }
         Ok(())
     }
 

@@ -256,6 +256,8 @@ async fn a_referent_reaches_nothing_of_another_department() {
     for path in [
         format!("/ufficio/richieste/{id}"),
         format!("/ufficio/richieste/{id}/allegati/0"),
+        format!("/ufficio/richieste/{id}/allegati/0/anteprima"),
+        format!("/ufficio/richieste/{id}/risposte/1/0"),
     ] {
         assert_eq!(
             other.get(&path).await.status,
@@ -509,6 +511,16 @@ async fn a_rebuilt_queue_equals_the_live_one() {
 
 #[tokio::test]
 async fn everyone_who_must_know_gets_an_email() {
+    use crate::support::smtp::{parse, ParsedMail, ReceivedMail};
+    let find = |mails: &[ReceivedMail], subject: &str| -> (ReceivedMail, ParsedMail) {
+        let mail = mails
+            .iter()
+            .find(|m| parse(m).subject == subject)
+            .unwrap_or_else(|| panic!("a mail «{subject}»"))
+            .clone();
+        let parsed = parse(&mail);
+        (mail, parsed)
+    };
     let smtp = crate::support::smtp::SmtpServer::start().await;
     let app = TestApp::start_with(Options {
         smtp_url: Some(smtp.url()),
@@ -520,7 +532,8 @@ async fn everyone_who_must_know_gets_an_email() {
         .add_staff("Rita Referente", &[Role::Referent], &[roads])
         .await;
     let receipt = app.file(complaint("Lampione spento")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let reference = receipt.reference.clone();
+    let id = app.aggregate_id(&reference).await;
     let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
     app.signed_in_as(&operator, &password).await;
     app.act(
@@ -533,20 +546,14 @@ async fn everyone_who_must_know_gets_an_email() {
     )
     .await;
     app.settle().await;
-    let mails = smtp.wait_for(2, std::time::Duration::from_secs(5)).await;
-    let forwarded = crate::support::smtp::parse(&mails[1]);
-    assert_eq!(
-        forwarded.subject,
-        format!(
-            "Richiesta {} inoltrata al vostro ufficio",
-            receipt.reference
-        )
+    // The acknowledgement, the department's mail and the citizen's update.
+    let mails = smtp.wait_for(3, std::time::Duration::from_secs(5)).await;
+    let (raw, forwarded) = find(
+        &mails,
+        &format!("Richiesta {reference} inoltrata al vostro ufficio"),
     );
     assert!(
-        mails[1].to.contains(&referent)
-            && mails[1]
-                .to
-                .contains(&"lavori-pubblici@comune.test".to_string())
+        raw.to.contains(&referent) && raw.to.contains(&"lavori-pubblici@comune.test".to_string())
     );
     assert!(forwarded
         .text
@@ -556,6 +563,11 @@ async fn everyone_who_must_know_gets_an_email() {
         !forwarded.text.contains("maria.rossi@example.it"),
         "no citizen contacts in the department's mail"
     );
+    let (raw, update) = find(&mails, &format!("Richiesta {reference}: aggiornamento"));
+    assert_eq!(raw.to, ["maria.rossi@example.it"]);
+    assert!(update
+        .text
+        .contains("inoltrata all'ufficio competente: Lavori pubblici"));
 
     let other = TestApp::on_database(
         app.database_url.clone(),
@@ -571,17 +583,16 @@ async fn everyone_who_must_know_gets_an_email() {
         .act(&id, "chiedi", &[("message", "In quale punto esatto?")])
         .await;
     app.settle().await;
-    let mails = smtp.wait_for(3, std::time::Duration::from_secs(5)).await;
-    let question = crate::support::smtp::parse(&mails[2]);
-    assert_eq!(mails[2].to, ["maria.rossi@example.it"]);
-    assert_eq!(
-        question.subject,
-        format!(
-            "Richiesta {}: ci servono altre informazioni",
-            receipt.reference
-        )
+    let mails = smtp.wait_for(5, std::time::Duration::from_secs(5)).await;
+    let (raw, question) = find(
+        &mails,
+        &format!("Richiesta {reference}: ci servono altre informazioni"),
     );
+    assert_eq!(raw.to, ["maria.rossi@example.it"]);
     assert!(question.text.contains("In quale punto esatto?"));
+    assert!(mails.iter().any(|m| parse(m)
+        .text
+        .contains("ha preso in carico la tua richiesta")));
     assert_eq!(
         app.get(&format!("/segui/{}", receipt.token))
             .await
@@ -592,13 +603,86 @@ async fn everyone_who_must_know_gets_an_email() {
 
     // A second round of work sends nothing again.
     app.settle().await;
-    assert_eq!(smtp.count(), 3);
+    assert_eq!(smtp.count(), 5);
 }
 
-/// The current code of a TOTP secret shown on the set-up page.
-fn code_for(secret: &str, app: &TestApp) -> String {
-    let secret = sportello_server::staff::totp::TotpSecret::from_base32(secret).unwrap();
-    sportello_server::staff::totp::code_at(&secret, app.app.clock.now().timestamp())
+#[tokio::test]
+async fn a_referent_hands_a_request_back_and_the_urp_reopens_a_closed_one() {
+    use crate::support::smtp::parse;
+    let smtp = crate::support::smtp::SmtpServer::start().await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let receipt = app.file(complaint("Non nostro")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&operator, &password).await;
+    app.act(&id, "inoltra", &[("department", &roads.to_string())])
+        .await;
+    let referent = TestApp::on_database(
+        app.database_url.clone(),
+        Options {
+            smtp_url: Some(smtp.url()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (email, referent_password) = referent
+        .add_staff("Rita Referente", &[Role::Referent], &[roads])
+        .await;
+    referent.signed_in_as(&email, &referent_password).await;
+    assert_eq!(
+        referent
+            .act(&id, "restituisci", &[("message", "È della Polizia locale")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    // Handed back, it is no longer the referent's: a 404 now.
+    assert_eq!(
+        referent
+            .get(&format!("/ufficio/richieste/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    app.settle().await;
+    let page = app.get(&format!("/ufficio/richieste/{id}")).await;
+    assert_eq!(page.element_text("status").unwrap(), "In valutazione");
+    assert!(
+        page.text()
+            .contains("Restituita all&#x27;URP da: Lavori pubblici")
+            && page.text().contains("È della Polizia locale")
+    );
+    let mails = smtp.wait_for(3, std::time::Duration::from_secs(5)).await;
+    let back = mails
+        .iter()
+        .find(|m| parse(m).subject == format!("Richiesta {} restituita all'URP", receipt.reference))
+        .unwrap();
+    assert_eq!(back.to, vec![operator.to_string()]);
+    assert!(parse(back).text.contains("È della Polizia locale"));
+
+    app.act(&id, "chiudi", &[("outcome", "duplicate")]).await;
+    let reopened = app
+        .act(&id, "riapri", &[("message", "Il cittadino ha chiarito")])
+        .await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER);
+    app.settle().await;
+    assert_eq!(
+        app.get(&format!("/segui/{}", receipt.token))
+            .await
+            .element_text("status")
+            .unwrap(),
+        "In valutazione"
+    );
+    assert!(app
+        .get(&format!("/segui/{}", receipt.token))
+        .await
+        .text()
+        .contains("Richiesta riaperta"));
 }
 
 #[tokio::test]
@@ -913,4 +997,57 @@ async fn the_citizen_is_told_when_a_request_is_closed_but_not_twice_on_a_redirec
         .unwrap();
     assert!(redirect.text.contains("INPS") && redirect.text.contains("803 164"));
     assert!(!subjects.contains(&format!("Richiesta {} chiusa", second.reference)));
+}
+
+/// The current code of a TOTP secret shown on the set-up page.
+fn code_for(secret: &str, app: &TestApp) -> String {
+    let secret = sportello_server::staff::totp::TotpSecret::from_base32(secret).unwrap();
+    sportello_server::staff::totp::code_at(&secret, app.app.clock.now().timestamp())
+}
+
+#[tokio::test]
+async fn forwarding_offers_the_topics_default_office_first() {
+    let app = TestApp::start().await;
+    let roads = app.add_department("Lavori pubblici").await;
+    app.add_department("Verde pubblico").await;
+    sqlx::query("UPDATE topics SET default_department = ? WHERE code = 'lavori-pubblici'")
+        .bind(roads.to_string())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let receipt = app.file(complaint("Buca")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let page = app.get(&format!("/ufficio/richieste/{id}")).await;
+    assert!(page.text().contains(&format!(
+        "<option value=\"{roads}\" selected>Lavori pubblici</option>"
+    )));
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let laptop = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    laptop.signed_in_as(&email, &password).await;
+    let token = app
+        .get("/ufficio/profilo/due-fattori")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
+    let out = app
+        .post_urlencoded("/ufficio/esci-ovunque", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        laptop.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER,
+        "the other device is signed out too"
+    );
+    assert_eq!(
+        app.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER
+    );
 }

@@ -213,6 +213,13 @@ pub async fn render(
     let status = visible.state.status();
     let today = sportello_domain::rome_date(app.clock.now());
     let due = visible.state.answer_due();
+    // The topic's default office is offered first when forwarding.
+    let suggested_department = crate::intake::all_topics(&app.pool, app.organisation_id)
+        .await?
+        .into_iter()
+        .find(|t| &t.code == topic)
+        .and_then(|t| t.default_department)
+        .unwrap_or_default();
     let canned =
         directory::canned::suitable(&app.pool, app.organisation_id, kind.code(), topic).await?;
     let prefill = canned_id
@@ -246,7 +253,7 @@ pub async fn render(
         "backoffice/request.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            id => visible.aggregate_id, reference => reference.to_string(), canned, prefill,
+            id => visible.aggregate_id, reference => reference.to_string(), canned, prefill, suggested_department,
             canned_id => canned_id.unwrap_or_default(),
             kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
             channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),

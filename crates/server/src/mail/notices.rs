@@ -56,6 +56,11 @@ pub(super) async fn plan(
     };
     let reference = reference.to_string();
     let open = |sealed| async move { personal::open_text(&app.pool, &sealed).await };
+    match kind {
+        "status" => return status_mail(app, &event, language, &personal, &reference).await,
+        "handed_back" => return handed_back_mail(app, aggregate_id, &event, &reference).await,
+        _ => {}
+    }
     match event.clone() {
         RequestEvent::InformationRequested { message, .. }
         | RequestEvent::RequestAnswered { message, .. }
@@ -252,6 +257,119 @@ async fn department_mail(
         "mail.notice.forwarded.subject"
     };
     let subject = t(key, &[("reference", reference)]);
+    Ok(Plan::Send(build(
+        app,
+        language,
+        &subject,
+        &to,
+        &notice,
+        Vec::new(),
+    )?))
+}
+
+/// A short note to the citizen that their request moved on (forwarded, taken in charge, reopened).
+async fn status_mail(
+    app: &AppState,
+    event: &RequestEvent,
+    language: Language,
+    personal: &sportello_domain::Sealed,
+    reference: &str,
+) -> anyhow::Result<Plan> {
+    let Some(citizen) = personal::open(&app.pool, personal).await? else {
+        return Ok(Plan::Close("cancelled"));
+    };
+    let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
+    let department_name = |id: &Uuid| {
+        let id = *id;
+        async move {
+            Ok::<String, anyhow::Error>(
+                directory::department_names(&app.pool, app.organisation_id)
+                    .await?
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let line = match event {
+        RequestEvent::RequestForwarded { department, .. } => t(
+            "mail.notice.status.forwarded",
+            &[("name", &department_name(department).await?)],
+        ),
+        RequestEvent::RequestTakenInCharge { department, .. } => t(
+            "mail.notice.status.taken_in_charge",
+            &[("name", &department_name(department).await?)],
+        ),
+        RequestEvent::RequestReopened { .. } => t("mail.notice.status.reopened", &[]),
+        _ => return Ok(Plan::Close("skipped")),
+    };
+    let notice = Notice {
+        greeting: t("mail.ack.greeting", &[("name", &citizen.first_name)]),
+        lines: vec![line],
+        message: None,
+        details: vec![
+            (t("mail.ack.reference", &[]), reference.to_string()),
+            (t("mail.ack.subject_label", &[]), citizen.subject.clone()),
+        ],
+        link: None,
+        link_label: None,
+        closing: t("mail.notice.follow", &[]),
+    };
+    let subject = t("mail.notice.status.subject", &[("reference", reference)]);
+    Ok(Plan::Send(build(
+        app,
+        language,
+        &subject,
+        &[citizen.email],
+        &notice,
+        Vec::new(),
+    )?))
+}
+
+/// The URP learns that a department handed a request back, and why (in Italian).
+async fn handed_back_mail(
+    app: &AppState,
+    aggregate_id: &str,
+    event: &RequestEvent,
+    reference: &str,
+) -> anyhow::Result<Plan> {
+    let RequestEvent::RequestHandedBack {
+        department, note, ..
+    } = event
+    else {
+        return Ok(Plan::Close("skipped"));
+    };
+    let language = Language::It;
+    let to: Vec<String> = staff::urp_emails(&app.pool, app.organisation_id)
+        .await?
+        .into_iter()
+        .filter(|address| crate::intake::is_email(address))
+        .collect();
+    if to.is_empty() {
+        return Ok(Plan::Close("skipped"));
+    }
+    let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
+    let name = directory::department_names(&app.pool, app.organisation_id)
+        .await?
+        .get(department)
+        .cloned()
+        .unwrap_or_default();
+    let notice = Notice {
+        greeting: t("mail.notice.urp_greeting", &[]),
+        lines: vec![t("mail.notice.handed_back.body", &[("name", &name)])],
+        message: personal::open_text(&app.pool, note).await?,
+        details: vec![(t("mail.ack.reference", &[]), reference.to_string())],
+        link: Some(format!(
+            "{}/ufficio/richieste/{aggregate_id}",
+            app.config.public_url
+        )),
+        link_label: Some(t("mail.notice.open", &[])),
+        closing: t("mail.notice.staff_closing", &[]),
+    };
+    let subject = t(
+        "mail.notice.handed_back.subject",
+        &[("reference", reference)],
+    );
     Ok(Plan::Send(build(
         app,
         language,

@@ -450,3 +450,18 @@ pub async fn use_recovery_code(
             .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// E-mail addresses of the active URP staff (operators and managers).
+pub async fn urp_emails(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT s.email FROM staff s JOIN staff_roles r ON r.staff_id = s.id
+          WHERE s.organisation_id = ? AND s.active AND r.role IN ('urp_operator', 'urp_manager')
+          ORDER BY s.email",
+    )
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await
+}
