@@ -172,3 +172,21 @@ async fn unknown_pages_are_a_translated_404() {
             && page.text().contains("La pagina che cerchi non esiste")
     );
 }
+
+#[tokio::test]
+async fn a_trial_install_opens_the_back_office_with_demo_content() {
+    let app = TestApp::start().await;
+    sportello_server::demo::seed(&app.app, 3).await.unwrap();
+    let (email, password) = sportello_server::demo::seed_back_office(&app.app)
+        .await
+        .unwrap();
+    app.settle().await;
+    app.signed_in_as(&email, &password).await;
+    let inbox = app.get("/ufficio/richieste").await;
+    assert_eq!(inbox.element_text("total").unwrap(), "3 richieste");
+    assert!(app
+        .get("/ufficio/amministrazione/uffici")
+        .await
+        .text()
+        .contains("Servizi sociali"));
+}

@@ -85,3 +85,62 @@ fn demo_photo(seed: usize) -> Vec<u8> {
         .expect("PNG encoding in memory");
     out.into_inner()
 }
+
+/// The back office of a trial install: two offices, another body, a canned answer and one
+/// member of staff who is administrator, URP operator and referent of both offices. Returns
+/// the e-mail and the random password to sign in with (shown once, on the terminal).
+pub async fn seed_back_office(app: &AppState) -> anyhow::Result<(String, String)> {
+    use crate::directory::{self, canned, ExternalBody};
+    use crate::staff::{self, NewStaff, Role};
+    let org = app.organisation_id;
+    let roads = directory::add_department(
+        &app.pool,
+        org,
+        "Lavori pubblici",
+        "lavori.pubblici@example.org",
+        Some(("Ing. Carla Neri", "carla.neri@example.org")),
+    )
+    .await?;
+    let social = directory::add_department(
+        &app.pool,
+        org,
+        "Servizi sociali",
+        "servizi.sociali@example.org",
+        None,
+    )
+    .await?;
+    let body = ExternalBody {
+        id: Uuid::nil(),
+        name: "Azienda sanitaria locale".into(),
+        handles: "Sanità, medici di base, vaccinazioni".into(),
+        address: "Via della Salute 1".into(),
+        phone: "06 000000".into(),
+        email: "urp@asl.example.org".into(),
+        website: "https://www.asl.example.org".into(),
+        hours: "Lun–Ven 9–13".into(),
+        active: true,
+    };
+    directory::add_external_body(&app.pool, org, &body).await?;
+    let answer = canned::CannedAnswer {
+        title: "Presa in esame".into(),
+        body_it: "Gentile {nome}, la richiesta {riferimento} ({oggetto}) è stata presa in esame dall'ufficio competente.".into(),
+        body_en: "Dear {nome}, request {riferimento} ({oggetto}) is being looked at by the competent office.".into(),
+        active: true,
+        ..Default::default()
+    };
+    canned::save(&app.pool, org, &answer).await?;
+    let mut bytes = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    let password = format!("demo-{}", hex::encode(bytes));
+    let email = "demo@example.org".to_string();
+    let new = NewStaff {
+        organisation_id: org,
+        email: &email,
+        name: "Utente dimostrativo",
+        password: &password,
+        roles: &[Role::Administrator, Role::UrpOperator, Role::Referent],
+        departments: &[roads, social],
+    };
+    staff::add(&app.pool, new, app.clock.now()).await?;
+    Ok((email, password))
+}
