@@ -146,20 +146,12 @@ pub async fn add_user(
     };
     let id = match staff::add(&app.pool, new, app.clock.now()).await {
         Ok(id) => id,
-        Err(staff::AddStaffError::Exists) => {
-            let error = Some(i18n::text(language, "admin.error.staff_exists", &[]));
-            return render(
-                &app,
-                language,
-                &admin,
-                error,
-                &fields,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-        Err(staff::AddStaffError::Invalid(_)) => {
-            let error = Some(i18n::text(language, "admin.error.staff_invalid", &[]));
+        Err(refused @ (staff::AddStaffError::Exists | staff::AddStaffError::Invalid(_))) => {
+            let key = match refused {
+                staff::AddStaffError::Exists => "admin.error.staff_exists",
+                _ => "admin.error.staff_invalid",
+            };
+            let error = Some(i18n::text(language, key, &[]));
             return render(
                 &app,
                 language,
