@@ -179,7 +179,15 @@ async fn a_trial_install_opens_the_back_office_with_demo_content() {
     sportello_server::demo::seed(&app.app, 3).await.unwrap();
     let (email, password) = sportello_server::demo::seed_back_office(&app.app)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a fresh install");
+    assert!(
+        sportello_server::demo::seed_back_office(&app.app)
+            .await
+            .unwrap()
+            .is_none(),
+        "never twice"
+    );
     app.settle().await;
     app.signed_in_as(&email, &password).await;
     let inbox = app.get("/ufficio/richieste").await;

@@ -88,8 +88,17 @@ fn demo_photo(seed: usize) -> Vec<u8> {
 
 /// The back office of a trial install: two offices, another body, a canned answer and one
 /// member of staff who is administrator, URP operator and referent of both offices. Returns
-/// the e-mail and the random password to sign in with (shown once, on the terminal).
-pub async fn seed_back_office(app: &AppState) -> anyhow::Result<(String, String)> {
+/// the e-mail and the random password to sign in with (shown once, on the terminal), or `None`
+/// when staff or offices exist already (someone set the back office up before the first start).
+pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, String)>> {
+    let configured: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM staff) + (SELECT COUNT(*) FROM departments)",
+    )
+    .fetch_one(&app.pool)
+    .await?;
+    if configured > 0 {
+        return Ok(None);
+    }
     use crate::directory::{self, canned, ExternalBody};
     use crate::staff::{self, NewStaff, Role};
     let org = app.organisation_id;
@@ -142,5 +151,5 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<(String, String)
         departments: &[roads, social],
     };
     staff::add(&app.pool, new, app.clock.now()).await?;
-    Ok((email, password))
+    Ok(Some((email, password)))
 }

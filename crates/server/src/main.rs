@@ -261,15 +261,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = AppState::build(config, pool, Clock::system()).await?;
     if private && !has_events(&app).await? {
         let filed = demo::seed(&app, 12).await?;
-        let (email, password) = demo::seed_back_office(&app).await?;
-        println!(
-            "Demo content added. Follow a demo request at {}/segui/{}",
-            app.config.public_url, filed[0].token
-        );
-        println!(
-            "Back office: {}/ufficio — sign in as {email} with the password {password} (shown only now)",
-            app.config.public_url
-        );
+        let filed_link = format!("{}/segui/{}", app.config.public_url, filed[0].token);
+        println!("Demo content added. Follow a demo request at {filed_link}");
+        // Someone who configured the back office before the first start keeps their own.
+        if let Some((email, password)) = demo::seed_back_office(&app).await? {
+            println!(
+                "Back office: {}/ufficio — sign in as {email} with the password {password} (shown only now)",
+                app.config.public_url
+            );
+        }
     }
     let (stop, shutdown) = watch::channel(false);
     let workers = processors::spawn_all(&app, shutdown);
