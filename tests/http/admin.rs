@@ -280,6 +280,53 @@ async fn an_invited_person_sets_a_password_and_signs_in_and_deactivation_ends_th
         .await;
     assert_eq!(bruno.get("/ufficio/richieste").await.status, StatusCode::OK);
 
+    // A new invitation used to reset the password ends the sessions opened with the old one.
+    let bruno_id: String =
+        sqlx::query_scalar("SELECT id FROM staff WHERE email = 'bruno@comune.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    app.post_urlencoded(
+        &format!("/ufficio/amministrazione/personale/{bruno_id}"),
+        &[
+            ("csrf_token", &token),
+            ("role", "urp_operator"),
+            ("active", "1"),
+            ("reinvite", "1"),
+        ],
+    )
+    .await;
+    app.settle().await;
+    let mails = smtp.wait_for(2, std::time::Duration::from_secs(5)).await;
+    let reset_mail = crate::support::smtp::parse(&mails[1]);
+    let reset = reset_mail
+        .text
+        .lines()
+        .find(|l| l.contains("/ufficio/invito/"))
+        .unwrap()
+        .trim()
+        .trim_start_matches("https://urp.comune.test")
+        .to_string();
+    let device = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    let csrf = device.get(&reset).await.input_value("csrf_token").unwrap();
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("password", "una nuova frase sicura"),
+        ("password_confirmation", "una nuova frase sicura"),
+    ];
+    assert_eq!(
+        device.post_urlencoded(&reset, &fields).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        bruno.get("/ufficio/richieste").await.status,
+        StatusCode::SEE_OTHER,
+        "the old session is over"
+    );
+    bruno
+        .signed_in_as("bruno@comune.test", "una nuova frase sicura")
+        .await;
+
     // Deactivated by the administrator: Bruno's open session ends at once.
     let id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'bruno@comune.test'")
         .fetch_one(&app.pool)

@@ -1048,3 +1048,84 @@ async fn second_step(app: &TestApp, email: &str, password: &str, code: &str) -> 
     .await
     .status
 }
+
+#[tokio::test]
+async fn the_second_factor_cannot_be_guessed_or_replaced_with_a_session_alone() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let setup = app.get("/ufficio/profilo/due-fattori").await;
+    let secret = setup.element_text("totp-secret").unwrap();
+    let token = setup.input_value("csrf_token").unwrap();
+    let code = code_for(&secret, &app);
+    app.post_urlencoded(
+        "/ufficio/profilo/due-fattori",
+        &[("csrf_token", &token), ("secret", &secret), ("code", &code)],
+    )
+    .await;
+
+    // Replacing the key needs a code of the current one.
+    app.app.clock.advance(chrono::Duration::seconds(30));
+    let other = sportello_server::staff::totp::TotpSecret::generate().to_base32();
+    let replaced = app
+        .post_urlencoded(
+            "/ufficio/profilo/due-fattori",
+            &[
+                ("csrf_token", &token),
+                ("secret", &other),
+                ("code", &code_for(&other, &app)),
+                ("current_code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Five wrong codes, in parallel, use up the challenge: then even the right one is refused.
+    app.forget_cookies();
+    app.sign_in(&email, &password).await;
+    let csrf = app
+        .get("/ufficio/accesso/codice")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
+    let guesses = (0..8).map(|n| {
+        let (app, csrf) = (&app, csrf.clone());
+        async move {
+            app.post_urlencoded(
+                "/ufficio/accesso/codice",
+                &[("csrf_token", &csrf), ("code", &format!("{:06}", n))],
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
+    app.app.clock.advance(chrono::Duration::seconds(30));
+    let right = app
+        .post_urlencoded(
+            "/ufficio/accesso/codice",
+            &[("csrf_token", &csrf), ("code", &code_for(&secret, &app))],
+        )
+        .await;
+    assert_eq!(
+        right.header("location").as_deref(),
+        Some("/ufficio/accesso"),
+        "the challenge is spent"
+    );
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        open, 1,
+        "only the session of the set-up: the spent challenge opened none"
+    );
+}

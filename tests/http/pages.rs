@@ -198,3 +198,16 @@ async fn a_trial_install_opens_the_back_office_with_demo_content() {
         .text()
         .contains("Servizi sociali"));
 }
+
+#[tokio::test]
+async fn the_language_switch_ignores_targets_with_whitespace_or_control_characters() {
+    let app = TestApp::start().await;
+    for target in [
+        "/%09/evil.example",
+        "/%20/evil.example",
+        "/%0d%0aSet-Cookie:x",
+    ] {
+        let switch = app.get(&format!("/lingua/it?torna={target}")).await;
+        assert_eq!(switch.header("location").as_deref(), Some("/"), "{target}");
+    }
+}

@@ -142,7 +142,10 @@ pub fn router(app: AppState) -> Router {
             "/ufficio/richieste/{id}/allegati/{position}",
             get(backoffice::download),
         )
-        .route("/ufficio/richieste/{id}/{action}", post(backoffice::act))
+        .route(
+            "/ufficio/richieste/{id}/{action}",
+            post(backoffice::act).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+        )
         .route(
             "/ufficio/amministrazione",
             get(|| async { axum::response::Redirect::to("/ufficio/amministrazione/impostazioni") }),

@@ -58,7 +58,7 @@ pub async fn language(
     let language = Language::parse(&code).ok_or(AppError::NotFound)?;
     let target = back
         .torna
-        .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
+        .filter(|path| crate::web::is_local_path(path))
         .unwrap_or_else(|| "/".into());
     let cookie = cookies::set(
         LANGUAGE_COOKIE,

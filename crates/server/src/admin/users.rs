@@ -359,9 +359,5 @@ pub async fn accept_invitation(
         );
     }
     staff::set_password(&app.pool, staff_id, &form.password).await?;
-    sqlx::query("DELETE FROM staff_invitations WHERE staff_id = ?")
-        .bind(staff_id.to_string())
-        .execute(&app.pool)
-        .await?;
     Ok(Redirect::to("/ufficio/accesso").into_response())
 }

@@ -22,7 +22,9 @@ pub struct Back {
 fn back_target(back: Option<&str>) -> String {
     match back {
         Some(path)
-            if path.starts_with("/ufficio") && !path.contains("//") && !path.contains('\\') =>
+            if path.starts_with("/ufficio")
+                && crate::web::is_local_path(path)
+                && path.len() <= 300 =>
         {
             path.to_string()
         }
@@ -108,10 +110,11 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
         );
     };
-    throttle::succeeded(&app.pool, &form.email, &client.to_string()).await?;
+    // With two factors, the attempts are cleared only once the code is right too.
     if staff::totp_state(&app.pool, staff_id).await?.is_some() {
         return super::second_factor::challenge(&app, staff_id, &back_target(back)).await;
     }
+    throttle::succeeded(&app.pool, &form.email, &client.to_string()).await?;
     if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
         sessions::close(&app.pool, previous).await?;
     }

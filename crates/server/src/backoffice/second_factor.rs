@@ -35,6 +35,11 @@ pub async fn challenge(app: &AppState, staff_id: Uuid, back: &str) -> Result<Res
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let value = URL_SAFE_NO_PAD.encode(bytes);
+    // One open challenge per person: signing in again does not add five more guesses.
+    sqlx::query("DELETE FROM login_challenges WHERE staff_id = ?")
+        .bind(staff_id.to_string())
+        .execute(&app.pool)
+        .await?;
     sqlx::query(
         "INSERT INTO login_challenges (token_hash, staff_id, expires_at, back) VALUES (?, ?, ?, ?)",
     )
@@ -103,6 +108,7 @@ pub struct CodeForm {
 pub async fn check_code(
     State(app): State<AppState>,
     Lang(language): Lang,
+    crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
@@ -119,6 +125,21 @@ pub async fn check_code(
         return Ok(Redirect::to("/ufficio/accesso").into_response());
     };
     let now = app.clock.now();
+    // Claim one of the challenge's attempts before checking the code, in one statement: parallel
+    // guesses cannot all read the same count and slip past the limit.
+    let claimed = sqlx::query(
+        "UPDATE login_challenges SET attempts = attempts + 1
+          WHERE token_hash = ? AND attempts < ? AND expires_at > ?",
+    )
+    .bind(&token_hash)
+    .bind(CHALLENGE_ATTEMPTS)
+    .bind(now)
+    .execute(&app.pool)
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        return Ok(Redirect::to("/ufficio/accesso").into_response());
+    }
     let accepted = match staff::totp_state(&app.pool, staff_id).await? {
         Some((secret, last_step)) => {
             let secret = totp::TotpSecret::from_base32(&secret)
@@ -131,10 +152,6 @@ pub async fn check_code(
         None => false,
     };
     if !accepted {
-        sqlx::query("UPDATE login_challenges SET attempts = attempts + 1 WHERE token_hash = ?")
-            .bind(&token_hash)
-            .execute(&app.pool)
-            .await?;
         return render_code(
             &app,
             language,
@@ -149,6 +166,9 @@ pub async fn check_code(
         .await?;
     if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
         sessions::close(&app.pool, previous).await?;
+    }
+    if let Some(email) = staff::find(&app.pool, staff_id).await?.map(|s| s.email) {
+        crate::staff::throttle::succeeded(&app.pool, &email, &client.to_string()).await?;
     }
     let session = sessions::open(&app.pool, staff_id, now).await?;
     tracing::info!(staff_id = %staff_id, "staff signed in with two factors");
@@ -222,6 +242,9 @@ pub struct SetupForm {
     csrf_token: String,
     secret: String,
     code: String,
+    /// A code from the current authenticator, needed to replace it.
+    #[serde(default)]
+    current_code: String,
 }
 
 pub async fn confirm_setup(
@@ -236,6 +259,32 @@ pub async fn confirm_setup(
     let Some(secret) = totp::TotpSecret::from_base32(&form.secret) else {
         return Err(AppError::BadRequest);
     };
+    // Replacing a second factor needs the current one: a stolen session alone cannot lock the
+    // owner out.
+    if let Some((current, last_step)) = staff::totp_state(&app.pool, signed_in.staff.id).await? {
+        let current = totp::TotpSecret::from_base32(&current)
+            .ok_or_else(|| AppError::internal("stored TOTP secret is not base32"))?;
+        let proven = match totp::verify(
+            &current,
+            &form.current_code,
+            app.clock.now().timestamp(),
+            last_step,
+        ) {
+            Some(step) => staff::use_totp_step(&app.pool, signed_in.staff.id, step).await?,
+            None => false,
+        };
+        if !proven {
+            return render_setup(
+                &app,
+                language,
+                &signed_in,
+                &form.secret,
+                Some("totp.error.current"),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    }
     let Some(step) = totp::verify(&secret, &form.code, app.clock.now().timestamp(), None) else {
         return render_setup(
             &app,

@@ -357,14 +357,24 @@ pub async fn update(
     Ok(true)
 }
 
-/// Sets a new password (an invitation accepted).
+/// Sets a new password (an invitation accepted), uses up the person's invitations and ends
+/// their sessions: a reset must shut out whoever had the old password.
 pub async fn set_password(pool: &MySqlPool, id: Uuid, password: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE staff SET password_hash = ? WHERE id = ?")
         .bind(password::hash(password))
         .bind(id.to_string())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    sqlx::query("DELETE FROM staff_invitations WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE staff_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }
 
 /// The TOTP secret (base32) and the last step used, when two-factor authentication is set up.

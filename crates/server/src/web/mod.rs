@@ -16,3 +16,40 @@ pub use client::{ClientIp, RateLimiter};
 pub use error::{AppError, Result};
 pub use i18n::Lang;
 pub use templates::{Page, Templates};
+
+/// Whether a `?torna=` target is a path of this site and nothing else: it starts with one `/`,
+/// and holds only the characters our own paths use (no `//`, backslash, whitespace or control
+/// character, which browsers may read as another host).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_plain_local_paths_are_followed() {
+        for good in [
+            "/",
+            "/segnalazioni/nuova",
+            "/segui/abc-DEF_1",
+            "/ufficio/richieste?stato=received&pagina=2",
+        ] {
+            assert!(super::is_local_path(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a b",
+            "evil",
+            "/%09/x\u{7f}",
+        ] {
+            assert!(!super::is_local_path(bad), "{bad:?}");
+        }
+    }
+}
