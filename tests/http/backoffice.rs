@@ -52,7 +52,7 @@ async fn signing_in_opens_a_fresh_session_and_signing_out_ends_it() {
     );
     let cookie = response.header("set-cookie").unwrap();
     assert!(
-        cookie.starts_with("sportello_session=")
+        cookie.starts_with("__Host-sportello_session=")
             && cookie.contains("HttpOnly")
             && cookie.contains("Secure")
     );

@@ -224,3 +224,21 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         "another citizen behind the same proxy"
     );
 }
+
+#[tokio::test]
+async fn behind_https_a_planted_cookie_without_the_host_prefix_is_not_believed() {
+    let app = TestApp::start().await;
+    // A sibling subdomain could set `sportello_csrf` but never `__Host-sportello_csrf`.
+    let nonce = sportello_server::web::csrf::new_nonce();
+    let token = sportello_server::web::csrf::token_for(&app.app.csrf_secret, &nonce);
+    let (content_type, body) = complaint("Cookie piantato")
+        .first("csrf_token", &token)
+        .encode();
+    let request = axum::http::Request::post("/segnalazioni")
+        .header("content-type", content_type)
+        .header("cookie", format!("sportello_csrf={nonce}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count_events().await, 0);
+}

@@ -92,7 +92,7 @@ async fn cookies_are_secure_behind_https() {
     let page = app.get("/segnalazioni/nuova").await;
     let cookie = page.header("set-cookie").unwrap();
     assert!(
-        cookie.starts_with("sportello_csrf=")
+        cookie.starts_with("__Host-sportello_csrf=")
             && cookie.contains("Secure")
             && cookie.contains("SameSite=Lax")
     );

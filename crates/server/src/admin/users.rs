@@ -328,7 +328,12 @@ pub async fn accept_invitation(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response> {
     let staff_id = invited(&app, &token).await?;
-    if !csrf::verify_request(&app.csrf_secret, &headers, Some(&form.csrf_token)) {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        Some(&form.csrf_token),
+        app.secure_cookies(),
+    ) {
         return render_invitation(
             &app,
             language,

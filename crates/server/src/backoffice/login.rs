@@ -67,7 +67,7 @@ pub async fn login(
     let back = form.torna.as_deref();
     if !csrf::verify(
         &app.csrf_secret,
-        cookies::get(&headers, csrf::COOKIE),
+        cookies::get(&headers, &cookies::name(csrf::COOKIE, app.secure_cookies())),
         Some(&form.csrf_token),
     ) {
         return render(
@@ -115,13 +115,16 @@ pub async fn login(
         return super::second_factor::challenge(&app, staff_id, &back_target(back)).await;
     }
     throttle::succeeded(&app.pool, &form.email, &client.to_string()).await?;
-    if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
+    if let Some(previous) = cookies::get(
+        &headers,
+        &cookies::name(sessions::COOKIE, app.secure_cookies()),
+    ) {
         sessions::close(&app.pool, previous).await?;
     }
     let session = sessions::open(&app.pool, staff_id, now).await?;
     tracing::info!(staff_id = %staff_id, "staff signed in");
     let cookie = cookies::set(
-        sessions::COOKIE,
+        &cookies::name(sessions::COOKIE, app.secure_cookies()),
         &session,
         sessions::ABSOLUTE.num_seconds() as u64,
         app.secure_cookies(),
@@ -163,7 +166,12 @@ pub async fn logout_everywhere(
 }
 
 fn signed_out(app: &AppState) -> Response {
-    let cookie = cookies::set(sessions::COOKIE, "", 0, app.secure_cookies());
+    let cookie = cookies::set(
+        &cookies::name(sessions::COOKIE, app.secure_cookies()),
+        "",
+        0,
+        app.secure_cookies(),
+    );
     (
         [(header::SET_COOKIE, cookie)],
         Redirect::to("/ufficio/accesso"),

@@ -50,7 +50,7 @@ pub async fn challenge(app: &AppState, staff_id: Uuid, back: &str) -> Result<Res
     .execute(&app.pool)
     .await?;
     let cookie = cookies::set(
-        CHALLENGE_COOKIE,
+        &cookies::name(CHALLENGE_COOKIE, app.secure_cookies()),
         &value,
         (CHALLENGE_MINUTES * 60) as u64,
         app.secure_cookies(),
@@ -67,7 +67,10 @@ async fn live_challenge(
     app: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, Uuid, i32, String)>> {
-    let Some(value) = cookies::get(headers, CHALLENGE_COOKIE) else {
+    let Some(value) = cookies::get(
+        headers,
+        &cookies::name(CHALLENGE_COOKIE, app.secure_cookies()),
+    ) else {
         return Ok(None);
     };
     let token_hash = hash(value);
@@ -112,7 +115,12 @@ pub async fn check_code(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
-    if !csrf::verify_request(&app.csrf_secret, &headers, Some(&form.csrf_token)) {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        Some(&form.csrf_token),
+        app.secure_cookies(),
+    ) {
         return render_code(
             &app,
             language,
@@ -164,7 +172,10 @@ pub async fn check_code(
         .bind(&token_hash)
         .execute(&app.pool)
         .await?;
-    if let Some(previous) = cookies::get(&headers, sessions::COOKIE) {
+    if let Some(previous) = cookies::get(
+        &headers,
+        &cookies::name(sessions::COOKIE, app.secure_cookies()),
+    ) {
         sessions::close(&app.pool, previous).await?;
     }
     if let Some(email) = staff::find(&app.pool, staff_id).await?.map(|s| s.email) {
@@ -173,12 +184,17 @@ pub async fn check_code(
     let session = sessions::open(&app.pool, staff_id, now).await?;
     tracing::info!(staff_id = %staff_id, "staff signed in with two factors");
     let session_cookie = cookies::set(
-        sessions::COOKIE,
+        &cookies::name(sessions::COOKIE, app.secure_cookies()),
         &session,
         sessions::ABSOLUTE.num_seconds() as u64,
         app.secure_cookies(),
     );
-    let clear = cookies::set(CHALLENGE_COOKIE, "", 0, app.secure_cookies());
+    let clear = cookies::set(
+        &cookies::name(CHALLENGE_COOKIE, app.secure_cookies()),
+        "",
+        0,
+        app.secure_cookies(),
+    );
     let mut response = Redirect::to(&back).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

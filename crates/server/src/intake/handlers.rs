@@ -56,7 +56,12 @@ pub async fn submit(
         .iter()
         .map(|upload| attachments::safe_name(&upload.name))
         .collect();
-    if !csrf::verify_request(&app.csrf_secret, &headers, received.csrf_token.as_deref()) {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        received.csrf_token.as_deref(),
+        app.secure_cookies(),
+    ) {
         let errors = [general_error("form.error.csrf")];
         return render(
             &app,

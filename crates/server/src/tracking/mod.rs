@@ -176,7 +176,12 @@ pub async fn reply(
             .await
         }
     };
-    if !csrf::verify_request(&app.csrf_secret, &headers, received.csrf_token.as_deref()) {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        received.csrf_token.as_deref(),
+        app.secure_cookies(),
+    ) {
         return fail("form.error.csrf", StatusCode::FORBIDDEN).await;
     }
     if !app.submissions.allow(client) {

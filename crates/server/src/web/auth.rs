@@ -46,8 +46,11 @@ where
             };
             Redirect::to(&format!("/ufficio/accesso?torna={}", encode(back))).into_response()
         };
-        let Some(cookie) = cookies::get(&parts.headers, sessions::COOKIE).map(str::to_string)
-        else {
+        let Some(cookie) = cookies::get(
+            &parts.headers,
+            &cookies::name(sessions::COOKIE, app.secure_cookies()),
+        )
+        .map(str::to_string) else {
             return Err(to_login());
         };
         let now = app.clock.now();

@@ -15,6 +15,17 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The name a security cookie goes by: behind HTTPS with the `__Host-` prefix, which browsers
+/// accept only from this host over a secure connection with `Path=/` and no `Domain` — so a
+/// sibling subdomain cannot plant one.
+pub fn name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
 /// A Set-Cookie value. `secure` follows the public URL's scheme, so local HTTP trials work.
 pub fn set(name: &str, value: &str, max_age_seconds: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };

@@ -17,19 +17,29 @@ pub fn issue(
     headers: &axum::http::HeaderMap,
     secure: bool,
 ) -> (String, Option<String>) {
-    let existing = super::cookies::get(headers, COOKIE)
+    let cookie_name = super::cookies::name(COOKIE, secure);
+    let existing = super::cookies::get(headers, &cookie_name)
         .filter(|nonce| nonce.len() == 43)
         .map(str::to_string);
     let nonce = existing.clone().unwrap_or_else(new_nonce);
     let cookie = existing
         .is_none()
-        .then(|| super::cookies::set(COOKIE, &nonce, 7 * 24 * 3600, secure));
+        .then(|| super::cookies::set(&cookie_name, &nonce, 7 * 24 * 3600, secure));
     (token_for(secret, &nonce), cookie)
 }
 
 /// Whether a public form's token matches this browser's cookie.
-pub fn verify_request(secret: &[u8], headers: &axum::http::HeaderMap, token: Option<&str>) -> bool {
-    verify(secret, super::cookies::get(headers, COOKIE), token)
+pub fn verify_request(
+    secret: &[u8],
+    headers: &axum::http::HeaderMap,
+    token: Option<&str>,
+    secure: bool,
+) -> bool {
+    verify(
+        secret,
+        super::cookies::get(headers, &super::cookies::name(COOKIE, secure)),
+        token,
+    )
 }
 
 /// A fresh nonce for the cookie.
