@@ -147,16 +147,13 @@ async fn the_citizen_answers_a_question_from_the_tracking_page_and_the_clock_res
     let app = TestApp::start().await;
     let receipt = app.file(complaint("Buca")).await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app
-        .add_staff(
+    let (staff, email, password) = app
+        .staff_client(
             "Anna Operatrice",
             &[sportello_server::staff::Role::UrpOperator],
             &[],
         )
         .await;
-    let staff =
-        TestApp::on_database(app.database_url.clone(), crate::support::Options::default()).await;
-    staff.signed_in_as(&email, &password).await;
     staff
         .act(
             &id,
@@ -233,16 +230,13 @@ async fn a_closed_request_takes_no_reply() {
     let app = TestApp::start().await;
     let receipt = app.file(complaint("Buca")).await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app
-        .add_staff(
+    let (staff, _, _) = app
+        .staff_client(
             "Anna Operatrice",
             &[sportello_server::staff::Role::UrpOperator],
             &[],
         )
         .await;
-    let staff =
-        TestApp::on_database(app.database_url.clone(), crate::support::Options::default()).await;
-    staff.signed_in_as(&email, &password).await;
     let page = app.get(&format!("/segui/{}", receipt.token)).await;
     let csrf = page.input_value("csrf_token").unwrap();
     staff.act(&id, "chiudi", &[("outcome", "withdrawn")]).await;

@@ -342,6 +342,20 @@ impl TestApp {
         (email, password)
     }
 
+    /// A second browser on the same database, signed in as a new member of staff (another copy of
+    /// the server, as behind a load balancer). Returns it with the person's e-mail and password.
+    pub async fn staff_client(
+        &self,
+        name: &str,
+        roles: &[Role],
+        departments: &[Uuid],
+    ) -> (TestApp, String, String) {
+        let (email, password) = self.add_staff(name, roles, departments).await;
+        let client = TestApp::on_database(self.database_url.clone(), Options::default()).await;
+        client.signed_in_as(&email, &password).await;
+        (client, email, password)
+    }
+
     pub async fn add_department(&self, name: &str) -> Uuid {
         let email = format!("{}@comune.test", name.to_lowercase().replace(' ', "-"));
         directory::add_department(
