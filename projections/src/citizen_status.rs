@@ -38,13 +38,22 @@ impl Projection for CitizenStatus {
                 attachments,
                 received_at,
                 answer_due,
+                filed_by,
             } => {
+                // The blind index that finds a guest's request from their verified e-mail; none
+                // once the key is gone, so a rebuild after an erasure cannot find it again.
+                let email_index = match crate::personal::open_in(conn, personal).await.ok().flatten() {
+                    Some(opened) if !opened.email.trim().is_empty() => {
+                        crate::personal::email_index(conn, &opened.email).await.ok()
+                    }
+                    _ => None,
+                };
                 let personal = serde_json::to_value(personal).expect("sealed data serialises");
                 sqlx::query(
                     "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
                          reference, kind, topic_code, channel, language, status, received_at,
-                         answer_due, personal)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
+                         answer_due, personal, citizen_id, email_index)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
                 .bind(organisation_id.to_string())
@@ -57,6 +66,8 @@ impl Projection for CitizenStatus {
                 .bind(received_at)
                 .bind(answer_due)
                 .bind(personal)
+                .bind(filed_by.citizen.map(|id| id.to_string()))
+                .bind(email_index)
                 .execute(&mut *conn)
                 .await?;
                 add_entry(conn, stored, "received", *received_at).await?;
@@ -111,7 +122,7 @@ impl Projection for CitizenStatus {
                 at,
                 message,
                 answer_due,
-                ..
+                attachments,
             } => {
                 sqlx::query(
                     "UPDATE citizen_requests
@@ -124,6 +135,7 @@ impl Projection for CitizenStatus {
                 .execute(&mut *conn)
                 .await?;
                 add_message(conn, stored, "citizen_replied", *at, Some(message), None).await?;
+                set_files(conn, stored, attachments).await?;
             }
             RequestEvent::RequestRedirected {
                 at,
@@ -155,6 +167,7 @@ impl Projection for CitizenStatus {
             }
             RequestEvent::RequestTakenInCharge { at, department, .. } => {
                 set_status(conn, id, "taken_in_charge").await?;
+                set_time(conn, id, "taken_in_charge_at", *at).await?;
                 add_message(
                     conn,
                     stored,
@@ -174,30 +187,41 @@ impl Projection for CitizenStatus {
                 ..
             } => {
                 set_status(conn, id, "answered").await?;
+                set_time(conn, id, "answered_at", *at).await?;
                 add_message(conn, stored, "answered", *at, Some(message), None).await?;
-                if !attachments.is_empty() {
-                    sqlx::query("UPDATE citizen_timeline SET files = ? WHERE aggregate_id = ? AND sequence = ?")
-                        .bind(serde_json::to_value(attachments).expect("attachments serialise"))
-                        .bind(id)
-                        .bind(stored.sequence)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                set_files(conn, stored, attachments).await?;
             }
             RequestEvent::RequestClosed { at, outcome, .. } => {
-                sqlx::query("UPDATE citizen_requests SET status = 'closed', outcome = ?, status_before_wait = NULL WHERE aggregate_id = ?")
+                sqlx::query("UPDATE citizen_requests SET status = 'closed', outcome = ?, status_before_wait = NULL, closed_at = ?, stars = NULL WHERE aggregate_id = ?")
                     .bind(outcome.code())
+                    .bind(at)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
                 add_message(conn, stored, "closed", *at, None, Some(outcome.code())).await?;
             }
             RequestEvent::RequestReopened { at, .. } => {
-                sqlx::query("UPDATE citizen_requests SET status = 'in_evaluation', outcome = NULL WHERE aggregate_id = ?")
+                sqlx::query("UPDATE citizen_requests SET status = 'in_evaluation', outcome = NULL, closed_at = NULL, stars = NULL WHERE aggregate_id = ?")
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
                 add_entry(conn, stored, "reopened", *at).await?;
+            }
+            RequestEvent::RequestRated { at, stars, .. } => {
+                sqlx::query("UPDATE citizen_requests SET stars = ? WHERE aggregate_id = ?")
+                    .bind(i16::from(*stars))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                add_message(conn, stored, "rated", *at, None, Some(&stars.to_string())).await?;
+            }
+            RequestEvent::PersonalDataErased { at, reason } => {
+                sqlx::query("UPDATE citizen_requests SET erased_at = ?, email_index = NULL WHERE aggregate_id = ?")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                add_message(conn, stored, "erased", *at, None, Some(reason.code())).await?;
             }
             // For staff only: failed mail, internal notes, reminders to departments.
             RequestEvent::AcknowledgementFailed { .. }
@@ -229,6 +253,38 @@ async fn set_status(
     sqlx::query("UPDATE citizen_requests SET status = ? WHERE aggregate_id = ?")
         .bind(status)
         .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn set_time(
+    conn: &mut MySqlConnection,
+    id: &str,
+    column: &str,
+    at: DateTime<Utc>,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!("UPDATE citizen_requests SET {column} = ? WHERE aggregate_id = ?"))
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Files that came with a timeline entry (an answer's documents, a reply's attachments).
+async fn set_files(
+    conn: &mut MySqlConnection,
+    stored: &StoredEvent,
+    attachments: &[sportello_domain::Attachment],
+) -> Result<(), ProjectionError> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE citizen_timeline SET files = ? WHERE aggregate_id = ? AND sequence = ?")
+        .bind(serde_json::to_value(attachments).expect("attachments serialise"))
+        .bind(&stored.aggregate_id)
+        .bind(stored.sequence)
         .execute(conn)
         .await?;
     Ok(())
@@ -283,6 +339,11 @@ pub struct TrackedRequest {
     pub received_at: DateTime<Utc>,
     pub answer_due: NaiveDate,
     pub acknowledged_at: Option<DateTime<Utc>>,
+    pub taken_in_charge_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub stars: Option<u8>,
+    pub erased_at: Option<DateTime<Utc>>,
     pub personal: Sealed,
 }
 
@@ -308,22 +369,13 @@ pub struct TrackedAttachment {
     pub size: i64,
 }
 
-/// The request whose tracking token hashes to `token_hash`.
-pub async fn request_by_token_hash(
-    pool: &MySqlPool,
-    token_hash: &str,
-) -> Result<Option<TrackedRequest>, ProjectionError> {
-    let row = sqlx::query(
-        "SELECT aggregate_id, reference, kind, topic_code, channel, language, status, received_at,
-                answer_due, acknowledged_at, personal
-           FROM citizen_requests WHERE tracking_token_hash = ?",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+const REQUEST_COLUMNS: &str = "aggregate_id, reference, kind, topic_code, channel, language, status,
+    received_at, answer_due, acknowledged_at, personal, taken_in_charge_at, answered_at, closed_at,
+    stars, erased_at";
+
+fn tracked_from(row: sqlx::mysql::MySqlRow) -> Result<TrackedRequest, ProjectionError> {
     let personal: serde_json::Value = row.try_get("personal")?;
-    Ok(Some(TrackedRequest {
+    Ok(TrackedRequest {
         aggregate_id: row.try_get("aggregate_id")?,
         reference: row.try_get("reference")?,
         kind: row.try_get("kind")?,
@@ -334,11 +386,74 @@ pub async fn request_by_token_hash(
         received_at: row.try_get("received_at")?,
         answer_due: row.try_get("answer_due")?,
         acknowledged_at: row.try_get("acknowledged_at")?,
+        taken_in_charge_at: row.try_get("taken_in_charge_at")?,
+        answered_at: row.try_get("answered_at")?,
+        closed_at: row.try_get("closed_at")?,
+        stars: row.try_get::<Option<i16>, _>("stars")?.map(|s| s as u8),
+        erased_at: row.try_get("erased_at")?,
         personal: serde_json::from_value(personal).map_err(|source| ProjectionError::Decode {
             position: 0,
             source,
         })?,
-    }))
+    })
+}
+
+/// The request whose tracking token hashes to `token_hash`.
+pub async fn request_by_token_hash(
+    pool: &MySqlPool,
+    token_hash: &str,
+) -> Result<Option<TrackedRequest>, ProjectionError> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM citizen_requests WHERE tracking_token_hash = ?"
+    ))
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(tracked_from).transpose()
+}
+
+/// Whose requests "my area" lists: filed while signed in, or as a guest with the e-mail address
+/// the citizen has verified (its blind index).
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub citizen_id: String,
+    pub email_index: Option<String>,
+}
+
+/// Every request of this citizen, newest first (two index ranges, merged by the database).
+pub async fn requests_of(
+    pool: &MySqlPool,
+    owner: &Owner,
+) -> Result<Vec<TrackedRequest>, ProjectionError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM citizen_requests WHERE citizen_id = ?
+         UNION
+         SELECT {REQUEST_COLUMNS} FROM citizen_requests WHERE email_index = ?
+         ORDER BY received_at DESC, reference DESC"
+    ))
+    .bind(&owner.citizen_id)
+    .bind(owner.email_index.as_deref().unwrap_or("-"))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(tracked_from).collect()
+}
+
+/// One request of this citizen; `None` when it is somebody else's (or does not exist).
+pub async fn request_of(
+    pool: &MySqlPool,
+    owner: &Owner,
+    aggregate_id: &str,
+) -> Result<Option<TrackedRequest>, ProjectionError> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM citizen_requests
+          WHERE aggregate_id = ? AND (citizen_id = ? OR email_index = ?)"
+    ))
+    .bind(aggregate_id)
+    .bind(&owner.citizen_id)
+    .bind(owner.email_index.as_deref().unwrap_or("-"))
+    .fetch_optional(pool)
+    .await?;
+    row.map(tracked_from).transpose()
 }
 
 /// The public history of a request, oldest first.

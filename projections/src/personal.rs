@@ -60,6 +60,16 @@ pub async fn seal_text(
     Ok(Some(seal_with(&key, key_id, &text)))
 }
 
+/// Seals text under a key created in the caller's transaction (not yet visible to the pool).
+pub async fn seal_text_in(
+    conn: &mut MySqlConnection,
+    key_id: Uuid,
+    text: &str,
+) -> Result<Sealed, SealError> {
+    let key = load_key(conn, key_id).await?.ok_or(SealError::Corrupt)?;
+    Ok(seal_with(&key, key_id, &text))
+}
+
 fn seal_with<T: Serialize>(key: &[u8; 32], key_id: Uuid, data: &T) -> Sealed {
     let cipher = Aes256Gcm::new_from_slice(key).expect("a 32-byte key");
     let mut nonce = [0u8; 12];
@@ -180,4 +190,23 @@ mod tests {
         sealed.key_id = Uuid::new_v4();
         assert!(open_with::<PersonalData>(&key, &sealed).is_err());
     }
+}
+
+/// The blind index of an e-mail address: HMAC-SHA-256 under the installation's secret of the
+/// trimmed, lower-cased address. It finds a guest's requests for the citizen who verified that
+/// address, without keeping the address itself next to them.
+pub async fn email_index(conn: &mut MySqlConnection, email: &str) -> Result<String, SealError> {
+    let secret: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'email_index_secret'")
+            .fetch_optional(conn)
+            .await?;
+    let secret = secret.ok_or(SealError::Corrupt)?;
+    Ok(email_index_with(secret.as_bytes(), email))
+}
+
+pub fn email_index_with(secret: &[u8], email: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(email.trim().to_lowercase().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }

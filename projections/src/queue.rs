@@ -145,7 +145,17 @@ async fn apply_event(
             .execute(&mut *conn)
             .await?;
         }
-        E::RequestRedirected { .. } | E::InternalNoteAdded { .. } => {}
+        E::RequestRedirected { .. } | E::InternalNoteAdded { .. } | E::RequestRated { .. } => {}
+        E::PersonalDataErased { at, .. } => {
+            sqlx::query(
+                "UPDATE queue_requests SET subject = NULL, citizen_name = NULL, citizen_email = NULL,
+                        erased_at = ? WHERE aggregate_id = ?",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
         E::RequestForwarded { at, department, .. } => {
             sqlx::query(
                 "UPDATE queue_requests SET status = 'forwarded', department_id = ?, forwarded_at = ?,

@@ -81,6 +81,11 @@ pub struct Request {
     /// While waiting for the citizen: since when, and where the reply takes the request back.
     paused_since: Option<DateTime<Utc>>,
     resume_to: Option<Status>,
+    /// When it was last closed, and whether the citizen rated that closure.
+    closed_at: Option<DateTime<Utc>>,
+    rated: bool,
+    /// The personal data is gone: nobody can write to the citizen or hear from them any more.
+    erased: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +122,14 @@ pub enum RequestError {
     NoAnswerYet,
     #[error("a request is closed as not competent by redirecting it")]
     RedirectToCloseAsNotCompetent,
+    #[error("the period for reopening this request has ended")]
+    ReopeningPeriodOver,
+    #[error("this closure has already been rated")]
+    AlreadyRated,
+    #[error("a rating is from 1 to 5 stars")]
+    StarsOutOfRange,
+    #[error("the personal data of this request has been erased")]
+    Erased,
 }
 
 impl Request {
@@ -186,6 +199,7 @@ impl Request {
                 attachments,
                 calendar,
             } => {
+                self.refuse_if_erased()?;
                 if self.status == Status::Closed {
                     return refuse("replied to");
                 }
@@ -288,9 +302,60 @@ impl Request {
                 Ok(vec![E::RequestClosed { by, at, outcome }])
             }
             C::Reopen { by, at, reason } => match self.status {
-                Status::Closed => Ok(vec![E::RequestReopened { by, at, reason }]),
+                Status::Closed => Ok(vec![E::RequestReopened {
+                    by: Some(by),
+                    at,
+                    reason,
+                }]),
                 _ => refuse("reopened"),
             },
+            C::ReopenByCitizen {
+                at,
+                reason,
+                reopen_days,
+            } => {
+                self.refuse_if_erased()?;
+                match (self.status, self.closed_at) {
+                    (Status::Closed, Some(closed_at))
+                        if at <= closed_at + chrono::Duration::days(i64::from(reopen_days)) =>
+                    {
+                        Ok(vec![E::RequestReopened {
+                            by: None,
+                            at,
+                            reason: Some(reason),
+                        }])
+                    }
+                    (Status::Closed, _) => Err(RequestError::ReopeningPeriodOver),
+                    _ => refuse("reopened"),
+                }
+            }
+            C::Rate {
+                at,
+                stars,
+                reasons,
+                comment,
+            } => {
+                self.refuse_if_erased()?;
+                if self.status != Status::Closed {
+                    return refuse("rated");
+                }
+                if self.rated {
+                    return Err(RequestError::AlreadyRated);
+                }
+                if !(1..=5).contains(&stars) {
+                    return Err(RequestError::StarsOutOfRange);
+                }
+                Ok(vec![E::RequestRated {
+                    at,
+                    stars,
+                    reasons,
+                    comment,
+                }])
+            }
+            C::RecordErasure { at, reason } => {
+                self.refuse_if_erased()?;
+                Ok(vec![E::PersonalDataErased { at, reason }])
+            }
             C::Remind {
                 at,
                 department,
@@ -316,6 +381,14 @@ impl Request {
                     level,
                 }])
             }
+        }
+    }
+
+    fn refuse_if_erased(&self) -> Result<(), RequestError> {
+        if self.erased {
+            Err(RequestError::Erased)
+        } else {
+            Ok(())
         }
     }
 
@@ -352,6 +425,7 @@ impl Request {
             attachments: new.attachments,
             received_at: new.received_at,
             answer_due,
+            filed_by: new.filed_by,
         }])
     }
 
@@ -428,8 +502,10 @@ impl Aggregate for Request {
                 self.reminded.clear();
             }
             E::RequestAnswered { .. } => self.status = Status::Answered,
-            E::RequestClosed { .. } => {
+            E::RequestClosed { at, .. } => {
                 self.status = Status::Closed;
+                self.closed_at = Some(at);
+                self.rated = false;
                 self.paused_since = None;
                 self.resume_to = None;
             }
@@ -439,6 +515,8 @@ impl Aggregate for Request {
                 self.reminded.clear();
             }
             E::RequestReminded { level, .. } => self.reminded.push(level),
+            E::RequestRated { .. } => self.rated = true,
+            E::PersonalDataErased { .. } => self.erased = true,
         }
     }
 }
@@ -447,4 +525,17 @@ impl Aggregate for Request {
 /// event inside its own transaction (the reference counter shares it) and for tests.
 pub fn decide_new(command: RequestCommand) -> Result<Vec<RequestEvent>, RequestError> {
     Request::default().decide(command)
+}
+
+/// Decide on a request from its past events, for a write path that appends in its own
+/// transaction (the front office's receipt acknowledges a request in the one that files it).
+pub fn decide_after(
+    history: &[RequestEvent],
+    command: RequestCommand,
+) -> Result<Vec<RequestEvent>, RequestError> {
+    let mut request = Request::default();
+    for event in history {
+        request.apply(event.clone());
+    }
+    request.decide(command)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    Attachment, Channel, Kind, Language, Outcome, Reference, ReminderLevel, Sealed, WorkingCalendar,
+    Attachment, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference, ReminderLevel, Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,11 +80,29 @@ pub enum RequestCommand {
         at: DateTime<Utc>,
         outcome: Outcome,
     },
-    /// A closed request opens again (by staff, or by the citizen when `by` is `None`).
+    /// Staff open a closed request again.
     Reopen {
-        by: Option<Uuid>,
+        by: Uuid,
         at: DateTime<Utc>,
         reason: Option<Sealed>,
+    },
+    /// The citizen opens a closed request again, within `reopen_days` of its closure.
+    ReopenByCitizen {
+        at: DateTime<Utc>,
+        reason: Sealed,
+        reopen_days: u32,
+    },
+    /// The citizen rates the answer of a closed request (once per closure).
+    Rate {
+        at: DateTime<Utc>,
+        stars: u8,
+        reasons: Vec<String>,
+        comment: Option<Sealed>,
+    },
+    /// The request's key has been destroyed and its files deleted: record it.
+    RecordErasure {
+        at: DateTime<Utc>,
+        reason: ErasureReason,
     },
     /// The scheduler reminds a department that has not taken charge.
     Remind {
@@ -112,4 +130,5 @@ pub struct NewRequest {
     pub answer_days: u32,
     /// The Comune's working days: a deadline on a holiday moves to the next working day.
     pub calendar: WorkingCalendar,
+    pub filed_by: FiledBy,
 }

@@ -25,6 +25,10 @@ pub enum RequestEvent {
         attachments: Vec<Attachment>,
         received_at: DateTime<Utc>,
         answer_due: NaiveDate,
+        /// Who filed it and how the citizen is reached. Added without a new event version: older
+        /// events were all filed by guests on the web, which is the default.
+        #[serde(default, skip_serializing_if = "FiledBy::is_guest")]
+        filed_by: FiledBy,
     },
     RequestAcknowledged {
         at: DateTime<Utc>,
@@ -100,6 +104,63 @@ pub enum RequestEvent {
         department: Uuid,
         level: ReminderLevel,
     },
+    /// The citizen rated the answer after closure (the Designers Italia rating pattern).
+    RequestRated {
+        at: DateTime<Utc>,
+        /// 1 to 5: how easy and useful it was.
+        stars: u8,
+        /// Codes of the reasons chosen in the follow-up question.
+        reasons: Vec<String>,
+        comment: Option<Sealed>,
+    },
+    /// The request's personal data was erased: its key destroyed, its files deleted. The request
+    /// stays, without personal data, so that it is still counted.
+    PersonalDataErased {
+        at: DateTime<Utc>,
+        reason: ErasureReason,
+    },
+}
+
+/// Who filed a request and how the citizen wants to hear from the Comune.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledBy {
+    /// The citizen's account, when they were signed in or the front office found them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen: Option<Uuid>,
+    /// The front-office operator who entered it on the citizen's behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Uuid>,
+    /// The operator checked the citizen's identity document at the counter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_checked: bool,
+    /// The citizen gets no e-mail: answers go on paper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paper_only: bool,
+}
+
+impl FiledBy {
+    pub fn is_guest(&self) -> bool {
+        *self == FiledBy::default()
+    }
+}
+
+/// Why personal data was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The citizen deleted their account and asked for their data to be erased.
+    CitizenRequest,
+    /// The retention period for closed requests ran out.
+    Retention,
+}
+
+impl ErasureReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErasureReason::CitizenRequest => "citizen_request",
+            ErasureReason::Retention => "retention",
+        }
+    }
 }
 
 impl RequestEvent {
@@ -121,6 +182,8 @@ impl RequestEvent {
             RequestEvent::RequestClosed { .. } => "RequestClosed",
             RequestEvent::RequestReopened { .. } => "RequestReopened",
             RequestEvent::RequestReminded { .. } => "RequestReminded",
+            RequestEvent::RequestRated { .. } => "RequestRated",
+            RequestEvent::PersonalDataErased { .. } => "PersonalDataErased",
         }
     }
 }
@@ -144,7 +207,9 @@ impl RequestEvent {
             | E::InternalNoteAdded { at, .. }
             | E::RequestClosed { at, .. }
             | E::RequestReopened { at, .. }
-            | E::RequestReminded { at, .. } => *at,
+            | E::RequestReminded { at, .. }
+            | E::RequestRated { at, .. }
+            | E::PersonalDataErased { at, .. } => *at,
         }
     }
 }

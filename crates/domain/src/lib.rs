@@ -9,10 +9,10 @@ mod reference;
 mod rome;
 mod vocabulary;
 
-pub use aggregate::{decide_new, Request, RequestError, Status};
+pub use aggregate::{decide_after, decide_new, Request, RequestError, Status};
 pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
-pub use events::{Attachment, RequestEvent, Sealed, EVENT_VERSION};
+pub use events::{Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT_VERSION};
 pub use reference::{Reference, ReferenceError};
 pub use rome::{rome_date, rome_midnight, rome_year};
 pub use vocabulary::{Channel, Kind, Language, Outcome, ReminderLevel};

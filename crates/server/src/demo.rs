@@ -64,6 +64,7 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
             channel: Channel::Web,
             actor: "demo".into(),
             correlation_id: Uuid::new_v4().to_string(),
+            filed_by: Default::default(),
         };
         filed.push(
             file_request(app, submission)

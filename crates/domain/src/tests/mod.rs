@@ -1,5 +1,6 @@
 //! Given/when/then specifications of the request aggregate, one per rule.
 
+mod citizen;
 mod receive;
 mod workflow;
 
@@ -45,6 +46,7 @@ pub fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
         received_at,
         answer_days: 30,
         calendar: WorkingCalendar::default(),
+        filed_by: FiledBy::default(),
     }
 }
 
@@ -66,6 +68,7 @@ pub fn received(
         attachments: new.attachments,
         received_at,
         answer_due,
+        filed_by: new.filed_by,
     }
 }
 

@@ -13,7 +13,7 @@ const ROADS: Uuid = Uuid::from_u128(10);
 const PARKS: Uuid = Uuid::from_u128(11);
 const REGION: Uuid = Uuid::from_u128(20);
 
-fn t(minutes: i64) -> DateTime<Utc> {
+pub(super) fn t(minutes: i64) -> DateTime<Utc> {
     at("2026-03-10T09:00:00Z") + chrono::Duration::minutes(minutes)
 }
 
@@ -22,7 +22,7 @@ fn received_event() -> RequestEvent {
 }
 
 /// The events that bring a request to `status`.
-fn history_to(status: Status) -> Vec<RequestEvent> {
+pub(super) fn history_to(status: Status) -> Vec<RequestEvent> {
     use RequestEvent as E;
     let mut events = vec![received_event()];
     let evaluating = E::RequestTakenIntoEvaluation {
@@ -197,7 +197,7 @@ fn commands() -> Vec<(RequestCommand, &'static [Status])> {
         ),
         (
             C::Reopen {
-                by: Some(OPERATOR),
+                by: OPERATOR,
                 at: t(10),
                 reason: None,
             },
@@ -210,6 +210,38 @@ fn commands() -> Vec<(RequestCommand, &'static [Status])> {
                 level: ReminderLevel::Referents,
             },
             &[S::Forwarded],
+        ),
+        (
+            C::ReopenByCitizen {
+                at: t(10),
+                reason: sealed(),
+                reopen_days: 30,
+            },
+            &[S::Closed],
+        ),
+        (
+            C::Rate {
+                at: t(10),
+                stars: 4,
+                reasons: vec![],
+                comment: None,
+            },
+            &[S::Closed],
+        ),
+        (
+            C::RecordErasure {
+                at: t(10),
+                reason: ErasureReason::CitizenRequest,
+            },
+            &[
+                S::Received,
+                S::InEvaluation,
+                S::WaitingForCitizen,
+                S::Forwarded,
+                S::TakenInCharge,
+                S::Answered,
+                S::Closed,
+            ],
         ),
     ]
 }

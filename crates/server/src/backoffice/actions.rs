@@ -212,7 +212,7 @@ async fn command_for(
             note: sealed.expect("checked"),
         },
         "riapri" => RequestCommand::Reopen {
-            by: Some(by),
+            by,
             at,
             reason: sealed,
         },

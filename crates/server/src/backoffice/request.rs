@@ -349,6 +349,24 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                     reason.as_ref(),
                     false,
                 ),
+                E::RequestRated { stars, reasons, comment, .. } => (
+                    None,
+                    format!(
+                        "{stars}/5{}",
+                        reasons
+                            .iter()
+                            .map(|r| format!(" · {}", i18n::text(language, &format!("rating.reason.{r}"), &[])))
+                            .collect::<String>()
+                    ),
+                    comment.as_ref(),
+                    false,
+                ),
+                E::PersonalDataErased { reason, .. } => (
+                    None,
+                    i18n::text(language, &format!("erasure.{}", reason.code()), &[]),
+                    None,
+                    false,
+                ),
                 E::RequestReminded {
                     department: d,
                     level,
@@ -377,7 +395,7 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
             None => None,
         };
         let files = match &recorded.event {
-            E::RequestAnswered { attachments, .. } => attachments
+            E::RequestAnswered { attachments, .. } | E::CitizenReplied { attachments, .. } => attachments
                 .iter()
                 .enumerate()
                 .map(|(index, a)| {
@@ -473,7 +491,8 @@ pub async fn answer_file(
         .iter()
         .find(|recorded| recorded.sequence == sequence)
         .and_then(|recorded| match &recorded.event {
-            RequestEvent::RequestAnswered { attachments, .. } => attachments.get(index).cloned(),
+            RequestEvent::RequestAnswered { attachments, .. }
+            | RequestEvent::CitizenReplied { attachments, .. } => attachments.get(index).cloned(),
             _ => None,
         })
         .ok_or(AppError::NotFound)?;

@@ -10,8 +10,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sportello_domain::{
-    decide_new, rome_year, Attachment, Channel, Language, NewRequest, Reference, Request,
-    RequestCommand,
+    decide_after, decide_new, rome_year, Attachment, Channel, FiledBy, Language, NewRequest,
+    Reference, Request, RequestCommand,
 };
 use sqlx::MySqlConnection;
 use uuid::Uuid;
@@ -31,6 +31,8 @@ pub struct Submission {
     pub channel: Channel,
     pub actor: String,
     pub correlation_id: String,
+    /// Who filed it: a guest, a signed-in citizen, or the front office on someone's behalf.
+    pub filed_by: FiledBy,
 }
 
 /// What the citizen gets back once the request is safely stored.
@@ -106,6 +108,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     let number = next_number(&mut tx, app.organisation_id, year).await?;
     let reference = Reference::new(year, number).map_err(AppError::internal)?;
     let personal = personal::seal(&mut tx, &personal_data).await?;
+    let personal_key = personal.key_id;
     let command = RequestCommand::Receive(Box::new(NewRequest {
         organisation_id: app.organisation_id,
         reference,
@@ -119,8 +122,19 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         received_at,
         answer_days: settings.answer_days_for(request.kind),
         calendar: settings.calendar,
+        filed_by: submission.filed_by.clone(),
     }));
-    let events = decide_new(command).map_err(AppError::internal)?;
+    let mut events = decide_new(command).map_err(AppError::internal)?;
+    // Someone who chose paper at the counter is acknowledged by the receipt in their hand.
+    let paper = submission.filed_by.paper_only;
+    if paper {
+        let acknowledged = decide_after(
+            &events,
+            RequestCommand::RecordAcknowledgement { at: received_at },
+        )
+        .map_err(AppError::internal)?;
+        events.extend(acknowledged);
+    }
     let metadata = metadata(
         &submission.actor,
         submission.channel.code(),
@@ -140,16 +154,27 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         })
         .collect();
     insert_events(&mut tx, &serialized).await?;
-    sqlx::query(
-        "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
-         VALUES (?, 'acknowledgement', ?, ?, ?)",
-    )
-    .bind(&aggregate_id)
-    .bind(&token)
-    .bind(received_at)
-    .bind(received_at)
-    .execute(&mut *tx)
-    .await?;
+    if !paper {
+        sqlx::query(
+            "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
+             VALUES (?, 'acknowledgement', ?, ?, ?)",
+        )
+        .bind(&aggregate_id)
+        .bind(&token)
+        .bind(received_at)
+        .bind(received_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if submission.filed_by.operator.is_some() {
+        // The receipt can be printed again: its token, sealed under the request's key.
+        let sealed = personal::seal_text_in(&mut tx, personal_key, &token).await?;
+        sqlx::query("INSERT INTO front_office_receipts (aggregate_id, token) VALUES (?, ?)")
+            .bind(&aggregate_id)
+            .bind(serde_json::to_value(&sealed).expect("sealed data serialises"))
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
 
     app.events_appended.notify_waiters();

@@ -103,6 +103,7 @@ pub async fn submit(
                 channel: Channel::Web,
                 actor: "citizen".into(),
                 correlation_id: Uuid::new_v4().to_string(),
+                filed_by: Default::default(),
             };
             let filed = file_request(&app, submission).await?;
             Ok(Redirect::to(&format!("/segui/{}/ricevuta", filed.token)).into_response())

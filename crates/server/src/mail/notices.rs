@@ -42,11 +42,17 @@ pub(super) async fn plan(
         language,
         personal,
         answer_due,
+        filed_by,
         ..
     }) = events.first().map(|r| r.event.clone())
     else {
         anyhow::bail!("outbox row names a request with no RequestReceived");
     };
+    // A citizen who chose paper at the counter gets no e-mail; the office still does.
+    let for_citizen = !matches!(kind, "forwarded" | "reminder" | "handed_back");
+    if filed_by.paper_only && for_citizen {
+        return Ok(Plan::Close("paper"));
+    }
     let Some(event) = events
         .iter()
         .find(|r| Some(r.sequence) == sequence)

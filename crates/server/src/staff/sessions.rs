@@ -1,4 +1,5 @@
-//! Server-side sessions in MySQL, so every server copy knows them. The cookie holds 256 random
+//! Server-side sessions in MySQL, so every server copy knows them, for staff and for citizens
+//! alike (each under its own cookie). The cookie holds 256 random
 //! bits; the table holds their hash. A session ends after 30 idle minutes or 12 hours in all,
 //! at logout, or when its owner logs out everywhere. Each session has its own CSRF secret.
 
@@ -11,6 +12,15 @@ use sqlx::MySqlPool;
 use uuid::Uuid;
 
 pub const COOKIE: &str = "sportello_session";
+/// The citizen area's session cookie: a citizen and a member of staff may share a browser.
+pub const CITIZEN_COOKIE: &str = "sportello_citizen";
+
+/// Whose session it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Staff(Uuid),
+    Citizen(Uuid),
+}
 pub const IDLE: Duration = Duration::minutes(30);
 pub const ABSOLUTE: Duration = Duration::hours(12);
 /// How stale `last_seen_at` may get before a request writes it again.
@@ -26,19 +36,24 @@ fn hash(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// Opens a session for `staff_id`; returns the cookie value. Any session the browser had before
+/// Opens a session for `owner`; returns the cookie value. Any session the browser had before
 /// is ended by the caller, so a login always rotates the identifier.
 pub async fn open(
     pool: &MySqlPool,
-    staff_id: Uuid,
+    owner: impl Into<Owner>,
     now: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let value = random();
+    let (staff_id, citizen_id) = match owner.into() {
+        Owner::Staff(id) => (Some(id.to_string()), None),
+        Owner::Citizen(id) => (None, Some(id.to_string())),
+    };
     sqlx::query(
-        "INSERT INTO sessions (id_hash, staff_id, csrf_secret, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (id_hash, staff_id, citizen_id, csrf_secret, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(hash(&value))
-    .bind(staff_id.to_string())
+    .bind(staff_id)
+    .bind(citizen_id)
     .bind(hex::encode(Sha256::digest(random().as_bytes())))
     .bind(now)
     .bind(now)
@@ -50,8 +65,15 @@ pub async fn open(
 /// A live session: whose it is and its CSRF token.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub staff_id: Uuid,
+    pub owner: Owner,
     pub csrf_token: String,
+}
+
+impl From<Uuid> for Owner {
+    /// A bare id is a member of staff's (the back office's calls predate citizens' sessions).
+    fn from(staff_id: Uuid) -> Owner {
+        Owner::Staff(staff_id)
+    }
 }
 
 /// The live session behind a cookie value, touched; `None` when unknown or expired (and then
@@ -62,14 +84,27 @@ pub async fn load(
     now: DateTime<Utc>,
 ) -> Result<Option<Session>, sqlx::Error> {
     let id_hash = hash(value);
-    let row: Option<(String, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT staff_id, csrf_secret, created_at, last_seen_at FROM sessions WHERE id_hash = ?",
+    type Row = (
+        Option<String>,
+        Option<String>,
+        String,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT staff_id, citizen_id, csrf_secret, created_at, last_seen_at FROM sessions WHERE id_hash = ?",
     )
     .bind(&id_hash)
     .fetch_optional(pool)
     .await?;
-    let Some((staff_id, csrf_token, created_at, last_seen_at)) = row else {
+    let Some((staff_id, citizen_id, csrf_token, created_at, last_seen_at)) = row else {
         return Ok(None);
+    };
+    let parse = |id: Option<String>| id.and_then(|id| Uuid::parse_str(&id).ok());
+    let owner = match (parse(staff_id), parse(citizen_id)) {
+        (Some(id), _) => Owner::Staff(id),
+        (None, Some(id)) => Owner::Citizen(id),
+        (None, None) => return Ok(None),
     };
     if now - last_seen_at > IDLE || now - created_at > ABSOLUTE {
         close(pool, value).await?;
@@ -82,10 +117,7 @@ pub async fn load(
             .execute(pool)
             .await?;
     }
-    Ok(Some(Session {
-        staff_id: Uuid::parse_str(&staff_id).unwrap_or_default(),
-        csrf_token,
-    }))
+    Ok(Some(Session { owner, csrf_token }))
 }
 
 pub async fn close(pool: &MySqlPool, value: &str) -> Result<(), sqlx::Error> {
@@ -100,6 +132,15 @@ pub async fn close(pool: &MySqlPool, value: &str) -> Result<(), sqlx::Error> {
 pub async fn close_all(pool: &MySqlPool, staff_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE staff_id = ?")
         .bind(staff_id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of this citizen (password reset, account deleted).
+pub async fn close_all_citizen(pool: &MySqlPool, citizen_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE citizen_id = ?")
+        .bind(citizen_id.to_string())
         .execute(pool)
         .await?;
     Ok(())

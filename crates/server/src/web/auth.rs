@@ -59,7 +59,10 @@ where
             Ok(None) => return Err(to_login()),
             Err(error) => return Err(super::AppError::internal(error).into_response()),
         };
-        let staff = match staff::find(&app.pool, session.staff_id).await {
+        let sessions::Owner::Staff(staff_id) = session.owner else {
+            return Err(to_login());
+        };
+        let staff = match staff::find(&app.pool, staff_id).await {
             Ok(Some(staff))
                 if staff.may_use_back_office() || staff.has(staff::Role::Administrator) =>
             {
