@@ -9,6 +9,9 @@ CREATE TABLE citizens (
     email             VARCHAR(254) NULL,
     email_verified_at DATETIME(6)  NULL,
     password_hash     VARCHAR(255) NULL,
+    -- Chosen at registration, in force once the address is proven (so nobody can pre-register
+    -- someone else's address with a password of their own).
+    pending_password_hash VARCHAR(255) NULL,
     first_name        VARCHAR(100) NOT NULL,
     last_name         VARCHAR(100) NOT NULL,
     fiscal_code       VARCHAR(16)  NULL,
@@ -103,7 +106,8 @@ ALTER TABLE citizen_requests
     ADD KEY citizen_requests_email (email_index, received_at);
 
 ALTER TABLE queue_requests
-    ADD COLUMN erased_at DATETIME(6) NULL;
+    ADD COLUMN erased_at DATETIME(6) NULL,
+    ADD KEY queue_closed (organisation_id, status, closed_at);
 
 -- Both views gained columns from the whole past: rebuild them from the events at the next start.
 DELETE FROM citizen_timeline;

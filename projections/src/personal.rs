@@ -119,6 +119,35 @@ pub async fn open_in(
     open_with(&key, sealed).map(Some)
 }
 
+/// Opens many requests' personal data with one query for their keys (a list never reads a key
+/// per row); `None` for each whose key has been erased.
+pub async fn open_many(
+    pool: &MySqlPool,
+    sealed: &[Sealed],
+) -> Result<Vec<Option<PersonalData>>, SealError> {
+    if sealed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::new("SELECT id, key_bytes FROM data_keys WHERE id IN (");
+    let mut ids = query.separated(", ");
+    for item in sealed {
+        ids.push_bind(item.key_id.to_string());
+    }
+    query.push(")");
+    let rows: Vec<(String, Vec<u8>)> = query.build_query_as().fetch_all(pool).await?;
+    let keys: std::collections::HashMap<String, Vec<u8>> = rows.into_iter().collect();
+    sealed
+        .iter()
+        .map(|item| match keys.get(&item.key_id.to_string()) {
+            Some(key) => {
+                let key: [u8; 32] = key.as_slice().try_into().map_err(|_| SealError::Corrupt)?;
+                open_with(&key, item).map(Some)
+            }
+            None => Ok(None),
+        })
+        .collect()
+}
+
 /// Opens sealed text; `None` when its key has been erased.
 pub async fn open_text(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<String>, SealError> {
     open_value(pool, sealed).await

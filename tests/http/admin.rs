@@ -99,6 +99,7 @@ async fn deadlines_and_the_patron_saint_apply_to_new_requests() {
                 ("days_praise", "30"),
                 ("reminder_days", "7"),
                 ("escalation_days", "3"),
+                ("reopen_days", "30"),
                 ("patron_saint", "03-30"),
             ],
         )

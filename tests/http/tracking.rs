@@ -205,7 +205,7 @@ async fn a_reply_too_short_keeps_what_was_typed() {
     assert!(response
         .text()
         .contains("Il messaggio deve avere da 10 a 4000 caratteri."));
-    assert_eq!(response.element_text("reply-message").unwrap(), "Corto");
+    assert_eq!(response.element_text("message").unwrap(), "Corto");
     assert_eq!(app.count_events().await, 1);
 }
 

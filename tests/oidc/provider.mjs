@@ -127,14 +127,17 @@ function configuration() {
 
 // Completes any interaction (login, consent, or both) without a form.
 async function interaction(req, res) {
-  const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
+  const details = await provider.interactionDetails(req, res);
+  const { prompt, params, session, grantId } = details;
   const result = {};
   let accountId = session?.accountId;
   let reuseGrant = Boolean(grantId);
-  if (session?.accountId && session.accountId !== current) {
-    // The test switched accounts: drop the old session, or oidc-provider
-    // would answer with a "do you want to sign out" form instead.
+  if (accountId && accountId !== current) {
+    // The test switched accounts: end the old session and detach it from this
+    // interaction, or oidc-provider answers with a "sign out?" form instead.
     await (await provider.Session.findByUid(session.uid))?.destroy();
+    delete details.session;
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
     reuseGrant = false;
   }
   if (prompt.name === 'login' || accountId !== current) {
@@ -171,8 +174,8 @@ const server = http.createServer(async (req, res) => {
   try {
     if (path === '/__test/health') return send(res, 200, { ok: true });
     if (path === '/__test/account' && req.method === 'POST') {
-      const body = await readJson(req);
-      if (typeof body.sub !== 'string' || body.sub === '') return send(res, 400, { error: 'sub is required' });
+      const body = await readJson(req).catch(() => null);
+      if (typeof body?.sub !== 'string' || body.sub === '') return send(res, 400, { error: 'a JSON body with sub is required' });
       setAccount(body);
       return send(res, 204);
     }

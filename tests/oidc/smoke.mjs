@@ -55,7 +55,43 @@ async function follow(url, base) {
   throw new Error(`too many redirects: ${hops}`);
 }
 
-const decode = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+// Signs in: authorization request with PKCE S256, state and nonce, redirects
+// followed to the redirect_uri, code swapped with client_secret_basic.
+// Returns the ID token's header and claims (signature checked on the jwks).
+async function signIn(base, disco, scope) {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const state = crypto.randomBytes(8).toString('hex');
+  const nonce = crypto.randomBytes(8).toString('hex');
+  const auth = new URL(disco.authorization_endpoint);
+  Object.entries({
+    response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope,
+    state, nonce, code_challenge: crypto.hash('sha256', verifier, 'base64url'), code_challenge_method: 'S256',
+  }).forEach(([k, v]) => auth.searchParams.set(k, v));
+  const { url, hops } = await follow(auth.href, base);
+  console.log('hops', hops.join(' -> '), '->', url);
+  const back = new URL(url);
+  check('redirected to redirect_uri with code, state and iss', url.startsWith(REDIRECT)
+    && back.searchParams.get('code') && back.searchParams.get('state') === state
+    && back.searchParams.get('iss') === disco.issuer, url);
+
+  const tokenRes = await fetch(disco.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('web:secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier }),
+  });
+  const tokens = await tokenRes.json();
+  check('token endpoint with client_secret_basic', tokenRes.status === 200 && tokens.id_token, JSON.stringify(tokens));
+  const [h, p, s] = tokens.id_token.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const claims = JSON.parse(Buffer.from(p, 'base64url'));
+  console.log('id_token header', JSON.stringify(header));
+  console.log('id_token claims', JSON.stringify(claims));
+  check('id_token nonce', claims.nonce === nonce);
+  const jwks = await (await fetch(disco.jwks_uri)).json();
+  const key = crypto.createPublicKey({ key: jwks.keys.find((k) => k.kid === header.kid), format: 'jwk' });
+  check('id_token signature verifies', crypto.verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')));
+  return { header, claims };
+}
 
 // 1. The full flow against the default issuer.
 {
@@ -86,39 +122,11 @@ const decode = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
   });
   check('POST /__test/account is 204', set.status === 204);
 
-  const verifier = crypto.randomBytes(32).toString('base64url');
-  const state = crypto.randomBytes(8).toString('hex');
-  const nonce = crypto.randomBytes(8).toString('hex');
-  const auth = new URL(disco.authorization_endpoint);
-  Object.entries({
-    response_type: 'code', client_id: 'web', redirect_uri: REDIRECT, scope: 'openid profile email',
-    state, nonce, code_challenge: crypto.hash('sha256', verifier, 'base64url'), code_challenge_method: 'S256',
-  }).forEach(([k, v]) => auth.searchParams.set(k, v));
-  const { url, hops } = await follow(auth.href, issuer);
-  console.log('hops', hops.join(' -> '), '->', url);
-  const back = new URL(url);
-  check('redirected to redirect_uri with code and state',
-    url.startsWith(REDIRECT) && back.searchParams.get('code') && back.searchParams.get('state') === state, url);
-
-  const tokenRes = await fetch(disco.token_endpoint, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('web:secret').toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: verifier }),
-  });
-  const tokens = await tokenRes.json();
-  check('token endpoint with client_secret_basic', tokenRes.status === 200 && tokens.id_token, JSON.stringify(tokens));
-  const header = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url'));
-  const claims = decode(tokens.id_token);
-  console.log('id_token header', JSON.stringify(header));
-  console.log('id_token claims', JSON.stringify(claims));
+  const { claims, header } = await signIn(issuer, disco, 'openid profile email');
   check('id_token is RS256 with the jwks kid', header.alg === 'RS256' && header.kid === jwks.keys[0].kid);
-  check('id_token claims', claims.iss === issuer && claims.aud === 'web' && claims.nonce === nonce
+  check('id_token claims', claims.iss === issuer && claims.aud === 'web'
     && claims.sub === 'citizen-2' && claims.given_name === 'Anna' && claims.family_name === 'Bianchi'
     && claims.email === 'anna@example.org' && claims.email_verified === true && claims[FISCAL] === 'BNCNNA85M41F205X');
-  // The signature checks against the published key.
-  const key = crypto.createPublicKey({ key: jwks.keys[0], format: 'jwk' });
-  const [h, p, s] = tokens.id_token.split('.');
-  check('id_token signature verifies', crypto.verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')));
   await stop(child);
 }
 
@@ -129,6 +137,11 @@ const decode = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
   const disco = await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json();
   console.log('discovery with OIDC_ISSUER', JSON.stringify({ issuer: disco.issuer, authorization_endpoint: disco.authorization_endpoint, jwks_uri: disco.jwks_uri }));
   check('discovery issuer is OIDC_ISSUER', disco.issuer === 'http://issuer.invalid/realm');
+  // Endpoints stay on the address listened on, so the flow still works.
+  const { claims } = await signIn(`http://127.0.0.1:${port}`, disco, 'openid profile email');
+  check('id_token iss is OIDC_ISSUER, default account', claims.iss === 'http://issuer.invalid/realm'
+    && claims.sub === 'citizen-1' && claims.given_name === 'Mario' && claims.family_name === 'Rossi'
+    && claims.email === 'mario.rossi@example.org' && claims[FISCAL] === 'RSSMRA80A01H501U');
   await stop(child);
 }
 

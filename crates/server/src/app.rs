@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::event_store::{self, Requests};
 use crate::mail::Transport;
 use crate::web::{self, RateLimiter, Templates};
-use crate::{admin, backoffice, db, intake, pages, tracking};
+use crate::{admin, backoffice, citizens, db, intake, pages, tracking};
 
 /// The default organisation created by the first migration (one Comune per install for now).
 pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
@@ -84,6 +84,62 @@ impl AppState {
     }
 }
 
+/// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
+fn citizen_routes() -> Router<AppState> {
+    use citizens::{accounts, area, data_rights, drafts, oidc};
+    Router::new()
+        .route("/area", get(area::home))
+        .route(
+            "/area/registrazione",
+            get(accounts::register_form).post(accounts::register),
+        )
+        .route(
+            "/area/conferma/{token}",
+            get(accounts::confirm_form).post(accounts::confirm),
+        )
+        .route("/area/accesso", get(accounts::login_form).post(accounts::login))
+        .route("/area/accesso/oidc", post(oidc::start))
+        .route("/area/accesso/oidc/ritorno", get(oidc::callback))
+        .route("/area/esci", post(accounts::logout))
+        .route(
+            "/area/password-dimenticata",
+            get(accounts::forgot_form).post(accounts::forgot),
+        )
+        .route(
+            "/area/password/{token}",
+            get(accounts::reset_form).post(accounts::reset),
+        )
+        .route(
+            "/area/nuova-email/{token}",
+            get(accounts::email_confirm_form).post(accounts::email_confirm),
+        )
+        .route("/area/profilo", get(accounts::profile))
+        .route("/area/profilo/password", post(accounts::change_password))
+        .route("/area/profilo/email", post(accounts::change_email))
+        .route("/area/profilo/elimina", post(data_rights::delete_account))
+        .route("/area/dati", get(data_rights::export))
+        .route("/area/bozze/{id}/elimina", post(drafts::delete))
+        .route("/area/richieste/{id}", get(area::request))
+        .route(
+            "/area/richieste/{id}/risposta",
+            post(area::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+        )
+        .route("/area/richieste/{id}/riapri", post(area::reopen))
+        .route("/area/richieste/{id}/valuta", post(area::rate))
+        .route(
+            "/area/richieste/{id}/allegati/{position}",
+            get(area::download),
+        )
+        .route(
+            "/area/richieste/{id}/allegati/{position}/anteprima",
+            get(area::preview),
+        )
+        .route(
+            "/area/richieste/{id}/risposte/{sequence}/{index}",
+            get(area::entry_file),
+        )
+}
+
 pub fn router(app: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(pages::home))
@@ -110,6 +166,8 @@ pub fn router(app: AppState) -> Router {
             "/segui/{token}/risposta",
             post(tracking::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
         )
+        .route("/segui/{token}/riapri", post(tracking::reopen))
+        .route("/segui/{token}/valuta", post(tracking::rate))
         .route(
             "/segui/{token}/allegati/{position}",
             get(tracking::download),
@@ -182,6 +240,7 @@ pub fn router(app: AppState) -> Router {
             "/ufficio/invito/{token}",
             get(admin::invitation).post(admin::accept_invitation),
         )
+        .merge(citizen_routes())
         .route("/privacy", get(pages::privacy))
         .route("/lingua/{lang}", get(pages::language))
         .route("/healthz", get(pages::healthz))

@@ -31,6 +31,26 @@ pub struct Config {
     pub mail_max_attempts: u32,
     pub log_filter: String,
     pub log_json: bool,
+    /// Days after closure within which a citizen may reopen, unless administrators say otherwise.
+    pub reopen_days: u32,
+    /// Sign-in with OpenID Connect (SPID and CIE through the Comune's identity provider or proxy).
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider: where it is, who we are to it, and which claims carry what.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The issuer URL; its discovery document must name exactly this issuer.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: String,
+    pub claim_given_name: String,
+    pub claim_family_name: String,
+    pub claim_email: String,
+    pub claim_fiscal_number: String,
+    /// What the sign-in button says ("SPID / CIE").
+    pub button_label: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +187,42 @@ impl Config {
             Some("json") => true,
             Some(_) => return Err(bad("SPORTELLO_LOG_FORMAT", "must be text or json")),
         };
+        let oidc = match (
+            get("SPORTELLO_OIDC_ISSUER"),
+            get("SPORTELLO_OIDC_CLIENT_ID"),
+            get("SPORTELLO_OIDC_CLIENT_SECRET"),
+        ) {
+            (None, None, None) => None,
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+                    return Err(bad("SPORTELLO_OIDC_ISSUER", "must be an https:// URL"));
+                }
+                let claim = |key: &str, default: &str| get(key).unwrap_or_else(|| default.into());
+                Some(OidcConfig {
+                    issuer: issuer.trim_end_matches('/').to_string(),
+                    client_id,
+                    client_secret,
+                    scopes: claim("SPORTELLO_OIDC_SCOPES", "openid profile email"),
+                    claim_given_name: claim("SPORTELLO_OIDC_CLAIM_GIVEN_NAME", "given_name"),
+                    claim_family_name: claim("SPORTELLO_OIDC_CLAIM_FAMILY_NAME", "family_name"),
+                    claim_email: claim("SPORTELLO_OIDC_CLAIM_EMAIL", "email"),
+                    claim_fiscal_number: claim(
+                        "SPORTELLO_OIDC_CLAIM_FISCAL_NUMBER",
+                        "https://attributes.eid.gov.it/fiscal_number",
+                    ),
+                    button_label: claim("SPORTELLO_OIDC_BUTTON", "SPID / CIE"),
+                })
+            }
+            _ => {
+                return Err(bad(
+                    "SPORTELLO_OIDC_ISSUER",
+                    "SPORTELLO_OIDC_CLIENT_ID and SPORTELLO_OIDC_CLIENT_SECRET go together",
+                ))
+            }
+        };
         Ok(Config {
+            oidc,
+            reopen_days: number("SPORTELLO_REOPEN_DAYS", 30, 0..=3650)?,
             database_url,
             bind,
             data_dir,

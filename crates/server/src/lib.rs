@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod app;
 pub mod backoffice;
+pub mod citizens;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -57,9 +57,10 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
     Ok(recorded)
 }
 
-/// Starts the scheduler that runs the reminders every minute.
+/// Starts the scheduler that runs the reminders every minute and the retention job every hour.
 pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
+    let retention_app = app.clone();
     let app = app.clone();
     scheduler
         .add(Job::new_async("0 * * * * *", move |_id, _scheduler| {
@@ -67,6 +68,16 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
             Box::pin(async move {
                 if let Err(error) = run(&app).await {
                     tracing::error!(%error, "reminders failed; the next run catches up");
+                }
+            })
+        })?)
+        .await?;
+    scheduler
+        .add(Job::new_async("0 17 * * * *", move |_id, _scheduler| {
+            let app = retention_app.clone();
+            Box::pin(async move {
+                if let Err(error) = crate::citizens::retention::run(&app).await {
+                    tracing::error!(%error, "retention failed; the next run catches up");
                 }
             })
         })?)

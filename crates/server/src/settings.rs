@@ -18,6 +18,10 @@ pub struct Settings {
     pub escalation_days: u32,
     pub calendar: WorkingCalendar,
     pub require_totp: bool,
+    /// Days after closure within which the citizen may reopen a request.
+    pub reopen_days: u32,
+    /// Months after closure when a request's personal data is erased; `None`: kept.
+    pub retention_months: Option<u32>,
 }
 
 impl Settings {
@@ -38,8 +42,9 @@ pub async fn load(
     organisation_id: Uuid,
     config: &Config,
 ) -> Result<Settings, sqlx::Error> {
-    let (patron_saint, reminder_days, escalation_days, require_totp): (Option<String>, Option<i32>, Option<i32>, bool) =
-        sqlx::query_as("SELECT patron_saint, reminder_days, escalation_days, require_totp FROM organisations WHERE id = ?")
+    type Row = (Option<String>, Option<i32>, Option<i32>, bool, Option<i32>, Option<i32>);
+    let (patron_saint, reminder_days, escalation_days, require_totp, reopen_days, retention_months): Row =
+        sqlx::query_as("SELECT patron_saint, reminder_days, escalation_days, require_totp, reopen_days, retention_months FROM organisations WHERE id = ?")
             .bind(organisation_id.to_string())
             .fetch_one(pool)
             .await?;
@@ -69,6 +74,10 @@ pub async fn load(
             patron_saint: patron_saint.as_deref().and_then(parse_month_day),
         },
         require_totp,
+        reopen_days: reopen_days
+            .map(|d| d as u32)
+            .unwrap_or(config.reopen_days),
+        retention_months: retention_months.map(|m| m as u32),
     })
 }
 
@@ -83,11 +92,13 @@ pub async fn save(
         .calendar
         .patron_saint
         .map(|(m, d)| format!("{m:02}-{d:02}"));
-    sqlx::query("UPDATE organisations SET patron_saint = ?, reminder_days = ?, escalation_days = ?, require_totp = ? WHERE id = ?")
+    sqlx::query("UPDATE organisations SET patron_saint = ?, reminder_days = ?, escalation_days = ?, require_totp = ?, reopen_days = ?, retention_months = ? WHERE id = ?")
         .bind(patron)
         .bind(settings.reminder_days as i32)
         .bind(settings.escalation_days as i32)
         .bind(settings.require_totp)
+        .bind(settings.reopen_days as i32)
+        .bind(settings.retention_months.map(|m| m as i32))
         .bind(organisation_id.to_string())
         .execute(&mut *tx)
         .await?;

@@ -39,6 +39,14 @@ pub async fn settings(
         );
     }
     values.insert("reminder_days".into(), current.reminder_days.to_string());
+    values.insert("reopen_days".into(), current.reopen_days.to_string());
+    values.insert(
+        "retention_months".into(),
+        current
+            .retention_months
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    );
     values.insert(
         "escalation_days".into(),
         current.escalation_days.to_string(),
@@ -101,6 +109,22 @@ pub async fn save_settings(
         .collect();
     let reminder_days = days("reminder_days");
     let escalation_days = days("escalation_days");
+    let reopen_days = match values.get("reopen_days").map(|v| v.trim()).unwrap_or("").parse::<u32>() {
+        Ok(days) if days <= 3650 => days,
+        _ => {
+            errors.insert("reopen_days".into(), i18n::text(language, "admin.error.reopen_days", &[]));
+            0
+        }
+    };
+    let retention_text = values.get("retention_months").map(|v| v.trim()).unwrap_or("");
+    let retention_months = match retention_text.parse::<u32>() {
+        _ if retention_text.is_empty() => None,
+        Ok(months) if (1..=1200).contains(&months) => Some(months),
+        _ => {
+            errors.insert("retention_months".into(), i18n::text(language, "admin.error.retention", &[]));
+            None
+        }
+    };
     let patron_text = values.get("patron_saint").map(|v| v.trim()).unwrap_or("");
     let patron_saint = if patron_text.is_empty() {
         None
@@ -129,6 +153,8 @@ pub async fn save_settings(
         escalation_days,
         calendar: WorkingCalendar { patron_saint },
         require_totp: values.get("require_totp").is_some_and(|v| v == "1"),
+        reopen_days,
+        retention_months,
     };
     settings::save(&app.pool, app.organisation_id, &settings).await?;
     log(&app, &admin, "settings", None).await?;
@@ -186,6 +212,8 @@ fn render(
             lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
             fields, patron_saint => value("patron_saint"), patron_error => errors.get("patron_saint"),
             require_totp => value("require_totp") == "1",
+            reopen_days => value("reopen_days"), reopen_error => errors.get("reopen_days"),
+            retention_months => value("retention_months"), retention_error => errors.get("retention_months"),
             errors => errors.values().collect::<Vec<_>>(),
         },
     )?;

@@ -388,6 +388,8 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 .get("actor")
                 .map(String::as_str)
                 .unwrap_or("system");
+            // A signed-in citizen's actor carries their account id: staff read "the citizen".
+            let actor = if actor.starts_with("citizen:") { "citizen" } else { actor };
             i18n::text(language, &format!("actor.{}", actor.replace(':', "_")), &[])
         });
         let message = match sealed {

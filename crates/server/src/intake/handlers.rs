@@ -1,11 +1,11 @@
 //! The form's two routes: showing it, and receiving it.
 
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Serialize;
-use sportello_domain::{Channel, Kind, Language};
+use sportello_domain::{Channel, FiledBy, Kind, Language};
 use uuid::Uuid;
 
 use super::attachments::{self, MAX_FILES, MAX_FILE_BYTES};
@@ -21,21 +21,49 @@ use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
 pub const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
 pub const MAX_BODY_BYTES: usize = 2 * MAX_ACCEPTED_BYTES;
 
+#[derive(serde::Deserialize)]
+pub struct DraftQuery {
+    bozza: Option<String>,
+}
+
+/// The form; for a signed-in citizen, with their name and address filled in, or a draft of theirs.
 pub async fn form(
     State(app): State<AppState>,
     Lang(language): Lang,
     headers: HeaderMap,
+    Query(query): Query<DraftQuery>,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &headers,
-        &NewRequestForm::default(),
-        &[],
-        &[],
-        StatusCode::OK,
-    )
-    .await
+    let citizen = crate::citizens::session::current(&app, &headers).await?;
+    let mut form = NewRequestForm::default();
+    let mut draft = None;
+    if let (Some(signed_in), Some(id)) = (&citizen, &query.bozza) {
+        form = crate::citizens::drafts::load(&app, signed_in.citizen.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        draft = Some(id.clone());
+    }
+    if let Some(signed_in) = &citizen {
+        fill_from_account(&mut form, &signed_in.citizen);
+    }
+    render(&app, language, &headers, &form, &[], &[], StatusCode::OK, citizen.is_some(), draft.as_deref()).await
+}
+
+/// A signed-in citizen's name and address, where the form has none yet.
+fn fill_from_account(form: &mut NewRequestForm, citizen: &crate::citizens::store::Citizen) {
+    let fill = |field: &mut String, value: &str| {
+        if field.trim().is_empty() {
+            *field = value.to_string();
+        }
+    };
+    fill(&mut form.first_name, &citizen.first_name);
+    fill(&mut form.last_name, &citizen.last_name);
+    if let Some(email) = citizen.email.as_deref().filter(|_| citizen.email_verified) {
+        fill(&mut form.email, email);
+        fill(&mut form.email_confirmation, email);
+    }
+    if let Some(phone) = &citizen.phone {
+        fill(&mut form.phone, phone);
+    }
 }
 
 pub async fn submit(
@@ -50,7 +78,20 @@ pub async fn submit(
     for (name, value) in &received.fields {
         form.set(name, value.clone());
     }
+    let field = |name: &str| {
+        received
+            .fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let draft = field("bozza").filter(|id| !id.is_empty());
+    let citizen = crate::citizens::session::current(&app, &headers).await?;
+    let signed_in = citizen.is_some();
     let form = &form;
+    let render = |app, language, headers, form, errors, chosen, status| {
+        render(app, language, headers, form, errors, chosen, status, signed_in, draft.as_deref())
+    };
     let chosen: Vec<String> = received
         .uploads
         .iter()
@@ -87,6 +128,10 @@ pub async fn submit(
         )
         .await;
     }
+    if let (Some(signed_in), Some("draft")) = (&citizen, field("action").as_deref()) {
+        crate::citizens::drafts::save(&app, signed_in.citizen.id, draft.as_deref(), form).await?;
+        return Ok(Redirect::to("/area?avviso=bozza").into_response());
+    }
     let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
         .await?
         .into_iter()
@@ -103,9 +148,15 @@ pub async fn submit(
                 channel: Channel::Web,
                 actor: "citizen".into(),
                 correlation_id: Uuid::new_v4().to_string(),
-                filed_by: Default::default(),
+                filed_by: FiledBy {
+                    citizen: citizen.as_ref().map(|c| c.citizen.id),
+                    ..FiledBy::default()
+                },
             };
             let filed = file_request(&app, submission).await?;
+            if let (Some(signed_in), Some(draft)) = (&citizen, &draft) {
+                crate::citizens::drafts::remove(&app, signed_in.citizen.id, draft).await?;
+            }
             Ok(Redirect::to(&format!("/segui/{}/ricevuta", filed.token)).into_response())
         }
         parsed => {
@@ -149,6 +200,7 @@ struct Choice {
 }
 
 /// Renders the form, keeping `form` as typed. `chosen` names files that must be chosen again.
+#[allow(clippy::too_many_arguments)]
 async fn render(
     app: &AppState,
     language: Language,
@@ -157,6 +209,8 @@ async fn render(
     errors: &[FieldError],
     chosen: &[String],
     status: StatusCode,
+    signed_in: bool,
+    draft: Option<&str>,
 ) -> Result<Response> {
     let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
     let topics = active_topics(&app.pool, app.organisation_id).await?;
@@ -204,6 +258,7 @@ async fn render(
             chosen => if errors.is_empty() { &[][..] } else { chosen },
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
             max_files => MAX_FILES, max_file_mb => MAX_FILE_BYTES / (1024 * 1024),
+            signed_in, draft,
         },
     )?;
     let mut response = (status, Html(body)).into_response();

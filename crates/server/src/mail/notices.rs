@@ -482,3 +482,50 @@ pub(super) async fn invitation(
         .body(text)?;
     Ok(Plan::Send(message))
 }
+
+/// A link for a citizen's account: confirm the address, reset the password, confirm a new
+/// address (sent to that new address).
+pub(super) async fn citizen_link(
+    app: &AppState,
+    citizen_id: &str,
+    kind: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let Some(token) = token else {
+        // Erased with the account before the mail left.
+        return Ok(Plan::Close("cancelled"));
+    };
+    let Ok(id) = Uuid::parse_str(citizen_id) else {
+        return Ok(Plan::Close("skipped"));
+    };
+    let Some(citizen) = crate::citizens::store::find(&app.pool, id).await? else {
+        return Ok(Plan::Close("cancelled"));
+    };
+    let (path, to) = match kind {
+        "citizen_verify" => ("conferma", citizen.email.clone()),
+        "citizen_reset" => ("password", citizen.email.clone()),
+        _ => (
+            "nuova-email",
+            crate::citizens::store::link_address(&app.pool, token).await?,
+        ),
+    };
+    let Some(to) = to else {
+        return Ok(Plan::Close("skipped"));
+    };
+    let language = Language::It;
+    let link = format!("{}/area/{path}/{token}", app.config.public_url);
+    let text = app.templates.render(
+        "mail/citizen_link.txt",
+        context! {
+            lang => language.code(), name => format!("{} {}", citizen.first_name, citizen.last_name),
+            link, kind, organisation => app.organisation_name,
+        },
+    )?;
+    let message = lettre::Message::builder()
+        .from(app.config.mail_from.clone())
+        .to(Mailbox::new(None, to.parse()?))
+        .subject(i18n::text(language, &format!("mail.{kind}.subject"), &[]))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)?;
+    Ok(Plan::Send(message))
+}

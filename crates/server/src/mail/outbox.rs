@@ -102,6 +102,9 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
     let plan = match row.kind.as_str() {
         "acknowledgement" => acknowledgement(app, row).await?,
         "invitation" => notices::invitation(app, &row.aggregate_id, row.token.as_deref()).await?,
+        "citizen_verify" | "citizen_reset" | "citizen_email" => {
+            notices::citizen_link(app, &row.aggregate_id, &row.kind, row.token.as_deref()).await?
+        }
         kind => notices::plan(app, &row.aggregate_id, kind, row.event_sequence).await?,
     };
     let message = match plan {

@@ -1,47 +1,78 @@
-//! The private tracking link: the confirmation after filing, the status page with the public
-//! history, and the attachments, all reachable only through the unguessable token (a reference
-//! number grants nothing). A wrong token is a plain 404.
+//! The citizen's view of a request: through the private tracking link (a guest) or in the
+//! citizen's own area (signed in). Both show the same page — status, phases, the public history,
+//! answers and documents — and allow the same things: reply with attachments, reopen within the
+//! period, rate after closure. A reference number grants nothing: a wrong token or somebody
+//! else's request is a plain 404.
 
-use axum::extract::{Multipart, Path, State};
+mod citizen_actions;
+
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
-use sportello_projections::citizen_status::{self, TrackedRequest};
+use sportello_projections::citizen_status::{self, Owner, TrackedRequest};
 
 use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
-use sportello_domain::{RequestCommand, Status};
 
-use crate::event_store::{self, CommandError};
-use crate::intake::{read_multipart, token_hash, MAX_ACCEPTED_BYTES};
+use crate::intake::token_hash;
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal::{self, PersonalData};
-use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
+use crate::web::form::Errors;
+use crate::web::{csrf, i18n, AppError, Lang, Page, Result};
 
-/// The request behind a token. Right after filing, the projection may not have caught up yet:
-/// then it catches up once, here, so the citizen reads their own write. A wrong token costs three
-/// cheap reads, never a lock, when the projection is up to date.
-async fn tracked(app: &AppState, token: &str) -> Result<TrackedRequest> {
-    if token.len() != 43
-        || !token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(AppError::NotFound);
+pub use citizen_actions::{rate, rate_with, reopen, reopen_with, reply, reply_with, CitizenForm};
+
+/// How the citizen reaches a request.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// The private tracking link's token.
+    Token(String),
+    /// A signed-in citizen and the request's id (theirs, or it is not found).
+    Citizen(Owner, String),
+}
+
+impl Access {
+    /// Where the request's pages live for this kind of access.
+    pub fn base(&self) -> String {
+        match self {
+            Access::Token(token) => format!("/segui/{token}"),
+            Access::Citizen(_, id) => format!("/area/richieste/{id}"),
+        }
     }
-    let hash = token_hash(token);
-    if let Some(request) = citizen_status::request_by_token_hash(&app.pool, &hash).await? {
-        return Ok(request);
+
+    /// The request, if this access reaches it. Right after filing, the projection may not have
+    /// caught up yet: then it catches up once, here, so the citizen reads their own write.
+    pub async fn resolve(&self, app: &AppState) -> Result<TrackedRequest> {
+        if let Access::Token(token) = self {
+            if token.len() != 43
+                || !token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(AppError::NotFound);
+            }
+        }
+        if let Some(request) = self.find(app).await? {
+            return Ok(request);
+        }
+        // Look again even when the projection is not behind: the processor may have applied the
+        // event between the first read and this check.
+        if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
+            sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
+        }
+        self.find(app).await?.ok_or(AppError::NotFound)
     }
-    // Look again even when the projection is not behind: the processor may have applied the
-    // event between the first read and this check.
-    if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
-        sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
+
+    async fn find(&self, app: &AppState) -> Result<Option<TrackedRequest>> {
+        Ok(match self {
+            Access::Token(token) => {
+                citizen_status::request_by_token_hash(&app.pool, &token_hash(token)).await?
+            }
+            Access::Citizen(owner, id) => citizen_status::request_of(&app.pool, owner, id).await?,
+        })
     }
-    citizen_status::request_by_token_hash(&app.pool, &hash)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 #[derive(Serialize)]
@@ -51,24 +82,41 @@ struct Summary {
     kind: String,
     received: String,
     answer_due: String,
-    tracking_link: String,
+    tracking_link: Option<String>,
     personal: Option<PersonalData>,
+    /// The phases with their dates: received, taken in charge, answered, closed.
+    phases: Vec<(String, Option<String>)>,
+    stars: Option<u8>,
+    erased: bool,
 }
 
 async fn summary(
     app: &AppState,
     language: sportello_domain::Language,
-    token: &str,
+    access: &Access,
     request: &TrackedRequest,
 ) -> Result<Summary> {
+    let when = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| i18n::date_time(language, at));
+    let phase = |key: &str| i18n::text(language, &format!("phase.{key}"), &[]);
     Ok(Summary {
         reference: request.reference.clone(),
         status: i18n::text(language, &format!("status.{}", request.status), &[]),
         kind: i18n::text(language, &format!("kind.{}", request.kind), &[]),
         received: i18n::date_time(language, request.received_at),
         answer_due: i18n::long_date(language, request.answer_due),
-        tracking_link: format!("{}/segui/{token}", app.config.public_url),
+        tracking_link: match access {
+            Access::Token(token) => Some(format!("{}/segui/{token}", app.config.public_url)),
+            Access::Citizen(..) => None,
+        },
         personal: personal::open(&app.pool, &request.personal).await?,
+        phases: vec![
+            (phase("received"), when(Some(request.received_at))),
+            (phase("taken_in_charge"), when(request.taken_in_charge_at)),
+            (phase("answered"), when(request.answered_at)),
+            (phase("closed"), when(request.closed_at)),
+        ],
+        stars: request.stars,
+        erased: request.erased_at.is_some(),
     })
 }
 
@@ -81,8 +129,9 @@ pub async fn confirmation(
     Lang(language): Lang,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let request = tracked(&app, &token).await?;
-    let summary = summary(&app, language, &token, &request).await?;
+    let access = Access::Token(token.clone());
+    let request = access.resolve(&app).await?;
+    let summary = summary(&app, language, &access, &request).await?;
     let kind =
         sportello_domain::Kind::parse(&request.kind).unwrap_or(sportello_domain::Kind::Information);
     let answer_days = app.settings().await?.answer_days_for(kind);
@@ -109,7 +158,7 @@ struct ShownEntry {
     /// The other body to contact, on a redirection.
     body: Option<ExternalBody>,
     sequence: i64,
-    /// Files attached to an answer: (index, name, size in kB).
+    /// Files attached to an answer or a reply: (index, name, size in kB).
     files: Vec<(usize, String, u64)>,
 }
 
@@ -128,116 +177,74 @@ pub async fn page(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let request = tracked(&app, &token).await?;
+    show(&app, language, &headers, &Access::Token(token)).await
+}
+
+/// The request's page as the citizen first sees it.
+pub async fn show(
+    app: &AppState,
+    language: sportello_domain::Language,
+    headers: &HeaderMap,
+    access: &Access,
+) -> Result<Response> {
+    let request = access.resolve(app).await?;
     render_page(
-        &app,
+        app,
         language,
-        &headers,
-        &token,
+        headers,
+        access,
         &request,
-        &[],
-        "",
+        &CitizenForm::default(),
+        &Errors::new(),
         StatusCode::OK,
     )
     .await
 }
 
-/// A reply from the citizen: more information, or the answer to a question (which resumes the
-/// answer clock). Same protection as the form: CSRF, rate limit, a length check.
-pub async fn reply(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    ClientIp(client): ClientIp,
-    headers: HeaderMap,
-    Path(token): Path<String>,
-    multipart: Multipart,
-) -> Result<Response> {
-    let request = tracked(&app, &token).await?;
-    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
-    let message = received
-        .fields
-        .iter()
-        .find(|(name, _)| name == "message")
-        .map(|(_, v)| v.trim().replace("\r\n", "\n"))
-        .unwrap_or_default();
-    let fail = |key: &'static str, status: StatusCode| {
-        let (app, headers, token, request, message) = (&app, &headers, &token, &request, &message);
-        async move {
-            render_page(
-                app,
-                language,
-                headers,
-                token,
-                request,
-                &[key],
-                message,
-                status,
-            )
-            .await
-        }
-    };
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        received.csrf_token.as_deref(),
-        app.secure_cookies(),
-    ) {
-        return fail("form.error.csrf", StatusCode::FORBIDDEN).await;
-    }
-    if !app.submissions.allow(client) {
-        return fail("form.error.too_many", StatusCode::TOO_MANY_REQUESTS).await;
-    }
-    let length = message.chars().count();
-    if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&length) {
-        return fail(
-            "tracking.reply_error.length",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let events = event_store::recorded(&app.pool, &request.aggregate_id)
-        .await
-        .map_err(AppError::internal)?;
-    if event_store::fold(&events).status() == Status::Closed {
-        return fail("tracking.reply_error.closed", StatusCode::CONFLICT).await;
-    }
-    let sealed = personal::seal_text(&app.pool, request.personal.key_id, &message)
-        .await?
-        .ok_or(AppError::Gone)?;
-    let command = RequestCommand::RecordCitizenReply {
-        at: app.clock.now(),
-        message: sealed,
-        attachments: vec![],
-        calendar: app.settings().await?.calendar,
-    };
-    let metadata = event_store::metadata("citizen", "web", &uuid::Uuid::new_v4().to_string());
-    match event_store::execute(&app.requests, &request.aggregate_id, command, metadata).await {
-        Ok(()) => {}
-        Err(CommandError::Conflict) => {
-            return fail("tracking.reply_error.again", StatusCode::CONFLICT).await
-        }
-        Err(CommandError::Rejected(_)) => {
-            return fail("tracking.reply_error.closed", StatusCode::CONFLICT).await
-        }
-        Err(error) => return Err(AppError::internal(error)),
-    }
-    app.events_appended.notify_waiters();
-    Ok(Redirect::to(&format!("/segui/{token}")).into_response())
+/// What the citizen may do now.
+#[derive(Serialize)]
+struct Allowed {
+    reply: bool,
+    reopen: bool,
+    rate: bool,
+    reopen_until: Option<String>,
 }
 
-/// The tracking page, with the reply form (its errors and what was typed).
+async fn allowed(
+    app: &AppState,
+    language: sportello_domain::Language,
+    request: &TrackedRequest,
+) -> Result<Allowed> {
+    let erased = request.erased_at.is_some();
+    let closed = request.status == "closed";
+    let reopen_days = app.settings().await?.reopen_days;
+    let reopen_until = request
+        .closed_at
+        .map(|at| at + chrono::Duration::days(i64::from(reopen_days)));
+    let can_reopen = closed && !erased && reopen_until.is_some_and(|until| app.clock.now() <= until);
+    Ok(Allowed {
+        reply: !closed && !erased,
+        reopen: can_reopen,
+        rate: closed && !erased && request.stars.is_none(),
+        reopen_until: reopen_until
+            .filter(|_| can_reopen)
+            .map(|until| i18n::date_time(language, until)),
+    })
+}
+
+/// The request's page, with the citizen's forms (their errors and what was typed).
 #[allow(clippy::too_many_arguments)]
 async fn render_page(
     app: &AppState,
     language: sportello_domain::Language,
     headers: &HeaderMap,
-    token: &str,
+    access: &Access,
     request: &TrackedRequest,
-    errors: &[&str],
-    typed: &str,
+    form: &CitizenForm,
+    errors: &Errors,
     status: StatusCode,
 ) -> Result<Response> {
-    let summary = summary(app, language, token, request).await?;
+    let summary = summary(app, language, access, request).await?;
     let history = shown_history(app, language, &request.aggregate_id).await?;
     let names = summary
         .personal
@@ -260,22 +267,20 @@ async fn render_page(
             })
             .collect();
     let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let errors: Vec<String> = errors
-        .iter()
-        .map(|key| i18n::text(language, key, &[]))
-        .collect();
-    let page = Page::new(
-        language,
-        &format!("/segui/{token}"),
-        &app.organisation_name,
-        "tracking.title",
-    );
+    let base = access.base();
+    let page = Page::new(language, &base, &app.organisation_name, "tracking.title");
+    let allowed = allowed(app, language, request).await?;
     let body = app.templates.render(
         "tracking.html",
         context! {
-            lang => page.lang, page, summary, token, history, attachments, csrf_token, errors, typed,
-            can_reply => request.status != "closed", waiting => request.status == "waiting_for_citizen",
+            lang => page.lang, page, summary, base, history, attachments, csrf_token,
+            errors => errors.shown(language), form, allowed,
+            in_area => matches!(access, Access::Citizen(..)),
+            waiting => request.status == "waiting_for_citizen",
             reply_min => DESCRIPTION_MIN, reply_max => DESCRIPTION_MAX,
+            max_files => crate::intake::MAX_FILES,
+            positive_reasons => citizen_actions::POSITIVE_REASONS,
+            negative_reasons => citizen_actions::NEGATIVE_REASONS,
         },
     )?;
     let mut response = (status, private(body)).into_response();
@@ -309,6 +314,11 @@ async fn shown_history(
             "closed" => Some(i18n::text(language, &format!("outcome.{detail}"), &[])),
             _ => None,
         };
+        let named = match entry.entry.as_str() {
+            "rated" => Some(detail.to_string()),
+            "erased" => Some(i18n::text(language, &format!("erasure.{detail}"), &[])),
+            _ => named,
+        };
         let text = i18n::text(
             language,
             &format!("history.{}", entry.entry),
@@ -333,9 +343,7 @@ async fn shown_history(
             .map(|(index, file)| {
                 (
                     index,
-                    file.name
-                        .clone()
-                        .unwrap_or_else(|| format!("documento-{}", index + 1)),
+                    file_name(&entry.entry, index, Some(file)),
                     file.size.div_ceil(1024),
                 )
             })
@@ -380,24 +388,24 @@ pub async fn download(
     State(app): State<AppState>,
     Path((token, position)): Path<(String, i32)>,
 ) -> Result<Response> {
-    serve_file(&app, &token, position, false).await
+    serve_file(&app, &Access::Token(token), position, false).await
 }
 
 pub async fn preview(
     State(app): State<AppState>,
     Path((token, position)): Path<(String, i32)>,
 ) -> Result<Response> {
-    serve_file(&app, &token, position, true).await
+    serve_file(&app, &Access::Token(token), position, true).await
 }
 
 /// Sends a stored file as a download with the type detected at upload, never inline.
-async fn serve_file(
+pub async fn serve_file(
     app: &AppState,
-    token: &str,
+    access: &Access,
     position: i32,
     thumbnail: bool,
 ) -> Result<Response> {
-    let request = tracked(app, token).await?;
+    let request = access.resolve(app).await?;
     let attachments = citizen_status::attachments_of(&app.pool, &request.aggregate_id).await?;
     let attachment = attachments
         .into_iter()
@@ -408,12 +416,6 @@ async fn serve_file(
     } else {
         attachment.file_id.clone()
     };
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT content_type, bytes FROM files WHERE id = ?")
-            .bind(&file_id)
-            .fetch_optional(&app.pool)
-            .await?;
-    let (content_type, bytes) = row.ok_or(AppError::NotFound)?;
     let personal = personal::open(&app.pool, &request.personal).await?;
     let name = personal
         .and_then(|p| p.attachment_names.get(position as usize).cloned())
@@ -423,37 +425,48 @@ async fn serve_file(
     } else {
         name
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, content_disposition(&name)),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    stored_file(app, &file_id, &name).await
 }
 
-/// A file staff attached to an answer, as a download through the private link.
+/// A file staff attached to an answer (or the citizen to a reply), as a download.
 pub async fn answer_file(
     State(app): State<AppState>,
     Path((token, sequence, index)): Path<(String, i64, usize)>,
 ) -> Result<Response> {
-    let request = tracked(&app, &token).await?;
+    entry_file(&app, &Access::Token(token), sequence, index).await
+}
+
+pub async fn entry_file(
+    app: &AppState,
+    access: &Access,
+    sequence: i64,
+    index: usize,
+) -> Result<Response> {
+    let request = access.resolve(app).await?;
     let history = citizen_status::history_of(&app.pool, &request.aggregate_id).await?;
-    let file = history
+    let entry = history
         .into_iter()
         .find(|entry| entry.sequence == sequence)
-        .and_then(|entry| entry.files.into_iter().nth(index))
         .ok_or(AppError::NotFound)?;
-    stored_file(
-        &app,
-        &file.file_id,
-        &file
+    let name = file_name(&entry.entry, index, entry.files.get(index));
+    let file = entry.files.into_iter().nth(index).ok_or(AppError::NotFound)?;
+    stored_file(app, &file.file_id, &name).await
+}
+
+/// An entry's file name: staff's documents have theirs; a citizen's are numbered.
+fn file_name(entry: &str, index: usize, file: Option<&sportello_domain::Attachment>) -> String {
+    match (entry, file) {
+        ("citizen_replied", Some(file)) => format!(
+            "allegato-{}.{}",
+            index + 1,
+            extension(&file.content_type)
+        ),
+        (_, Some(file)) => file
             .name
+            .clone()
             .unwrap_or_else(|| format!("documento-{}", index + 1)),
-    )
-    .await
+        _ => format!("documento-{}", index + 1),
+    }
 }
 
 /// A stored file as a download, with the type detected at upload.

@@ -97,6 +97,11 @@ pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
     format!("{} {} {}", date.day(), month, date.year())
 }
 
+/// "9 aprile 2026": the day in Rome.
+pub fn date(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
+    long_date(language, at.with_timezone(&chrono_tz::Europe::Rome).date_naive())
+}
+
 /// "9 aprile 2026, 10:05" in Rome's time.
 pub fn date_time(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
     let local = at.with_timezone(&chrono_tz::Europe::Rome);

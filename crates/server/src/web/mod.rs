@@ -8,6 +8,7 @@ pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod error;
+pub mod form;
 pub mod i18n;
 pub mod security;
 pub mod templates;

@@ -11,6 +11,16 @@ use super::i18n;
 /// Embedded templates: (name, source).
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
+    ("area/register.html", include_str!("../../templates/area/register.html")),
+    ("area/login.html", include_str!("../../templates/area/login.html")),
+    ("area/message.html", include_str!("../../templates/area/message.html")),
+    ("area/confirm.html", include_str!("../../templates/area/confirm.html")),
+    ("area/forgot.html", include_str!("../../templates/area/forgot.html")),
+    ("area/reset.html", include_str!("../../templates/area/reset.html")),
+    ("area/profile.html", include_str!("../../templates/area/profile.html")),
+    ("area/nav.html", include_str!("../../templates/area/nav.html")),
+    ("area/home.html", include_str!("../../templates/area/home.html")),
+    ("mail/citizen_link.txt", include_str!("../../templates/mail/citizen_link.txt")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("home.html", include_str!("../../templates/home.html")),
     (

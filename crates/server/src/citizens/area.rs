@@ -1,0 +1,163 @@
+//! "My area": every request of the signed-in citizen, newest first, with status in words and
+//! phases, and each request's page with the same actions as the tracking link. A request that is
+//! not theirs is a 404 on every URL.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sportello_projections::citizen_status;
+
+use super::session::CitizenSignedIn;
+use super::{drafts, respond, store};
+use crate::app::AppState;
+use crate::tracking::{self, Access};
+use crate::web::{i18n, ClientIp, Lang, Page, Result};
+
+#[derive(Serialize)]
+struct Listed {
+    id: String,
+    reference: String,
+    subject: Option<String>,
+    status: String,
+    kind: String,
+    received: String,
+    answer_due: String,
+    phases: Vec<(String, Option<String>)>,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    avviso: Option<String>,
+}
+
+pub async fn home(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: CitizenSignedIn,
+    Query(notice): Query<Notice>,
+) -> Result<Response> {
+    let owner = store::owner(&app.pool, &signed_in.citizen).await?;
+    let requests = citizen_status::requests_of(&app.pool, &owner).await?;
+    // Subjects are sealed per request: opened here for this citizen's own list only.
+    let keys: Vec<_> = requests.iter().map(|r| r.personal.clone()).collect();
+    let opened = crate::personal::open_many(&app.pool, &keys).await?;
+    let when = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| i18n::date(language, at));
+    let phase = |key: &str| i18n::text(language, &format!("phase.{key}"), &[]);
+    let listed: Vec<Listed> = requests
+        .iter()
+        .zip(opened)
+        .map(|(request, personal)| Listed {
+            id: request.aggregate_id.clone(),
+            reference: request.reference.clone(),
+            subject: personal.map(|p| p.subject),
+            status: i18n::text(language, &format!("status.{}", request.status), &[]),
+            kind: i18n::text(language, &format!("kind.{}", request.kind), &[]),
+            received: i18n::date(language, request.received_at),
+            answer_due: i18n::long_date(language, request.answer_due),
+            phases: vec![
+                (phase("received"), when(Some(request.received_at))),
+                (phase("taken_in_charge"), when(request.taken_in_charge_at)),
+                (phase("answered"), when(request.answered_at)),
+                (phase("closed"), when(request.closed_at)),
+            ],
+        })
+        .collect();
+    let drafts = drafts::list(&app, language, signed_in.citizen.id).await?;
+    let page = Page::new(language, "/area", &app.organisation_name, "area.title");
+    let notice = match notice.avviso.as_deref() {
+        Some("password") => Some("area.notice.password_changed"),
+        Some("bozza") => Some("area.notice.draft_saved"),
+        _ => None,
+    };
+    let body = app.templates.render(
+        "area/home.html",
+        context! {
+            lang => page.lang, page, citizen => signed_in.citizen, requests => listed, drafts,
+            csrf_token => signed_in.csrf_token, notice,
+        },
+    )?;
+    respond(StatusCode::OK, body, None)
+}
+
+async fn access(app: &AppState, signed_in: &CitizenSignedIn, id: String) -> Result<Access> {
+    let owner = store::owner(&app.pool, &signed_in.citizen).await?;
+    Ok(Access::Citizen(owner, id))
+}
+
+pub async fn request(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: CitizenSignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::show(&app, language, &headers, &access).await
+}
+
+pub async fn reply(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    ClientIp(client): ClientIp,
+    signed_in: CitizenSignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::reply_with(&app, language, client, &headers, &access, multipart).await
+}
+
+pub async fn reopen(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: CitizenSignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::reopen_with(&app, language, &headers, &access, fields).await
+}
+
+pub async fn rate(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: CitizenSignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::rate_with(&app, language, &headers, &access, fields).await
+}
+
+pub async fn download(
+    State(app): State<AppState>,
+    signed_in: CitizenSignedIn,
+    Path((id, position)): Path<(String, i32)>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::serve_file(&app, &access, position, false).await
+}
+
+pub async fn preview(
+    State(app): State<AppState>,
+    signed_in: CitizenSignedIn,
+    Path((id, position)): Path<(String, i32)>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::serve_file(&app, &access, position, true).await
+}
+
+pub async fn entry_file(
+    State(app): State<AppState>,
+    signed_in: CitizenSignedIn,
+    Path((id, sequence, index)): Path<(String, i64, usize)>,
+) -> Result<Response> {
+    let access = access(&app, &signed_in, id).await?;
+    tracking::entry_file(&app, &access, sequence, index).await
+}

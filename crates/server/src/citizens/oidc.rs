@@ -1,0 +1,385 @@
+//! Sign-in with OpenID Connect: the authorization code flow with PKCE (S256), `state` bound to
+//! the browser and used once, `nonce` checked in the ID token, and the ID token's RS256
+//! signature verified against the issuer's published keys (its `iss`, `aud`, `exp` too). This is
+//! how a Comune connects SPID and CIE: through its identity provider or a SPID/CIE proxy that
+//! speaks OIDC. The claims' names are configurable (SPID's fiscal number claim by default).
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+use super::session;
+use super::store::{self, NewCitizen};
+use crate::app::AppState;
+use crate::config::OidcConfig;
+use crate::web::form::Errors;
+use crate::web::{cookies, csrf, AppError, Lang, Page, Result};
+
+const BROWSER_COOKIE: &str = "sportello_oidc";
+const LOGIN_LIFETIME: Duration = Duration::minutes(10);
+
+/// What the discovery document tells.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Provider {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("the provider could not be reached: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the discovery document names issuer {found}, not {expected}")]
+    IssuerMismatch { expected: String, found: String },
+    #[error("the login is unknown, used or expired")]
+    UnknownState,
+    #[error("the provider refused: {0}")]
+    Refused(String),
+    #[error("the ID token is invalid: {0}")]
+    InvalidToken(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client with rustls")
+}
+
+/// Reads the issuer's discovery document; it must name the configured issuer exactly.
+pub async fn discover(config: &OidcConfig) -> std::result::Result<Provider, OidcError> {
+    let url = format!("{}/.well-known/openid-configuration", config.issuer);
+    let provider: Provider = client().get(url).send().await?.error_for_status()?.json().await?;
+    if provider.issuer.trim_end_matches('/') != config.issuer {
+        return Err(OidcError::IssuerMismatch {
+            expected: config.issuer.clone(),
+            found: provider.issuer,
+        });
+    }
+    Ok(provider)
+}
+
+fn random() -> String {
+    csrf::new_nonce()
+}
+
+fn hash(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+pub fn redirect_uri(app: &AppState) -> String {
+    format!("{}/area/accesso/oidc/ritorno", app.config.public_url)
+}
+
+/// The sign-in page again, with what went wrong.
+fn failed(app: &AppState, language: sportello_domain::Language, headers: &HeaderMap, key: &str, status: StatusCode) -> Result<Response> {
+    let mut errors = Errors::new();
+    errors.add("oidc", key);
+    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
+    let page = Page::new(language, "/area/accesso", &app.organisation_name, "area.login.title");
+    let mut form = BTreeMap::new();
+    form.insert("torna".to_string(), "/area".to_string());
+    let body = app.templates.render(
+        "area/login.html",
+        context! {
+            lang => page.lang, page, form, csrf_token, errors => errors.shown(language),
+            oidc => app.config.oidc.as_ref().map(|o| o.button_label.clone()),
+        },
+    )?;
+    super::respond(status, body, cookie)
+}
+
+/// Starts a sign-in: a POST (it stores the login in progress), answered with the redirect to
+/// the provider.
+pub async fn start(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response> {
+    let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
+    if !csrf::verify_request(&app.csrf_secret, &headers, form.get("csrf_token").map(String::as_str), app.secure_cookies()) {
+        return Err(AppError::Csrf);
+    }
+    let provider = match discover(&config).await {
+        Ok(provider) => provider,
+        Err(error) => {
+            tracing::warn!(%error, "OpenID Connect provider unusable");
+            return failed(&app, language, &headers, "area.error.oidc_unavailable", StatusCode::BAD_GATEWAY);
+        }
+    };
+    let (state, nonce, verifier, browser) = (random(), random(), random(), random());
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let now = app.clock.now();
+    sqlx::query("DELETE FROM oidc_logins WHERE expires_at < ?")
+        .bind(now)
+        .execute(&app.pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO oidc_logins (state_hash, nonce, code_verifier, browser_hash, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(hash(&state))
+    .bind(&nonce)
+    .bind(&verifier)
+    .bind(hash(&browser))
+    .bind(now + LOGIN_LIFETIME)
+    .execute(&app.pool)
+    .await?;
+    let mut url = reqwest::Url::parse(&provider.authorization_endpoint).map_err(AppError::internal)?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &config.client_id)
+        .append_pair("redirect_uri", &redirect_uri(&app))
+        .append_pair("scope", &config.scopes)
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let cookie = cookies::set(
+        &cookies::name(BROWSER_COOKIE, app.secure_cookies()),
+        &browser,
+        LOGIN_LIFETIME.num_seconds() as u64,
+        app.secure_cookies(),
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(url.as_str())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider sends the browser back here with a code and the state.
+pub async fn callback(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Query(callback): Query<Callback>,
+) -> Result<Response> {
+    let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
+    match finish(&app, &config, &headers, &callback).await {
+        Ok(citizen_id) => session::sign_in(&app, &headers, citizen_id, app.clock.now(), "/area").await,
+        Err(error) => {
+            tracing::warn!(%error, "OpenID Connect sign-in refused");
+            let key = match error {
+                OidcError::Http(_) | OidcError::IssuerMismatch { .. } => "area.error.oidc_unavailable",
+                OidcError::Database(error) => return Err(AppError::internal(error)),
+                _ => "area.error.oidc_failed",
+            };
+            failed(&app, language, &headers, key, StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+async fn finish(
+    app: &AppState,
+    config: &OidcConfig,
+    headers: &HeaderMap,
+    callback: &Callback,
+) -> std::result::Result<uuid::Uuid, OidcError> {
+    if let Some(error) = &callback.error {
+        return Err(OidcError::Refused(error.chars().take(100).collect()));
+    }
+    let (Some(code), Some(state)) = (&callback.code, &callback.state) else {
+        return Err(OidcError::UnknownState);
+    };
+    let now = app.clock.now();
+    // The state is used once, by the browser that started the login, within its lifetime.
+    let row: Option<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT nonce, code_verifier, browser_hash, expires_at FROM oidc_logins WHERE state_hash = ?",
+    )
+    .bind(hash(state))
+    .fetch_optional(&app.pool)
+    .await?;
+    let deleted = sqlx::query("DELETE FROM oidc_logins WHERE state_hash = ?")
+        .bind(hash(state))
+        .execute(&app.pool)
+        .await?;
+    let Some((nonce, verifier, browser_hash, expires_at)) = row else {
+        return Err(OidcError::UnknownState);
+    };
+    let browser = cookies::get(headers, &cookies::name(BROWSER_COOKIE, app.secure_cookies())).unwrap_or("");
+    if deleted.rows_affected() != 1 || expires_at < now || hash(browser) != browser_hash {
+        return Err(OidcError::UnknownState);
+    }
+    let provider = discover(config).await?;
+    let response = client()
+        .post(&provider.token_endpoint)
+        .basic_auth(&config.client_id, Some(&config.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri(app).as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Err(OidcError::Refused(format!("token endpoint answered {}", response.status())));
+    }
+    let tokens: Value = response.json().await?;
+    let id_token = tokens.get("id_token").and_then(Value::as_str).ok_or(OidcError::InvalidToken("no id_token"))?;
+    let jwks: Value = client().get(&provider.jwks_uri).send().await?.error_for_status()?.json().await?;
+    let claims = verify_id_token(
+        id_token,
+        &jwks,
+        &Expected { issuer: &config.issuer, client_id: &config.client_id, nonce: &nonce, now },
+    )?;
+    Ok(account_for(app, config, &claims).await?)
+}
+
+/// What an ID token must say.
+pub struct Expected<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Verifies an ID token (RS256 only) against a JWKS document and returns its claims.
+pub fn verify_id_token(
+    token: &str,
+    jwks: &Value,
+    expected: &Expected<'_>,
+) -> std::result::Result<serde_json::Map<String, Value>, OidcError> {
+    use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+    let invalid = OidcError::InvalidToken;
+    let mut parts = token.split('.');
+    let (Some(head), Some(body), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid("not a JWS"));
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| invalid("bad base64"));
+    let header: Value = serde_json::from_slice(&decode(head)?).map_err(|_| invalid("bad header"))?;
+    if header.get("alg").and_then(Value::as_str) != Some("RS256") {
+        return Err(invalid("the algorithm must be RS256"));
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    let keys = jwks.get("keys").and_then(Value::as_array).ok_or(invalid("no keys"))?;
+    let key = keys
+        .iter()
+        .filter(|k| k.get("kty").and_then(Value::as_str) == Some("RSA"))
+        .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
+        .find(|k| kid.is_none() || k.get("kid").and_then(Value::as_str) == kid)
+        .ok_or(invalid("no key for this token"))?;
+    let component = |name: &str| {
+        key.get(name)
+            .and_then(Value::as_str)
+            .ok_or(invalid("incomplete key"))
+            .and_then(|v| decode(v))
+            .map(|bytes| BigUint::from_bytes_be(&bytes))
+    };
+    let public = RsaPublicKey::new(component("n")?, component("e")?).map_err(|_| invalid("bad key"))?;
+    let signed = format!("{head}.{body}");
+    public
+        .verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signed.as_bytes()),
+            &decode(signature)?,
+        )
+        .map_err(|_| invalid("the signature does not match"))?;
+    let claims: serde_json::Map<String, Value> =
+        serde_json::from_slice(&decode(body)?).map_err(|_| invalid("bad claims"))?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss").map(|i| i.trim_end_matches('/')) != Some(expected.issuer) {
+        return Err(invalid("another issuer"));
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == expected.client_id,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(expected.client_id)),
+        _ => false,
+    };
+    if !audience_ok || text("azp").is_some_and(|azp| azp != expected.client_id) {
+        return Err(invalid("another audience"));
+    }
+    let leeway = 60;
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(invalid("no expiry"))?;
+    if exp + leeway < expected.now.timestamp() {
+        return Err(invalid("expired"));
+    }
+    if claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat - leeway > expected.now.timestamp()) {
+        return Err(invalid("issued in the future"));
+    }
+    let nonce_ok = text("nonce").is_some_and(|n| n.len() == expected.nonce.len() && n.bytes().zip(expected.nonce.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+    if !nonce_ok {
+        return Err(invalid("the nonce does not match"));
+    }
+    if text("sub").is_none_or(str::is_empty) {
+        return Err(invalid("no subject"));
+    }
+    Ok(claims)
+}
+
+/// The account for these claims: the one linked to this subject, or the one with this verified
+/// e-mail (then linked), or a new one.
+async fn account_for(
+    app: &AppState,
+    config: &OidcConfig,
+    claims: &serde_json::Map<String, Value>,
+) -> std::result::Result<uuid::Uuid, sqlx::Error> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let subject = hash(&format!("{}|{}", config.issuer, text("sub").unwrap_or_default()));
+    let linked: Option<String> = sqlx::query_scalar("SELECT id FROM citizens WHERE oidc_subject = ?")
+        .bind(&subject)
+        .fetch_optional(&app.pool)
+        .await?;
+    if let Some(id) = linked.and_then(|id| uuid::Uuid::parse_str(&id).ok()) {
+        return Ok(id);
+    }
+    let now = app.clock.now();
+    let email = text(&config.claim_email).filter(|e| crate::intake::is_email(e));
+    // An identity provider's e-mail counts as verified unless the token says otherwise.
+    let email_verified = claims.get("email_verified").and_then(Value::as_bool).unwrap_or(true);
+    let fiscal = text(&config.claim_fiscal_number).map(|code| code.trim_start_matches("TINIT-").to_uppercase());
+    if let (Some(email), true) = (email, email_verified) {
+        if let Some((citizen, _)) = store::find_by_email(&app.pool, app.organisation_id, email).await? {
+            sqlx::query("UPDATE citizens SET oidc_subject = ?, email_verified_at = COALESCE(email_verified_at, ?), fiscal_code = COALESCE(fiscal_code, ?) WHERE id = ?")
+                .bind(&subject)
+                .bind(now)
+                .bind(&fiscal)
+                .bind(citizen.id.to_string())
+                .execute(&app.pool)
+                .await?;
+            return Ok(citizen.id);
+        }
+    }
+    let mut conn = app.pool.acquire().await?;
+    let id = store::insert(
+        &mut conn,
+        app.organisation_id,
+        &NewCitizen {
+            first_name: text(&config.claim_given_name).unwrap_or("-"),
+            last_name: text(&config.claim_family_name).unwrap_or("-"),
+            email: email.filter(|_| email_verified),
+            password_hash: None,
+            fiscal_code: fiscal.as_deref(),
+            phone: None,
+            created_by: None,
+        },
+        now,
+    )
+    .await?;
+    sqlx::query("UPDATE citizens SET oidc_subject = ?, email_verified_at = IF(email IS NULL, NULL, ?) WHERE id = ?")
+        .bind(&subject)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    tracing::info!(citizen_id = %id, "citizen account created through OpenID Connect");
+    Ok(id)
+}

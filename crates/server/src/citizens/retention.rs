@@ -1,0 +1,58 @@
+//! Retention: closed requests older than the period administrators set lose their personal data
+//! (see `data_rights::erase_request`). A scheduled job on every server copy; what is due comes
+//! from the queue, so downtime is caught up, and the aggregate records each erasure once.
+
+use chrono::Months;
+use sportello_domain::ErasureReason;
+
+use super::data_rights::erase_request;
+use crate::app::AppState;
+
+/// Requests handled per run, so one run never holds the database for long.
+const BATCH: i64 = 200;
+
+/// Anonymises every request due now; returns how many this call recorded.
+pub async fn run(app: &AppState) -> anyhow::Result<usize> {
+    let Some(months) = app.settings().await?.retention_months else {
+        return Ok(0);
+    };
+    let now = app.clock.now();
+    let Some(before) = now.checked_sub_months(Months::new(months)) else {
+        return Ok(0);
+    };
+    let mut recorded = 0;
+    loop {
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT aggregate_id FROM queue_requests
+              WHERE organisation_id = ? AND status = 'closed' AND closed_at < ? AND erased_at IS NULL
+              ORDER BY closed_at LIMIT ?",
+        )
+        .bind(app.organisation_id.to_string())
+        .bind(before)
+        .bind(BATCH)
+        .fetch_all(&app.pool)
+        .await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for aggregate_id in &due {
+            if erase_request(app, aggregate_id, ErasureReason::Retention, "system:retention")
+                .await
+                .map_err(|error| anyhow::anyhow!("{error:?}"))?
+            {
+                recorded += 1;
+                progressed = true;
+            }
+        }
+        // Wait for the queue to record the erasures before reading it again.
+        sportello_projections::catch_up(&app.pool, &sportello_projections::queue::Queue).await?;
+        if !progressed {
+            break;
+        }
+    }
+    if recorded > 0 {
+        tracing::info!(recorded, months, "retention: personal data of closed requests erased");
+    }
+    Ok(recorded)
+}

@@ -1,0 +1,290 @@
+//! What the citizen does to their request, from the tracking link or their area: reply or add
+//! information with attachments (resuming the answer clock after a question), reopen a closed
+//! request within the period, and rate the answer in two steps (stars, then reasons and a
+//! comment: the Designers Italia rating pattern, which works without JavaScript).
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Serialize;
+use sportello_domain::{Language, RequestCommand};
+
+
+use super::{render_page, Access};
+use crate::app::AppState;
+use crate::event_store::{self, CommandError};
+use crate::intake::{
+    attachment_records, prepare_uploads, read_multipart, store_attachments, DESCRIPTION_MAX,
+    DESCRIPTION_MIN, MAX_ACCEPTED_BYTES,
+};
+use crate::personal;
+use crate::web::form::Errors;
+use crate::web::{csrf, AppError, ClientIp, Lang, Result};
+
+/// Reasons offered after a good rating (4–5 stars) and after a poor one (1–3).
+pub const POSITIVE_REASONS: &[&str] = &["clear", "easy", "fast", "helpful", "other"];
+pub const NEGATIVE_REASONS: &[&str] = &["unclear", "hard", "slow", "unhelpful", "other"];
+
+/// The citizen's forms as typed, to show them again.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CitizenForm {
+    pub message: String,
+    pub reason: String,
+    /// The stars chosen in the rating's first step: the page then shows the second.
+    pub stars: Option<u8>,
+    pub reasons: Vec<String>,
+    pub comment: String,
+}
+
+pub async fn reply(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    multipart: Multipart,
+) -> Result<Response> {
+    reply_with(&app, language, client, &headers, &Access::Token(token), multipart).await
+}
+
+/// A reply: more information, or the answer to a question (which resumes the answer clock),
+/// with up to five files checked like the request's. Same protection as the form: CSRF, rate
+/// limit, a length check.
+pub async fn reply_with(
+    app: &AppState,
+    language: Language,
+    client: std::net::IpAddr,
+    headers: &HeaderMap,
+    access: &Access,
+    multipart: Multipart,
+) -> Result<Response> {
+    let request = access.resolve(app).await?;
+    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let form = CitizenForm {
+        message: received
+            .fields
+            .iter()
+            .find(|(name, _)| name == "message")
+            .map(|(_, v)| v.trim().replace("\r\n", "\n"))
+            .unwrap_or_default(),
+        ..CitizenForm::default()
+    };
+    let mut errors = Errors::new();
+    let fail = |errors: Errors, status: StatusCode| {
+        let (request, form) = (&request, &form);
+        async move {
+            render_page(app, language, headers, access, request, form, &errors, status).await
+        }
+    };
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        headers,
+        received.csrf_token.as_deref(),
+        app.secure_cookies(),
+    ) {
+        errors.add("message", "form.error.csrf");
+        return fail(errors, StatusCode::FORBIDDEN).await;
+    }
+    if !app.submissions.allow(client) {
+        errors.add("message", "form.error.too_many");
+        return fail(errors, StatusCode::TOO_MANY_REQUESTS).await;
+    }
+    let length = form.message.chars().count();
+    if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&length) {
+        errors.add("message", "tracking.reply_error.length");
+    }
+    let (prepared, file_errors) = prepare_uploads(received.uploads, received.too_large).await?;
+    for error in &file_errors {
+        errors.add("reply-files", error.message);
+    }
+    if !errors.is_empty() {
+        return fail(errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let sealed = personal::seal_text(&app.pool, request.personal.key_id, &form.message)
+        .await?
+        .ok_or(AppError::Gone)?;
+    store_attachments(&app.pool, &prepared).await?;
+    let command = RequestCommand::RecordCitizenReply {
+        at: app.clock.now(),
+        message: sealed,
+        attachments: attachment_records(&prepared),
+        calendar: app.settings().await?.calendar,
+    };
+    match execute(app, access, &request.aggregate_id, command).await? {
+        Ok(()) => Ok(Redirect::to(&access.base()).into_response()),
+        Err(key) => {
+            errors.add("message", key);
+            fail(errors, StatusCode::CONFLICT).await
+        }
+    }
+}
+
+/// Runs a citizen's command; `Err(key)` is the catalogue key of a refusal to show.
+async fn execute(
+    app: &AppState,
+    access: &Access,
+    aggregate_id: &str,
+    command: RequestCommand,
+) -> Result<std::result::Result<(), &'static str>> {
+    let actor = match access {
+        Access::Token(_) => "citizen".to_string(),
+        Access::Citizen(owner, _) => format!("citizen:{}", owner.citizen_id),
+    };
+    let metadata = event_store::metadata(&actor, "web", &uuid::Uuid::new_v4().to_string());
+    match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
+        Ok(()) => {
+            app.events_appended.notify_waiters();
+            Ok(Ok(()))
+        }
+        Err(CommandError::Conflict) => Ok(Err("tracking.reply_error.again")),
+        Err(CommandError::Rejected(sportello_domain::RequestError::ReopeningPeriodOver)) => {
+            Ok(Err("tracking.reopen_error.late"))
+        }
+        Err(CommandError::Rejected(sportello_domain::RequestError::AlreadyRated)) => {
+            Ok(Err("tracking.rate_error.again"))
+        }
+        Err(CommandError::Rejected(_)) => Ok(Err("tracking.action_error.status")),
+        Err(error) => Err(AppError::internal(error)),
+    }
+}
+
+/// Form fields, with repeated names (the reasons' checkboxes) kept in order.
+pub type Fields = Vec<(String, String)>;
+
+fn value<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+pub async fn reopen(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Result<Response> {
+    reopen_with(&app, language, &headers, &Access::Token(token), fields).await
+}
+
+pub async fn reopen_with(
+    app: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    access: &Access,
+    fields: Fields,
+) -> Result<Response> {
+    let request = access.resolve(app).await?;
+    let form = CitizenForm {
+        reason: value(&fields, "reason").trim().replace("\r\n", "\n"),
+        ..CitizenForm::default()
+    };
+    let mut errors = Errors::new();
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        headers,
+        Some(value(&fields, "csrf_token")),
+        app.secure_cookies(),
+    ) {
+        errors.add("reopen-reason", "form.error.csrf");
+    } else if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&form.reason.chars().count()) {
+        errors.add("reopen-reason", "tracking.reopen_error.length");
+    }
+    if errors.is_empty() {
+        let sealed = personal::seal_text(&app.pool, request.personal.key_id, &form.reason)
+            .await?
+            .ok_or(AppError::Gone)?;
+        let command = RequestCommand::ReopenByCitizen {
+            at: app.clock.now(),
+            reason: sealed,
+            reopen_days: app.settings().await?.reopen_days,
+        };
+        match execute(app, access, &request.aggregate_id, command).await? {
+            Ok(()) => return Ok(Redirect::to(&access.base()).into_response()),
+            Err(key) => errors.add("reopen-reason", key),
+        }
+    }
+    render_page(app, language, headers, access, &request, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+pub async fn rate(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Result<Response> {
+    rate_with(&app, language, &headers, &Access::Token(token), fields).await
+}
+
+/// The rating: the first step sends the stars and gets the second step back; the second sends
+/// stars, reasons and comment, and records the rating.
+pub async fn rate_with(
+    app: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    access: &Access,
+    fields: Fields,
+) -> Result<Response> {
+    let request = access.resolve(app).await?;
+    let stars: Option<u8> = value(&fields, "stars").parse().ok().filter(|s| (1..=5).contains(s));
+    let offered = match stars {
+        Some(4..=5) => POSITIVE_REASONS,
+        _ => NEGATIVE_REASONS,
+    };
+    let reasons: Vec<String> = fields
+        .iter()
+        .filter(|(name, v)| name == "reasons" && offered.contains(&v.as_str()))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let form = CitizenForm {
+        stars,
+        reasons: reasons.clone(),
+        comment: value(&fields, "comment").trim().replace("\r\n", "\n"),
+        ..CitizenForm::default()
+    };
+    let mut errors = Errors::new();
+    let csrf_ok = csrf::verify_request(
+        &app.csrf_secret,
+        headers,
+        Some(value(&fields, "csrf_token")),
+        app.secure_cookies(),
+    );
+    if !csrf_ok {
+        errors.add("rating-stars", "form.error.csrf");
+    } else if stars.is_none() {
+        errors.add("rating-stars", "tracking.rate_error.stars");
+    } else if form.comment.chars().count() > DESCRIPTION_MAX {
+        errors.add("rating-comment", "tracking.rate_error.comment");
+    }
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    if !errors.is_empty() || value(&fields, "step") != "2" {
+        return render_page(app, language, headers, access, &request, &form, &errors, status).await;
+    }
+    let comment = if form.comment.is_empty() {
+        None
+    } else {
+        Some(
+            personal::seal_text(&app.pool, request.personal.key_id, &form.comment)
+                .await?
+                .ok_or(AppError::Gone)?,
+        )
+    };
+    let command = RequestCommand::Rate {
+        at: app.clock.now(),
+        stars: stars.unwrap_or_default(),
+        reasons,
+        comment,
+    };
+    match execute(app, access, &request.aggregate_id, command).await? {
+        Ok(()) => Ok(Redirect::to(&format!("{}#rating-title", access.base())).into_response()),
+        Err(key) => {
+            errors.add("rating-stars", key);
+            render_page(app, language, headers, access, &request, &form, &errors, StatusCode::CONFLICT).await
+        }
+    }
+}
+

@@ -1,0 +1,51 @@
+//! Form errors as pages show them: each tied to its field, translated, with the id the field's
+//! `aria-describedby` and the error summary's link point at (see templates/macros.html).
+
+use serde::Serialize;
+use sportello_domain::Language;
+
+use super::i18n;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownError {
+    pub field: String,
+    pub id: String,
+    pub text: String,
+}
+
+/// The errors of one submission, in the order the fields appear.
+#[derive(Debug, Default)]
+pub struct Errors {
+    list: Vec<(String, String)>,
+}
+
+impl Errors {
+    pub fn new() -> Errors {
+        Errors::default()
+    }
+
+    /// `field`'s problem, as a catalogue key.
+    pub fn add(&mut self, field: &str, key: &str) {
+        self.list.push((field.to_string(), key.to_string()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.list.iter().any(|(f, _)| f == field)
+    }
+
+    pub fn shown(&self, language: Language) -> Vec<ShownError> {
+        self.list
+            .iter()
+            .enumerate()
+            .map(|(index, (field, key))| ShownError {
+                field: field.clone(),
+                id: format!("{field}-error-{}", index + 1),
+                text: i18n::text(language, key, &[]),
+            })
+            .collect()
+    }
+}
