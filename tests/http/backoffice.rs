@@ -46,9 +46,11 @@ async fn signing_in_opens_a_fresh_session_and_signing_out_ends_it() {
     let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
     let response = app.sign_in(&email, &password).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location").as_deref(), Some("/ufficio"));
     assert_eq!(
-        response.header("location").as_deref(),
-        Some("/ufficio/richieste")
+        app.get("/ufficio").await.header("location").as_deref(),
+        Some("/ufficio/richieste"),
+        "the back office's staff land in the inbox"
     );
     let cookie = response.header("set-cookie").unwrap();
     assert!(
@@ -305,9 +307,13 @@ async fn a_front_office_operator_cannot_use_the_back_office() {
         .add_staff("Franco Sportello", &[Role::FrontOffice], &[])
         .await;
     app.signed_in_as(&email, &password).await;
+    // The counter's staff are sent to the front office, and see no request's back-office page.
+    let inbox = app.get("/ufficio/richieste").await;
+    assert_eq!(inbox.status, StatusCode::SEE_OTHER);
+    assert_eq!(inbox.header("location").as_deref(), Some("/ufficio/sportello"));
     assert_eq!(
-        app.get("/ufficio/richieste").await.status,
-        StatusCode::NOT_FOUND
+        app.get("/ufficio").await.header("location").as_deref(),
+        Some("/ufficio/sportello")
     );
     assert_eq!(
         app.get(&format!("/ufficio/richieste/{id}")).await.status,

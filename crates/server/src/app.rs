@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::event_store::{self, Requests};
 use crate::mail::Transport;
 use crate::web::{self, RateLimiter, Templates};
-use crate::{admin, backoffice, citizens, db, intake, pages, tracking};
+use crate::{admin, backoffice, citizens, db, frontoffice, intake, pages, site_pages, tracking};
 
 /// The default organisation created by the first migration (one Comune per install for now).
 pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
@@ -82,6 +82,24 @@ impl AppState {
     pub fn secure_cookies(&self) -> bool {
         self.config.public_url.starts_with("https://")
     }
+}
+
+/// The front office: citizens found or registered at the counter, requests entered for them,
+/// receipts.
+fn frontoffice_routes() -> Router<AppState> {
+    Router::new()
+        .route("/ufficio/sportello", get(frontoffice::home))
+        .route("/ufficio/sportello/cittadini", post(frontoffice::create_citizen))
+        .route("/ufficio/sportello/cittadini/{id}", get(frontoffice::citizen))
+        .route(
+            "/ufficio/sportello/cittadini/{id}/nuova",
+            get(frontoffice::entry_form)
+                .post(frontoffice::enter)
+                .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+        )
+        .route("/ufficio/sportello/richieste/{id}", get(frontoffice::request))
+        .route("/ufficio/sportello/ricevute/{id}", get(frontoffice::receipt_page))
+        .route("/ufficio/sportello/ricevute/{id}/pdf", get(frontoffice::receipt_pdf))
 }
 
 /// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
@@ -178,8 +196,9 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/ufficio",
-            get(|| async { axum::response::Redirect::to("/ufficio/richieste") }),
+            get(frontoffice::landing),
         )
+        .merge(frontoffice_routes())
         .route(
             "/ufficio/accesso",
             get(backoffice::login_form).post(backoffice::login),
@@ -241,7 +260,13 @@ pub fn router(app: AppState) -> Router {
             get(admin::invitation).post(admin::accept_invitation),
         )
         .merge(citizen_routes())
-        .route("/privacy", get(pages::privacy))
+        .route("/privacy", get(site_pages::privacy))
+        .route("/accessibilita", get(site_pages::accessibility))
+        .route("/ufficio/amministrazione/pagine", get(site_pages::edit))
+        .route(
+            "/ufficio/amministrazione/pagine/{slug}/{lang}",
+            post(site_pages::save),
+        )
         .route("/lingua/{lang}", get(pages::language))
         .route("/healthz", get(pages::healthz))
         .route("/assets/{version}/{*path}", get(web::assets::serve))

@@ -1,4 +1,5 @@
-//! The portal's plain pages: home, privacy notice, language switch, health and not-found.
+//! The portal's plain pages: home, language switch, health and not-found (the privacy notice and
+//! the accessibility statement are in `site_pages`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -28,19 +29,6 @@ async fn longest_answer_days(app: &AppState) -> Result<u32> {
         .map(|kind| settings.answer_days_for(*kind))
         .max()
         .unwrap_or(30))
-}
-
-pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
-    let page = Page::new(
-        language,
-        "/privacy",
-        &app.organisation_name,
-        "privacy.title",
-    );
-    let body = app
-        .templates
-        .render("privacy.html", context! { lang => page.lang, page })?;
-    Ok(Html(body))
 }
 
 #[derive(Deserialize)]

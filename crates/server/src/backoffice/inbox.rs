@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use chrono::NaiveDate;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -110,8 +110,14 @@ pub async fn inbox(
     Lang(language): Lang,
     signed_in: SignedIn,
     Query(query): Query<InboxQuery>,
-) -> Result<Html<String>> {
+) -> Result<axum::response::Response> {
     let staff = &signed_in.staff;
+    // The counter's staff work from the front office's pages.
+    if !staff.may_use_back_office() && !staff.has(crate::staff::Role::Administrator) {
+        return Ok(axum::response::IntoResponse::into_response(
+            axum::response::Redirect::to("/ufficio/sportello"),
+        ));
+    }
     let now = app.clock.now();
     let today = rome_date(now);
     let mut errors: Vec<String> = Vec::new();
@@ -279,5 +285,5 @@ pub async fn inbox(
             next => (page_number < pages).then(|| query.with_page(page_number + 1)),
         },
     )?;
-    Ok(Html(body))
+    Ok(Html(body).into_response())
 }

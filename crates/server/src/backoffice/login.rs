@@ -28,7 +28,7 @@ fn back_target(back: Option<&str>) -> String {
         {
             path.to_string()
         }
-        _ => "/ufficio/richieste".to_string(),
+        _ => "/ufficio".to_string(),
     }
 }
 

@@ -24,6 +24,7 @@ pub struct StaffBar {
     pub csrf_token: String,
     pub urp: bool,
     pub admin: bool,
+    pub front_office: bool,
 }
 
 impl StaffBar {
@@ -33,6 +34,7 @@ impl StaffBar {
             csrf_token: csrf_token.to_string(),
             urp: staff.is_urp(),
             admin: staff.has(crate::staff::Role::Administrator),
+            front_office: staff.has(crate::staff::Role::FrontOffice) || staff.is_urp(),
         }
     }
 }

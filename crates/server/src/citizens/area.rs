@@ -40,6 +40,7 @@ pub async fn home(
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
     let owner = store::owner(&app.pool, &signed_in.citizen).await?;
+    read_own_writes(&app).await?;
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
     // Subjects are sealed per request: opened here for this citizen's own list only.
     let keys: Vec<_> = requests.iter().map(|r| r.personal.clone()).collect();
@@ -80,6 +81,14 @@ pub async fn home(
         },
     )?;
     respond(StatusCode::OK, body, None)
+}
+
+/// Right after filing, the status view may lag behind: catch up once so the list has it.
+pub async fn read_own_writes(app: &AppState) -> Result<()> {
+    if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
+        sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
+    }
+    Ok(())
 }
 
 async fn access(app: &AppState, signed_in: &CitizenSignedIn, id: String) -> Result<Access> {

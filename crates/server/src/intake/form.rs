@@ -75,6 +75,16 @@ const PLACE_MAX: usize = 200;
 impl NewRequestForm {
     /// Parses the form once, at the edge. `topics` are the codes the citizen could choose.
     pub fn parse(&self, topics: &[String]) -> Result<ValidRequest, Vec<FieldError>> {
+        self.parse_with(topics, false)
+    }
+
+    /// As `parse`; with `email_optional` (the front office, for someone without e-mail) an
+    /// empty address is accepted.
+    pub fn parse_with(
+        &self,
+        topics: &[String],
+        email_optional: bool,
+    ) -> Result<ValidRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut fail = |field, message| {
             errors.push(FieldError {
@@ -117,7 +127,8 @@ impl NewRequestForm {
             fail("last_name", "form.error.last_name");
         }
         let email = self.email.trim().to_string();
-        if !is_email(&email) {
+        if email.is_empty() && email_optional {
+        } else if !is_email(&email) {
             fail("email", "form.error.email");
         } else if !email.eq_ignore_ascii_case(self.email_confirmation.trim()) {
             fail("email_confirmation", "form.error.email_confirmation");

@@ -149,7 +149,7 @@ pub async fn confirmation(
 }
 
 #[derive(Serialize)]
-struct ShownEntry {
+pub struct ShownEntry {
     text: String,
     at: String,
     datetime: String,
@@ -295,7 +295,7 @@ async fn render_page(
 
 /// The public history in words: each entry with its date, the department it went to or the
 /// outcome, and its message opened with the request's key.
-async fn shown_history(
+pub async fn shown_history(
     app: &AppState,
     language: sportello_domain::Language,
     aggregate_id: &str,

@@ -64,7 +64,9 @@ where
         };
         let staff = match staff::find(&app.pool, staff_id).await {
             Ok(Some(staff))
-                if staff.may_use_back_office() || staff.has(staff::Role::Administrator) =>
+                if staff.may_use_back_office()
+                    || staff.has(staff::Role::Administrator)
+                    || staff.has(staff::Role::FrontOffice) =>
             {
                 staff
             }

@@ -11,6 +11,11 @@ use super::i18n;
 /// Embedded templates: (name, source).
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
+    ("frontoffice/home.html", include_str!("../../templates/frontoffice/home.html")),
+    ("frontoffice/citizen.html", include_str!("../../templates/frontoffice/citizen.html")),
+    ("frontoffice/entry.html", include_str!("../../templates/frontoffice/entry.html")),
+    ("frontoffice/receipt.html", include_str!("../../templates/frontoffice/receipt.html")),
+    ("frontoffice/request.html", include_str!("../../templates/frontoffice/request.html")),
     ("area/register.html", include_str!("../../templates/area/register.html")),
     ("area/login.html", include_str!("../../templates/area/login.html")),
     ("area/message.html", include_str!("../../templates/area/message.html")),
@@ -35,7 +40,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tracking.html",
         include_str!("../../templates/tracking.html"),
     ),
-    ("privacy.html", include_str!("../../templates/privacy.html")),
+    ("site_page.html", include_str!("../../templates/site_page.html")),
+    ("admin/pages.html", include_str!("../../templates/admin/pages.html")),
     ("error.html", include_str!("../../templates/error.html")),
     (
         "backoffice/login.html",

@@ -1,0 +1,174 @@
+//! The receipt handed to the citizen at the counter: reference, date, summary, answer deadline
+//! and how to follow the request (the private link and its QR code, or the citizen's area). A
+//! print-friendly page and a PDF. The tracking token is kept sealed under the request's key, so
+//! it can be printed again and disappears with an erasure.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+use sportello_projections::citizen_status::{self, TrackedRequest};
+
+use super::{desk, pdf, qr};
+use crate::app::AppState;
+use crate::backoffice::StaffBar;
+use crate::web::auth::SignedIn;
+use crate::web::{i18n, AppError, Lang, Page, Result};
+
+/// A request of this organisation, as its citizen sees it (the counter shows them the same).
+pub(super) async fn tracked(app: &AppState, signed_in: &SignedIn, id: &str) -> Result<TrackedRequest> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let events = crate::event_store::recorded(&app.pool, id).await.map_err(AppError::internal)?;
+    match events.first().map(|r| &r.event) {
+        Some(sportello_domain::RequestEvent::RequestReceived { organisation_id, .. })
+            if *organisation_id == signed_in.staff.organisation_id => {}
+        _ => return Err(AppError::NotFound),
+    }
+    if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
+        sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
+    }
+    citizen_status::request_by_id(&app.pool, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Everything a receipt says, in the page's language.
+struct Receipt {
+    reference: String,
+    received: String,
+    kind: String,
+    topic: String,
+    channel: String,
+    subject: String,
+    name: String,
+    answer_due: String,
+    link: String,
+    identity_checked: bool,
+    paper: bool,
+}
+
+async fn receipt(app: &AppState, language: sportello_domain::Language, signed_in: &SignedIn, id: &str) -> Result<Receipt> {
+    let request = tracked(app, signed_in, id).await?;
+    let sealed: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT token FROM front_office_receipts WHERE aggregate_id = ?")
+            .bind(id)
+            .fetch_optional(&app.pool)
+            .await?;
+    let sealed: sportello_domain::Sealed = serde_json::from_value(sealed.ok_or(AppError::NotFound)?)
+        .map_err(AppError::internal)?;
+    let token = crate::personal::open_text(&app.pool, &sealed).await?.ok_or(AppError::Gone)?;
+    let personal = crate::personal::open(&app.pool, &request.personal).await?.ok_or(AppError::Gone)?;
+    let events = crate::event_store::recorded(&app.pool, id).await.map_err(AppError::internal)?;
+    let filed_by = match events.first().map(|r| &r.event) {
+        Some(sportello_domain::RequestEvent::RequestReceived { filed_by, .. }) => filed_by.clone(),
+        _ => Default::default(),
+    };
+    let topics = crate::intake::active_topics(&app.pool, app.organisation_id).await?;
+    let topic = topics
+        .into_iter()
+        .find(|t| t.code == request.topic_code)
+        .map(|t| if language == sportello_domain::Language::En { t.name_en } else { t.name_it })
+        .unwrap_or(request.topic_code.clone());
+    Ok(Receipt {
+        reference: request.reference.clone(),
+        received: i18n::date_time(language, request.received_at),
+        kind: i18n::text(language, &format!("kind.{}", request.kind), &[]),
+        topic,
+        channel: i18n::text(language, &format!("channel.{}", request.channel), &[]),
+        subject: personal.subject,
+        name: format!("{} {}", personal.first_name, personal.last_name),
+        answer_due: i18n::long_date(language, request.answer_due),
+        link: format!("{}/segui/{token}", app.config.public_url),
+        identity_checked: filed_by.identity_checked,
+        paper: filed_by.paper_only,
+    })
+}
+
+pub async fn receipt_page(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    desk(&signed_in)?;
+    let r = receipt(&app, language, &signed_in, &id).await?;
+    let qr = qr::svg(&r.link);
+    let page = Page::new(language, &format!("/ufficio/sportello/ricevute/{id}"), &app.organisation_name, "front.receipt.title");
+    let body = app.templates.render(
+        "frontoffice/receipt.html",
+        context! {
+            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), id,
+            reference => r.reference, received => r.received, kind => r.kind, topic => r.topic,
+            channel => r.channel, subject => r.subject, name => r.name, answer_due => r.answer_due,
+            link => r.link, identity_checked => r.identity_checked, paper => r.paper,
+            qr => qr.map(minijinja::Value::from_safe_string),
+        },
+    )?;
+    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+pub async fn receipt_pdf(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    desk(&signed_in)?;
+    let r = receipt(&app, language, &signed_in, &id).await?;
+    let t = |key: &str| i18n::text(language, key, &[]);
+    let mut page = pdf::Page::new();
+    let (left, width) = (56.0, 483.0);
+    let mut y = 790.0;
+    page.text(left, y, 11.0, false, &app.organisation_name);
+    y -= 16.0;
+    page.text(left, y, 11.0, false, &t("layout.footer_title"));
+    y -= 34.0;
+    page.text(left, y, 20.0, true, &t("front.receipt.title"));
+    y -= 14.0;
+    page.rule(left, y, width);
+    y -= 26.0;
+    for (label, value) in [
+        (t("tracking.reference"), r.reference.as_str()),
+        (t("tracking.received"), r.received.as_str()),
+        (t("front.receipt.citizen"), r.name.as_str()),
+        (t("tracking.kind"), r.kind.as_str()),
+        (t("form.topic"), r.topic.as_str()),
+        (t("front.receipt.channel"), r.channel.as_str()),
+        (t("tracking.subject"), r.subject.as_str()),
+        (t("tracking.deadline"), r.answer_due.as_str()),
+    ] {
+        page.text(left, y, 11.0, true, &label);
+        y = page.paragraph(left + 170.0, y, 11.0, width - 170.0, value) - 4.0;
+    }
+    if r.identity_checked {
+        page.text(left, y, 10.0, false, &t("front.receipt.identity_checked"));
+        y -= 16.0;
+    }
+    y -= 10.0;
+    page.text(left, y, 13.0, true, &t("front.receipt.follow_title"));
+    y -= 20.0;
+    let follow = if r.paper { t("front.receipt.follow_paper") } else { t("front.receipt.follow_email") };
+    y = page.paragraph(left, y, 10.0, width, &follow);
+    y = page.paragraph(left, y - 4.0, 9.0, width, &r.link) - 8.0;
+    if let Some((dark, modules)) = qr::modules(&r.link) {
+        let cell = 3.0;
+        let top = y;
+        for (index, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+            let (col, row) = ((index % modules) as f32, (index / modules) as f32);
+            page.square(left + col * cell, top - (row + 1.0) * cell, cell, cell);
+        }
+        y = top - modules as f32 * cell - 16.0;
+    }
+    page.paragraph(left, y, 9.0, width, &t("front.receipt.private"));
+    let bytes = page.finish(&format!("{} {}", t("front.receipt.title"), r.reference));
+    let file = format!("ricevuta-{}.pdf", r.reference.replace('/', "-"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, crate::tracking::content_disposition(&file)),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
