@@ -88,7 +88,7 @@ fn demo_photo(seed: usize) -> Vec<u8> {
 }
 
 /// The back office of a trial install: two offices, another body, a canned answer and one
-/// member of staff who is administrator, URP operator and referent of both offices. Returns
+/// member of staff who is administrator, URP operator, front office and referent of both offices. Returns
 /// the e-mail and the random password to sign in with (shown once, on the terminal), or `None`
 /// when staff or offices exist already (someone set the back office up before the first start).
 pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, String)>> {
@@ -148,7 +148,7 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, 
         email: &email,
         name: "Utente dimostrativo",
         password: &password,
-        roles: &[Role::Administrator, Role::UrpOperator, Role::Referent],
+        roles: &[Role::Administrator, Role::UrpOperator, Role::Referent, Role::FrontOffice],
         departments: &[roads, social],
     };
     staff::add(&app.pool, new, app.clock.now()).await?;

@@ -153,14 +153,14 @@ pub async fn register(
         first_name,
         last_name,
         email: Some(email),
-        password_hash: Some(hash),
+        password_hash: None,
         fiscal_code: None,
         phone: None,
         created_by: None,
     };
     match store::register(&app.pool, app.organisation_id, new, now).await? {
         Registered::NeedsVerification(id) => {
-            store::send_link(&app.pool, id, Purpose::Verify, None, now).await?;
+            store::send_link_with(&app.pool, id, Purpose::Verify, None, Some(&hash), now).await?;
         }
         Registered::AlreadyKnown(id) => {
             // The owner hears that someone tried, with a way back in if it was them.
@@ -202,7 +202,7 @@ pub async fn confirm(
     let link = store::consume(&app.pool, &token, Purpose::Verify, now)
         .await?
         .ok_or(AppError::Gone)?;
-    store::mark_verified(&app.pool, link.citizen_id, now).await?;
+    store::mark_verified(&app.pool, link.citizen_id, now, link.password_hash.as_deref()).await?;
     session::sign_in(&app, &headers, link.citizen_id, now, "/area").await
 }
 
@@ -383,7 +383,7 @@ pub async fn reset(
     let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
     store::set_password(&app.pool, link.citizen_id, &hash).await?;
     // The link proved the address; every other session ends with the old password.
-    store::mark_verified(&app.pool, link.citizen_id, now).await?;
+    store::mark_verified(&app.pool, link.citizen_id, now, None).await?;
     sessions::close_all_citizen(&app.pool, link.citizen_id).await?;
     session::sign_in(&app, &headers, link.citizen_id, now, "/area?avviso=password").await
 }

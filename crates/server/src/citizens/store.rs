@@ -112,28 +112,20 @@ pub async fn register(
     .fetch_optional(&mut *tx)
     .await?;
     let outcome = match existing {
-        // Someone the front office registered, without a password: the owner of the address
-        // sets one by proving it; an unverified registration is taken over the same way.
+        // Unverified, or registered at the counter without a password: whoever proves the
+        // address through the link sent now sets the password chosen with it.
         Some((id, None, _)) | Some((id, _, None)) => {
-            sqlx::query(
-                "UPDATE citizens SET pending_password_hash = ? WHERE id = ?",
-            )
-            .bind(&new.password_hash)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
             Registered::NeedsVerification(Uuid::parse_str(&id).unwrap_or_default())
         }
         Some((id, Some(_), Some(_))) => {
             Registered::AlreadyKnown(Uuid::parse_str(&id).unwrap_or_default())
         }
         None => {
-            let id = insert(&mut tx, organisation_id, &new, now).await?;
-            sqlx::query("UPDATE citizens SET pending_password_hash = password_hash, password_hash = NULL WHERE id = ?")
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            Registered::NeedsVerification(id)
+            let without_password = NewCitizen {
+                password_hash: None,
+                ..new
+            };
+            Registered::NeedsVerification(insert(&mut tx, organisation_id, &without_password, now).await?)
         }
     };
     tx.commit().await?;
@@ -168,19 +160,21 @@ pub async fn insert(
     Ok(id)
 }
 
-/// The e-mail address is proven: it is verified, and a password chosen at registration applies.
+/// The e-mail address is proven: it is verified, and the password that came with the link (a
+/// registration's) applies.
 pub async fn mark_verified(
     pool: &MySqlPool,
     id: Uuid,
     now: DateTime<Utc>,
+    password_hash: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE citizens SET email_verified_at = COALESCE(email_verified_at, ?),
-                password_hash = COALESCE(pending_password_hash, password_hash),
-                pending_password_hash = NULL
+                password_hash = COALESCE(?, password_hash)
           WHERE id = ?",
     )
     .bind(now)
+    .bind(password_hash)
     .bind(id.to_string())
     .execute(pool)
     .await?;
@@ -188,7 +182,7 @@ pub async fn mark_verified(
 }
 
 pub async fn set_password(pool: &MySqlPool, id: Uuid, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE citizens SET password_hash = ?, pending_password_hash = NULL WHERE id = ?")
+    sqlx::query("UPDATE citizens SET password_hash = ? WHERE id = ?")
         .bind(hash)
         .bind(id.to_string())
         .execute(pool)
@@ -329,6 +323,18 @@ pub async fn send_link(
     new_email: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    send_link_with(pool, citizen_id, purpose, new_email, None, now).await
+}
+
+/// A registration's link, carrying the hash of the password chosen with it.
+pub async fn send_link_with(
+    pool: &MySqlPool,
+    citizen_id: Uuid,
+    purpose: Purpose,
+    new_email: Option<&str>,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let token = crate::web::csrf::new_nonce();
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = ? AND used_at IS NULL")
@@ -337,13 +343,14 @@ pub async fn send_link(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, expires_at)
-         VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, password_hash, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(token_hash(&token))
     .bind(citizen_id.to_string())
     .bind(purpose.code())
     .bind(new_email.map(normalise_email))
+    .bind(password_hash)
     .bind(now + purpose.lifetime())
     .execute(&mut *tx)
     .await?;
@@ -378,6 +385,8 @@ pub async fn queue_mail(
 pub struct Link {
     pub citizen_id: Uuid,
     pub new_email: Option<String>,
+    /// The password chosen with a registration.
+    pub password_hash: Option<String>,
 }
 
 /// The link behind a token, if it is unused and unexpired (without using it).
@@ -387,8 +396,8 @@ pub async fn peek(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Option<Link>, sqlx::Error> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT citizen_id, new_email FROM citizen_tokens
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT citizen_id, new_email, password_hash FROM citizen_tokens
           WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
     )
     .bind(token_hash(token))
@@ -396,9 +405,10 @@ pub async fn peek(
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, new_email)| Link {
+    Ok(row.map(|(id, new_email, password_hash)| Link {
         citizen_id: Uuid::parse_str(&id).unwrap_or_default(),
         new_email,
+        password_hash,
     }))
 }
 
