@@ -281,7 +281,7 @@ pub fn verify_id_token(
         key.get(name)
             .and_then(Value::as_str)
             .ok_or(invalid("incomplete key"))
-            .and_then(|v| decode(v))
+            .and_then(&decode)
             .map(|bytes| BigUint::from_bytes_be(&bytes))
     };
     let public = RsaPublicKey::new(component("n")?, component("e")?).map_err(|_| invalid("bad key"))?;

@@ -134,6 +134,12 @@ async fn execute(
     let metadata = event_store::metadata(&actor, "web", &uuid::Uuid::new_v4().to_string());
     match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
         Ok(()) => {
+            // The page the citizen goes back to shows what they just did (read their own write).
+            sportello_projections::catch_up(
+                &app.pool,
+                &sportello_projections::citizen_status::CitizenStatus,
+            )
+            .await?;
             app.events_appended.notify_waiters();
             Ok(Ok(()))
         }

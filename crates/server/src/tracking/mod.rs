@@ -42,8 +42,7 @@ impl Access {
         }
     }
 
-    /// The request, if this access reaches it. Right after filing, the projection may not have
-    /// caught up yet: then it catches up once, here, so the citizen reads their own write.
+    /// The request, if this access reaches it.
     pub async fn resolve(&self, app: &AppState) -> Result<TrackedRequest> {
         if let Access::Token(token) = self {
             if token.len() != 43
@@ -57,8 +56,9 @@ impl Access {
         if let Some(request) = self.find(app).await? {
             return Ok(request);
         }
-        // Look again even when the projection is not behind: the processor may have applied the
-        // event between the first read and this check.
+        // Right after filing, the view may not have caught up yet: then it catches up once,
+        // here. Look again even when the projection is not behind: the processor may have
+        // applied the event between the first read and this check.
         if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
             sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
         }
