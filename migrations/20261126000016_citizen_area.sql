@@ -13,6 +13,8 @@ CREATE TABLE citizens (
     last_name         VARCHAR(100) NOT NULL,
     fiscal_code       VARCHAR(16)  NULL,
     phone             VARCHAR(40)  NULL,
+    -- The language their e-mails are written in.
+    language          CHAR(2)      NOT NULL DEFAULT 'it',
     oidc_subject      CHAR(64)     NULL,
     created_at        DATETIME(6)  NOT NULL,
     created_by        CHAR(36)     NULL,

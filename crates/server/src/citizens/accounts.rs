@@ -157,6 +157,7 @@ pub async fn register(
         fiscal_code: None,
         phone: None,
         created_by: None,
+        language,
     };
     match store::register(&app.pool, app.organisation_id, new, now).await? {
         Registered::NeedsVerification(id) => {

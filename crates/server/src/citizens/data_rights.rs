@@ -147,13 +147,24 @@ pub async fn erase_request(
     };
     let mut tx = app.pool.begin().await?;
     for file in &files {
-        // Content-addressed files may be shared: keep those another request still names.
+        // Content-addressed files may be shared: keep those another request still names, as an
+        // attachment or in its history (a document staff sent with several answers).
         let shared: Option<String> = sqlx::query_scalar(
-            "SELECT aggregate_id FROM citizen_attachments WHERE (file_id = ? OR thumbnail_id = ?) AND aggregate_id <> ? LIMIT 1",
+            "SELECT aggregate_id FROM citizen_attachments
+              WHERE (file_id = ? OR thumbnail_id = ?) AND aggregate_id <> ?
+             UNION ALL
+             SELECT aggregate_id FROM citizen_timeline
+              WHERE aggregate_id <> ? AND files IS NOT NULL
+                AND (JSON_CONTAINS(files, JSON_OBJECT('file_id', ?))
+                     OR JSON_CONTAINS(files, JSON_OBJECT('thumbnail_id', ?)))
+             LIMIT 1",
         )
         .bind(file)
         .bind(file)
         .bind(aggregate_id)
+        .bind(aggregate_id)
+        .bind(file)
+        .bind(file)
         .fetch_optional(&mut *tx)
         .await?;
         if shared.is_none() {

@@ -173,7 +173,7 @@ pub async fn callback(
     Query(callback): Query<Callback>,
 ) -> Result<Response> {
     let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
-    match finish(&app, &config, &headers, &callback).await {
+    match finish(&app, &config, &headers, &callback, language).await {
         Ok(citizen_id) => session::sign_in(&app, &headers, citizen_id, app.clock.now(), "/area").await,
         Err(error) => {
             tracing::warn!(%error, "OpenID Connect sign-in refused");
@@ -192,6 +192,7 @@ async fn finish(
     config: &OidcConfig,
     headers: &HeaderMap,
     callback: &Callback,
+    language: sportello_domain::Language,
 ) -> std::result::Result<uuid::Uuid, OidcError> {
     if let Some(error) = &callback.error {
         return Err(OidcError::Refused(error.chars().take(100).collect()));
@@ -241,7 +242,7 @@ async fn finish(
         &jwks,
         &Expected { issuer: &config.issuer, client_id: &config.client_id, nonce: &nonce, now },
     )?;
-    Ok(account_for(app, config, &claims).await?)
+    Ok(account_for(app, config, &claims, language).await?)
 }
 
 /// What an ID token must say.
@@ -331,6 +332,7 @@ async fn account_for(
     app: &AppState,
     config: &OidcConfig,
     claims: &serde_json::Map<String, Value>,
+    language: sportello_domain::Language,
 ) -> std::result::Result<uuid::Uuid, sqlx::Error> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
     let subject = hash(&format!("{}|{}", config.issuer, text("sub").unwrap_or_default()));
@@ -370,6 +372,7 @@ async fn account_for(
             fiscal_code: fiscal.as_deref(),
             phone: None,
             created_by: None,
+            language,
         },
         now,
     )

@@ -22,11 +22,12 @@ pub struct Citizen {
     pub last_name: String,
     pub fiscal_code: Option<String>,
     pub phone: Option<String>,
+    pub language: String,
     pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, email, email_verified_at, password_hash IS NOT NULL AS has_password,
-    oidc_subject IS NOT NULL AS oidc, first_name, last_name, fiscal_code, phone, created_at";
+    oidc_subject IS NOT NULL AS oidc, first_name, last_name, fiscal_code, phone, language, created_at";
 
 fn from_row(row: sqlx::mysql::MySqlRow) -> Result<Citizen, sqlx::Error> {
     let id: String = row.try_get("id")?;
@@ -41,6 +42,7 @@ fn from_row(row: sqlx::mysql::MySqlRow) -> Result<Citizen, sqlx::Error> {
         last_name: row.try_get("last_name")?,
         fiscal_code: row.try_get("fiscal_code")?,
         phone: row.try_get("phone")?,
+        language: row.try_get("language")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -93,6 +95,7 @@ pub struct NewCitizen<'a> {
     pub fiscal_code: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub created_by: Option<Uuid>,
+    pub language: sportello_domain::Language,
 }
 
 pub async fn register(
@@ -142,8 +145,8 @@ pub async fn insert(
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO citizens (id, organisation_id, email, password_hash, first_name, last_name,
-             fiscal_code, phone, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             fiscal_code, phone, created_at, created_by, language)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(organisation_id.to_string())
@@ -155,6 +158,7 @@ pub async fn insert(
     .bind(new.phone.map(str::trim).filter(|p| !p.is_empty()))
     .bind(now)
     .bind(new.created_by.map(|id| id.to_string()))
+    .bind(new.language.code())
     .execute(conn)
     .await?;
     Ok(id)

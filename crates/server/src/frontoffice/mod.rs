@@ -163,6 +163,7 @@ pub async fn create_citizen(
             fiscal_code: Some(fiscal.as_str()).filter(|f| !f.is_empty()),
             phone: Some(phone).filter(|p| !p.is_empty()),
             created_by: Some(signed_in.staff.id),
+            language,
         },
         app.clock.now(),
     )

@@ -512,7 +512,7 @@ pub(super) async fn citizen_link(
     let Some(to) = to else {
         return Ok(Plan::Close("skipped"));
     };
-    let language = Language::It;
+    let language = Language::parse(&citizen.language).unwrap_or(Language::It);
     let link = format!("{}/area/{path}/{token}", app.config.public_url);
     let text = app.templates.render(
         "mail/citizen_link.txt",
