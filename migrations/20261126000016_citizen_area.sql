@@ -104,9 +104,18 @@ ALTER TABLE citizen_requests
     ADD COLUMN answered_at        DATETIME(6) NULL,
     ADD COLUMN closed_at          DATETIME(6) NULL,
     ADD COLUMN stars              TINYINT     NULL,
+    ADD COLUMN paper_only         BOOLEAN     NOT NULL DEFAULT FALSE,
     ADD COLUMN erased_at          DATETIME(6) NULL,
     ADD KEY citizen_requests_citizen (citizen_id, received_at),
     ADD KEY citizen_requests_email (email_index, received_at);
+
+-- Which requests name which stored file (attachments, replies' files, answers' documents):
+-- files are stored once per content, so an erasure deletes only those no other request needs.
+CREATE TABLE citizen_files (
+    file_id      CHAR(64)    NOT NULL,
+    aggregate_id VARCHAR(64) NOT NULL,
+    PRIMARY KEY (file_id, aggregate_id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 ALTER TABLE queue_requests
     ADD COLUMN erased_at DATETIME(6) NULL,
@@ -115,6 +124,7 @@ ALTER TABLE queue_requests
 -- Both views gained columns from the whole past: rebuild them from the events at the next start.
 DELETE FROM citizen_timeline;
 DELETE FROM citizen_attachments;
+DELETE FROM citizen_files;
 DELETE FROM citizen_requests;
 DELETE FROM queue_counts;
 DELETE FROM queue_requests;

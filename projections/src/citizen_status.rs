@@ -42,7 +42,11 @@ impl Projection for CitizenStatus {
             } => {
                 // The blind index that finds a guest's request from their verified e-mail; none
                 // once the key is gone, so a rebuild after an erasure cannot find it again.
-                let email_index = match crate::personal::open_in(conn, personal).await.ok().flatten() {
+                let email_index = match crate::personal::open_in(conn, personal)
+                    .await
+                    .ok()
+                    .flatten()
+                {
                     Some(opened) if !opened.email.trim().is_empty() => {
                         crate::personal::email_index(conn, &opened.email).await.ok()
                     }
@@ -52,8 +56,8 @@ impl Projection for CitizenStatus {
                 sqlx::query(
                     "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
                          reference, kind, topic_code, channel, language, status, received_at,
-                         answer_due, personal, citizen_id, email_index)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)",
+                         answer_due, personal, citizen_id, email_index, paper_only)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
                 .bind(organisation_id.to_string())
@@ -68,9 +72,11 @@ impl Projection for CitizenStatus {
                 .bind(personal)
                 .bind(filed_by.citizen.map(|id| id.to_string()))
                 .bind(email_index)
+                .bind(filed_by.paper_only)
                 .execute(&mut *conn)
                 .await?;
                 add_entry(conn, stored, "received", *received_at).await?;
+                name_files(conn, id, attachments).await?;
                 for (position, attachment) in attachments.iter().enumerate() {
                     sqlx::query(
                         "INSERT INTO citizen_attachments (aggregate_id, position, file_id, thumbnail_id,
@@ -94,7 +100,19 @@ impl Projection for CitizenStatus {
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-                add_entry(conn, stored, "acknowledged", *at).await?;
+                // On paper, the receipt handed over at the counter is the acknowledgement.
+                let paper: Option<bool> = sqlx::query_scalar(
+                    "SELECT paper_only FROM citizen_requests WHERE aggregate_id = ?",
+                )
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let entry = if paper == Some(true) {
+                    "acknowledged_receipt"
+                } else {
+                    "acknowledged"
+                };
+                add_entry(conn, stored, entry, *at).await?;
             }
             RequestEvent::RequestTakenIntoEvaluation { at, .. } => {
                 set_status(conn, id, "in_evaluation").await?;
@@ -235,6 +253,7 @@ impl Projection for CitizenStatus {
         for table in [
             "citizen_timeline",
             "citizen_attachments",
+            "citizen_files",
             "citizen_requests",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
@@ -264,11 +283,34 @@ async fn set_time(
     column: &str,
     at: DateTime<Utc>,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(&format!("UPDATE citizen_requests SET {column} = ? WHERE aggregate_id = ?"))
-        .bind(at)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE citizen_requests SET {column} = ? WHERE aggregate_id = ?"
+    ))
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records which stored files (and thumbnails) this request names.
+async fn name_files(
+    conn: &mut MySqlConnection,
+    id: &str,
+    attachments: &[sportello_domain::Attachment],
+) -> Result<(), ProjectionError> {
+    for attachment in attachments {
+        for file in [Some(&attachment.file_id), attachment.thumbnail_id.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            sqlx::query("INSERT IGNORE INTO citizen_files (file_id, aggregate_id) VALUES (?, ?)")
+                .bind(file)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 
@@ -281,6 +323,7 @@ async fn set_files(
     if attachments.is_empty() {
         return Ok(());
     }
+    name_files(conn, &stored.aggregate_id, attachments).await?;
     sqlx::query("UPDATE citizen_timeline SET files = ? WHERE aggregate_id = ? AND sequence = ?")
         .bind(serde_json::to_value(attachments).expect("attachments serialise"))
         .bind(&stored.aggregate_id)
@@ -369,7 +412,8 @@ pub struct TrackedAttachment {
     pub size: i64,
 }
 
-const REQUEST_COLUMNS: &str = "aggregate_id, reference, kind, topic_code, channel, language, status,
+const REQUEST_COLUMNS: &str =
+    "aggregate_id, reference, kind, topic_code, channel, language, status,
     received_at, answer_due, acknowledged_at, personal, taken_in_charge_at, answered_at, closed_at,
     stars, erased_at";
 
@@ -407,6 +451,20 @@ pub async fn request_by_token_hash(
         "SELECT {REQUEST_COLUMNS} FROM citizen_requests WHERE tracking_token_hash = ?"
     ))
     .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(tracked_from).transpose()
+}
+
+/// A request by its id (for staff, who have checked their access already).
+pub async fn request_by_id(
+    pool: &MySqlPool,
+    aggregate_id: &str,
+) -> Result<Option<TrackedRequest>, ProjectionError> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM citizen_requests WHERE aggregate_id = ?"
+    ))
+    .bind(aggregate_id)
     .fetch_optional(pool)
     .await?;
     row.map(tracked_from).transpose()

@@ -235,7 +235,8 @@ pub async fn email_index(conn: &mut MySqlConnection, email: &str) -> Result<Stri
 
 pub fn email_index_with(secret: &[u8], email: &str) -> String {
     use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(email.trim().to_lowercase().as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }

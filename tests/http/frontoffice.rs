@@ -26,8 +26,15 @@ async fn front_office(app: &TestApp) -> String {
 async fn register(app: &TestApp, token: &str, fields: &[(&str, &str)]) -> String {
     let mut all = vec![("csrf_token", token)];
     all.extend_from_slice(fields);
-    let response = app.post_urlencoded("/ufficio/sportello/cittadini", &all).await;
-    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    let response = app
+        .post_urlencoded("/ufficio/sportello/cittadini", &all)
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text()
+    );
     let location = response.header("location").unwrap();
     location.rsplit('/').next().unwrap().to_string()
 }
@@ -41,7 +48,10 @@ fn entry(token: &str, contact: &str) -> Multipart {
         .text("kind", "complaint")
         .text("topic", "lavori-pubblici")
         .text("subject", "Marciapiede rotto")
-        .text("description", "Il marciapiede davanti al civico 3 è rotto da mesi.")
+        .text(
+            "description",
+            "Il marciapiede davanti al civico 3 è rotto da mesi.",
+        )
 }
 
 async fn enter(app: &TestApp, citizen: &str, form: Multipart) -> crate::support::TestResponse {
@@ -71,9 +81,25 @@ async fn a_citizen_is_found_by_name_email_phone_or_fiscal_code() {
         ],
     )
     .await;
-    for query in ["Verdi", "verd gius", "G.Verdi@example.it", "+39 0521 123456", "VRDGPP80A01G337X"] {
-        let page = app.get(&format!("/ufficio/sportello?q={}", crate::support::urlencode(query))).await;
-        assert!(page.element_text("results").unwrap().contains("Verdi Giuseppe"), "{query}");
+    for query in [
+        "Verdi",
+        "verd gius",
+        "G.Verdi@example.it",
+        "+39 0521 123456",
+        "VRDGPP80A01G337X",
+    ] {
+        let page = app
+            .get(&format!(
+                "/ufficio/sportello?q={}",
+                crate::support::urlencode(query)
+            ))
+            .await;
+        assert!(
+            page.element_text("results")
+                .unwrap()
+                .contains("Verdi Giuseppe"),
+            "{query}"
+        );
     }
     let none = app.get("/ufficio/sportello?q=Bianchi").await;
     assert!(!none.element_text("results").unwrap().contains("Verdi"));
@@ -86,16 +112,28 @@ async fn registering_a_citizen_checks_what_was_typed_and_keeps_it() {
     let response = app
         .post_urlencoded(
             "/ufficio/sportello/cittadini",
-            &[("csrf_token", &token), ("first_name", "Anna"), ("last_name", ""), ("fiscal_code", "ABC"), ("email", "non-una-mail")],
+            &[
+                ("csrf_token", &token),
+                ("first_name", "Anna"),
+                ("last_name", ""),
+                ("fiscal_code", "ABC"),
+                ("email", "non-una-mail"),
+            ],
         )
         .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response.input_value("first_name").unwrap(), "Anna");
     let text = response.text();
     assert!(text.contains("Il codice fiscale ha 16 caratteri"));
-    assert!(text.contains("aria-describedby=\"last_name-error-"), "errors are tied to their fields");
+    assert!(
+        text.contains("aria-describedby=\"last_name-error-"),
+        "errors are tied to their fields"
+    );
     let forged = app
-        .post_urlencoded("/ufficio/sportello/cittadini", &[("csrf_token", "x"), ("first_name", "A"), ("last_name", "B")])
+        .post_urlencoded(
+            "/ufficio/sportello/cittadini",
+            &[("csrf_token", "x"), ("first_name", "A"), ("last_name", "B")],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
@@ -103,38 +141,69 @@ async fn registering_a_citizen_checks_what_was_typed_and_keeps_it() {
 #[tokio::test]
 async fn a_request_entered_at_the_counter_shares_the_sequence_and_is_acknowledged_by_its_receipt() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options { smtp_url: Some(smtp.url()), ..Default::default() }).await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
     let web = app.file(complaint("Dal web")).await;
     let token = front_office(&app).await;
-    let citizen = register(&app, &token, &[("first_name", "Ada"), ("last_name", "Neri")]).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[("first_name", "Ada"), ("last_name", "Neri")],
+    )
+    .await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
-    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text()
+    );
     let receipt_path = response.header("location").unwrap();
     let receipt = app.get(&receipt_path).await;
     assert_eq!(receipt.status, StatusCode::OK);
     let reference = receipt.element_text("reference").unwrap();
     let (year, number) = web.reference.split_once('/').unwrap();
     let next: u32 = number.parse::<u32>().unwrap() + 1;
-    assert_eq!(reference, format!("{year}/{next:07}"), "one sequence for every channel");
+    assert_eq!(
+        reference,
+        format!("{year}/{next:07}"),
+        "one sequence for every channel"
+    );
     assert!(receipt.element_text("deadline").unwrap().contains("2026"));
     assert!(receipt.element_text("identity").is_some());
-    assert!(receipt.text().contains("<svg"), "the QR code is on the page");
+    assert!(
+        receipt.text().contains("<svg"),
+        "the QR code is on the page"
+    );
     let link = receipt.element_text("tracking-link").unwrap();
-    let path = link.strip_prefix("https://urp.comune.test").unwrap().to_string();
+    let path = link
+        .strip_prefix("https://urp.comune.test")
+        .unwrap()
+        .to_string();
     app.forget_cookies();
     let followed = app.get(&path).await;
-    assert_eq!(followed.status, StatusCode::OK, "the receipt's link is the private tracking link");
+    assert_eq!(
+        followed.status,
+        StatusCode::OK,
+        "the receipt's link is the private tracking link"
+    );
     assert!(followed.text().contains("Marciapiede rotto"));
     let events = app.event_types(&reference).await;
-    assert_eq!(events, ["RequestReceived", "RequestAcknowledged"], "paper: acknowledged by the receipt");
+    assert_eq!(
+        events,
+        ["RequestReceived", "RequestAcknowledged"],
+        "paper: acknowledged by the receipt"
+    );
     let id = receipt_path.rsplit('/').next().unwrap();
-    let payload: serde_json::Value = sqlx::query_scalar(
-        "SELECT payload FROM events WHERE aggregate_id = ? AND sequence = 1",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let payload: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM events WHERE aggregate_id = ? AND sequence = 1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let received = &payload["RequestReceived"];
     assert_eq!(received["channel"], "counter");
     assert_eq!(received["filed_by"]["citizen"], citizen.as_str());
@@ -142,15 +211,32 @@ async fn a_request_entered_at_the_counter_shares_the_sequence_and_is_acknowledge
     assert_eq!(received["filed_by"]["paper_only"], true);
     app.settle().await;
     let mails = smtp.wait_for(1, Duration::from_secs(3)).await;
-    assert_eq!(mails.len(), 1, "only the web request's acknowledgement: paper gets no e-mail");
+    assert_eq!(
+        mails.len(),
+        1,
+        "only the web request's acknowledgement: paper gets no e-mail"
+    );
 }
 
 #[tokio::test]
 async fn with_e_mail_the_citizen_gets_the_acknowledgement() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options { smtp_url: Some(smtp.url()), ..Default::default() }).await;
+    let app = TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    })
+    .await;
     let token = front_office(&app).await;
-    let citizen = register(&app, &token, &[("first_name", "Ada"), ("last_name", "Neri"), ("email", "ada.neri@example.it")]).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[
+            ("first_name", "Ada"),
+            ("last_name", "Neri"),
+            ("email", "ada.neri@example.it"),
+        ],
+    )
+    .await;
     let response = enter(&app, &citizen, entry(&token, "email")).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     app.settle().await;
@@ -163,7 +249,12 @@ async fn with_e_mail_the_citizen_gets_the_acknowledgement() {
 async fn someone_without_e_mail_must_get_paper_and_mistakes_keep_what_was_typed() {
     let app = TestApp::start().await;
     let token = front_office(&app).await;
-    let citizen = register(&app, &token, &[("first_name", "Ada"), ("last_name", "Neri")]).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[("first_name", "Ada"), ("last_name", "Neri")],
+    )
+    .await;
     let response = enter(&app, &citizen, entry(&token, "email").first("subject", "")).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = response.text();
@@ -176,18 +267,36 @@ async fn someone_without_e_mail_must_get_paper_and_mistakes_keep_what_was_typed(
 async fn the_receipt_is_a_pdf_too() {
     let app = TestApp::start().await;
     let token = front_office(&app).await;
-    let citizen = register(&app, &token, &[("first_name", "Ada"), ("last_name", "Neri")]).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[("first_name", "Ada"), ("last_name", "Neri")],
+    )
+    .await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
     let receipt_path = response.header("location").unwrap();
-    let reference = app.get(&receipt_path).await.element_text("reference").unwrap();
+    let reference = app
+        .get(&receipt_path)
+        .await
+        .element_text("reference")
+        .unwrap();
     let pdf = app.get(&format!("{receipt_path}/pdf")).await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert_eq!(pdf.header("content-type").as_deref(), Some("application/pdf"));
-    assert!(pdf.header("content-disposition").unwrap().starts_with("attachment"));
+    assert_eq!(
+        pdf.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    assert!(pdf
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment"));
     let bytes = pdf.bytes.clone();
     assert!(bytes.starts_with(b"%PDF-1.4"));
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains(&reference), "the reference is written in the PDF");
+    assert!(
+        text.contains(&reference),
+        "the reference is written in the PDF"
+    );
     assert!(text.contains("Marciapiede rotto"));
     assert!(text.contains("/segui/"), "with the tracking link");
 }
@@ -196,26 +305,71 @@ async fn the_receipt_is_a_pdf_too() {
 async fn the_counter_shows_a_citizens_requests_with_their_state_and_answers() {
     let app = TestApp::start().await;
     let token = front_office(&app).await;
-    let citizen = register(&app, &token, &[("first_name", "Ada"), ("last_name", "Neri")]).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[("first_name", "Ada"), ("last_name", "Neri")],
+    )
+    .await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
-    let id = response.header("location").unwrap().rsplit('/').next().unwrap().to_string();
-    let page = app.get(&format!("/ufficio/sportello/cittadini/{citizen}")).await;
-    assert!(page.element_text("requests").unwrap().contains("Ricevuta"));
+    let id = response
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = app
+        .get(&format!("/ufficio/sportello/cittadini/{citizen}"))
+        .await;
+    let listed = page
+        .text()
+        .split("id=\"requests\"")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        listed.contains("Ricevuta, in attesa di valutazione"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("/ufficio/sportello/ricevute/"),
+        "with the receipt to print again"
+    );
     let request = app.get(&format!("/ufficio/sportello/richieste/{id}")).await;
     assert_eq!(request.status, StatusCode::OK);
-    assert!(request.element_text("history").unwrap().contains("Richiesta ricevuta"));
+    let history = request
+        .text()
+        .split("id=\"history\"")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(history.contains("Richiesta ricevuta"), "{history}");
+    assert!(
+        history.contains("Ricevuta consegnata allo sportello"),
+        "paper: acknowledged by the receipt, not by e-mail"
+    );
 }
 
 #[tokio::test]
 async fn only_the_front_office_and_the_urp_use_the_counter() {
     let app = TestApp::start().await;
     let department = app.add_department("Lavori pubblici").await;
-    let (email, password) = app.add_staff("Rita Referente", &[Role::Referent], &[department]).await;
+    let (email, password) = app
+        .add_staff("Rita Referente", &[Role::Referent], &[department])
+        .await;
     app.signed_in_as(&email, &password).await;
-    for path in ["/ufficio/sportello", "/ufficio/sportello/cittadini/00000000-0000-0000-0000-000000000000"] {
+    for path in [
+        "/ufficio/sportello",
+        "/ufficio/sportello/cittadini/00000000-0000-0000-0000-000000000000",
+    ] {
         assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     app.forget_cookies();
     let anonymous = app.get("/ufficio/sportello").await;
-    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "strangers are asked to sign in");
+    assert_eq!(
+        anonymous.status,
+        StatusCode::SEE_OTHER,
+        "strangers are asked to sign in"
+    );
 }

@@ -9,20 +9,32 @@ use crate::support::TestApp;
 #[tokio::test]
 async fn every_page_links_the_privacy_notice_and_the_accessibility_statement() {
     let app = TestApp::start().await;
-    for path in ["/", "/segnalazioni/nuova", "/area/accesso", "/privacy", "/accessibilita"] {
+    for path in [
+        "/",
+        "/segnalazioni/nuova",
+        "/area/accesso",
+        "/privacy",
+        "/accessibilita",
+    ] {
         let page = app.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         let text = page.text();
         assert!(text.contains("href=\"/privacy\""), "{path}");
         assert!(text.contains("href=\"/accessibilita\""), "{path}");
     }
-    assert!(app.get("/accessibilita").await.text().contains("Dichiarazione di accessibilità"));
+    assert!(app
+        .get("/accessibilita")
+        .await
+        .text()
+        .contains("Dichiarazione di accessibilità"));
 }
 
 #[tokio::test]
 async fn an_administrator_rewrites_a_page_and_its_text_is_shown_escaped() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Ada Amministratrice", &[Role::Administrator], &[]).await;
+    let (email, password) = app
+        .add_staff("Ada Amministratrice", &[Role::Administrator], &[])
+        .await;
     app.signed_in_as(&email, &password).await;
     let editor = app.get("/ufficio/amministrazione/pagine").await;
     assert_eq!(editor.status, StatusCode::OK);
@@ -54,15 +66,24 @@ async fn an_administrator_rewrites_a_page_and_its_text_is_shown_escaped() {
         )
         .await
         .text();
-    assert!(english.contains("Privacy notice"), "the English page keeps its default");
+    assert!(
+        english.contains("Privacy notice"),
+        "the English page keeps its default"
+    );
 }
 
 #[tokio::test]
 async fn an_empty_page_is_refused_and_only_administrators_edit() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Ada Amministratrice", &[Role::Administrator], &[]).await;
+    let (email, password) = app
+        .add_staff("Ada Amministratrice", &[Role::Administrator], &[])
+        .await;
     app.signed_in_as(&email, &password).await;
-    let token = app.get("/ufficio/amministrazione/pagine").await.input_value("csrf_token").unwrap();
+    let token = app
+        .get("/ufficio/amministrazione/pagine")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
     let refused = app
         .post_urlencoded(
             "/ufficio/amministrazione/pagine/accessibility/en",
@@ -70,9 +91,17 @@ async fn an_empty_page_is_refused_and_only_administrators_edit() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text().contains("The title is required") || refused.text().contains("Il titolo è obbligatorio"));
-    let (operator, secret) = app.add_staff("Otto Operatore", &[Role::UrpOperator], &[]).await;
+    assert!(
+        refused.text().contains("The title is required")
+            || refused.text().contains("Il titolo è obbligatorio")
+    );
+    let (operator, secret) = app
+        .add_staff("Otto Operatore", &[Role::UrpOperator], &[])
+        .await;
     app.forget_cookies();
     app.signed_in_as(&operator, &secret).await;
-    assert_eq!(app.get("/ufficio/amministrazione/pagine").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/ufficio/amministrazione/pagine").await.status,
+        StatusCode::NOT_FOUND
+    );
 }

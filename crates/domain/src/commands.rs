@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    Attachment, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference, ReminderLevel, Sealed, WorkingCalendar,
+    Attachment, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference, ReminderLevel,
+    Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]

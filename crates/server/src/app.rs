@@ -89,17 +89,32 @@ impl AppState {
 fn frontoffice_routes() -> Router<AppState> {
     Router::new()
         .route("/ufficio/sportello", get(frontoffice::home))
-        .route("/ufficio/sportello/cittadini", post(frontoffice::create_citizen))
-        .route("/ufficio/sportello/cittadini/{id}", get(frontoffice::citizen))
+        .route(
+            "/ufficio/sportello/cittadini",
+            post(frontoffice::create_citizen),
+        )
+        .route(
+            "/ufficio/sportello/cittadini/{id}",
+            get(frontoffice::citizen),
+        )
         .route(
             "/ufficio/sportello/cittadini/{id}/nuova",
             get(frontoffice::entry_form)
                 .post(frontoffice::enter)
                 .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
         )
-        .route("/ufficio/sportello/richieste/{id}", get(frontoffice::request))
-        .route("/ufficio/sportello/ricevute/{id}", get(frontoffice::receipt_page))
-        .route("/ufficio/sportello/ricevute/{id}/pdf", get(frontoffice::receipt_pdf))
+        .route(
+            "/ufficio/sportello/richieste/{id}",
+            get(frontoffice::request),
+        )
+        .route(
+            "/ufficio/sportello/ricevute/{id}",
+            get(frontoffice::receipt_page),
+        )
+        .route(
+            "/ufficio/sportello/ricevute/{id}/pdf",
+            get(frontoffice::receipt_pdf),
+        )
 }
 
 /// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
@@ -115,7 +130,10 @@ fn citizen_routes() -> Router<AppState> {
             "/area/conferma/{token}",
             get(accounts::confirm_form).post(accounts::confirm),
         )
-        .route("/area/accesso", get(accounts::login_form).post(accounts::login))
+        .route(
+            "/area/accesso",
+            get(accounts::login_form).post(accounts::login),
+        )
         .route("/area/accesso/oidc", post(oidc::start))
         .route("/area/accesso/oidc/ritorno", get(oidc::callback))
         .route("/area/esci", post(accounts::logout))
@@ -194,10 +212,7 @@ pub fn router(app: AppState) -> Router {
             "/segui/{token}/allegati/{position}/anteprima",
             get(tracking::preview),
         )
-        .route(
-            "/ufficio",
-            get(frontoffice::landing),
-        )
+        .route("/ufficio", get(frontoffice::landing))
         .merge(frontoffice_routes())
         .route(
             "/ufficio/accesso",

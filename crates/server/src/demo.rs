@@ -148,7 +148,12 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, 
         email: &email,
         name: "Utente dimostrativo",
         password: &password,
-        roles: &[Role::Administrator, Role::UrpOperator, Role::Referent, Role::FrontOffice],
+        roles: &[
+            Role::Administrator,
+            Role::UrpOperator,
+            Role::Referent,
+            Role::FrontOffice,
+        ],
         departments: &[roads, social],
     };
     staff::add(&app.pool, new, app.clock.now()).await?;

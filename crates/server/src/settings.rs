@@ -42,7 +42,14 @@ pub async fn load(
     organisation_id: Uuid,
     config: &Config,
 ) -> Result<Settings, sqlx::Error> {
-    type Row = (Option<String>, Option<i32>, Option<i32>, bool, Option<i32>, Option<i32>);
+    type Row = (
+        Option<String>,
+        Option<i32>,
+        Option<i32>,
+        bool,
+        Option<i32>,
+        Option<i32>,
+    );
     let (patron_saint, reminder_days, escalation_days, require_totp, reopen_days, retention_months): Row =
         sqlx::query_as("SELECT patron_saint, reminder_days, escalation_days, require_totp, reopen_days, retention_months FROM organisations WHERE id = ?")
             .bind(organisation_id.to_string())
@@ -74,9 +81,7 @@ pub async fn load(
             patron_saint: patron_saint.as_deref().and_then(parse_month_day),
         },
         require_totp,
-        reopen_days: reopen_days
-            .map(|d| d as u32)
-            .unwrap_or(config.reopen_days),
+        reopen_days: reopen_days.map(|d| d as u32).unwrap_or(config.reopen_days),
         retention_months: retention_months.map(|m| m as u32),
     })
 }

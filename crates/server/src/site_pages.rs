@@ -20,8 +20,18 @@ use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The editable pages: (slug, path, title key, default sections).
 const PAGES: [(&str, &str, &str, &[&str]); 2] = [
-    ("privacy", "/privacy", "page.privacy.title", &["controller", "purpose", "data", "retention", "rights"]),
-    ("accessibility", "/accessibilita", "page.accessibility.title", &["status", "content", "feedback", "enforcement"]),
+    (
+        "privacy",
+        "/privacy",
+        "page.privacy.title",
+        &["controller", "purpose", "data", "retention", "rights"],
+    ),
+    (
+        "accessibility",
+        "/accessibilita",
+        "page.accessibility.title",
+        &["status", "content", "feedback", "enforcement"],
+    ),
 ];
 
 const TITLE_MAX: usize = 200;
@@ -71,15 +81,26 @@ pub fn blocks(body: &str) -> Vec<Block> {
     for chunk in body.split("\n\n").map(str::trim).filter(|c| !c.is_empty()) {
         let lines: Vec<&str> = chunk.lines().map(str::trim).collect();
         if let Some(heading) = chunk.strip_prefix("## ") {
-            blocks.push(Block { kind: "h2", text: heading.trim().to_string(), items: vec![] });
+            blocks.push(Block {
+                kind: "h2",
+                text: heading.trim().to_string(),
+                items: vec![],
+            });
         } else if lines.iter().all(|line| line.starts_with("- ")) {
             blocks.push(Block {
                 kind: "ul",
                 text: String::new(),
-                items: lines.iter().map(|line| line[2..].trim().to_string()).collect(),
+                items: lines
+                    .iter()
+                    .map(|line| line[2..].trim().to_string())
+                    .collect(),
             });
         } else {
-            blocks.push(Block { kind: "p", text: lines.join(" "), items: vec![] });
+            blocks.push(Block {
+                kind: "p",
+                text: lines.join(" "),
+                items: vec![],
+            });
         }
     }
     blocks
@@ -100,7 +121,10 @@ pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Resul
     show(&app, language, "privacy").await
 }
 
-pub async fn accessibility(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+pub async fn accessibility(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+) -> Result<Html<String>> {
     show(&app, language, "accessibility").await
 }
 
@@ -141,10 +165,22 @@ async fn render(
                     (title, body, None)
                 }
             };
-            pages.push(Editable { slug, language: lang.code(), title, body, error, path });
+            pages.push(Editable {
+                slug,
+                language: lang.code(),
+                title,
+                body,
+                error,
+                path,
+            });
         }
     }
-    let page = Page::new(language, "/ufficio/amministrazione/pagine", &app.organisation_name, "admin.pages.title");
+    let page = Page::new(
+        language,
+        "/ufficio/amministrazione/pagine",
+        &app.organisation_name,
+        "admin.pages.title",
+    );
     let body = app.templates.render(
         "admin/pages.html",
         context! {
@@ -161,13 +197,26 @@ pub async fn save(
     Path((slug, lang)): Path<(String, String)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response> {
-    if !admin.0.csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
+    if !admin
+        .0
+        .csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or(""))
+    {
         return Err(AppError::Csrf);
     }
-    let slug = PAGES.iter().map(|p| p.0).find(|s| *s == slug).ok_or(AppError::NotFound)?;
+    let slug = PAGES
+        .iter()
+        .map(|p| p.0)
+        .find(|s| *s == slug)
+        .ok_or(AppError::NotFound)?;
     let page_language = Language::parse(&lang).ok_or(AppError::NotFound)?;
-    let title = form.get("title").map(|t| t.trim().to_string()).unwrap_or_default();
-    let body = form.get("body").map(|b| b.trim().replace("\r\n", "\n")).unwrap_or_default();
+    let title = form
+        .get("title")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let body = form
+        .get("body")
+        .map(|b| b.trim().replace("\r\n", "\n"))
+        .unwrap_or_default();
     let error = if title.is_empty() || title.chars().count() > TITLE_MAX {
         Some("admin.error.page_title")
     } else if body.is_empty() || body.chars().count() > BODY_MAX {
@@ -177,7 +226,14 @@ pub async fn save(
     };
     if let Some(key) = error {
         let text = i18n::text(language, key, &[]);
-        return render(&app, language, &admin, Some((slug, page_language.code(), title, body, text)), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &app,
+            language,
+            &admin,
+            Some((slug, page_language.code(), title, body, text)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     sqlx::query(
         "INSERT INTO site_pages (organisation_id, slug, language, title, body, updated_at, updated_by)
@@ -194,8 +250,18 @@ pub async fn save(
     .bind(admin.0.staff.id.to_string())
     .execute(&app.pool)
     .await?;
-    log(&app, &admin, &format!("page_saved:{slug}/{}", page_language.code()), None).await?;
-    Ok(Redirect::to(&format!("/ufficio/amministrazione/pagine#{slug}-{}", page_language.code())).into_response())
+    log(
+        &app,
+        &admin,
+        &format!("page_saved:{slug}/{}", page_language.code()),
+        None,
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/ufficio/amministrazione/pagine#{slug}-{}",
+        page_language.code()
+    ))
+    .into_response())
 }
 
 #[cfg(test)]
@@ -206,8 +272,19 @@ mod tests {
     fn text_becomes_headings_paragraphs_and_lists() {
         let blocks = blocks("## Titolo\n\nUna riga\ne un'altra.\n\n- uno\n- <b>due</b>\n");
         assert_eq!(blocks.len(), 3);
-        assert_eq!(blocks[0], Block { kind: "h2", text: "Titolo".into(), items: vec![] });
+        assert_eq!(
+            blocks[0],
+            Block {
+                kind: "h2",
+                text: "Titolo".into(),
+                items: vec![]
+            }
+        );
         assert_eq!(blocks[1].text, "Una riga e un'altra.");
-        assert_eq!(blocks[2].items, ["uno", "<b>due</b>"], "kept as text: the template escapes it");
+        assert_eq!(
+            blocks[2].items,
+            ["uno", "<b>due</b>"],
+            "kept as text: the template escapes it"
+        );
     }
 }

@@ -500,7 +500,133 @@ impl TestApp {
     pub fn forget_cookies(&self) {
         self.jar.lock().unwrap().clear();
     }
+
+    /// The value this browser holds for a cookie.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.lock().unwrap().get(name).cloned()
+    }
+
+    /// Another browser on the same server copy (same clock, same database), with no cookies.
+    pub fn browser(&self) -> TestApp {
+        TestApp {
+            app: self.app.clone(),
+            pool: self.pool.clone(),
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            jar: Mutex::new(HashMap::new()),
+            client_ip: Mutex::new(*self.client_ip.lock().unwrap()),
+        }
+    }
+
+    /// Works the outbox, then returns the link (as a path) of the newest mail to `to` with a link
+    /// under `path`, e.g. "/area/conferma/".
+    pub async fn mailed_link(&self, smtp: &smtp::SmtpServer, to: &str, path: &str) -> String {
+        self.settle().await;
+        let prefix = format!("https://urp.comune.test{path}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let found = smtp
+                .messages()
+                .iter()
+                .rev()
+                .filter(|mail| mail.to.iter().any(|address| address == to))
+                .find_map(|mail| {
+                    let text = smtp::parse(mail).text;
+                    let start = text.find(&prefix)?;
+                    let link: String = text[start..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
+                    Some(link["https://urp.comune.test".len()..].to_string())
+                });
+            if let Some(link) = found {
+                return link;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no mail to {to} with a link under {path}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends the citizen's registration form; returns the answer to the POST.
+    pub async fn register(&self, first_name: &str, email: &str, password: &str) -> TestResponse {
+        let token = self
+            .get("/area/registrazione")
+            .await
+            .input_value("csrf_token")
+            .expect("the registration form has a CSRF token");
+        self.post_urlencoded(
+            "/area/registrazione",
+            &[
+                ("csrf_token", &token),
+                ("first_name", first_name),
+                ("last_name", "Bianchi"),
+                ("email", email),
+                ("password", password),
+                ("password_confirmation", password),
+                ("privacy", "accepted"),
+            ],
+        )
+        .await
+    }
+
+    /// Opens a link's page (a GET shows a button) and presses its button; the answer to the POST.
+    pub async fn follow_link(&self, path: &str) -> TestResponse {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
+        let token = page
+            .input_value("csrf_token")
+            .expect("the link's page has a form");
+        self.post_urlencoded(path, &[("csrf_token", &token)]).await
+    }
+
+    /// A citizen who registered with `email` and CITIZEN_PASSWORD, confirmed the address through
+    /// the link mailed to it and is signed in, in a browser of their own.
+    pub async fn register_citizen(
+        &self,
+        smtp: &smtp::SmtpServer,
+        first_name: &str,
+        email: &str,
+    ) -> TestApp {
+        let browser = self.browser();
+        let registered = browser.register(first_name, email, CITIZEN_PASSWORD).await;
+        assert_eq!(registered.status, StatusCode::OK, "{}", registered.text());
+        let link = self.mailed_link(smtp, email, "/area/conferma/").await;
+        let confirmed = browser.follow_link(&link).await;
+        assert_eq!(
+            confirmed.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            confirmed.text()
+        );
+        assert_eq!(confirmed.header("location").as_deref(), Some("/area"));
+        browser
+    }
+
+    /// Signs a citizen in through the area's login form; returns the answer to the POST.
+    pub async fn citizen_sign_in(&self, email: &str, password: &str) -> TestResponse {
+        let token = self
+            .get("/area/accesso")
+            .await
+            .input_value("csrf_token")
+            .expect("the login form has a CSRF token");
+        self.post_urlencoded(
+            "/area/accesso",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+                ("torna", "/area"),
+            ],
+        )
+        .await
+    }
 }
+
+/// The password `register_citizen` chooses.
+pub const CITIZEN_PASSWORD: &str = "una password lunga e segreta";
 
 pub struct Receipt {
     pub token: String,
@@ -530,6 +656,19 @@ impl TestResponse {
         let tag = text.split(&format!("name=\"{name}\"")).nth(1)?;
         let value = tag.split("value=\"").nth(1)?.split('"').next()?;
         Some(unescape(value))
+    }
+
+    /// The whole text of the error summary at the top of a form, tags stripped.
+    pub fn error_summary(&self) -> Option<String> {
+        let text = self.text();
+        let after = text.split("id=\"error-summary\"").nth(1)?;
+        let inner = after.split_once('>')?.1.split("</div>").next()?;
+        Some(
+            strip_tags(inner)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
 
     /// The text of the element with this id, tags stripped.

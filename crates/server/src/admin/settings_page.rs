@@ -109,19 +109,33 @@ pub async fn save_settings(
         .collect();
     let reminder_days = days("reminder_days");
     let escalation_days = days("escalation_days");
-    let reopen_days = match values.get("reopen_days").map(|v| v.trim()).unwrap_or("").parse::<u32>() {
+    let reopen_days = match values
+        .get("reopen_days")
+        .map(|v| v.trim())
+        .unwrap_or("")
+        .parse::<u32>()
+    {
         Ok(days) if days <= 3650 => days,
         _ => {
-            errors.insert("reopen_days".into(), i18n::text(language, "admin.error.reopen_days", &[]));
+            errors.insert(
+                "reopen_days".into(),
+                i18n::text(language, "admin.error.reopen_days", &[]),
+            );
             0
         }
     };
-    let retention_text = values.get("retention_months").map(|v| v.trim()).unwrap_or("");
+    let retention_text = values
+        .get("retention_months")
+        .map(|v| v.trim())
+        .unwrap_or("");
     let retention_months = match retention_text.parse::<u32>() {
         _ if retention_text.is_empty() => None,
         Ok(months) if (1..=1200).contains(&months) => Some(months),
         _ => {
-            errors.insert("retention_months".into(), i18n::text(language, "admin.error.retention", &[]));
+            errors.insert(
+                "retention_months".into(),
+                i18n::text(language, "admin.error.retention", &[]),
+            );
             None
         }
     };

@@ -349,13 +349,21 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                     reason.as_ref(),
                     false,
                 ),
-                E::RequestRated { stars, reasons, comment, .. } => (
+                E::RequestRated {
+                    stars,
+                    reasons,
+                    comment,
+                    ..
+                } => (
                     None,
                     format!(
                         "{stars}/5{}",
                         reasons
                             .iter()
-                            .map(|r| format!(" · {}", i18n::text(language, &format!("rating.reason.{r}"), &[])))
+                            .map(|r| format!(
+                                " · {}",
+                                i18n::text(language, &format!("rating.reason.{r}"), &[])
+                            ))
                             .collect::<String>()
                     ),
                     comment.as_ref(),
@@ -389,7 +397,11 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 .map(String::as_str)
                 .unwrap_or("system");
             // A signed-in citizen's actor carries their account id: staff read "the citizen".
-            let actor = if actor.starts_with("citizen:") { "citizen" } else { actor };
+            let actor = if actor.starts_with("citizen:") {
+                "citizen"
+            } else {
+                actor
+            };
             i18n::text(language, &format!("actor.{}", actor.replace(':', "_")), &[])
         });
         let message = match sealed {
@@ -397,18 +409,20 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
             None => None,
         };
         let files = match &recorded.event {
-            E::RequestAnswered { attachments, .. } | E::CitizenReplied { attachments, .. } => attachments
-                .iter()
-                .enumerate()
-                .map(|(index, a)| {
-                    (
-                        index,
-                        a.name
-                            .clone()
-                            .unwrap_or_else(|| format!("documento-{}", index + 1)),
-                    )
-                })
-                .collect(),
+            E::RequestAnswered { attachments, .. } | E::CitizenReplied { attachments, .. } => {
+                attachments
+                    .iter()
+                    .enumerate()
+                    .map(|(index, a)| {
+                        (
+                            index,
+                            a.name
+                                .clone()
+                                .unwrap_or_else(|| format!("documento-{}", index + 1)),
+                        )
+                    })
+                    .collect()
+            }
             _ => Vec::new(),
         };
         entries.push(Entry {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use sportello_domain::Language;
 use std::collections::BTreeMap;
 
+use super::respond;
 use super::session::{self, CitizenSignedIn};
 use super::store::{self, NewCitizen, Purpose, Registered};
-use super::respond;
 use crate::app::AppState;
 use crate::intake::is_email;
 use crate::staff::{password, sessions, throttle};
@@ -65,7 +65,12 @@ fn csrf_ok(app: &AppState, headers: &HeaderMap, form: &Fields) -> bool {
 }
 
 /// "Check your e-mail": the one answer registration and "forgot password" give.
-fn mail_sent(app: &AppState, language: Language, headers: &HeaderMap, key: &str) -> Result<Response> {
+fn mail_sent(
+    app: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    key: &str,
+) -> Result<Response> {
     public_page(
         app,
         language,
@@ -86,8 +91,16 @@ pub async fn register_form(
     headers: HeaderMap,
 ) -> Result<Response> {
     public_page(
-        &app, language, &headers, "area/register.html", "/area/registrazione",
-        "area.register.title", &Fields::new(), &Errors::new(), context! {}, StatusCode::OK,
+        &app,
+        language,
+        &headers,
+        "area/register.html",
+        "/area/registrazione",
+        "area.register.title",
+        &Fields::new(),
+        &Errors::new(),
+        context! {},
+        StatusCode::OK,
     )
 }
 
@@ -114,8 +127,16 @@ pub async fn register(
         kept.remove("password");
         kept.remove("password_confirmation");
         public_page(
-            &app, language, &headers, "area/register.html", "/area/registrazione",
-            "area.register.title", &kept, errors, context! {}, status,
+            &app,
+            language,
+            &headers,
+            "area/register.html",
+            "/area/registrazione",
+            "area.register.title",
+            &kept,
+            errors,
+            context! {},
+            status,
         )
     };
     if !csrf_ok(&app, &headers, &form) {
@@ -181,10 +202,16 @@ pub async fn confirm_form(
 ) -> Result<Response> {
     store::peek(&app.pool, &token, Purpose::Verify, app.clock.now())
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     public_page(
-        &app, language, &headers, "area/confirm.html", "/area/accesso", "area.confirm.title",
-        &Fields::new(), &Errors::new(),
+        &app,
+        language,
+        &headers,
+        "area/confirm.html",
+        "/area/accesso",
+        "area.confirm.title",
+        &Fields::new(),
+        &Errors::new(),
         context! { action => format!("/area/conferma/{token}"), button => "area.confirm.submit", text => "area.confirm.text" },
         StatusCode::OK,
     )
@@ -202,8 +229,14 @@ pub async fn confirm(
     let now = app.clock.now();
     let link = store::consume(&app.pool, &token, Purpose::Verify, now)
         .await?
-        .ok_or(AppError::Gone)?;
-    store::mark_verified(&app.pool, link.citizen_id, now, link.password_hash.as_deref()).await?;
+        .ok_or(AppError::LinkExpired)?;
+    store::mark_verified(
+        &app.pool,
+        link.citizen_id,
+        now,
+        link.password_hash.as_deref(),
+    )
+    .await?;
     session::sign_in(&app, &headers, link.citizen_id, now, "/area").await
 }
 
@@ -231,8 +264,16 @@ pub async fn login_form(
     let mut form = Fields::new();
     form.insert("torna".into(), back_to(back.torna.as_deref()));
     public_page(
-        &app, language, &headers, "area/login.html", "/area/accesso", "area.login.title",
-        &form, &Errors::new(), context! {}, StatusCode::OK,
+        &app,
+        language,
+        &headers,
+        "area/login.html",
+        "/area/accesso",
+        "area.login.title",
+        &form,
+        &Errors::new(),
+        context! {},
+        StatusCode::OK,
     )
 }
 
@@ -247,24 +288,48 @@ pub async fn login(
     let back = back_to(form.get("torna").map(String::as_str));
     let fail = |key: &str, status| {
         let mut errors = Errors::new();
-        errors.add(if key == "form.error.csrf" { "general" } else { "email" }, key);
+        errors.add(
+            if key == "form.error.csrf" {
+                "general"
+            } else {
+                "email"
+            },
+            key,
+        );
         let mut kept = Fields::new();
         kept.insert("email".into(), email.clone());
         kept.insert("torna".into(), back.clone());
         public_page(
-            &app, language, &headers, "area/login.html", "/area/accesso", "area.login.title",
-            &kept, &errors, context! {}, status,
+            &app,
+            language,
+            &headers,
+            "area/login.html",
+            "/area/accesso",
+            "area.login.title",
+            &kept,
+            &errors,
+            context! {},
+            status,
         )
     };
     if !csrf_ok(&app, &headers, &form) {
         return fail("form.error.csrf", StatusCode::FORBIDDEN);
     }
     let now = app.clock.now();
-    if !throttle::attempt(&app.pool, &format!("citizen:{email}"), &client.to_string(), now).await? {
+    if !throttle::attempt(
+        &app.pool,
+        &format!("citizen:{email}"),
+        &client.to_string(),
+        now,
+    )
+    .await?
+    {
         return fail("login.error.throttled", StatusCode::TOO_MANY_REQUESTS);
     }
     let found = store::find_by_email(&app.pool, app.organisation_id, &email).await?;
-    let hash = found.as_ref().and_then(|(c, hash)| hash.clone().filter(|_| c.email_verified));
+    let hash = found
+        .as_ref()
+        .and_then(|(c, hash)| hash.clone().filter(|_| c.email_verified));
     let given = form.get("password").cloned().unwrap_or_default();
     let valid = tokio::task::spawn_blocking({
         let hash = hash.clone();
@@ -306,8 +371,16 @@ pub async fn forgot_form(
     headers: HeaderMap,
 ) -> Result<Response> {
     public_page(
-        &app, language, &headers, "area/forgot.html", "/area/password-dimenticata",
-        "area.forgot.title", &Fields::new(), &Errors::new(), context! {}, StatusCode::OK,
+        &app,
+        language,
+        &headers,
+        "area/forgot.html",
+        "/area/password-dimenticata",
+        "area.forgot.title",
+        &Fields::new(),
+        &Errors::new(),
+        context! {},
+        StatusCode::OK,
     )
 }
 
@@ -329,8 +402,16 @@ pub async fn forgot(
     }
     if !errors.is_empty() {
         return public_page(
-            &app, language, &headers, "area/forgot.html", "/area/password-dimenticata",
-            "area.forgot.title", &form, &errors, context! {}, StatusCode::UNPROCESSABLE_ENTITY,
+            &app,
+            language,
+            &headers,
+            "area/forgot.html",
+            "/area/password-dimenticata",
+            "area.forgot.title",
+            &form,
+            &errors,
+            context! {},
+            StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     if let Some((citizen, _)) = store::find_by_email(&app.pool, app.organisation_id, email).await? {
@@ -348,10 +429,18 @@ pub async fn reset_form(
 ) -> Result<Response> {
     store::peek(&app.pool, &token, Purpose::Reset, app.clock.now())
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     public_page(
-        &app, language, &headers, "area/reset.html", "/area/accesso", "area.reset.title",
-        &Fields::new(), &Errors::new(), context! { token }, StatusCode::OK,
+        &app,
+        language,
+        &headers,
+        "area/reset.html",
+        "/area/accesso",
+        "area.reset.title",
+        &Fields::new(),
+        &Errors::new(),
+        context! { token },
+        StatusCode::OK,
     )
 }
 
@@ -365,7 +454,7 @@ pub async fn reset(
     let now = app.clock.now();
     store::peek(&app.pool, &token, Purpose::Reset, now)
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     let mut errors = Errors::new();
     if !csrf_ok(&app, &headers, &form) {
         errors.add("general", "form.error.csrf");
@@ -374,19 +463,34 @@ pub async fn reset(
     }
     if !errors.is_empty() {
         return public_page(
-            &app, language, &headers, "area/reset.html", "/area/accesso", "area.reset.title",
-            &Fields::new(), &errors, context! { token }, StatusCode::UNPROCESSABLE_ENTITY,
+            &app,
+            language,
+            &headers,
+            "area/reset.html",
+            "/area/accesso",
+            "area.reset.title",
+            &Fields::new(),
+            &errors,
+            context! { token },
+            StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     let link = store::consume(&app.pool, &token, Purpose::Reset, now)
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
     store::set_password(&app.pool, link.citizen_id, &hash).await?;
     // The link proved the address; every other session ends with the old password.
     store::mark_verified(&app.pool, link.citizen_id, now, None).await?;
     sessions::close_all_citizen(&app.pool, link.citizen_id).await?;
-    session::sign_in(&app, &headers, link.citizen_id, now, "/area?avviso=password").await
+    session::sign_in(
+        &app,
+        &headers,
+        link.citizen_id,
+        now,
+        "/area?avviso=password",
+    )
+    .await
 }
 
 /// The profile page: who I am, and the forms to change password and e-mail or leave.
@@ -396,7 +500,15 @@ pub async fn profile(
     signed_in: CitizenSignedIn,
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
-    render_profile(&app, language, &signed_in, &Fields::new(), &Errors::new(), notice.avviso.as_deref(), StatusCode::OK)
+    render_profile(
+        &app,
+        language,
+        &signed_in,
+        &Fields::new(),
+        &Errors::new(),
+        notice.avviso.as_deref(),
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -413,7 +525,12 @@ fn render_profile(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Response> {
-    let page = Page::new(language, "/area/profilo", &app.organisation_name, "area.profile.title");
+    let page = Page::new(
+        language,
+        "/area/profilo",
+        &app.organisation_name,
+        "area.profile.title",
+    );
     let notice = match notice {
         Some("email") => Some("area.notice.email_link"),
         Some("email_changed") => Some("area.notice.email_changed"),
@@ -445,18 +562,40 @@ pub async fn change_password(
     }
     let mut errors = Errors::new();
     let hash = store::password_hash(&app.pool, signed_in.citizen.id).await?;
-    if hash.is_some() && !current_password_ok(hash.as_deref(), form.get("current_password").map(String::as_str).unwrap_or("")) {
+    if hash.is_some()
+        && !current_password_ok(
+            hash.as_deref(),
+            form.get("current_password")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )
+    {
         errors.add("current_password", "area.error.current_password");
     }
     check_new_password(&form, &mut errors);
     if !errors.is_empty() {
-        return render_profile(&app, language, &signed_in, &Fields::new(), &errors, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_profile(
+            &app,
+            language,
+            &signed_in,
+            &Fields::new(),
+            &errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
     store::set_password(&app.pool, signed_in.citizen.id, &hash).await?;
     // Other browsers signed in with the old password are signed out; this one starts afresh.
     sessions::close_all_citizen(&app.pool, signed_in.citizen.id).await?;
-    session::sign_in(&app, &HeaderMap::new(), signed_in.citizen.id, app.clock.now(), "/area/profilo?avviso=password").await
+    session::sign_in(
+        &app,
+        &HeaderMap::new(),
+        signed_in.citizen.id,
+        app.clock.now(),
+        "/area/profilo?avviso=password",
+    )
+    .await
 }
 
 pub async fn change_email(
@@ -474,17 +613,37 @@ pub async fn change_email(
         errors.add("new_email", "form.error.email");
     }
     let hash = store::password_hash(&app.pool, signed_in.citizen.id).await?;
-    if hash.is_some() && !current_password_ok(hash.as_deref(), form.get("email_password").map(String::as_str).unwrap_or("")) {
+    if hash.is_some()
+        && !current_password_ok(
+            hash.as_deref(),
+            form.get("email_password").map(String::as_str).unwrap_or(""),
+        )
+    {
         errors.add("email_password", "area.error.current_password");
     }
     if !errors.is_empty() {
         let mut kept = Fields::new();
         kept.insert("new_email".into(), email.to_string());
-        return render_profile(&app, language, &signed_in, &kept, &errors, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_profile(
+            &app,
+            language,
+            &signed_in,
+            &kept,
+            &errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     // The address changes only once its owner follows the link sent to it; whether another
     // account has it is not said here.
-    store::send_link(&app.pool, signed_in.citizen.id, Purpose::EmailChange, Some(email), app.clock.now()).await?;
+    store::send_link(
+        &app.pool,
+        signed_in.citizen.id,
+        Purpose::EmailChange,
+        Some(email),
+        app.clock.now(),
+    )
+    .await?;
     app.mail_queued.notify_waiters();
     Ok(Redirect::to("/area/profilo?avviso=email").into_response())
 }
@@ -497,10 +656,16 @@ pub async fn email_confirm_form(
 ) -> Result<Response> {
     store::peek(&app.pool, &token, Purpose::EmailChange, app.clock.now())
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     public_page(
-        &app, language, &headers, "area/confirm.html", "/area/accesso", "area.email_confirm.title",
-        &Fields::new(), &Errors::new(),
+        &app,
+        language,
+        &headers,
+        "area/confirm.html",
+        "/area/accesso",
+        "area.email_confirm.title",
+        &Fields::new(),
+        &Errors::new(),
         context! { action => format!("/area/nuova-email/{token}"), button => "area.email_confirm.submit", text => "area.email_confirm.text" },
         StatusCode::OK,
     )
@@ -519,15 +684,30 @@ pub async fn email_confirm(
     let now = app.clock.now();
     let link = store::consume(&app.pool, &token, Purpose::EmailChange, now)
         .await?
-        .ok_or(AppError::Gone)?;
+        .ok_or(AppError::LinkExpired)?;
     let email = link.new_email.unwrap_or_default();
     if !store::change_email(&app.pool, link.citizen_id, &email, now).await? {
         let mut errors = Errors::new();
         errors.add("general", "area.error.email_taken");
         return public_page(
-            &app, language, &headers, "area/message.html", "/area/accesso", "area.email_confirm.title",
-            &Fields::new(), &errors, context! { message => "area.error.email_taken" }, StatusCode::CONFLICT,
+            &app,
+            language,
+            &headers,
+            "area/message.html",
+            "/area/accesso",
+            "area.email_confirm.title",
+            &Fields::new(),
+            &errors,
+            context! { message => "area.error.email_taken" },
+            StatusCode::CONFLICT,
         );
     }
-    session::sign_in(&app, &headers, link.citizen_id, now, "/area/profilo?avviso=email_changed").await
+    session::sign_in(
+        &app,
+        &headers,
+        link.citizen_id,
+        now,
+        "/area/profilo?avviso=email_changed",
+    )
+    .await
 }

@@ -35,7 +35,10 @@ pub async fn export(State(app): State<AppState>, signed_in: CitizenSignedIn) -> 
         let folder = format!("allegati/{}", request.reference.replace('/', "-"));
         let opened = personal::open(&app.pool, &request.personal).await?;
         let mut files = Vec::new();
-        let names = opened.as_ref().map(|p| p.attachment_names.clone()).unwrap_or_default();
+        let names = opened
+            .as_ref()
+            .map(|p| p.attachment_names.clone())
+            .unwrap_or_default();
         for attachment in citizen_status::attachments_of(&app.pool, &request.aggregate_id).await? {
             let name = names
                 .get(attachment.position as usize)
@@ -55,7 +58,10 @@ pub async fn export(State(app): State<AppState>, signed_in: CitizenSignedIn) -> 
             };
             let mut entry_files = Vec::new();
             for (index, file) in entry.files.iter().enumerate() {
-                let name = file.name.clone().unwrap_or_else(|| format!("file-{}", index + 1));
+                let name = file
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("file-{}", index + 1));
                 let path = format!("{folder}/{}-{}-{name}", entry.sequence, index + 1);
                 if let Some(bytes) = file_bytes(&app, &file.file_id).await? {
                     zip.add(&path, &bytes);
@@ -132,12 +138,26 @@ pub async fn erase_request(
     for recorded in &events {
         use sportello_domain::RequestEvent as E;
         match &recorded.event {
-            E::RequestReceived { attachments, personal, .. } => {
+            E::RequestReceived {
+                attachments,
+                personal,
+                ..
+            } => {
                 key_id = Some(personal.key_id);
-                files.extend(attachments.iter().flat_map(|a| [Some(a.file_id.clone()), a.thumbnail_id.clone()]).flatten());
+                files.extend(
+                    attachments
+                        .iter()
+                        .flat_map(|a| [Some(a.file_id.clone()), a.thumbnail_id.clone()])
+                        .flatten(),
+                );
             }
             E::CitizenReplied { attachments, .. } | E::RequestAnswered { attachments, .. } => {
-                files.extend(attachments.iter().flat_map(|a| [Some(a.file_id.clone()), a.thumbnail_id.clone()]).flatten());
+                files.extend(
+                    attachments
+                        .iter()
+                        .flat_map(|a| [Some(a.file_id.clone()), a.thumbnail_id.clone()])
+                        .flatten(),
+                );
             }
             _ => {}
         }
@@ -147,28 +167,24 @@ pub async fn erase_request(
     };
     let mut tx = app.pool.begin().await?;
     for file in &files {
-        // Content-addressed files may be shared: keep those another request still names, as an
-        // attachment or in its history (a document staff sent with several answers).
+        // Content-addressed files may be shared: keep those another request not yet erased (its
+        // key still there) names, as an attachment, a reply's file or an answer's document.
         let shared: Option<String> = sqlx::query_scalar(
-            "SELECT aggregate_id FROM citizen_attachments
-              WHERE (file_id = ? OR thumbnail_id = ?) AND aggregate_id <> ?
-             UNION ALL
-             SELECT aggregate_id FROM citizen_timeline
-              WHERE aggregate_id <> ? AND files IS NOT NULL
-                AND (JSON_CONTAINS(files, JSON_OBJECT('file_id', ?))
-                     OR JSON_CONTAINS(files, JSON_OBJECT('thumbnail_id', ?)))
-             LIMIT 1",
+            "SELECT f.aggregate_id FROM citizen_files f
+               JOIN citizen_requests r ON r.aggregate_id = f.aggregate_id
+              WHERE f.file_id = ? AND f.aggregate_id <> ?
+                AND EXISTS (SELECT 1 FROM data_keys k WHERE k.id = JSON_VALUE(r.personal, '$.key_id'))
+              LIMIT 1",
         )
         .bind(file)
-        .bind(file)
         .bind(aggregate_id)
-        .bind(aggregate_id)
-        .bind(file)
-        .bind(file)
         .fetch_optional(&mut *tx)
         .await?;
         if shared.is_none() {
-            sqlx::query("DELETE FROM files WHERE id = ?").bind(file).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM files WHERE id = ?")
+                .bind(file)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     sqlx::query("DELETE FROM front_office_receipts WHERE aggregate_id = ?")
@@ -184,7 +200,10 @@ pub async fn erase_request(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    let command = RequestCommand::RecordErasure { at: app.clock.now(), reason };
+    let command = RequestCommand::RecordErasure {
+        at: app.clock.now(),
+        reason,
+    };
     let metadata = event_store::metadata(actor, "system", &uuid::Uuid::new_v4().to_string());
     match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
         Ok(()) => {
@@ -221,7 +240,12 @@ pub async fn delete_account(
         errors.add("delete_confirm", "area.error.delete_confirm");
     }
     if !errors.is_empty() {
-        let page = crate::web::Page::new(language, "/area/profilo", &app.organisation_name, "area.profile.title");
+        let page = crate::web::Page::new(
+            language,
+            "/area/profilo",
+            &app.organisation_name,
+            "area.profile.title",
+        );
         let body = app.templates.render(
             "area/profile.html",
             minijinja::context! {
@@ -235,7 +259,13 @@ pub async fn delete_account(
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
     let actor = format!("citizen:{}", citizen.id);
     for request in &requests {
-        erase_request(&app, &request.aggregate_id, ErasureReason::CitizenRequest, &actor).await?;
+        erase_request(
+            &app,
+            &request.aggregate_id,
+            ErasureReason::CitizenRequest,
+            &actor,
+        )
+        .await?;
     }
     let id = citizen.id.to_string();
     let mut tx = app.pool.begin().await?;
@@ -249,7 +279,10 @@ pub async fn delete_account(
         .bind(&id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM citizens WHERE id = ?").bind(&id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM citizens WHERE id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO account_erasures (at, requests) VALUES (?, ?)")
         .bind(app.clock.now())
         .bind(requests.len() as i32)

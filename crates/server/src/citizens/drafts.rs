@@ -92,7 +92,11 @@ pub async fn save(
 }
 
 /// The draft as a form to go on with; `None` when it is not this citizen's.
-pub async fn load(app: &AppState, citizen_id: Uuid, draft_id: &str) -> Result<Option<NewRequestForm>> {
+pub async fn load(
+    app: &AppState,
+    citizen_id: Uuid,
+    draft_id: &str,
+) -> Result<Option<NewRequestForm>> {
     let fields: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT fields FROM request_drafts WHERE id = ? AND citizen_id = ?")
             .bind(draft_id)

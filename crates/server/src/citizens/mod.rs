@@ -20,12 +20,7 @@ use crate::web::{AppError, Result};
 
 /// A page of the area: never cached (it is someone's own), with the CSRF cookie when new.
 pub fn respond(status: StatusCode, body: String, csrf_cookie: Option<String>) -> Result<Response> {
-    let mut response = (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(body),
-    )
-        .into_response();
+    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
     if let Some(cookie) = csrf_cookie {
         response.headers_mut().append(
             header::SET_COOKIE,

@@ -63,7 +63,13 @@ fn client() -> reqwest::Client {
 /// Reads the issuer's discovery document; it must name the configured issuer exactly.
 pub async fn discover(config: &OidcConfig) -> std::result::Result<Provider, OidcError> {
     let url = format!("{}/.well-known/openid-configuration", config.issuer);
-    let provider: Provider = client().get(url).send().await?.error_for_status()?.json().await?;
+    let provider: Provider = client()
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     if provider.issuer.trim_end_matches('/') != config.issuer {
         return Err(OidcError::IssuerMismatch {
             expected: config.issuer.clone(),
@@ -86,11 +92,22 @@ pub fn redirect_uri(app: &AppState) -> String {
 }
 
 /// The sign-in page again, with what went wrong.
-fn failed(app: &AppState, language: sportello_domain::Language, headers: &HeaderMap, key: &str, status: StatusCode) -> Result<Response> {
+fn failed(
+    app: &AppState,
+    language: sportello_domain::Language,
+    headers: &HeaderMap,
+    key: &str,
+    status: StatusCode,
+) -> Result<Response> {
     let mut errors = Errors::new();
     errors.add("oidc", key);
     let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(language, "/area/accesso", &app.organisation_name, "area.login.title");
+    let page = Page::new(
+        language,
+        "/area/accesso",
+        &app.organisation_name,
+        "area.login.title",
+    );
     let mut form = BTreeMap::new();
     form.insert("torna".to_string(), "/area".to_string());
     let body = app.templates.render(
@@ -112,14 +129,25 @@ pub async fn start(
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Result<Response> {
     let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
-    if !csrf::verify_request(&app.csrf_secret, &headers, form.get("csrf_token").map(String::as_str), app.secure_cookies()) {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        form.get("csrf_token").map(String::as_str),
+        app.secure_cookies(),
+    ) {
         return Err(AppError::Csrf);
     }
     let provider = match discover(&config).await {
         Ok(provider) => provider,
         Err(error) => {
             tracing::warn!(%error, "OpenID Connect provider unusable");
-            return failed(&app, language, &headers, "area.error.oidc_unavailable", StatusCode::BAD_GATEWAY);
+            return failed(
+                &app,
+                language,
+                &headers,
+                "area.error.oidc_unavailable",
+                StatusCode::BAD_GATEWAY,
+            );
         }
     };
     let (state, nonce, verifier, browser) = (random(), random(), random(), random());
@@ -139,7 +167,8 @@ pub async fn start(
     .bind(now + LOGIN_LIFETIME)
     .execute(&app.pool)
     .await?;
-    let mut url = reqwest::Url::parse(&provider.authorization_endpoint).map_err(AppError::internal)?;
+    let mut url =
+        reqwest::Url::parse(&provider.authorization_endpoint).map_err(AppError::internal)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &config.client_id)
@@ -174,11 +203,15 @@ pub async fn callback(
 ) -> Result<Response> {
     let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
     match finish(&app, &config, &headers, &callback, language).await {
-        Ok(citizen_id) => session::sign_in(&app, &headers, citizen_id, app.clock.now(), "/area").await,
+        Ok(citizen_id) => {
+            session::sign_in(&app, &headers, citizen_id, app.clock.now(), "/area").await
+        }
         Err(error) => {
             tracing::warn!(%error, "OpenID Connect sign-in refused");
             let key = match error {
-                OidcError::Http(_) | OidcError::IssuerMismatch { .. } => "area.error.oidc_unavailable",
+                OidcError::Http(_) | OidcError::IssuerMismatch { .. } => {
+                    "area.error.oidc_unavailable"
+                }
                 OidcError::Database(error) => return Err(AppError::internal(error)),
                 _ => "area.error.oidc_failed",
             };
@@ -215,7 +248,11 @@ async fn finish(
     let Some((nonce, verifier, browser_hash, expires_at)) = row else {
         return Err(OidcError::UnknownState);
     };
-    let browser = cookies::get(headers, &cookies::name(BROWSER_COOKIE, app.secure_cookies())).unwrap_or("");
+    let browser = cookies::get(
+        headers,
+        &cookies::name(BROWSER_COOKIE, app.secure_cookies()),
+    )
+    .unwrap_or("");
     if deleted.rows_affected() != 1 || expires_at < now || hash(browser) != browser_hash {
         return Err(OidcError::UnknownState);
     }
@@ -232,15 +269,32 @@ async fn finish(
         .send()
         .await?;
     if !response.status().is_success() {
-        return Err(OidcError::Refused(format!("token endpoint answered {}", response.status())));
+        return Err(OidcError::Refused(format!(
+            "token endpoint answered {}",
+            response.status()
+        )));
     }
     let tokens: Value = response.json().await?;
-    let id_token = tokens.get("id_token").and_then(Value::as_str).ok_or(OidcError::InvalidToken("no id_token"))?;
-    let jwks: Value = client().get(&provider.jwks_uri).send().await?.error_for_status()?.json().await?;
+    let id_token = tokens
+        .get("id_token")
+        .and_then(Value::as_str)
+        .ok_or(OidcError::InvalidToken("no id_token"))?;
+    let jwks: Value = client()
+        .get(&provider.jwks_uri)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     let claims = verify_id_token(
         id_token,
         &jwks,
-        &Expected { issuer: &config.issuer, client_id: &config.client_id, nonce: &nonce, now },
+        &Expected {
+            issuer: &config.issuer,
+            client_id: &config.client_id,
+            nonce: &nonce,
+            now,
+        },
     )?;
     Ok(account_for(app, config, &claims, language).await?)
 }
@@ -262,20 +316,34 @@ pub fn verify_id_token(
     use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
     let invalid = OidcError::InvalidToken;
     let mut parts = token.split('.');
-    let (Some(head), Some(body), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(head), Some(body), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(invalid("not a JWS"));
     };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| invalid("bad base64"));
-    let header: Value = serde_json::from_slice(&decode(head)?).map_err(|_| invalid("bad header"))?;
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| invalid("bad base64"))
+    };
+    let header: Value =
+        serde_json::from_slice(&decode(head)?).map_err(|_| invalid("bad header"))?;
     if header.get("alg").and_then(Value::as_str) != Some("RS256") {
         return Err(invalid("the algorithm must be RS256"));
     }
     let kid = header.get("kid").and_then(Value::as_str);
-    let keys = jwks.get("keys").and_then(Value::as_array).ok_or(invalid("no keys"))?;
+    let keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(invalid("no keys"))?;
     let key = keys
         .iter()
         .filter(|k| k.get("kty").and_then(Value::as_str) == Some("RSA"))
-        .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
+        .filter(|k| {
+            k.get("use")
+                .and_then(Value::as_str)
+                .is_none_or(|u| u == "sig")
+        })
         .find(|k| kid.is_none() || k.get("kid").and_then(Value::as_str) == kid)
         .ok_or(invalid("no key for this token"))?;
     let component = |name: &str| {
@@ -285,7 +353,8 @@ pub fn verify_id_token(
             .and_then(&decode)
             .map(|bytes| BigUint::from_bytes_be(&bytes))
     };
-    let public = RsaPublicKey::new(component("n")?, component("e")?).map_err(|_| invalid("bad key"))?;
+    let public =
+        RsaPublicKey::new(component("n")?, component("e")?).map_err(|_| invalid("bad key"))?;
     let signed = format!("{head}.{body}");
     public
         .verify(
@@ -309,14 +378,27 @@ pub fn verify_id_token(
         return Err(invalid("another audience"));
     }
     let leeway = 60;
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(invalid("no expiry"))?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(invalid("no expiry"))?;
     if exp + leeway < expected.now.timestamp() {
         return Err(invalid("expired"));
     }
-    if claims.get("iat").and_then(Value::as_i64).is_some_and(|iat| iat - leeway > expected.now.timestamp()) {
+    if claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .is_some_and(|iat| iat - leeway > expected.now.timestamp())
+    {
         return Err(invalid("issued in the future"));
     }
-    let nonce_ok = text("nonce").is_some_and(|n| n.len() == expected.nonce.len() && n.bytes().zip(expected.nonce.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+    let nonce_ok = text("nonce").is_some_and(|n| {
+        n.len() == expected.nonce.len()
+            && n.bytes()
+                .zip(expected.nonce.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
     if !nonce_ok {
         return Err(invalid("the nonce does not match"));
     }
@@ -334,29 +416,64 @@ async fn account_for(
     claims: &serde_json::Map<String, Value>,
     language: sportello_domain::Language,
 ) -> std::result::Result<uuid::Uuid, sqlx::Error> {
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
-    let subject = hash(&format!("{}|{}", config.issuer, text("sub").unwrap_or_default()));
-    let linked: Option<String> = sqlx::query_scalar("SELECT id FROM citizens WHERE oidc_subject = ?")
-        .bind(&subject)
-        .fetch_optional(&app.pool)
-        .await?;
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let subject = hash(&format!(
+        "{}|{}",
+        config.issuer,
+        text("sub").unwrap_or_default()
+    ));
+    let linked: Option<String> =
+        sqlx::query_scalar("SELECT id FROM citizens WHERE oidc_subject = ?")
+            .bind(&subject)
+            .fetch_optional(&app.pool)
+            .await?;
     if let Some(id) = linked.and_then(|id| uuid::Uuid::parse_str(&id).ok()) {
         return Ok(id);
     }
     let now = app.clock.now();
     let email = text(&config.claim_email).filter(|e| crate::intake::is_email(e));
     // An identity provider's e-mail counts as verified unless the token says otherwise.
-    let email_verified = claims.get("email_verified").and_then(Value::as_bool).unwrap_or(true);
-    let fiscal = text(&config.claim_fiscal_number).map(|code| code.trim_start_matches("TINIT-").to_uppercase());
+    let email_verified = claims
+        .get("email_verified")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let fiscal = text(&config.claim_fiscal_number)
+        .map(|code| code.trim_start_matches("TINIT-").to_uppercase());
     if let (Some(email), true) = (email, email_verified) {
-        if let Some((citizen, _)) = store::find_by_email(&app.pool, app.organisation_id, email).await? {
-            sqlx::query("UPDATE citizens SET oidc_subject = ?, email_verified_at = COALESCE(email_verified_at, ?), fiscal_code = COALESCE(fiscal_code, ?) WHERE id = ?")
-                .bind(&subject)
-                .bind(now)
-                .bind(&fiscal)
+        if let Some((citizen, _)) =
+            store::find_by_email(&app.pool, app.organisation_id, email).await?
+        {
+            // The identity provider has proven the address. An unconfirmed registration of it
+            // was nobody's proof: it becomes this person's (their names, no pending links, so
+            // a password chosen by whoever registered it never comes into force).
+            let mut tx = app.pool.begin().await?;
+            sqlx::query(
+                "UPDATE citizens SET
+                    first_name = IF(email_verified_at IS NULL, ?, first_name),
+                    last_name = IF(email_verified_at IS NULL, ?, last_name),
+                    oidc_subject = ?, fiscal_code = COALESCE(fiscal_code, ?),
+                    email_verified_at = COALESCE(email_verified_at, ?)
+                  WHERE id = ?",
+            )
+            .bind(text(&config.claim_given_name).unwrap_or(&citizen.first_name))
+            .bind(text(&config.claim_family_name).unwrap_or(&citizen.last_name))
+            .bind(&subject)
+            .bind(&fiscal)
+            .bind(now)
+            .bind(citizen.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = 'verify' AND used_at IS NULL")
                 .bind(citizen.id.to_string())
-                .execute(&app.pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             return Ok(citizen.id);
         }
     }

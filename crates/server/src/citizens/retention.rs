@@ -37,9 +37,14 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
         }
         let mut progressed = false;
         for aggregate_id in &due {
-            if erase_request(app, aggregate_id, ErasureReason::Retention, "system:retention")
-                .await
-                .map_err(|error| anyhow::anyhow!("{error:?}"))?
+            if erase_request(
+                app,
+                aggregate_id,
+                ErasureReason::Retention,
+                "system:retention",
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("{error:?}"))?
             {
                 recorded += 1;
                 progressed = true;
@@ -52,7 +57,11 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
         }
     }
     if recorded > 0 {
-        tracing::info!(recorded, months, "retention: personal data of closed requests erased");
+        tracing::info!(
+            recorded,
+            months,
+            "retention: personal data of closed requests erased"
+        );
     }
     Ok(recorded)
 }

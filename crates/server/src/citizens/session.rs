@@ -31,7 +31,10 @@ impl CitizenSignedIn {
 }
 
 /// The signed-in citizen, if any (for pages anyone may see, like the new-request form).
-pub async fn current(app: &AppState, headers: &HeaderMap) -> Result<Option<CitizenSignedIn>, AppError> {
+pub async fn current(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CitizenSignedIn>, AppError> {
     let name = cookies::name(sessions::CITIZEN_COOKIE, app.secure_cookies());
     let Some(cookie) = cookies::get(headers, &name).map(str::to_string) else {
         return Ok(None);
@@ -42,11 +45,13 @@ pub async fn current(app: &AppState, headers: &HeaderMap) -> Result<Option<Citiz
     let Owner::Citizen(id) = session.owner else {
         return Ok(None);
     };
-    Ok(store::find(&app.pool, id).await?.map(|citizen| CitizenSignedIn {
-        citizen,
-        csrf_token: session.csrf_token,
-        cookie,
-    }))
+    Ok(store::find(&app.pool, id)
+        .await?
+        .map(|citizen| CitizenSignedIn {
+            citizen,
+            csrf_token: session.csrf_token,
+            cookie,
+        }))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CitizenSignedIn
@@ -61,7 +66,11 @@ where
             Ok(Some(signed_in)) => Ok(signed_in),
             Ok(None) => {
                 let back = if parts.method == axum::http::Method::GET {
-                    parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/area")
+                    parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/area")
                 } else {
                     "/area"
                 };

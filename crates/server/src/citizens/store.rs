@@ -128,7 +128,9 @@ pub async fn register(
                 password_hash: None,
                 ..new
             };
-            Registered::NeedsVerification(insert(&mut tx, organisation_id, &without_password, now).await?)
+            Registered::NeedsVerification(
+                insert(&mut tx, organisation_id, &without_password, now).await?,
+            )
         }
     };
     tx.commit().await?;
@@ -154,7 +156,11 @@ pub async fn insert(
     .bind(&new.password_hash)
     .bind(new.first_name)
     .bind(new.last_name)
-    .bind(new.fiscal_code.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty()))
+    .bind(
+        new.fiscal_code
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty()),
+    )
     .bind(new.phone.map(str::trim).filter(|p| !p.is_empty()))
     .bind(now)
     .bind(new.created_by.map(|id| id.to_string()))
@@ -203,21 +209,53 @@ pub async fn password_hash(pool: &MySqlPool, id: Uuid) -> Result<Option<String>,
     Ok(hash.flatten())
 }
 
-/// Moves the account to a proven new address; `false` when another account has it meanwhile.
+/// Moves the account to a proven new address; `false` when another account has it. A
+/// registration of that address that was never confirmed (nobody proved it, nothing was filed
+/// with it) gives way to the person who just proved it.
 pub async fn change_email(
     pool: &MySqlPool,
     id: Uuid,
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE IGNORE citizens SET email = ?, email_verified_at = ? WHERE id = ?",
+    let email = normalise_email(email);
+    let mut tx = pool.begin().await?;
+    let organisation: Option<String> =
+        sqlx::query_scalar("SELECT organisation_id FROM citizens WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(organisation) = organisation else {
+        return Ok(false);
+    };
+    let squatter: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM citizens WHERE organisation_id = ? AND email = ? AND id <> ?
+            AND email_verified_at IS NULL AND created_by IS NULL AND oidc_subject IS NULL FOR UPDATE",
     )
-    .bind(normalise_email(email))
-    .bind(now)
+    .bind(&organisation)
+    .bind(&email)
     .bind(id.to_string())
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(squatter) = squatter {
+        for statement in [
+            "DELETE FROM citizen_tokens WHERE citizen_id = ?",
+            "DELETE FROM citizens WHERE id = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(&squatter)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let result =
+        sqlx::query("UPDATE IGNORE citizens SET email = ?, email_verified_at = ? WHERE id = ?")
+            .bind(&email)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -253,7 +291,10 @@ pub async fn search(
     if query.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let mut words = escaped.split_whitespace();
     let surname = format!("{}%", words.next().unwrap_or_default());
     let first = format!("{}%", words.collect::<Vec<_>>().join(" "));
@@ -341,11 +382,13 @@ pub async fn send_link_with(
 ) -> Result<(), sqlx::Error> {
     let token = crate::web::csrf::new_nonce();
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = ? AND used_at IS NULL")
-        .bind(citizen_id.to_string())
-        .bind(purpose.code())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = ? AND used_at IS NULL",
+    )
+    .bind(citizen_id.to_string())
+    .bind(purpose.code())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, password_hash, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)",

@@ -83,7 +83,16 @@ pub async fn home(
     desk(&signed_in)?;
     let query = search.q.unwrap_or_default();
     let found = store::search(&app.pool, app.organisation_id, &query).await?;
-    render_home(&app, language, &signed_in, &query, &found, &BTreeMap::new(), &Errors::new(), StatusCode::OK)
+    render_home(
+        &app,
+        language,
+        &signed_in,
+        &query,
+        &found,
+        &BTreeMap::new(),
+        &Errors::new(),
+        StatusCode::OK,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -97,7 +106,12 @@ fn render_home(
     errors: &Errors,
     status: StatusCode,
 ) -> Result<Response> {
-    let page = Page::new(language, "/ufficio/sportello", &app.organisation_name, "front.title");
+    let page = Page::new(
+        language,
+        "/ufficio/sportello",
+        &app.organisation_name,
+        "front.title",
+    );
     let body = app.templates.render(
         "frontoffice/home.html",
         context! {
@@ -138,18 +152,37 @@ pub async fn create_citizen(
     if !email.is_empty() && !is_email(email) {
         errors.add("email", "form.error.email");
     }
-    if !phone.is_empty() && (phone.chars().count() > 40 || !phone.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))) {
+    if !phone.is_empty()
+        && (phone.chars().count() > 40
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-./()".contains(c)))
+    {
         errors.add("phone", "form.error.phone");
     }
     if !fiscal.is_empty() && !is_fiscal_code(&fiscal) {
         errors.add("fiscal_code", "front.error.fiscal_code");
     }
-    if errors.is_empty() && !email.is_empty() && store::find_by_email(&app.pool, app.organisation_id, email).await?.is_some() {
+    if errors.is_empty()
+        && !email.is_empty()
+        && store::find_by_email(&app.pool, app.organisation_id, email)
+            .await?
+            .is_some()
+    {
         // Staff may know: they are looking the citizen up, not guessing addresses.
         errors.add("email", "front.error.email_known");
     }
     if !errors.is_empty() {
-        return render_home(&app, language, &signed_in, "", &[], &form, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_home(
+            &app,
+            language,
+            &signed_in,
+            "",
+            &[],
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let mut conn = app.pool.acquire().await?;
     let id = store::insert(
@@ -212,7 +245,9 @@ pub async fn citizen(
     let receipts: Vec<String> = if requests.is_empty() {
         Vec::new()
     } else {
-        let mut query = sqlx::QueryBuilder::new("SELECT aggregate_id FROM front_office_receipts WHERE aggregate_id IN (");
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT aggregate_id FROM front_office_receipts WHERE aggregate_id IN (",
+        );
         let mut ids = query.separated(", ");
         for request in &requests {
             ids.push_bind(&request.aggregate_id);
@@ -232,7 +267,12 @@ pub async fn citizen(
         })
         .collect();
     tracing::info!(staff_id = %signed_in.staff.id, citizen_id = %citizen.id, "citizen opened at the front office");
-    let page = Page::new(language, &format!("/ufficio/sportello/cittadini/{id}"), &app.organisation_name, "front.citizen.title");
+    let page = Page::new(
+        language,
+        &format!("/ufficio/sportello/cittadini/{id}"),
+        &app.organisation_name,
+        "front.citizen.title",
+    );
     let body = app.templates.render(
         "frontoffice/citizen.html",
         context! {
@@ -262,10 +302,24 @@ pub async fn entry_form(
     let citizen = citizen_by_id(&app, &id).await?;
     let entry = Entry {
         channel: "counter".into(),
-        contact: if citizen.email.is_some() { "email" } else { "paper" }.into(),
+        contact: if citizen.email.is_some() {
+            "email"
+        } else {
+            "paper"
+        }
+        .into(),
         ..Entry::default()
     };
-    render_entry(&app, language, &signed_in, &citizen, &entry, &Errors::new(), StatusCode::OK).await
+    render_entry(
+        &app,
+        language,
+        &signed_in,
+        &citizen,
+        &entry,
+        &Errors::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render_entry(
@@ -280,17 +334,41 @@ async fn render_entry(
     let topics: Vec<(String, String)> = active_topics(&app.pool, app.organisation_id)
         .await?
         .into_iter()
-        .map(|t| (t.code, if language == Language::En { t.name_en } else { t.name_it }))
+        .map(|t| {
+            (
+                t.code,
+                if language == Language::En {
+                    t.name_en
+                } else {
+                    t.name_it
+                },
+            )
+        })
         .collect();
     let kinds: Vec<(String, String)> = Kind::ALL
         .iter()
-        .map(|k| (k.code().to_string(), i18n::text(language, &format!("kind.{}", k.code()), &[])))
+        .map(|k| {
+            (
+                k.code().to_string(),
+                i18n::text(language, &format!("kind.{}", k.code()), &[]),
+            )
+        })
         .collect();
     let channels: Vec<(String, String)> = CHANNELS
         .iter()
-        .map(|c| (c.code().to_string(), i18n::text(language, &format!("channel.{}", c.code()), &[])))
+        .map(|c| {
+            (
+                c.code().to_string(),
+                i18n::text(language, &format!("channel.{}", c.code()), &[]),
+            )
+        })
         .collect();
-    let page = Page::new(language, &format!("/ufficio/sportello/cittadini/{}/nuova", citizen.id), &app.organisation_name, "front.entry.title");
+    let page = Page::new(
+        language,
+        &format!("/ufficio/sportello/cittadini/{}/nuova", citizen.id),
+        &app.organisation_name,
+        "front.entry.title",
+    );
     let body = app.templates.render(
         "frontoffice/entry.html",
         context! {
@@ -369,7 +447,11 @@ pub async fn enter(
     let parsed = form.parse_with(&topics, true);
     if let Err(field_errors) = &parsed {
         for error in field_errors {
-            let field = if error.field == "kind" { "kind-information" } else { error.field };
+            let field = if error.field == "kind" {
+                "kind-information"
+            } else {
+                error.field
+            };
             errors.add(field, error.message);
         }
     }
@@ -378,7 +460,16 @@ pub async fn enter(
         errors.add("attachments", error.message);
     }
     let (Ok(request), Some(channel), true) = (parsed, channel, errors.is_empty()) else {
-        return render_entry(&app, language, &signed_in, &citizen, &entry, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_entry(
+            &app,
+            language,
+            &signed_in,
+            &citizen,
+            &entry,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let submission = Submission {
         request,
@@ -395,7 +486,11 @@ pub async fn enter(
         },
     };
     let filed = file_request(&app, submission).await?;
-    Ok(Redirect::to(&format!("/ufficio/sportello/ricevute/{}", filed.aggregate_id)).into_response())
+    Ok(Redirect::to(&format!(
+        "/ufficio/sportello/ricevute/{}",
+        filed.aggregate_id
+    ))
+    .into_response())
 }
 
 /// A request as the counter shows it to the citizen: status, phases, the public history with
@@ -410,7 +505,12 @@ pub async fn request(
     let tracked = receipt::tracked(&app, &signed_in, &id).await?;
     let history = crate::tracking::shown_history(&app, language, &tracked.aggregate_id).await?;
     let personal = crate::personal::open(&app.pool, &tracked.personal).await?;
-    let page = Page::new(language, &format!("/ufficio/sportello/richieste/{id}"), &app.organisation_name, "front.request.title");
+    let page = Page::new(
+        language,
+        &format!("/ufficio/sportello/richieste/{id}"),
+        &app.organisation_name,
+        "front.request.title",
+    );
     let body = app.templates.render(
         "frontoffice/request.html",
         context! {

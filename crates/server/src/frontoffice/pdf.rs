@@ -83,7 +83,9 @@ impl Page {
             out.extend_from_slice(b"\nendobj\n");
         }
         let xref = out.len();
-        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
         for offset in offsets {
             out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
         }
@@ -100,7 +102,9 @@ impl Page {
 
 /// Escapes a PDF string literal.
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)")
+    text.replace('\\', "\\\\")
+        .replace('(', "\\(")
+        .replace(')', "\\)")
 }
 
 /// Latin-1 bytes for WinAnsi (the accents of Italian are there); anything else becomes '?'.
@@ -131,7 +135,10 @@ mod tests {
         assert!(pdf.ends_with(b"%%EOF\n"));
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("Ricevuta \\(perch"), "{text}");
-        assert!(pdf.windows(2).any(|w| w == [b'h', 0xe9]), "é is one WinAnsi byte");
+        assert!(
+            pdf.windows(2).any(|w| w == [b'h', 0xe9]),
+            "é is one WinAnsi byte"
+        );
         let xref = text.rfind("startxref\n").unwrap();
         let offset: usize = text[xref + 10..].lines().next().unwrap().parse().unwrap();
         assert_eq!(&pdf[offset..offset + 4], b"xref");

@@ -8,7 +8,10 @@ pub fn modules(text: &str) -> Option<(Vec<bool>, usize)> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
     let width = code.width();
     Some((
-        code.to_colors().into_iter().map(|c| c == Color::Dark).collect(),
+        code.to_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect(),
         width,
     ))
 }

@@ -16,20 +16,29 @@ use crate::web::auth::SignedIn;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// A request of this organisation, as its citizen sees it (the counter shows them the same).
-pub(super) async fn tracked(app: &AppState, signed_in: &SignedIn, id: &str) -> Result<TrackedRequest> {
+pub(super) async fn tracked(
+    app: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+) -> Result<TrackedRequest> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(AppError::NotFound);
     }
-    let events = crate::event_store::recorded(&app.pool, id).await.map_err(AppError::internal)?;
+    let events = crate::event_store::recorded(&app.pool, id)
+        .await
+        .map_err(AppError::internal)?;
     match events.first().map(|r| &r.event) {
-        Some(sportello_domain::RequestEvent::RequestReceived { organisation_id, .. })
-            if *organisation_id == signed_in.staff.organisation_id => {}
+        Some(sportello_domain::RequestEvent::RequestReceived {
+            organisation_id, ..
+        }) if *organisation_id == signed_in.staff.organisation_id => {}
         _ => return Err(AppError::NotFound),
     }
     if sportello_projections::is_behind(&app.pool, citizen_status::NAME).await? {
         sportello_projections::catch_up(&app.pool, &citizen_status::CitizenStatus).await?;
     }
-    citizen_status::request_by_id(&app.pool, id).await?.ok_or(AppError::NotFound)
+    citizen_status::request_by_id(&app.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Everything a receipt says, in the page's language.
@@ -47,18 +56,29 @@ struct Receipt {
     paper: bool,
 }
 
-async fn receipt(app: &AppState, language: sportello_domain::Language, signed_in: &SignedIn, id: &str) -> Result<Receipt> {
+async fn receipt(
+    app: &AppState,
+    language: sportello_domain::Language,
+    signed_in: &SignedIn,
+    id: &str,
+) -> Result<Receipt> {
     let request = tracked(app, signed_in, id).await?;
     let sealed: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT token FROM front_office_receipts WHERE aggregate_id = ?")
             .bind(id)
             .fetch_optional(&app.pool)
             .await?;
-    let sealed: sportello_domain::Sealed = serde_json::from_value(sealed.ok_or(AppError::NotFound)?)
+    let sealed: sportello_domain::Sealed =
+        serde_json::from_value(sealed.ok_or(AppError::NotFound)?).map_err(AppError::internal)?;
+    let token = crate::personal::open_text(&app.pool, &sealed)
+        .await?
+        .ok_or(AppError::Gone)?;
+    let personal = crate::personal::open(&app.pool, &request.personal)
+        .await?
+        .ok_or(AppError::Gone)?;
+    let events = crate::event_store::recorded(&app.pool, id)
+        .await
         .map_err(AppError::internal)?;
-    let token = crate::personal::open_text(&app.pool, &sealed).await?.ok_or(AppError::Gone)?;
-    let personal = crate::personal::open(&app.pool, &request.personal).await?.ok_or(AppError::Gone)?;
-    let events = crate::event_store::recorded(&app.pool, id).await.map_err(AppError::internal)?;
     let filed_by = match events.first().map(|r| &r.event) {
         Some(sportello_domain::RequestEvent::RequestReceived { filed_by, .. }) => filed_by.clone(),
         _ => Default::default(),
@@ -67,7 +87,13 @@ async fn receipt(app: &AppState, language: sportello_domain::Language, signed_in
     let topic = topics
         .into_iter()
         .find(|t| t.code == request.topic_code)
-        .map(|t| if language == sportello_domain::Language::En { t.name_en } else { t.name_it })
+        .map(|t| {
+            if language == sportello_domain::Language::En {
+                t.name_en
+            } else {
+                t.name_it
+            }
+        })
         .unwrap_or(request.topic_code.clone());
     Ok(Receipt {
         reference: request.reference.clone(),
@@ -93,7 +119,12 @@ pub async fn receipt_page(
     desk(&signed_in)?;
     let r = receipt(&app, language, &signed_in, &id).await?;
     let qr = qr::svg(&r.link);
-    let page = Page::new(language, &format!("/ufficio/sportello/ricevute/{id}"), &app.organisation_name, "front.receipt.title");
+    let page = Page::new(
+        language,
+        &format!("/ufficio/sportello/ricevute/{id}"),
+        &app.organisation_name,
+        "front.receipt.title",
+    );
     let body = app.templates.render(
         "frontoffice/receipt.html",
         context! {
@@ -104,7 +135,12 @@ pub async fn receipt_page(
             qr => qr.map(minijinja::Value::from_safe_string),
         },
     )?;
-    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(body),
+    )
+        .into_response())
 }
 
 pub async fn receipt_pdf(
@@ -147,7 +183,11 @@ pub async fn receipt_pdf(
     y -= 10.0;
     page.text(left, y, 13.0, true, &t("front.receipt.follow_title"));
     y -= 20.0;
-    let follow = if r.paper { t("front.receipt.follow_paper") } else { t("front.receipt.follow_email") };
+    let follow = if r.paper {
+        t("front.receipt.follow_paper")
+    } else {
+        t("front.receipt.follow_email")
+    };
     y = page.paragraph(left, y, 10.0, width, &follow);
     y = page.paragraph(left, y - 4.0, 9.0, width, &r.link) - 8.0;
     if let Some((dark, modules)) = qr::modules(&r.link) {
@@ -165,7 +205,10 @@ pub async fn receipt_pdf(
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, crate::tracking::content_disposition(&file)),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::tracking::content_disposition(&file),
+            ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         bytes,

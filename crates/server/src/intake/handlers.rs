@@ -45,7 +45,18 @@ pub async fn form(
     if let Some(signed_in) = &citizen {
         fill_from_account(&mut form, &signed_in.citizen);
     }
-    render(&app, language, &headers, &form, &[], &[], StatusCode::OK, citizen.is_some(), draft.as_deref()).await
+    render(
+        &app,
+        language,
+        &headers,
+        &form,
+        &[],
+        &[],
+        StatusCode::OK,
+        citizen.is_some(),
+        draft.as_deref(),
+    )
+    .await
 }
 
 /// A signed-in citizen's name and address, where the form has none yet.
@@ -90,7 +101,17 @@ pub async fn submit(
     let signed_in = citizen.is_some();
     let form = &form;
     let render = |app, language, headers, form, errors, chosen, status| {
-        render(app, language, headers, form, errors, chosen, status, signed_in, draft.as_deref())
+        render(
+            app,
+            language,
+            headers,
+            form,
+            errors,
+            chosen,
+            status,
+            signed_in,
+            draft.as_deref(),
+        )
     };
     let chosen: Vec<String> = received
         .uploads

@@ -15,7 +15,8 @@ pub use filing::{
     attachment_records, file_request, store_attachments, token_hash, Filed, Submission,
 };
 pub use form::{
-    is_email, FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX,
+    is_email, FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN,
+    SUBJECT_MAX,
 };
 pub use handlers::{form, submit, MAX_ACCEPTED_BYTES, MAX_BODY_BYTES};
 pub use topics::{active_topics, all_topics, save_topic, Topic, TopicSetting};

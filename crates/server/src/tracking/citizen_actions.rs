@@ -10,7 +10,6 @@ use axum::Form;
 use serde::Serialize;
 use sportello_domain::{Language, RequestCommand};
 
-
 use super::{render_page, Access};
 use crate::app::AppState;
 use crate::event_store::{self, CommandError};
@@ -45,7 +44,15 @@ pub async fn reply(
     Path(token): Path<String>,
     multipart: Multipart,
 ) -> Result<Response> {
-    reply_with(&app, language, client, &headers, &Access::Token(token), multipart).await
+    reply_with(
+        &app,
+        language,
+        client,
+        &headers,
+        &Access::Token(token),
+        multipart,
+    )
+    .await
 }
 
 /// A reply: more information, or the answer to a question (which resumes the answer clock),
@@ -74,7 +81,10 @@ pub async fn reply_with(
     let fail = |errors: Errors, status: StatusCode| {
         let (request, form) = (&request, &form);
         async move {
-            render_page(app, language, headers, access, request, form, &errors, status).await
+            render_page(
+                app, language, headers, access, request, form, &errors, status,
+            )
+            .await
         }
     };
     if !csrf::verify_request(
@@ -213,7 +223,17 @@ pub async fn reopen_with(
             Err(key) => errors.add("reopen-reason", key),
         }
     }
-    render_page(app, language, headers, access, &request, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    render_page(
+        app,
+        language,
+        headers,
+        access,
+        &request,
+        &form,
+        &errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 pub async fn rate(
@@ -236,7 +256,10 @@ pub async fn rate_with(
     fields: Fields,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    let stars: Option<u8> = value(&fields, "stars").parse().ok().filter(|s| (1..=5).contains(s));
+    let stars: Option<u8> = value(&fields, "stars")
+        .parse()
+        .ok()
+        .filter(|s| (1..=5).contains(s));
     let offered = match stars {
         Some(4..=5) => POSITIVE_REASONS,
         _ => NEGATIVE_REASONS,
@@ -266,9 +289,16 @@ pub async fn rate_with(
     } else if form.comment.chars().count() > DESCRIPTION_MAX {
         errors.add("rating-comment", "tracking.rate_error.comment");
     }
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     if !errors.is_empty() || value(&fields, "step") != "2" {
-        return render_page(app, language, headers, access, &request, &form, &errors, status).await;
+        return render_page(
+            app, language, headers, access, &request, &form, &errors, status,
+        )
+        .await;
     }
     let comment = if form.comment.is_empty() {
         None
@@ -289,8 +319,17 @@ pub async fn rate_with(
         Ok(()) => Ok(Redirect::to(&format!("{}#rating-title", access.base())).into_response()),
         Err(key) => {
             errors.add("rating-stars", key);
-            render_page(app, language, headers, access, &request, &form, &errors, StatusCode::CONFLICT).await
+            render_page(
+                app,
+                language,
+                headers,
+                access,
+                &request,
+                &form,
+                &errors,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
     }
 }
-

@@ -96,7 +96,8 @@ async fn summary(
     access: &Access,
     request: &TrackedRequest,
 ) -> Result<Summary> {
-    let when = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| i18n::date_time(language, at));
+    let when =
+        |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| i18n::date_time(language, at));
     let phase = |key: &str| i18n::text(language, &format!("phase.{key}"), &[]);
     Ok(Summary {
         reference: request.reference.clone(),
@@ -221,7 +222,8 @@ async fn allowed(
     let reopen_until = request
         .closed_at
         .map(|at| at + chrono::Duration::days(i64::from(reopen_days)));
-    let can_reopen = closed && !erased && reopen_until.is_some_and(|until| app.clock.now() <= until);
+    let can_reopen =
+        closed && !erased && reopen_until.is_some_and(|until| app.clock.now() <= until);
     Ok(Allowed {
         reply: !closed && !erased,
         reopen: can_reopen,
@@ -449,18 +451,20 @@ pub async fn entry_file(
         .find(|entry| entry.sequence == sequence)
         .ok_or(AppError::NotFound)?;
     let name = file_name(&entry.entry, index, entry.files.get(index));
-    let file = entry.files.into_iter().nth(index).ok_or(AppError::NotFound)?;
+    let file = entry
+        .files
+        .into_iter()
+        .nth(index)
+        .ok_or(AppError::NotFound)?;
     stored_file(app, &file.file_id, &name).await
 }
 
 /// An entry's file name: staff's documents have theirs; a citizen's are numbered.
 fn file_name(entry: &str, index: usize, file: Option<&sportello_domain::Attachment>) -> String {
     match (entry, file) {
-        ("citizen_replied", Some(file)) => format!(
-            "allegato-{}.{}",
-            index + 1,
-            extension(&file.content_type)
-        ),
+        ("citizen_replied", Some(file)) => {
+            format!("allegato-{}.{}", index + 1, extension(&file.content_type))
+        }
         (_, Some(file)) => file
             .name
             .clone()

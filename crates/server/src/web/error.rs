@@ -22,6 +22,8 @@ pub enum AppError {
     Forbidden,
     #[error("the personal data has been erased")]
     Gone,
+    #[error("the link has been used or has expired")]
+    LinkExpired,
     #[error("too many requests")]
     TooManyRequests,
     #[error("the upload is too large")]
@@ -41,7 +43,7 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::Gone => StatusCode::GONE,
+            AppError::Gone | AppError::LinkExpired => StatusCode::GONE,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
@@ -55,6 +57,7 @@ impl AppError {
             AppError::Csrf => "error.csrf",
             AppError::Forbidden => "error.forbidden",
             AppError::Gone => "error.gone",
+            AppError::LinkExpired => "error.link_expired",
             AppError::TooManyRequests => "error.too_many",
             AppError::PayloadTooLarge => "error.too_large",
             AppError::BadRequest => "error.bad_request",

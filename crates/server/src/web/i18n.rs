@@ -99,7 +99,10 @@ pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
 
 /// "9 aprile 2026": the day in Rome.
 pub fn date(language: Language, at: chrono::DateTime<chrono::Utc>) -> String {
-    long_date(language, at.with_timezone(&chrono_tz::Europe::Rome).date_naive())
+    long_date(
+        language,
+        at.with_timezone(&chrono_tz::Europe::Rome).date_naive(),
+    )
 }
 
 /// "9 aprile 2026, 10:05" in Rome's time.

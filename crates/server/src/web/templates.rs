@@ -11,21 +11,66 @@ use super::i18n;
 /// Embedded templates: (name, source).
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
-    ("frontoffice/home.html", include_str!("../../templates/frontoffice/home.html")),
-    ("frontoffice/citizen.html", include_str!("../../templates/frontoffice/citizen.html")),
-    ("frontoffice/entry.html", include_str!("../../templates/frontoffice/entry.html")),
-    ("frontoffice/receipt.html", include_str!("../../templates/frontoffice/receipt.html")),
-    ("frontoffice/request.html", include_str!("../../templates/frontoffice/request.html")),
-    ("area/register.html", include_str!("../../templates/area/register.html")),
-    ("area/login.html", include_str!("../../templates/area/login.html")),
-    ("area/message.html", include_str!("../../templates/area/message.html")),
-    ("area/confirm.html", include_str!("../../templates/area/confirm.html")),
-    ("area/forgot.html", include_str!("../../templates/area/forgot.html")),
-    ("area/reset.html", include_str!("../../templates/area/reset.html")),
-    ("area/profile.html", include_str!("../../templates/area/profile.html")),
-    ("area/nav.html", include_str!("../../templates/area/nav.html")),
-    ("area/home.html", include_str!("../../templates/area/home.html")),
-    ("mail/citizen_link.txt", include_str!("../../templates/mail/citizen_link.txt")),
+    (
+        "frontoffice/home.html",
+        include_str!("../../templates/frontoffice/home.html"),
+    ),
+    (
+        "frontoffice/citizen.html",
+        include_str!("../../templates/frontoffice/citizen.html"),
+    ),
+    (
+        "frontoffice/entry.html",
+        include_str!("../../templates/frontoffice/entry.html"),
+    ),
+    (
+        "frontoffice/receipt.html",
+        include_str!("../../templates/frontoffice/receipt.html"),
+    ),
+    (
+        "frontoffice/request.html",
+        include_str!("../../templates/frontoffice/request.html"),
+    ),
+    (
+        "area/register.html",
+        include_str!("../../templates/area/register.html"),
+    ),
+    (
+        "area/login.html",
+        include_str!("../../templates/area/login.html"),
+    ),
+    (
+        "area/message.html",
+        include_str!("../../templates/area/message.html"),
+    ),
+    (
+        "area/confirm.html",
+        include_str!("../../templates/area/confirm.html"),
+    ),
+    (
+        "area/forgot.html",
+        include_str!("../../templates/area/forgot.html"),
+    ),
+    (
+        "area/reset.html",
+        include_str!("../../templates/area/reset.html"),
+    ),
+    (
+        "area/profile.html",
+        include_str!("../../templates/area/profile.html"),
+    ),
+    (
+        "area/nav.html",
+        include_str!("../../templates/area/nav.html"),
+    ),
+    (
+        "area/home.html",
+        include_str!("../../templates/area/home.html"),
+    ),
+    (
+        "mail/citizen_link.txt",
+        include_str!("../../templates/mail/citizen_link.txt"),
+    ),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("home.html", include_str!("../../templates/home.html")),
     (
@@ -40,8 +85,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tracking.html",
         include_str!("../../templates/tracking.html"),
     ),
-    ("site_page.html", include_str!("../../templates/site_page.html")),
-    ("admin/pages.html", include_str!("../../templates/admin/pages.html")),
+    (
+        "site_page.html",
+        include_str!("../../templates/site_page.html"),
+    ),
+    (
+        "admin/pages.html",
+        include_str!("../../templates/admin/pages.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     (
         "backoffice/login.html",
