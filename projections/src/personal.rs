@@ -186,6 +186,26 @@ fn open_with<T: DeserializeOwned>(key: &[u8; 32], sealed: &Sealed) -> Result<T, 
     serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)
 }
 
+/// The blind index of an e-mail address: HMAC-SHA-256 under the installation's secret of the
+/// trimmed, lower-cased address. It finds a guest's requests for the citizen who verified that
+/// address, without keeping the address itself next to them.
+pub async fn email_index(conn: &mut MySqlConnection, email: &str) -> Result<String, SealError> {
+    let secret: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'email_index_secret'")
+            .fetch_optional(conn)
+            .await?;
+    let secret = secret.ok_or(SealError::Corrupt)?;
+    Ok(email_index_with(secret.as_bytes(), email))
+}
+
+pub fn email_index_with(secret: &[u8], email: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(email.trim().to_lowercase().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,24 +239,4 @@ mod tests {
         sealed.key_id = Uuid::new_v4();
         assert!(open_with::<PersonalData>(&key, &sealed).is_err());
     }
-}
-
-/// The blind index of an e-mail address: HMAC-SHA-256 under the installation's secret of the
-/// trimmed, lower-cased address. It finds a guest's requests for the citizen who verified that
-/// address, without keeping the address itself next to them.
-pub async fn email_index(conn: &mut MySqlConnection, email: &str) -> Result<String, SealError> {
-    let secret: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'email_index_secret'")
-            .fetch_optional(conn)
-            .await?;
-    let secret = secret.ok_or(SealError::Corrupt)?;
-    Ok(email_index_with(secret.as_bytes(), email))
-}
-
-pub fn email_index_with(secret: &[u8], email: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac =
-        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(email.trim().to_lowercase().as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }
