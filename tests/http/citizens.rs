@@ -2089,3 +2089,58 @@ async fn retention_anonymises_requests_closed_long_enough_ago_once() {
     assert_eq!(subject, None);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM data_keys").await, 1);
 }
+
+#[tokio::test]
+async fn a_never_confirmed_registration_gives_way_to_whoever_proves_the_address() {
+    let (app, smtp) = app_with_mail().await;
+    let browser = app
+        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
+        .await;
+    // Someone registered the address Giulia moves to, and never confirmed it.
+    let squatter = app.browser();
+    squatter
+        .register(
+            "Intruso",
+            "giulia@nuovo.example.it",
+            "una-password-qualsiasi",
+        )
+        .await;
+    let token = browser
+        .get("/area/profilo")
+        .await
+        .input_value("csrf_token")
+        .unwrap();
+    browser
+        .post_urlencoded(
+            "/area/profilo/email",
+            &[
+                ("csrf_token", &token),
+                ("new_email", "giulia@nuovo.example.it"),
+                ("email_password", CITIZEN_PASSWORD),
+            ],
+        )
+        .await;
+    let link = app
+        .mailed_link(&smtp, "giulia@nuovo.example.it", "/area/nuova-email/")
+        .await;
+    let confirmed = browser.follow_link(&link).await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text()
+    );
+    assert_eq!(
+        browser
+            .get("/area/profilo")
+            .await
+            .element_text("citizen-email")
+            .unwrap(),
+        "giulia@nuovo.example.it"
+    );
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM citizens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1, "the unconfirmed registration is gone");
+}

@@ -498,3 +498,53 @@ async fn a_provider_naming_another_issuer_is_refused() {
     ));
     assert!(verify_id_token(&token, &jwks, &expecting("http://issuer.invalid/realm")).is_ok());
 }
+
+#[tokio::test]
+async fn signing_in_adopts_an_unconfirmed_registration_of_the_address_and_voids_its_link() {
+    let provider = Provider::start(None).await;
+    provider.set_account(giulia()).await;
+    let app = app_for(&provider.issuer).await;
+    // Someone registers Giulia's address with a password of their own and never confirms it.
+    let squatter = app.browser();
+    let registered = squatter
+        .register(
+            "Intrusa",
+            "giulia.verdi@example.org",
+            "la-password-di-un-altra",
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::OK);
+    let pending: String = sqlx::query_scalar(
+        "SELECT tracking_token FROM outbox WHERE kind = 'citizen_verify' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let browser = app.browser();
+    let to_provider = authorization_url(&browser).await;
+    let back = ProviderBrowser::new().follow(&to_provider).await;
+    assert_eq!(
+        browser.get(&callback_path(&back)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(citizens(&app).await, 1, "the same address, one account");
+    let profile = browser.get("/area/profilo").await;
+    assert_eq!(
+        profile.element_text("citizen-name").unwrap(),
+        "Giulia Verdi",
+        "the proven identity's names, not the registrant's"
+    );
+    assert_eq!(
+        squatter
+            .get(&format!("/area/conferma/{pending}"))
+            .await
+            .status,
+        StatusCode::GONE,
+        "the registrant's confirmation link no longer works"
+    );
+    let login = squatter
+        .citizen_sign_in("giulia.verdi@example.org", "la-password-di-un-altra")
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+}
