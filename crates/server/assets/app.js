@@ -38,6 +38,68 @@
     });
   }
 
+  // Fetches an HTML fragment of our own (escaped by the server's templates) into `target`.
+  var load = function (url, target, done) {
+    var request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.onload = function () {
+      if (request.status === 200) {
+        target.innerHTML = request.responseText;
+        if (done) { done(); }
+      }
+    };
+    request.send();
+  };
+  var debounce = function (fn, ms) {
+    var timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  };
+
+  // FAQ search: results update as you type (the form still works without this).
+  var faqSearch = document.getElementById("faq-q");
+  var faqResults = document.getElementById("faq-results");
+  if (faqSearch && faqResults) {
+    faqSearch.addEventListener("input", debounce(function () {
+      var q = faqSearch.value.trim();
+      if (q.length < 3) { return; }
+      load("/faq/cerca?frammento=1&q=" + encodeURIComponent(q), faqResults);
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", "/faq/cerca?q=" + encodeURIComponent(q));
+      }
+    }, 250));
+  }
+
+  // While a citizen writes a request, the FAQ most like it; opening one is counted (without
+  // personal data) so the URP knows how many questions the FAQ answered.
+  var suggestions = document.getElementById("faq-suggestions");
+  var subject = document.getElementById("subject");
+  if (suggestions && subject && description) {
+    var form = suggestions.closest("form");
+    var token = form ? form.querySelector("input[name=csrf_token]") : null;
+    var session = form ? form.querySelector("input[name=form_session]") : null;
+    var suggest = debounce(function () {
+      var q = (subject.value + " " + description.value).trim();
+      if (q.length < 4) { return; }
+      load(suggestions.getAttribute("data-endpoint") + "?q=" + encodeURIComponent(q.slice(0, 400)), suggestions, function () {
+        suggestions.hidden = suggestions.querySelector("li") === null;
+      });
+    }, 400);
+    subject.addEventListener("input", suggest);
+    description.addEventListener("input", suggest);
+    suggestions.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-faq]") : null;
+      if (!link || !token || !session || !navigator.sendBeacon) { return; }
+      var body = new URLSearchParams();
+      body.set("csrf_token", token.value);
+      body.set("form_session", session.value);
+      body.set("faq", link.getAttribute("data-faq"));
+      navigator.sendBeacon("/faq/aperture", body);
+    });
+  }
+
   // Move focus to the error summary so screen readers hear it first.
   var summary = document.getElementById("error-summary");
   if (summary) {

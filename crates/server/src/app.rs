@@ -84,6 +84,44 @@ impl AppState {
     }
 }
 
+/// The FAQ and the documents library: public pages and staff editing.
+fn faq_routes() -> Router<AppState> {
+    use crate::documents;
+    use crate::faq::{public, staff};
+    Router::new()
+        .route("/faq", get(public::index))
+        .route("/faq/cerca", get(public::search_page))
+        .route("/faq/suggerimenti", get(public::suggestions))
+        .route("/faq/aperture", post(public::opened))
+        .route("/faq/argomenti/{code}", get(public::topic))
+        .route("/faq/{id}", get(public::question))
+        .route("/faq/{id}/voto", post(public::vote))
+        .route("/ufficio/faq", get(staff::list).post(staff::create))
+        .route("/ufficio/faq/nuova", get(staff::new_form))
+        .route("/ufficio/faq/mancanti", get(staff::missing))
+        .route(
+            "/ufficio/faq/{id}",
+            get(staff::edit_form).post(staff::update),
+        )
+        .route("/ufficio/faq/{id}/storia", get(staff::history))
+        .route("/ufficio/richieste/{id}/faq", post(staff::from_request))
+        .route("/documenti", get(documents::public_list))
+        .route("/documenti/{id}/scarica", get(documents::download))
+        .route(
+            "/ufficio/documenti",
+            get(documents::staff_list)
+                .post(documents::upload)
+                .layer(DefaultBodyLimit::max(
+                    documents::MAX_BYTES + 2 * 1024 * 1024,
+                )),
+        )
+        .route("/ufficio/documenti/{id}", post(documents::update))
+        .route(
+            "/ufficio/documenti/{id}/scarica",
+            get(documents::staff_download),
+        )
+}
+
 /// The front office: citizens found or registered at the counter, requests entered for them,
 /// receipts.
 fn frontoffice_routes() -> Router<AppState> {
@@ -275,6 +313,7 @@ pub fn router(app: AppState) -> Router {
             get(admin::invitation).post(admin::accept_invitation),
         )
         .merge(citizen_routes())
+        .merge(faq_routes())
         .route("/privacy", get(site_pages::privacy))
         .route("/accessibilita", get(site_pages::accessibility))
         .route("/ufficio/amministrazione/pagine", get(site_pages::edit))

@@ -32,6 +32,8 @@ pub struct ActionForm {
     department: String,
     external_body: String,
     outcome: String,
+    /// Library documents chosen for an answer.
+    documents: Vec<String>,
     uploads: Vec<Upload>,
     too_large: bool,
 }
@@ -56,6 +58,11 @@ impl ActionForm {
             department: get("department"),
             external_body: get("external_body"),
             outcome: get("outcome"),
+            documents: fields
+                .iter()
+                .filter(|(k, _)| k == "documents")
+                .map(|(_, v)| v.clone())
+                .collect(),
             uploads,
             too_large,
         }
@@ -192,6 +199,10 @@ async fn command_for(
             for (attachment, file) in attachments.iter_mut().zip(&prepared) {
                 attachment.name = Some(file.name.clone());
             }
+            attachments.extend(
+                crate::documents::as_attachments(&app.pool, app.organisation_id, &form.documents)
+                    .await?,
+            );
             RequestCommand::Answer {
                 by,
                 at,

@@ -11,7 +11,7 @@ pub mod second_factor;
 pub use actions::act;
 pub use inbox::inbox;
 pub use login::{login, login_form, logout, logout_everywhere};
-pub use request::{answer_file, download, page, preview};
+pub use request::{answer_file, download, page, preview, visible_to, Visible};
 
 use serde::Serialize;
 

@@ -243,6 +243,13 @@ pub async fn render(
             directory::canned::fill(body, first, last, &reference.to_string(), subject)
         });
     let canned: Vec<(String, String)> = canned.into_iter().map(|a| (a.id, a.title)).collect();
+    let library =
+        crate::documents::for_answer(&app.pool, app.organisation_id, topic, *request_language)
+            .await?;
+    let answered = visible
+        .events
+        .iter()
+        .any(|r| matches!(r.event, RequestEvent::RequestAnswered { .. }));
     let page = Page::new(
         language,
         &format!("/ufficio/richieste/{}", visible.aggregate_id),
@@ -254,6 +261,7 @@ pub async fn render(
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
             id => visible.aggregate_id, reference => reference.to_string(), canned, prefill, suggested_department,
+            library, can_make_faq => answered && signed_in.staff.is_urp(),
             canned_id => canned_id.unwrap_or_default(),
             kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
             channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),

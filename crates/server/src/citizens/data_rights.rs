@@ -168,16 +168,20 @@ pub async fn erase_request(
     let mut tx = app.pool.begin().await?;
     for file in &files {
         // Content-addressed files may be shared: keep those another request not yet erased (its
-        // key still there) names, as an attachment, a reply's file or an answer's document.
+        // key still there) names, as an attachment, a reply's file or an answer's document, and
+        // the library's documents.
         let shared: Option<String> = sqlx::query_scalar(
             "SELECT f.aggregate_id FROM citizen_files f
                JOIN citizen_requests r ON r.aggregate_id = f.aggregate_id
               WHERE f.file_id = ? AND f.aggregate_id <> ?
                 AND EXISTS (SELECT 1 FROM data_keys k WHERE k.id = JSON_VALUE(r.personal, '$.key_id'))
+             UNION ALL
+             SELECT id FROM documents WHERE file_id = ?
               LIMIT 1",
         )
         .bind(file)
         .bind(aggregate_id)
+        .bind(file)
         .fetch_optional(&mut *tx)
         .await?;
         if shared.is_none() {

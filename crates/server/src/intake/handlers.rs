@@ -97,6 +97,7 @@ pub async fn submit(
             .map(|(_, v)| v.clone())
     };
     let draft = field("bozza").filter(|id| !id.is_empty());
+    let form_session = field("form_session").unwrap_or_default();
     let citizen = crate::citizens::session::current(&app, &headers).await?;
     let signed_in = citizen.is_some();
     let form = &form;
@@ -175,6 +176,8 @@ pub async fn submit(
                 },
             };
             let filed = file_request(&app, submission).await?;
+            // The FAQ suggested while writing did not answer this one.
+            crate::faq::deflection::submitted(&app, &form_session).await?;
             if let (Some(signed_in), Some(draft)) = (&citizen, &draft) {
                 crate::citizens::drafts::remove(&app, signed_in.citizen.id, draft).await?;
             }
@@ -279,7 +282,7 @@ async fn render(
             chosen => if errors.is_empty() { &[][..] } else { chosen },
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
             max_files => MAX_FILES, max_file_mb => MAX_FILE_BYTES / (1024 * 1024),
-            signed_in, draft,
+            signed_in, draft, form_session => crate::faq::deflection::new_session(),
         },
     )?;
     let mut response = (status, Html(body)).into_response();

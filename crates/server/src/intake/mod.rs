@@ -1,7 +1,7 @@
 //! Intake: the citizen's new-request form, its validation, the attachments, and the transaction
 //! that files the request and allocates its reference.
 
-mod attachments;
+pub mod attachments;
 mod filing;
 mod form;
 mod handlers;

@@ -11,8 +11,8 @@ use crate::web::{AppError, Result};
 /// One file as sent; `oversized` files are not kept in memory past the limit.
 pub struct Upload {
     pub name: String,
-    bytes: Vec<u8>,
-    oversized: bool,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) oversized: bool,
 }
 
 /// What the multipart body held: the typed fields, the uploads, the CSRF token.

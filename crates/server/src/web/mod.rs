@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod i18n;
+pub mod markup;
 pub mod security;
 pub mod templates;
 

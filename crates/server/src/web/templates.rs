@@ -12,6 +12,58 @@ use super::i18n;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     (
+        "faq/search_form.html",
+        include_str!("../../templates/faq/search_form.html"),
+    ),
+    (
+        "faq/index.html",
+        include_str!("../../templates/faq/index.html"),
+    ),
+    (
+        "faq/topic.html",
+        include_str!("../../templates/faq/topic.html"),
+    ),
+    (
+        "faq/question.html",
+        include_str!("../../templates/faq/question.html"),
+    ),
+    (
+        "faq/results.html",
+        include_str!("../../templates/faq/results.html"),
+    ),
+    (
+        "faq/search.html",
+        include_str!("../../templates/faq/search.html"),
+    ),
+    (
+        "faq/suggestions.html",
+        include_str!("../../templates/faq/suggestions.html"),
+    ),
+    (
+        "faq/staff_list.html",
+        include_str!("../../templates/faq/staff_list.html"),
+    ),
+    (
+        "faq/staff_edit.html",
+        include_str!("../../templates/faq/staff_edit.html"),
+    ),
+    (
+        "faq/staff_history.html",
+        include_str!("../../templates/faq/staff_history.html"),
+    ),
+    (
+        "faq/staff_missing.html",
+        include_str!("../../templates/faq/staff_missing.html"),
+    ),
+    (
+        "documents/list.html",
+        include_str!("../../templates/documents/list.html"),
+    ),
+    (
+        "documents/staff.html",
+        include_str!("../../templates/documents/staff.html"),
+    ),
+    (
         "frontoffice/home.html",
         include_str!("../../templates/frontoffice/home.html"),
     ),

@@ -1,0 +1,381 @@
+//! The public FAQ: index by topic, topic pages, question pages with "Was this useful?", search
+//! (works without JavaScript; with it, results update as you type), suggestions shown while a
+//! citizen writes a request, and the record of a suggestion opened (deflection).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sportello_domain::Language;
+use std::collections::HashMap;
+
+use super::search::{self, Piece};
+use super::store::{self, Faq};
+use crate::app::AppState;
+use crate::intake::{active_topics, Topic};
+use crate::web::{csrf, markup, AppError, ClientIp, Lang, Page, Result};
+
+/// Results per search page, and suggestions shown at once.
+const RESULTS: u32 = 20;
+const SUGGESTIONS: u32 = 5;
+pub const COMMENT_MAX: usize = 1000;
+
+fn topic_name(topics: &[Topic], code: &str, language: Language) -> String {
+    topics
+        .iter()
+        .find(|t| t.code == code)
+        .map(|t| {
+            if language == Language::En {
+                t.name_en.clone()
+            } else {
+                t.name_it.clone()
+            }
+        })
+        .unwrap_or_else(|| code.to_string())
+}
+
+#[derive(Serialize)]
+struct Listed {
+    id: String,
+    question: String,
+    /// Set when the question is shown in the other language (it exists only in that one).
+    lang: Option<&'static str>,
+}
+
+fn listed(faq: &Faq, language: Language) -> Option<Listed> {
+    let (text, shown) = faq.text_in(language)?;
+    Some(Listed {
+        id: faq.id.to_string(),
+        question: text.question.clone(),
+        lang: (shown != language).then_some(shown.code()),
+    })
+}
+
+#[derive(Serialize)]
+struct TopicGroup {
+    code: String,
+    name: String,
+    faqs: Vec<Listed>,
+}
+
+async fn groups(
+    app: &AppState,
+    language: Language,
+    topic: Option<&str>,
+) -> Result<Vec<TopicGroup>> {
+    let topics = active_topics(&app.pool, app.organisation_id).await?;
+    let faqs = store::list(&app.pool, app.organisation_id, true, topic).await?;
+    let mut groups: Vec<TopicGroup> = Vec::new();
+    for faq in &faqs {
+        let Some(item) = listed(faq, language) else {
+            continue;
+        };
+        match groups.iter_mut().find(|g| g.code == faq.topic_code) {
+            Some(group) => group.faqs.push(item),
+            None => groups.push(TopicGroup {
+                code: faq.topic_code.clone(),
+                name: topic_name(&topics, &faq.topic_code, language),
+                faqs: vec![item],
+            }),
+        }
+    }
+    // In the topics' configured order.
+    groups.sort_by_key(|g| {
+        topics
+            .iter()
+            .position(|t| t.code == g.code)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(groups)
+}
+
+pub async fn index(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+    let page = Page::new(language, "/faq", &app.organisation_name, "faq.title");
+    let groups = groups(&app, language, None).await?;
+    let body = app.templates.render(
+        "faq/index.html",
+        context! { lang => page.lang, page, groups, query => "" },
+    )?;
+    Ok(Html(body))
+}
+
+pub async fn topic(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    Path(code): Path<String>,
+) -> Result<Html<String>> {
+    let groups = groups(&app, language, Some(&code)).await?;
+    let group = groups.into_iter().next().ok_or(AppError::NotFound)?;
+    let page = Page::new(
+        language,
+        &format!("/faq/argomenti/{code}"),
+        &app.organisation_name,
+        "faq.title",
+    );
+    let body = app.templates.render(
+        "faq/topic.html",
+        context! { lang => page.lang, page, group },
+    )?;
+    Ok(Html(body))
+}
+
+#[derive(Deserialize)]
+pub struct Voted {
+    grazie: Option<String>,
+}
+
+pub async fn question(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(voted): Query<Voted>,
+) -> Result<Response> {
+    show_question(
+        &app,
+        language,
+        &headers,
+        &id,
+        voted.grazie.is_some(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show_question(
+    app: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    id: &str,
+    thanks: bool,
+    error: Option<(&str, String)>,
+    status: StatusCode,
+) -> Result<Response> {
+    let faq = store::find(&app.pool, app.organisation_id, id)
+        .await?
+        .filter(|faq| faq.published)
+        .ok_or(AppError::NotFound)?;
+    let (text, shown) = faq.text_in(language).ok_or(AppError::NotFound)?;
+    let topics = active_topics(&app.pool, app.organisation_id).await?;
+    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
+    let page = Page::new(
+        language,
+        &format!("/faq/{id}"),
+        &app.organisation_name,
+        "faq.title",
+    );
+    let (error_key, comment) = error
+        .map(|(k, c)| (Some(k), c))
+        .unwrap_or((None, String::new()));
+    let body = app.templates.render(
+        "faq/question.html",
+        context! {
+            lang => page.lang, page, id, question => text.question, answer => markup::parse(&text.answer),
+            text_lang => (shown != language).then_some(shown.code()),
+            topic_code => faq.topic_code, topic => topic_name(&topics, &faq.topic_code, language),
+            csrf_token, thanks, error => error_key, comment, comment_max => COMMENT_MAX,
+        },
+    )?;
+    let mut response = Html(body).into_response();
+    *response.status_mut() = status;
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            cookie.parse().map_err(AppError::internal)?,
+        );
+    }
+    Ok(response)
+}
+
+/// "Was this useful?": yes or no, and an optional comment. Anonymous, rate-limited.
+pub async fn vote(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response> {
+    let comment = form
+        .get("comment")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        form.get("csrf_token").map(String::as_str),
+        app.secure_cookies(),
+    ) {
+        return show_question(
+            &app,
+            language,
+            &headers,
+            &id,
+            false,
+            Some(("form.error.csrf", comment)),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let useful = match form.get("useful").map(String::as_str) {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => {
+            return show_question(
+                &app,
+                language,
+                &headers,
+                &id,
+                false,
+                Some(("faq.vote.error.choice", comment)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    if comment.chars().count() > COMMENT_MAX {
+        return show_question(
+            &app,
+            language,
+            &headers,
+            &id,
+            false,
+            Some(("faq.vote.error.long", comment)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !app.submissions.allow(client) {
+        return show_question(
+            &app,
+            language,
+            &headers,
+            &id,
+            false,
+            Some(("form.error.too_many", comment)),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
+    let faq = store::find(&app.pool, app.organisation_id, &id)
+        .await?
+        .filter(|faq| faq.published)
+        .ok_or(AppError::NotFound)?;
+    store::vote(
+        &app.pool,
+        &faq.id.to_string(),
+        useful,
+        Some(comment.as_str()).filter(|c| !c.is_empty()),
+        app.clock.now(),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/faq/{id}?grazie=1#vote-title")).into_response())
+}
+
+/// A result: the question and an excerpt of the answer, with the query's words marked.
+#[derive(Serialize)]
+pub struct Found {
+    id: String,
+    question: Vec<Piece>,
+    excerpt: Vec<Piece>,
+    lang: Option<&'static str>,
+}
+
+pub async fn found(
+    app: &AppState,
+    language: Language,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<Found>> {
+    let hits = store::search(&app.pool, app.organisation_id, language, query, limit).await?;
+    Ok(hits
+        .into_iter()
+        .map(|hit| Found {
+            question: search::highlight(hit.language, &hit.question, query),
+            excerpt: search::excerpt(hit.language, &markup::plain(&hit.answer), query, 220),
+            lang: (hit.language != language).then_some(hit.language.code()),
+            id: hit.id,
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+    /// Set by the page's script: only the results, to put in place.
+    frammento: Option<String>,
+}
+
+pub async fn search_page(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response> {
+    let q: String = query.q.unwrap_or_default().chars().take(200).collect();
+    let results = found(&app, language, &q, RESULTS).await?;
+    let page = Page::new(
+        language,
+        "/faq/cerca",
+        &app.organisation_name,
+        "faq.search.title",
+    );
+    let searched = !q.trim().is_empty();
+    let template = if query.frammento.is_some() {
+        "faq/results.html"
+    } else {
+        "faq/search.html"
+    };
+    let body = app.templates.render(
+        template,
+        context! { lang => page.lang, page, query => q, results, searched },
+    )?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SuggestQuery {
+    q: Option<String>,
+}
+
+/// The FAQs most like what the citizen is writing (an HTML fragment for the form's script).
+pub async fn suggestions(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    Query(query): Query<SuggestQuery>,
+) -> Result<Response> {
+    let q: String = query.q.unwrap_or_default().chars().take(500).collect();
+    let results = found(&app, language, &q, SUGGESTIONS).await?;
+    let body = app.templates.render(
+        "faq/suggestions.html",
+        context! { lang => language.code(), results },
+    )?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+/// The form's script reports a suggestion opened (a POST with the form's token): counted by the
+/// form's anonymous session, so a form sent afterwards does not count as answered by the FAQ.
+pub async fn opened(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<StatusCode> {
+    if !csrf::verify_request(
+        &app.csrf_secret,
+        &headers,
+        form.get("csrf_token").map(String::as_str),
+        app.secure_cookies(),
+    ) {
+        return Err(AppError::Csrf);
+    }
+    let session = form.get("form_session").map(String::as_str).unwrap_or("");
+    let faq = form.get("faq").map(String::as_str).unwrap_or("");
+    if session.len() != 43 || uuid::Uuid::parse_str(faq).is_err() {
+        return Err(AppError::BadRequest);
+    }
+    super::deflection::opened(&app, session, faq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
