@@ -25,16 +25,13 @@ CREATE TABLE citizens (
     KEY citizens_name (organisation_id, last_name, first_name)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- E-mail verification, password reset and e-mail change links: stored hashed, single use. A
--- registration's link carries the password chosen with it, in force only once the address is
--- proven through that very link (so nobody can pre-register someone else's address, or slip
--- their own password into someone else's confirmation).
+-- E-mail verification, password reset and e-mail change links: stored hashed, single use. The
+-- password is chosen on the verification link's page, by whoever holds the mailbox.
 CREATE TABLE citizen_tokens (
     token_hash    CHAR(64)     NOT NULL PRIMARY KEY,
     citizen_id    CHAR(36)     NOT NULL,
     purpose       VARCHAR(16)  NOT NULL,
     new_email     VARCHAR(254) NULL,
-    password_hash VARCHAR(255) NULL,
     expires_at DATETIME(6)  NOT NULL,
     used_at    DATETIME(6)  NULL,
     KEY citizen_tokens_citizen (citizen_id)

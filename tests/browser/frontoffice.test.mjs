@@ -183,7 +183,7 @@ test('the citizen\'s page lists the request, and the request opens at the counte
   await checkAccessibility(page, 'citizen at the counter (one request)');
 
   await row.getByRole('link', { name: journey.reference, exact: true }).click();
-  await page.waitForURL(`${server.url}/ufficio/sportello/richieste/${journey.requestId}`);
+  await page.waitForURL(`${journey.citizenUrl}/richieste/${journey.requestId}`);
   assert.equal(await text(page.getByRole('heading', { level: 1 })), `Richiesta ${journey.reference}`);
   assert.match(await text(page.locator('#status')), /^Ricevuta/);
   assert.ok((await text(page.locator('main'))).includes(SUBJECT));

@@ -253,7 +253,10 @@ async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in()
         .await;
     let mail = parse(&smtp.messages()[0]);
     assert_eq!(mail.subject, "Conferma il tuo indirizzo e-mail");
-    assert!(mail.text.contains("Gentile Giulia Bianchi,"));
+    assert!(
+        mail.text.contains("Gentile utente,"),
+        "an unproven address is not greeted with the names someone typed"
+    );
 
     // Not yet verified: the same answer as a wrong password for an unknown address.
     let early = browser
@@ -276,7 +279,7 @@ async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in()
     let page = browser.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains(&format!("action=\"{link}\"")));
-    assert!(page.text().contains("Conferma l&#x27;indirizzo"));
+    assert!(page.text().contains("Conferma e accedi"));
     assert_eq!(
         count(
             &app,
@@ -360,46 +363,70 @@ async fn registering_a_verified_address_again_answers_the_same_and_mails_its_own
 }
 
 #[tokio::test]
-async fn a_second_registration_of_an_unconfirmed_address_replaces_the_first_link() {
+async fn a_registration_sets_no_password_the_owner_of_the_address_chooses_it_on_the_link() {
     let (app, smtp) = app_with_mail().await;
-    let first = app.browser();
-    first
-        .register(
-            "Giulia",
-            "giulia.bianchi@example.it",
-            "la prima password scelta",
-        )
+    // Someone registers Giulia's address; then Giulia registers it herself.
+    let stranger = app.browser();
+    let registered = stranger
+        .register("Intrusa", "giulia.bianchi@example.it", "ignored")
         .await;
+    assert_eq!(registered.status, StatusCode::OK);
     let first_link = app
         .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
         .await;
-    let second = app.browser();
-    second
-        .register(
-            "Giulia",
-            "giulia.bianchi@example.it",
-            "la seconda password scelta",
-        )
+    let giulia = app.browser();
+    giulia
+        .register("Giulia", "giulia.bianchi@example.it", "ignored")
         .await;
     let second_link = app
         .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
         .await;
     assert_ne!(first_link, second_link);
-    assert_eq!(first.get(&first_link).await.status, StatusCode::GONE);
-    let confirmed = second.follow_link(&second_link).await;
-    assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
-    // The password in force is the one chosen with the link that was used.
-    let other = app.browser();
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", "la prima password scelta")
+        giulia.get(&first_link).await.status,
+        StatusCode::GONE,
+        "a new link voids the old"
+    );
+    // Nobody can sign in before the address's owner chooses a password on the link's page.
+    assert_eq!(
+        stranger
+            .citizen_sign_in("giulia.bianchi@example.it", "ignored")
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
+    let page = giulia.get(&second_link).await;
+    assert!(page.input_value("password").is_some() || page.text().contains("name=\"password\""));
+    let token = page.input_value("csrf_token").unwrap();
+    let weak = giulia
+        .post_urlencoded(
+            &second_link,
+            &[
+                ("csrf_token", &token),
+                ("first_name", "Giulia"),
+                ("last_name", "Bianchi"),
+                ("password", "corta"),
+                ("password_confirmation", "corta"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        weak.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the link is not used up by a mistake"
+    );
+    assert_eq!(weak.input_value("first_name").unwrap(), "Giulia");
+    let confirmed = giulia.follow_link(&second_link).await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text()
+    );
+    let other = app.browser();
     assert_eq!(
         other
-            .citizen_sign_in("giulia.bianchi@example.it", "la seconda password scelta")
+            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
             .await
             .status,
         StatusCode::SEE_OTHER
@@ -836,7 +863,7 @@ async fn the_email_address_changes_only_once_the_link_sent_to_it_is_confirmed() 
 }
 
 #[tokio::test]
-async fn registration_errors_keep_what_was_typed_but_not_the_passwords() {
+async fn registration_errors_keep_what_was_typed_and_the_links_page_never_returns_passwords() {
     let (app, smtp) = app_with_mail().await;
     let token = app
         .get("/area/registrazione")
@@ -851,8 +878,6 @@ async fn registration_errors_keep_what_was_typed_but_not_the_passwords() {
                 ("first_name", "Giulia"),
                 ("last_name", ""),
                 ("email", "giulia-senza-chiocciola"),
-                ("password", "segreta"),
-                ("password_confirmation", "segreta"),
             ],
         )
         .await;
@@ -862,49 +887,59 @@ async fn registration_errors_keep_what_was_typed_but_not_the_passwords() {
         page.input_value("email").unwrap(),
         "giulia-senza-chiocciola"
     );
-    assert!(
-        !page.text().contains("segreta"),
-        "passwords are never sent back"
-    );
     assert!(!field_error(&page, "last_name").is_empty());
     assert!(!field_error(&page, "email").is_empty());
+    assert!(!field_error(&page, "privacy").is_empty());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM citizens").await, 0);
+    app.settle().await;
+    assert_eq!(smtp.count(), 0);
+
+    // On the link's page: a weak or mismatched password keeps the names, never the passwords.
+    let browser = app.browser();
+    browser
+        .register("Giulia", "giulia.bianchi@example.it", "unused")
+        .await;
+    let link = app
+        .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
+        .await;
+    let token = browser.get(&link).await.input_value("csrf_token").unwrap();
+    let choose = |password: &'static str, again: &'static str| {
+        let (browser, link, token) = (&browser, &link, &token);
+        async move {
+            browser
+                .post_urlencoded(
+                    link,
+                    &[
+                        ("csrf_token", token),
+                        ("first_name", "Giulia"),
+                        ("last_name", "Bianchi"),
+                        ("password", password),
+                        ("password_confirmation", again),
+                    ],
+                )
+                .await
+        }
+    };
+    let weak = choose("segreta", "segreta").await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !weak.text().contains("segreta"),
+        "passwords are never sent back"
+    );
     assert_eq!(
-        field_error(&page, "password"),
+        field_error(&weak, "password"),
         "La password deve avere almeno 12 caratteri e non essere fatta di un solo carattere."
     );
-    assert!(!field_error(&page, "privacy").is_empty());
-
-    let mismatch = app
-        .post_urlencoded(
-            "/area/registrazione",
-            &[
-                ("csrf_token", &token),
-                ("first_name", "Giulia"),
-                ("last_name", "Bianchi"),
-                ("email", "giulia.bianchi@example.it"),
-                ("password", "una password lunga e segreta"),
-                ("password_confirmation", "una password diversa e segreta"),
-                ("privacy", "accepted"),
-            ],
-        )
-        .await;
-    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mismatch = choose(
+        "una password lunga e segreta",
+        "una password diversa e segreta",
+    )
+    .await;
     assert_eq!(
         field_error(&mismatch, "password_confirmation"),
         "Le due password non coincidono."
     );
-    let privacy = mismatch.text();
-    let privacy = privacy
-        .split("id=\"privacy\"")
-        .nth(1)
-        .unwrap()
-        .split('>')
-        .next()
-        .unwrap();
-    assert!(privacy.contains(" checked"), "the privacy box stays ticked");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM citizens").await, 0);
-    app.settle().await;
-    assert_eq!(smtp.count(), 0);
+    assert_eq!(mismatch.input_value("last_name").unwrap(), "Bianchi");
 }
 
 #[tokio::test]

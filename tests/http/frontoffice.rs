@@ -336,8 +336,27 @@ async fn the_counter_shows_a_citizens_requests_with_their_state_and_answers() {
         listed.contains("/ufficio/sportello/ricevute/"),
         "with the receipt to print again"
     );
-    let request = app.get(&format!("/ufficio/sportello/richieste/{id}")).await;
+    let request = app
+        .get(&format!(
+            "/ufficio/sportello/cittadini/{citizen}/richieste/{id}"
+        ))
+        .await;
     assert_eq!(request.status, StatusCode::OK);
+    // Only as the request of the citizen being served.
+    let stranger = register(
+        &app,
+        &token,
+        &[("first_name", "Elio"), ("last_name", "Verdi")],
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!(
+            "/ufficio/sportello/cittadini/{stranger}/richieste/{id}"
+        ))
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
     let history = request
         .text()
         .split("id=\"history\"")
@@ -371,5 +390,100 @@ async fn only_the_front_office_and_the_urp_use_the_counter() {
         anonymous.status,
         StatusCode::SEE_OTHER,
         "strangers are asked to sign in"
+    );
+}
+
+#[tokio::test]
+async fn the_receipt_is_reprinted_only_by_its_operator_or_the_urp() {
+    let app = TestApp::start().await;
+    let token = front_office(&app).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[("first_name", "Ada"), ("last_name", "Neri")],
+    )
+    .await;
+    let receipt = enter(&app, &citizen, entry(&token, "paper"))
+        .await
+        .header("location")
+        .unwrap();
+    assert_eq!(app.get(&receipt).await.status, StatusCode::OK);
+    let (email, password) = app
+        .add_staff("Carla Collega", &[Role::FrontOffice], &[])
+        .await;
+    let colleague = app.browser();
+    colleague.signed_in_as(&email, &password).await;
+    assert_eq!(colleague.get(&receipt).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        colleague.get(&format!("{receipt}/pdf")).await.status,
+        StatusCode::NOT_FOUND,
+        "the receipt carries the private link: not for every colleague"
+    );
+    let (urp, secret) = app.add_staff("Ugo Urp", &[Role::UrpOperator], &[]).await;
+    let office = app.browser();
+    office.signed_in_as(&urp, &secret).await;
+    assert_eq!(office.get(&receipt).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_citizen_who_asks_at_the_counter_is_erased_with_their_requests() {
+    let app = TestApp::start().await;
+    let token = front_office(&app).await;
+    let citizen = register(
+        &app,
+        &token,
+        &[
+            ("first_name", "Ada"),
+            ("last_name", "Neri"),
+            ("fiscal_code", "NRADAA80A41H501Z"),
+        ],
+    )
+    .await;
+    let receipt = enter(&app, &citizen, entry(&token, "paper"))
+        .await
+        .header("location")
+        .unwrap();
+    let id = receipt.rsplit('/').next().unwrap().to_string();
+    let unconfirmed = app
+        .post_urlencoded(
+            &format!("/ufficio/sportello/cittadini/{citizen}/cancella"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::SEE_OTHER);
+    let again = app.get(&unconfirmed.header("location").unwrap()).await;
+    assert!(again
+        .text()
+        .contains("Conferma che il cittadino lo ha chiesto."));
+    assert_eq!(
+        app.count_events().await,
+        2,
+        "nothing erased without the confirmation"
+    );
+    let erased = app
+        .post_urlencoded(
+            &format!("/ufficio/sportello/cittadini/{citizen}/cancella"),
+            &[("csrf_token", &token), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/ufficio/sportello/cittadini/{citizen}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "the record is gone"
+    );
+    let found = app.get("/ufficio/sportello?q=Neri").await;
+    assert!(!found.text().contains("NRADAA80A41H501Z"));
+    let events = app.event_types(&app.reference_of(&id).await).await;
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("PersonalDataErased")
+    );
+    assert_eq!(
+        app.get(&receipt).await.status,
+        StatusCode::NOT_FOUND,
+        "no receipt token left"
     );
 }

@@ -548,3 +548,39 @@ async fn signing_in_adopts_an_unconfirmed_registration_of_the_address_and_voids_
         .await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_fiscal_code_links_the_sign_in_to_the_record_the_counter_made() {
+    let provider = Provider::start(None).await;
+    provider.set_account(giulia()).await;
+    let app = app_for(&provider.issuer).await;
+    // Giulia was registered at the counter, without e-mail, with her fiscal code.
+    sqlx::query(
+        "INSERT INTO citizens (id, organisation_id, first_name, last_name, fiscal_code, created_at)
+         VALUES ('00000000-0000-0000-0000-00000000c0de', ?, 'Giulia', 'Verdi (sportello)', 'VRDGLI85M41H501Z', NOW(6))",
+    )
+    .bind(sportello_server::app::DEFAULT_ORGANISATION.to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let browser = app.browser();
+    let to_provider = authorization_url(&browser).await;
+    let back = ProviderBrowser::new().follow(&to_provider).await;
+    assert_eq!(
+        browser.get(&callback_path(&back)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        citizens(&app).await,
+        1,
+        "no second record for the same person"
+    );
+    assert_eq!(
+        browser
+            .get("/area/profilo")
+            .await
+            .element_text("citizen-name")
+            .unwrap(),
+        "Giulia Verdi (sportello)"
+    );
+}

@@ -142,8 +142,12 @@ fn frontoffice_routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
         )
         .route(
-            "/ufficio/sportello/richieste/{id}",
+            "/ufficio/sportello/cittadini/{citizen}/richieste/{id}",
             get(frontoffice::request),
+        )
+        .route(
+            "/ufficio/sportello/cittadini/{id}/cancella",
+            post(frontoffice::erase),
         )
         .route(
             "/ufficio/sportello/ricevute/{id}",

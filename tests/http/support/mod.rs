@@ -473,6 +473,15 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// The reference of the request with this aggregate id.
+    pub async fn reference_of(&self, aggregate_id: &str) -> String {
+        sqlx::query_scalar("SELECT reference FROM citizen_requests WHERE aggregate_id = ?")
+            .bind(aggregate_id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("a request with this id")
+    }
+
     /// The aggregate id of the request with this reference.
     pub async fn aggregate_id(&self, reference: &str) -> String {
         sqlx::query_scalar(
@@ -579,11 +588,24 @@ impl TestApp {
         let token = page
             .input_value("csrf_token")
             .expect("the link's page has a form");
-        self.post_urlencoded(path, &[("csrf_token", &token)]).await
+        // A registration's link asks for the name (filled in) and the password to choose.
+        let first = page.input_value("first_name").unwrap_or_default();
+        let last = page.input_value("last_name").unwrap_or_default();
+        self.post_urlencoded(
+            path,
+            &[
+                ("csrf_token", &token),
+                ("first_name", &first),
+                ("last_name", &last),
+                ("password", CITIZEN_PASSWORD),
+                ("password_confirmation", CITIZEN_PASSWORD),
+            ],
+        )
+        .await
     }
 
-    /// A citizen who registered with `email` and CITIZEN_PASSWORD, confirmed the address through
-    /// the link mailed to it and is signed in, in a browser of their own.
+    /// A citizen who registered with `email`, confirmed the address through the link mailed to
+    /// it choosing CITIZEN_PASSWORD, and is signed in, in a browser of their own.
     pub async fn register_citizen(
         &self,
         smtp: &smtp::SmtpServer,

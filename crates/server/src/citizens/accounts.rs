@@ -123,9 +123,7 @@ pub async fn register(
 ) -> Result<Response> {
     let mut errors = Errors::new();
     let again = |errors: &Errors, status| {
-        let mut kept = form.clone();
-        kept.remove("password");
-        kept.remove("password_confirmation");
+        let kept = form.clone();
         public_page(
             &app,
             language,
@@ -161,7 +159,6 @@ pub async fn register(
     if !is_email(email) {
         errors.add("email", "form.error.email");
     }
-    check_new_password(&form, &mut errors);
     if field(&form, "privacy") != "accepted" {
         errors.add("privacy", "form.error.privacy");
     }
@@ -169,7 +166,6 @@ pub async fn register(
         return again(&errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let now = app.clock.now();
-    let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
     let new = NewCitizen {
         first_name,
         last_name,
@@ -181,8 +177,10 @@ pub async fn register(
         language,
     };
     match store::register(&app.pool, app.organisation_id, new, now).await? {
+        // The password is chosen on the link's page, by whoever holds the mailbox: a
+        // registration never sets one, so nobody can slip theirs into someone else's account.
         Registered::NeedsVerification(id) => {
-            store::send_link_with(&app.pool, id, Purpose::Verify, None, Some(&hash), now).await?;
+            store::send_link(&app.pool, id, Purpose::Verify, None, now).await?;
         }
         Registered::AlreadyKnown(id) => {
             // The owner hears that someone tried, with a way back in if it was them.
@@ -193,51 +191,140 @@ pub async fn register(
     mail_sent(&app, language, &headers, "area.mail_sent.register")
 }
 
-/// The link in the e-mail shows a button: following a link never changes anything by itself.
+/// The link in the e-mail opens a page where the owner of the address chooses the password
+/// (and checks the name): following a link never changes anything by itself.
 pub async fn confirm_form(
     State(app): State<AppState>,
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    store::peek(&app.pool, &token, Purpose::Verify, app.clock.now())
+    let link = store::peek(&app.pool, &token, Purpose::Verify, app.clock.now())
         .await?
         .ok_or(AppError::LinkExpired)?;
-    public_page(
+    let citizen = store::find(&app.pool, link.citizen_id)
+        .await?
+        .ok_or(AppError::LinkExpired)?;
+    let mut form = Fields::new();
+    form.insert("first_name".into(), citizen.first_name.clone());
+    form.insert("last_name".into(), citizen.last_name.clone());
+    render_confirm(
         &app,
         language,
         &headers,
-        "area/confirm.html",
+        &token,
+        &citizen,
+        &form,
+        &Errors::new(),
+        StatusCode::OK,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_confirm(
+    app: &AppState,
+    language: Language,
+    headers: &HeaderMap,
+    token: &str,
+    citizen: &store::Citizen,
+    form: &Fields,
+    errors: &Errors,
+    status: StatusCode,
+) -> Result<Response> {
+    public_page(
+        app,
+        language,
+        headers,
+        "area/confirm_account.html",
         "/area/accesso",
         "area.confirm.title",
-        &Fields::new(),
-        &Errors::new(),
-        context! { action => format!("/area/conferma/{token}"), button => "area.confirm.submit", text => "area.confirm.text" },
-        StatusCode::OK,
+        form,
+        errors,
+        context! { token, email => citizen.email },
+        status,
     )
 }
 
 pub async fn confirm(
     State(app): State<AppState>,
+    Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<Fields>,
 ) -> Result<Response> {
-    if !csrf_ok(&app, &headers, &form) {
-        return Err(AppError::Csrf);
-    }
     let now = app.clock.now();
+    let link = store::peek(&app.pool, &token, Purpose::Verify, now)
+        .await?
+        .ok_or(AppError::LinkExpired)?;
+    let citizen = store::find(&app.pool, link.citizen_id)
+        .await?
+        .ok_or(AppError::LinkExpired)?;
+    let mut errors = Errors::new();
+    if !csrf_ok(&app, &headers, &form) {
+        errors.add("general", "form.error.csrf");
+    }
+    let (first_name, last_name) = (field(&form, "first_name"), field(&form, "last_name"));
+    if first_name.is_empty() || first_name.chars().count() > NAME_MAX {
+        errors.add("first_name", "form.error.first_name");
+    }
+    if last_name.is_empty() || last_name.chars().count() > NAME_MAX {
+        errors.add("last_name", "form.error.last_name");
+    }
+    check_new_password(&form, &mut errors);
+    if !errors.is_empty() {
+        let mut kept = Fields::new();
+        kept.insert("first_name".into(), first_name.to_string());
+        kept.insert("last_name".into(), last_name.to_string());
+        return render_confirm(
+            &app,
+            language,
+            &headers,
+            &token,
+            &citizen,
+            &kept,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
     let link = store::consume(&app.pool, &token, Purpose::Verify, now)
         .await?
         .ok_or(AppError::LinkExpired)?;
-    store::mark_verified(
-        &app.pool,
-        link.citizen_id,
-        now,
-        link.password_hash.as_deref(),
-    )
-    .await?;
+    let hash = hash_password(form.get("password").cloned().unwrap_or_default()).await?;
+    store::set_names(&app.pool, link.citizen_id, first_name, last_name).await?;
+    store::set_password(&app.pool, link.citizen_id, &hash).await?;
+    store::mark_verified(&app.pool, link.citizen_id, now).await?;
+    store::void_links(&app.pool, link.citizen_id).await?;
     session::sign_in(&app, &headers, link.citizen_id, now, "/area").await
+}
+
+/// Argon2 off the async workers (it takes tens of milliseconds of CPU).
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Checks the current password, throttled like a login (a stolen session cannot guess it).
+async fn current_password_ok(
+    app: &AppState,
+    client: std::net::IpAddr,
+    citizen_id: uuid::Uuid,
+    given: &str,
+) -> Result<bool> {
+    let now = app.clock.now();
+    let account = format!("citizen-current:{citizen_id}");
+    if !throttle::attempt(&app.pool, &account, &client.to_string(), now).await? {
+        return Ok(false);
+    }
+    let hash = store::password_hash(&app.pool, citizen_id).await?;
+    let given = given.to_string();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&given, hash.as_deref()))
+        .await
+        .map_err(AppError::internal)?;
+    if ok {
+        throttle::succeeded(&app.pool, &account, &client.to_string()).await?;
+    }
+    Ok(ok)
 }
 
 #[derive(Deserialize)]
@@ -478,10 +565,11 @@ pub async fn reset(
     let link = store::consume(&app.pool, &token, Purpose::Reset, now)
         .await?
         .ok_or(AppError::LinkExpired)?;
-    let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
+    let hash = hash_password(form.get("password").cloned().unwrap_or_default()).await?;
     store::set_password(&app.pool, link.citizen_id, &hash).await?;
-    // The link proved the address; every other session ends with the old password.
-    store::mark_verified(&app.pool, link.citizen_id, now, None).await?;
+    // The link proved the address; every other session and link ends with the old password.
+    store::mark_verified(&app.pool, link.citizen_id, now).await?;
+    store::void_links(&app.pool, link.citizen_id).await?;
     sessions::close_all_citizen(&app.pool, link.citizen_id).await?;
     session::sign_in(
         &app,
@@ -547,13 +635,10 @@ fn render_profile(
     respond(status, body, None)
 }
 
-fn current_password_ok(hash: Option<&str>, given: &str) -> bool {
-    password::verify(given, hash)
-}
-
 pub async fn change_password(
     State(app): State<AppState>,
     Lang(language): Lang,
+    ClientIp(client): ClientIp,
     signed_in: CitizenSignedIn,
     Form(form): Form<Fields>,
 ) -> Result<Response> {
@@ -561,16 +646,15 @@ pub async fn change_password(
         return Err(AppError::Csrf);
     }
     let mut errors = Errors::new();
-    let hash = store::password_hash(&app.pool, signed_in.citizen.id).await?;
-    if hash.is_some()
-        && !current_password_ok(
-            hash.as_deref(),
-            form.get("current_password")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )
-    {
-        errors.add("current_password", "area.error.current_password");
+    let id = signed_in.citizen.id;
+    if signed_in.citizen.has_password {
+        let given = form
+            .get("current_password")
+            .map(String::as_str)
+            .unwrap_or("");
+        if !current_password_ok(&app, client, id, given).await? {
+            errors.add("current_password", "area.error.current_password");
+        }
     }
     check_new_password(&form, &mut errors);
     if !errors.is_empty() {
@@ -584,14 +668,16 @@ pub async fn change_password(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let hash = password::hash(form.get("password").map(String::as_str).unwrap_or(""));
-    store::set_password(&app.pool, signed_in.citizen.id, &hash).await?;
-    // Other browsers signed in with the old password are signed out; this one starts afresh.
-    sessions::close_all_citizen(&app.pool, signed_in.citizen.id).await?;
+    let hash = hash_password(form.get("password").cloned().unwrap_or_default()).await?;
+    store::set_password(&app.pool, id, &hash).await?;
+    // Other browsers signed in with the old password are signed out, and links mailed before
+    // stop working; this browser starts afresh.
+    store::void_links(&app.pool, id).await?;
+    sessions::close_all_citizen(&app.pool, id).await?;
     session::sign_in(
         &app,
         &HeaderMap::new(),
-        signed_in.citizen.id,
+        id,
         app.clock.now(),
         "/area/profilo?avviso=password",
     )
@@ -601,6 +687,7 @@ pub async fn change_password(
 pub async fn change_email(
     State(app): State<AppState>,
     Lang(language): Lang,
+    ClientIp(client): ClientIp,
     signed_in: CitizenSignedIn,
     Form(form): Form<Fields>,
 ) -> Result<Response> {
@@ -612,14 +699,14 @@ pub async fn change_email(
     if !is_email(email) {
         errors.add("new_email", "form.error.email");
     }
-    let hash = store::password_hash(&app.pool, signed_in.citizen.id).await?;
-    if hash.is_some()
-        && !current_password_ok(
-            hash.as_deref(),
-            form.get("email_password").map(String::as_str).unwrap_or(""),
-        )
-    {
-        errors.add("email_password", "area.error.current_password");
+    if signed_in.citizen.has_password {
+        let given = form.get("email_password").map(String::as_str).unwrap_or("");
+        if !current_password_ok(&app, client, signed_in.citizen.id, given).await? {
+            errors.add("email_password", "area.error.current_password");
+        }
+    }
+    if errors.is_empty() && !app.submissions.allow(client) {
+        errors.add("new_email", "form.error.too_many");
     }
     if !errors.is_empty() {
         let mut kept = Fields::new();
@@ -634,8 +721,8 @@ pub async fn change_email(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    // The address changes only once its owner follows the link sent to it; whether another
-    // account has it is not said here.
+    // The address changes only once its owner follows the link sent to it, signed in as the
+    // account that asked; whether another account has it is not said here.
     store::send_link(
         &app.pool,
         signed_in.citizen.id,
@@ -648,66 +735,68 @@ pub async fn change_email(
     Ok(Redirect::to("/area/profilo?avviso=email").into_response())
 }
 
+/// The link to a new address is confirmed by the account that asked for it, signed in: pressing
+/// a button in a mail is not enough to hand one's address to somebody else's account.
 pub async fn email_confirm_form(
     State(app): State<AppState>,
     Lang(language): Lang,
-    headers: HeaderMap,
+    signed_in: CitizenSignedIn,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    store::peek(&app.pool, &token, Purpose::EmailChange, app.clock.now())
+    let link = store::peek(&app.pool, &token, Purpose::EmailChange, app.clock.now())
         .await?
+        .filter(|link| link.citizen_id == signed_in.citizen.id)
         .ok_or(AppError::LinkExpired)?;
-    public_page(
-        &app,
+    let page = Page::new(
         language,
-        &headers,
-        "area/confirm.html",
-        "/area/accesso",
+        "/area/profilo",
+        &app.organisation_name,
         "area.email_confirm.title",
-        &Fields::new(),
-        &Errors::new(),
-        context! { action => format!("/area/nuova-email/{token}"), button => "area.email_confirm.submit", text => "area.email_confirm.text" },
-        StatusCode::OK,
-    )
+    );
+    let body = app.templates.render(
+        "area/confirm.html",
+        context! {
+            lang => page.lang, page, csrf_token => signed_in.csrf_token,
+            action => format!("/area/nuova-email/{token}"), button => "area.email_confirm.submit",
+            text => "area.email_confirm.text", email => link.new_email,
+        },
+    )?;
+    respond(StatusCode::OK, body, None)
 }
 
 pub async fn email_confirm(
     State(app): State<AppState>,
     Lang(language): Lang,
-    headers: HeaderMap,
+    signed_in: CitizenSignedIn,
     Path(token): Path<String>,
     Form(form): Form<Fields>,
 ) -> Result<Response> {
-    if !csrf_ok(&app, &headers, &form) {
+    if !signed_in.csrf_ok(field(&form, "csrf_token")) {
         return Err(AppError::Csrf);
     }
     let now = app.clock.now();
-    let link = store::consume(&app.pool, &token, Purpose::EmailChange, now)
+    let link = store::peek(&app.pool, &token, Purpose::EmailChange, now)
+        .await?
+        .filter(|link| link.citizen_id == signed_in.citizen.id)
+        .ok_or(AppError::LinkExpired)?;
+    store::consume(&app.pool, &token, Purpose::EmailChange, now)
         .await?
         .ok_or(AppError::LinkExpired)?;
     let email = link.new_email.unwrap_or_default();
     if !store::change_email(&app.pool, link.citizen_id, &email, now).await? {
         let mut errors = Errors::new();
-        errors.add("general", "area.error.email_taken");
-        return public_page(
+        errors.add("new_email", "area.error.email_taken");
+        return render_profile(
             &app,
             language,
-            &headers,
-            "area/message.html",
-            "/area/accesso",
-            "area.email_confirm.title",
+            &signed_in,
             &Fields::new(),
             &errors,
-            context! { message => "area.error.email_taken" },
+            None,
             StatusCode::CONFLICT,
         );
     }
-    session::sign_in(
-        &app,
-        &headers,
-        link.citizen_id,
-        now,
-        "/area/profilo?avviso=email_changed",
-    )
-    .await
+    // Links mailed to the old address (a reset) stop working.
+    store::void_links(&app.pool, link.citizen_id).await?;
+    Ok(Redirect::to("/area/profilo?avviso=email_changed").into_response())
 }

@@ -204,21 +204,29 @@ pub async fn erase_request(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    let command = RequestCommand::RecordErasure {
-        at: app.clock.now(),
-        reason,
-    };
-    let metadata = event_store::metadata(actor, "system", &uuid::Uuid::new_v4().to_string());
-    match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
-        Ok(()) => {
-            app.events_appended.notify_waiters();
-            tracing::info!(aggregate_id, reason = reason.code(), "personal data erased");
-            Ok(true)
+    // Another command may land in between (a reply, staff acting): try again on the new version.
+    for _ in 0..5 {
+        let command = RequestCommand::RecordErasure {
+            at: app.clock.now(),
+            reason,
+        };
+        let metadata = event_store::metadata(actor, "system", &uuid::Uuid::new_v4().to_string());
+        match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
+            Ok(()) => {
+                app.events_appended.notify_waiters();
+                tracing::info!(aggregate_id, reason = reason.code(), "personal data erased");
+                return Ok(true);
+            }
+            Err(CommandError::Rejected(sportello_domain::RequestError::Erased)) => {
+                return Ok(false)
+            }
+            Err(CommandError::Conflict) => continue,
+            Err(error) => return Err(AppError::internal(error)),
         }
-        Err(CommandError::Rejected(sportello_domain::RequestError::Erased)) => Ok(false),
-        Err(CommandError::Conflict) => Ok(false),
-        Err(error) => Err(AppError::internal(error)),
     }
+    Err(AppError::internal(
+        "the erasure kept conflicting with other commands",
+    ))
 }
 
 type Fields = BTreeMap<String, String>;
@@ -259,15 +267,32 @@ pub async fn delete_account(
         )?;
         return super::respond(StatusCode::UNPROCESSABLE_ENTITY, body, None);
     }
+    let erased = erase_citizen(&app, citizen, &format!("citizen:{}", citizen.id)).await?;
+    tracing::info!(
+        requests = erased,
+        "citizen account erased at the citizen's request"
+    );
+    Ok((
+        [(header::SET_COOKIE, session::forget_cookie(&app))],
+        Redirect::to("/?avviso=account_eliminato"),
+    )
+        .into_response())
+}
+
+/// Erases a citizen: every request of theirs loses its personal data (the view is caught up
+/// first, so a request filed a moment ago is not missed), then the account, its drafts, links
+/// and sessions go. Used by the citizen's own deletion and by the front office for someone who
+/// asks at the counter. Returns how many requests were erased.
+pub async fn erase_citizen(app: &AppState, citizen: &store::Citizen, actor: &str) -> Result<usize> {
+    super::area::read_own_writes(app).await?;
     let owner = store::owner(&app.pool, citizen).await?;
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
-    let actor = format!("citizen:{}", citizen.id);
     for request in &requests {
         erase_request(
-            &app,
+            app,
             &request.aggregate_id,
             ErasureReason::CitizenRequest,
-            &actor,
+            actor,
         )
         .await?;
     }
@@ -294,10 +319,5 @@ pub async fn delete_account(
         .await?;
     tx.commit().await?;
     sessions::close_all_citizen(&app.pool, citizen.id).await?;
-    tracing::info!(requests = requests.len(), "citizen account erased");
-    Ok((
-        [(header::SET_COOKIE, session::forget_cookie(&app))],
-        Redirect::to("/?avviso=account_eliminato"),
-    )
-        .into_response())
+    Ok(requests.len())
 }

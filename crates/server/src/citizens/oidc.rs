@@ -125,6 +125,7 @@ fn failed(
 pub async fn start(
     State(app): State<AppState>,
     Lang(language): Lang,
+    crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Result<Response> {
@@ -136,6 +137,9 @@ pub async fn start(
         app.secure_cookies(),
     ) {
         return Err(AppError::Csrf);
+    }
+    if !app.submissions.allow(client) {
+        return Err(AppError::TooManyRequests);
     }
     let provider = match discover(&config).await {
         Ok(provider) => provider,
@@ -438,43 +442,69 @@ async fn account_for(
     }
     let now = app.clock.now();
     let email = text(&config.claim_email).filter(|e| crate::intake::is_email(e));
-    // An identity provider's e-mail counts as verified unless the token says otherwise.
-    let email_verified = claims
-        .get("email_verified")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    // SPID's e-mail is declared by the person, not proven: only an explicit
+    // `email_verified: true` lets the address find (and become) an account's.
+    let email_verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);
     let fiscal = text(&config.claim_fiscal_number)
         .map(|code| code.trim_start_matches("TINIT-").to_uppercase());
+    // The fiscal code identifies the person: the record the front office made for them, or an
+    // account already holding it, is theirs — unless another identity is linked to it.
+    if let Some(fiscal) = &fiscal {
+        let found: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT id, oidc_subject FROM citizens WHERE organisation_id = ? AND fiscal_code = ?
+              ORDER BY created_at LIMIT 1",
+        )
+        .bind(app.organisation_id.to_string())
+        .bind(fiscal)
+        .fetch_optional(&app.pool)
+        .await?;
+        if let Some((id, None)) = found {
+            sqlx::query(
+                "UPDATE citizens SET oidc_subject = ? WHERE id = ? AND oidc_subject IS NULL",
+            )
+            .bind(&subject)
+            .bind(&id)
+            .execute(&app.pool)
+            .await?;
+            return Ok(uuid::Uuid::parse_str(&id).unwrap_or_default());
+        }
+    }
+    let mut email_free = true;
     if let (Some(email), true) = (email, email_verified) {
         if let Some((citizen, _)) =
             store::find_by_email(&app.pool, app.organisation_id, email).await?
         {
-            // The identity provider has proven the address. An unconfirmed registration of it
-            // was nobody's proof: it becomes this person's (their names, no pending links, so
-            // a password chosen by whoever registered it never comes into force).
-            let mut tx = app.pool.begin().await?;
-            sqlx::query(
-                "UPDATE citizens SET
-                    first_name = IF(email_verified_at IS NULL, ?, first_name),
-                    last_name = IF(email_verified_at IS NULL, ?, last_name),
-                    oidc_subject = ?, fiscal_code = COALESCE(fiscal_code, ?),
-                    email_verified_at = COALESCE(email_verified_at, ?)
-                  WHERE id = ?",
-            )
-            .bind(text(&config.claim_given_name).unwrap_or(&citizen.first_name))
-            .bind(text(&config.claim_family_name).unwrap_or(&citizen.last_name))
-            .bind(&subject)
-            .bind(&fiscal)
-            .bind(now)
-            .bind(citizen.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = 'verify' AND used_at IS NULL")
+            email_free = false;
+            let other_person = citizen.signs_in_with_oidc
+                || matches!((&citizen.fiscal_code, &fiscal), (Some(a), Some(b)) if a != b);
+            if !other_person {
+                // The identity provider has proven the address. An unconfirmed registration
+                // of it was nobody's proof: it becomes this person's (their names, no pending
+                // links).
+                let mut tx = app.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE citizens SET
+                        first_name = IF(email_verified_at IS NULL, ?, first_name),
+                        last_name = IF(email_verified_at IS NULL, ?, last_name),
+                        oidc_subject = ?, fiscal_code = COALESCE(fiscal_code, ?),
+                        email_verified_at = COALESCE(email_verified_at, ?)
+                      WHERE id = ? AND oidc_subject IS NULL",
+                )
+                .bind(text(&config.claim_given_name).unwrap_or(&citizen.first_name))
+                .bind(text(&config.claim_family_name).unwrap_or(&citizen.last_name))
+                .bind(&subject)
+                .bind(&fiscal)
+                .bind(now)
                 .bind(citizen.id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            return Ok(citizen.id);
+                sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = 'verify' AND used_at IS NULL")
+                    .bind(citizen.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(citizen.id);
+            }
         }
     }
     let mut conn = app.pool.acquire().await?;
@@ -484,7 +514,7 @@ async fn account_for(
         &NewCitizen {
             first_name: text(&config.claim_given_name).unwrap_or("-"),
             last_name: text(&config.claim_family_name).unwrap_or("-"),
-            email: email.filter(|_| email_verified),
+            email: email.filter(|_| email_verified && email_free),
             password_hash: None,
             fiscal_code: fiscal.as_deref(),
             phone: None,

@@ -1,4 +1,5 @@
 //! Retention: closed requests older than the period administrators set lose their personal data
+//! (and spent account links, unfinished sign-ins and old login counters are forgotten)
 //! (see `data_rights::erase_request`). A scheduled job on every server copy; what is due comes
 //! from the queue, so downtime is caught up, and the aggregate records each erasure once.
 
@@ -13,6 +14,7 @@ const BATCH: i64 = 200;
 
 /// Anonymises every request due now; returns how many this call recorded.
 pub async fn run(app: &AppState) -> anyhow::Result<usize> {
+    purge_spent(app).await?;
     let Some(months) = app.settings().await?.retention_months else {
         return Ok(0);
     };
@@ -64,4 +66,27 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
         );
     }
     Ok(recorded)
+}
+
+/// Forgets what has served its purpose: account links used or expired a day ago (with the
+/// address an e-mail change was going to), OpenID Connect logins never finished, and login
+/// throttling counters of past windows.
+pub async fn purge_spent(app: &AppState) -> anyhow::Result<()> {
+    let day_ago = app.clock.now() - chrono::Duration::days(1);
+    sqlx::query(
+        "DELETE FROM citizen_tokens WHERE (used_at IS NOT NULL AND used_at < ?) OR expires_at < ?",
+    )
+    .bind(day_ago)
+    .bind(day_ago)
+    .execute(&app.pool)
+    .await?;
+    sqlx::query("DELETE FROM oidc_logins WHERE expires_at < ?")
+        .bind(day_ago)
+        .execute(&app.pool)
+        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE window_start < ?")
+        .bind(day_ago)
+        .execute(&app.pool)
+        .await?;
+    Ok(())
 }

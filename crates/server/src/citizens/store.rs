@@ -170,24 +170,43 @@ pub async fn insert(
     Ok(id)
 }
 
-/// The e-mail address is proven: it is verified, and the password that came with the link (a
-/// registration's) applies.
+/// The e-mail address is proven.
 pub async fn mark_verified(
     pool: &MySqlPool,
     id: Uuid,
     now: DateTime<Utc>,
-    password_hash: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE citizens SET email_verified_at = COALESCE(email_verified_at, ?),
-                password_hash = COALESCE(?, password_hash)
-          WHERE id = ?",
+        "UPDATE citizens SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
     )
     .bind(now)
-    .bind(password_hash)
     .bind(id.to_string())
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+pub async fn set_names(
+    pool: &MySqlPool,
+    id: Uuid,
+    first: &str,
+    last: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE citizens SET first_name = ?, last_name = ? WHERE id = ?")
+        .bind(first)
+        .bind(last)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Every link still unused for this account stops working (after a password or address change).
+pub async fn void_links(pool: &MySqlPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND used_at IS NULL")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -288,7 +307,7 @@ pub async fn search(
     query: &str,
 ) -> Result<Vec<Citizen>, sqlx::Error> {
     let query = query.trim();
-    if query.chars().count() < 2 {
+    if query.chars().count() < 3 {
         return Ok(Vec::new());
     }
     let escaped = query
@@ -368,18 +387,6 @@ pub async fn send_link(
     new_email: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    send_link_with(pool, citizen_id, purpose, new_email, None, now).await
-}
-
-/// A registration's link, carrying the hash of the password chosen with it.
-pub async fn send_link_with(
-    pool: &MySqlPool,
-    citizen_id: Uuid,
-    purpose: Purpose,
-    new_email: Option<&str>,
-    password_hash: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
     let token = crate::web::csrf::new_nonce();
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -390,14 +397,13 @@ pub async fn send_link_with(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, password_hash, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
     )
     .bind(token_hash(&token))
     .bind(citizen_id.to_string())
     .bind(purpose.code())
     .bind(new_email.map(normalise_email))
-    .bind(password_hash)
     .bind(now + purpose.lifetime())
     .execute(&mut *tx)
     .await?;
@@ -432,8 +438,6 @@ pub async fn queue_mail(
 pub struct Link {
     pub citizen_id: Uuid,
     pub new_email: Option<String>,
-    /// The password chosen with a registration.
-    pub password_hash: Option<String>,
 }
 
 /// The link behind a token, if it is unused and unexpired (without using it).
@@ -443,8 +447,8 @@ pub async fn peek(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Option<Link>, sqlx::Error> {
-    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT citizen_id, new_email, password_hash FROM citizen_tokens
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT citizen_id, new_email FROM citizen_tokens
           WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
     )
     .bind(token_hash(token))
@@ -452,10 +456,9 @@ pub async fn peek(
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, new_email, password_hash)| Link {
+    Ok(row.map(|(id, new_email)| Link {
         citizen_id: Uuid::parse_str(&id).unwrap_or_default(),
         new_email,
-        password_hash,
     }))
 }
 

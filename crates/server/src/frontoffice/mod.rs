@@ -72,6 +72,7 @@ fn html(status: StatusCode, body: String) -> Response {
 #[derive(Deserialize)]
 pub struct Search {
     q: Option<String>,
+    avviso: Option<String>,
 }
 
 pub async fn home(
@@ -83,6 +84,7 @@ pub async fn home(
     desk(&signed_in)?;
     let query = search.q.unwrap_or_default();
     let found = store::search(&app.pool, app.organisation_id, &query).await?;
+    let erased = search.avviso.as_deref() == Some("cancellato");
     render_home(
         &app,
         language,
@@ -92,6 +94,7 @@ pub async fn home(
         &BTreeMap::new(),
         &Errors::new(),
         StatusCode::OK,
+        erased,
     )
 }
 
@@ -105,6 +108,7 @@ fn render_home(
     form: &BTreeMap<String, String>,
     errors: &Errors,
     status: StatusCode,
+    erased: bool,
 ) -> Result<Response> {
     let page = Page::new(
         language,
@@ -116,7 +120,7 @@ fn render_home(
         "frontoffice/home.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            query, found, searched => query.trim().chars().count() >= 2, form, errors => errors.shown(language),
+            query, found, searched => query.trim().chars().count() >= 3, erased, form, errors => errors.shown(language),
         },
     )?;
     Ok(html(status, body))
@@ -182,6 +186,7 @@ pub async fn create_citizen(
             &form,
             &errors,
             StatusCode::UNPROCESSABLE_ENTITY,
+            false,
         );
     }
     let mut conn = app.pool.acquire().await?;
@@ -212,7 +217,44 @@ fn is_fiscal_code(code: &str) -> bool {
 
 async fn citizen_by_id(app: &AppState, id: &str) -> Result<Citizen> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let organisation: Option<String> =
+        sqlx::query_scalar("SELECT organisation_id FROM citizens WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&app.pool)
+            .await?;
+    if organisation != Some(app.organisation_id.to_string()) {
+        return Err(AppError::NotFound);
+    }
     store::find(&app.pool, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Erases a citizen who asks at the counter (someone registered there has no account to delete
+/// themselves): the same erasure as an account's deletion, started by the operator.
+pub async fn erase(
+    State(app): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Result<Response> {
+    desk(&signed_in)?;
+    if !signed_in.csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
+        return Err(AppError::Csrf);
+    }
+    let citizen = citizen_by_id(&app, &id).await?;
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return Ok(Redirect::to(&format!(
+            "/ufficio/sportello/cittadini/{id}?avviso=conferma"
+        ))
+        .into_response());
+    }
+    let erased = crate::citizens::data_rights::erase_citizen(
+        &app,
+        &citizen,
+        &format!("staff:{}", signed_in.staff.id),
+    )
+    .await?;
+    tracing::info!(staff_id = %signed_in.staff.id, requests = erased, "citizen erased at the front office");
+    Ok(Redirect::to("/ufficio/sportello?avviso=cancellato").into_response())
 }
 
 /// The requests the counter may show this citizen: those linked to their record, and those
@@ -231,11 +273,17 @@ struct Listed {
     receipt: bool,
 }
 
+#[derive(Deserialize)]
+pub struct Notice {
+    avviso: Option<String>,
+}
+
 pub async fn citizen(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
     Path(id): Path<String>,
+    Query(notice): Query<Notice>,
 ) -> Result<Response> {
     desk(&signed_in)?;
     let citizen = citizen_by_id(&app, &id).await?;
@@ -277,7 +325,7 @@ pub async fn citizen(
         "frontoffice/citizen.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            citizen, requests => listed,
+            citizen, requests => listed, confirm_erasure => notice.avviso.as_deref() == Some("conferma"),
         },
     )?;
     Ok(html(StatusCode::OK, body))
@@ -493,16 +541,23 @@ pub async fn enter(
     .into_response())
 }
 
-/// A request as the counter shows it to the citizen: status, phases, the public history with
-/// the answers (what the citizen would see through their link).
+/// A request as the counter shows it to the citizen it belongs to: status, phases, the public
+/// history with the answers (what the citizen would see through their link). Only the requests
+/// of the citizen being served.
 pub async fn request(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
-    Path(id): Path<String>,
+    Path((citizen_id, id)): Path<(String, String)>,
 ) -> Result<Response> {
     desk(&signed_in)?;
-    let tracked = receipt::tracked(&app, &signed_in, &id).await?;
+    let citizen = citizen_by_id(&app, &citizen_id).await?;
+    let owner = owner_of(&app, &citizen).await?;
+    crate::citizens::area::read_own_writes(&app).await?;
+    let tracked = citizen_status::request_of(&app.pool, &owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    log_opening(&app, &signed_in, &id).await?;
     let history = crate::tracking::shown_history(&app, language, &tracked.aggregate_id).await?;
     let personal = crate::personal::open(&app.pool, &tracked.personal).await?;
     let page = Page::new(
@@ -515,7 +570,7 @@ pub async fn request(
         "frontoffice/request.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            reference => tracked.reference, id,
+            reference => tracked.reference, id, citizen_id,
             status => i18n::text(language, &format!("status.{}", tracked.status), &[]),
             received => i18n::date_time(language, tracked.received_at),
             answer_due => i18n::long_date(language, tracked.answer_due),
@@ -523,4 +578,21 @@ pub async fn request(
         },
     )?;
     Ok(html(StatusCode::OK, body))
+}
+
+/// Staff opening a request's data at the counter is logged, as in the back office.
+pub(crate) async fn log_opening(
+    app: &AppState,
+    signed_in: &SignedIn,
+    aggregate_id: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO staff_access_log (staff_id, aggregate_id, viewed_at) VALUES (?, ?, ?)",
+    )
+    .bind(signed_in.staff.id.to_string())
+    .bind(aggregate_id)
+    .bind(app.clock.now())
+    .execute(&app.pool)
+    .await?;
+    Ok(())
 }

@@ -83,6 +83,16 @@ async fn receipt(
         Some(sportello_domain::RequestEvent::RequestReceived { filed_by, .. }) => filed_by.clone(),
         _ => Default::default(),
     };
+    // The receipt holds the private link: the operator who entered the request prints it
+    // again, or the URP; nobody else at the counter.
+    let staff = &signed_in.staff;
+    if filed_by.operator != Some(staff.id)
+        && !staff.is_urp()
+        && !staff.has(crate::staff::Role::Administrator)
+    {
+        return Err(AppError::NotFound);
+    }
+    super::log_opening(app, signed_in, id).await?;
     let topics = crate::intake::active_topics(&app.pool, app.organisation_id).await?;
     let topic = topics
         .into_iter()

@@ -517,7 +517,10 @@ pub(super) async fn citizen_link(
     let text = app.templates.render(
         "mail/citizen_link.txt",
         context! {
-            lang => language.code(), name => format!("{} {}", citizen.first_name, citizen.last_name),
+            // Only a proven account is greeted by name: names typed with an unconfirmed
+            // registration or sent to a new address are nobody's word yet.
+            lang => language.code(),
+            name => (kind == "citizen_reset" && citizen.email_verified).then(|| format!("{} {}", citizen.first_name, citizen.last_name)),
             link, kind, organisation => app.organisation_name,
         },
     )?;

@@ -100,6 +100,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/area/confirm.html"),
     ),
     (
+        "area/confirm_account.html",
+        include_str!("../../templates/area/confirm_account.html"),
+    ),
+    (
         "area/forgot.html",
         include_str!("../../templates/area/forgot.html"),
     ),
