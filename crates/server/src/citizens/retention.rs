@@ -69,8 +69,8 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Forgets what has served its purpose: account links used or expired a day ago (with the
-/// address an e-mail change was going to), OpenID Connect logins never finished, and login
-/// throttling counters of past windows.
+/// address an e-mail change was going to), OpenID Connect logins never finished, login
+/// throttling counters of past windows, and files no request or document names.
 pub async fn purge_spent(app: &AppState) -> anyhow::Result<()> {
     let day_ago = app.clock.now() - chrono::Duration::days(1);
     sqlx::query(
@@ -88,5 +88,18 @@ pub async fn purge_spent(app: &AppState) -> anyhow::Result<()> {
         .bind(day_ago)
         .execute(&app.pool)
         .await?;
+    // Files stored for a command that was then refused (the request closed or changed
+    // meanwhile) are named by no event: after a day they go. Not while the status view is behind
+    // (a rebuild empties its list of named files).
+    if !sportello_projections::is_behind(&app.pool, sportello_projections::citizen_status::NAME).await? {
+        sqlx::query(
+            "DELETE FROM files WHERE created_at < ?
+                AND NOT EXISTS (SELECT 1 FROM citizen_files c WHERE c.file_id = files.id)
+                AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.file_id = files.id)",
+        )
+        .bind(day_ago)
+        .execute(&app.pool)
+        .await?;
+    }
     Ok(())
 }

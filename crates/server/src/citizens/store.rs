@@ -104,6 +104,21 @@ pub async fn register(
     new: NewCitizen<'_>,
     now: DateTime<Utc>,
 ) -> Result<Registered, sqlx::Error> {
+    // Two first registrations of one address at once: the loser finds the winner's account.
+    match register_once(pool, organisation_id, &new, now).await {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            register_once(pool, organisation_id, &new, now).await
+        }
+        outcome => outcome,
+    }
+}
+
+async fn register_once(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    new: &NewCitizen<'_>,
+    now: DateTime<Utc>,
+) -> Result<Registered, sqlx::Error> {
     let email = new.email.map(normalise_email).unwrap_or_default();
     let mut tx = pool.begin().await?;
     let existing: Option<(String, Option<DateTime<Utc>>, Option<String>)> = sqlx::query_as(
@@ -126,7 +141,7 @@ pub async fn register(
         None => {
             let without_password = NewCitizen {
                 password_hash: None,
-                ..new
+                ..*new
             };
             Registered::NeedsVerification(
                 insert(&mut tx, organisation_id, &without_password, now).await?,
