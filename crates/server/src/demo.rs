@@ -159,3 +159,200 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, 
     staff::add(&app.pool, new, app.clock.now()).await?;
     Ok(Some((email, password)))
 }
+
+/// Real questions a Comune's FAQ starts with: (topic, question, answer) in Italian, and English
+/// for the first few.
+const FAQS: &[(&str, &str, &str, Option<(&str, &str)>)] = &[
+    ("anagrafe", "Come rinnovo la carta d'identità elettronica?", "Prenota un appuntamento all'**Ufficio anagrafe** dal sito del Comune o allo sportello.\n\nPorta con te:\n\n- la carta d'identità scaduta o la denuncia di smarrimento;\n- una fototessera recente;\n- la tessera sanitaria.\n\nIl costo è di 22,21 euro, da pagare con PagoPA.", Some(("How do I renew my electronic identity card?", "Book an appointment at the **Registry office** on the Comune's website or at the counter.\n\nBring:\n\n- the expired card or the police report of its loss;\n- a recent passport photo;\n- your health card."))),
+    ("anagrafe", "Come ottengo un certificato di residenza?", "I certificati anagrafici (residenza, stato di famiglia, nascita) si scaricano gratis dall'[Anagrafe nazionale](https://www.anagrafenazionale.interno.it) con SPID o CIE, oppure si chiedono allo sportello dell'anagrafe.", Some(("How do I get a residence certificate?", "Registry certificates (residence, family status, birth) can be downloaded free of charge from the [national registry](https://www.anagrafenazionale.interno.it) with SPID or CIE, or requested at the registry counter."))),
+    ("anagrafe", "Come cambio residenza?", "La dichiarazione di cambio di residenza si presenta online con SPID o CIE, oppure allo sportello dell'anagrafe con il modulo firmato e i documenti di tutti i componenti della famiglia. La polizia locale verifica l'indirizzo entro 45 giorni.", None),
+    ("tributi", "Quando scade la TARI?", "La TARI si paga in due rate, di solito il **16 luglio** e il **16 dicembre**. Il Comune invia a casa il modello PagoPA già compilato; se non lo ricevi, chiedilo all'Ufficio tributi.", Some(("When is the TARI waste tax due?", "The TARI is paid in two instalments, usually on **16 July** and **16 December**. The Comune sends the PagoPA form home; if you do not receive it, ask the Tax office."))),
+    ("tributi", "Come pago l'IMU sulla seconda casa?", "L'IMU si paga con il modello F24 in due rate, entro il 16 giugno e il 16 dicembre. Le aliquote dell'anno sono pubblicate nella sezione Tributi del sito del Comune.", None),
+    ("lavori-pubblici", "Come segnalo un lampione spento o una buca?", "Invia una segnalazione da questo portale scegliendo l'argomento **Lavori pubblici e manutenzioni**: indica il luogo esatto e, se puoi, allega una foto. Riceverai un numero di riferimento per seguirla.", Some(("How do I report a broken street light or a pothole?", "Send a request from this portal choosing the topic **Public works and maintenance**: give the exact place and, if you can, attach a photo."))),
+    ("ambiente-rifiuti", "Come prenoto il ritiro dei rifiuti ingombranti?", "Il ritiro a domicilio degli ingombranti è gratuito: prenotalo al numero verde del gestore dei rifiuti o portali all'isola ecologica negli orari di apertura.", None),
+    ("ambiente-rifiuti", "Dove butto le pile e i farmaci scaduti?", "Pile esauste e farmaci scaduti vanno negli appositi contenitori presso tabaccherie, supermercati e farmacie, oppure all'isola ecologica.", None),
+    ("mobilita", "Come chiedo il contrassegno per disabili?", "Il contrassegno di parcheggio per persone con disabilità si chiede alla Polizia locale con il certificato medico dell'ASL, una fototessera e un documento d'identità. È valido in tutta l'Unione europea.", None),
+    ("servizi-sociali", "Come chiedo l'assistenza domiciliare per un anziano?", "Prendi appuntamento con l'assistente sociale del tuo quartiere: valuterà la situazione e ti spiegherà i servizi disponibili e i costi in base all'ISEE.", None),
+    ("mobilita", "Come ottengo il permesso per la zona a traffico limitato?", "I residenti nella ZTL chiedono il permesso alla Polizia locale con la carta di circolazione del veicolo. Il permesso vale due anni.", None),
+    ("tributi", "Posso chiedere il rimborso di un tributo pagato due volte?", "Sì: presenta all'Ufficio tributi la domanda di rimborso con le ricevute dei pagamenti entro cinque anni dal pagamento.", None),
+];
+
+/// Words to make many more questions from, for benchmarks: (topic, subjects, actions).
+const MORE: &[(&str, &[&str], &[&str])] = &[
+    (
+        "anagrafe",
+        &[
+            "certificato di nascita",
+            "stato di famiglia",
+            "carta d'identità",
+            "cambio di indirizzo",
+            "iscrizione anagrafica",
+            "passaporto",
+            "cittadinanza",
+            "unione civile",
+            "atto di matrimonio",
+            "autentica di firma",
+        ],
+        &[
+            "chiedere",
+            "rinnovare",
+            "ritirare",
+            "correggere",
+            "prenotare",
+        ],
+    ),
+    (
+        "tributi",
+        &[
+            "TARI",
+            "IMU",
+            "canone unico",
+            "rimborso",
+            "accertamento",
+            "rateizzazione",
+            "esenzione",
+            "agevolazione",
+            "avviso di pagamento",
+            "dichiarazione",
+        ],
+        &[
+            "pagare",
+            "contestare",
+            "chiedere",
+            "calcolare",
+            "rateizzare",
+        ],
+    ),
+    (
+        "lavori-pubblici",
+        &[
+            "buca stradale",
+            "lampione",
+            "marciapiede",
+            "segnaletica",
+            "fognatura",
+            "tombino",
+            "albero pericolante",
+            "parcheggio",
+            "cantiere",
+            "ponte",
+        ],
+        &[
+            "segnalare",
+            "riparare",
+            "controllare",
+            "sistemare",
+            "verificare",
+        ],
+    ),
+    (
+        "ambiente-rifiuti",
+        &[
+            "raccolta differenziata",
+            "rifiuti ingombranti",
+            "isola ecologica",
+            "compostaggio",
+            "abbandono di rifiuti",
+            "calendario della raccolta",
+            "bidoni",
+            "verde pubblico",
+            "rumore",
+            "inquinamento",
+        ],
+        &[
+            "prenotare",
+            "segnalare",
+            "ritirare",
+            "conoscere",
+            "chiedere",
+        ],
+    ),
+    (
+        "mobilita",
+        &[
+            "permesso ZTL",
+            "abbonamento autobus",
+            "contrassegno disabili",
+            "passo carrabile",
+            "multa",
+            "strisce blu",
+            "piste ciclabili",
+            "scuolabus",
+            "taxi",
+            "orari dei bus",
+        ],
+        &["ottenere", "rinnovare", "pagare", "contestare", "chiedere"],
+    ),
+    (
+        "servizi-sociali",
+        &[
+            "assistenza domiciliare",
+            "contributo affitto",
+            "asilo nido",
+            "mensa scolastica",
+            "centro anziani",
+            "bonus famiglia",
+            "ISEE",
+            "pasti a domicilio",
+            "trasporto disabili",
+            "sostegno al reddito",
+        ],
+        &["chiedere", "iscrivere", "pagare", "rinnovare", "ottenere"],
+    ),
+];
+
+/// Adds `count` published FAQs: the real ones first, then (for benchmarks) generated ones
+/// made of each topic's vocabulary.
+pub async fn seed_faqs(app: &AppState, count: usize) -> anyhow::Result<usize> {
+    use crate::faq::store::{save, Draft, Text};
+    let now = app.clock.now();
+    for index in 0..count {
+        let draft = match FAQS.get(index) {
+            Some((topic, question, answer, english)) => Draft {
+                topic_code: topic.to_string(),
+                position: index as i32,
+                published: true,
+                it: Some(Text {
+                    question: question.to_string(),
+                    answer: answer.to_string(),
+                }),
+                en: english.map(|(q, a)| Text {
+                    question: q.to_string(),
+                    answer: a.to_string(),
+                }),
+                source_request: None,
+            },
+            None => {
+                let (topic, subjects, actions) = MORE[index % MORE.len()];
+                let subject = subjects[(index / MORE.len()) % subjects.len()];
+                let action = actions[(index / (MORE.len() * subjects.len())) % actions.len()];
+                let other = subjects[(index * 7 + 3) % subjects.len()];
+                Draft {
+                    topic_code: topic.to_string(),
+                    position: index as i32,
+                    published: true,
+                    it: Some(Text {
+                        question: format!("Come posso {action} {subject}? (scheda {index})"),
+                        answer: format!(
+                            "Per {action} {subject} rivolgiti all'ufficio competente con un documento d'identità. \
+                             La pratica richiede di solito dieci giorni lavorativi.\n\n\
+                             Vedi anche le informazioni su {other} e la modulistica del Comune."
+                        ),
+                    }),
+                    en: None,
+                    source_request: None,
+                }
+            }
+        };
+        save(
+            &app.pool,
+            app.organisation_id,
+            None,
+            &draft,
+            Uuid::nil(),
+            now,
+        )
+        .await?;
+    }
+    Ok(count)
+}

@@ -29,10 +29,13 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-    /// Fill the database with demo requests.
+    /// Fill the database with demo requests (and FAQs).
     Demo {
         #[arg(long, default_value_t = 12)]
         requests: usize,
+        /// Published FAQs to add (the real examples first, then generated ones for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        faqs: usize,
     },
     /// Read models built from the events.
     Projections {
@@ -125,9 +128,13 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo { requests } => {
+        Command::Demo { requests, faqs } => {
             let (pool, _) = open_database(&config).await?;
             let app = AppState::build(config, pool, Clock::system()).await?;
+            if faqs > 0 {
+                demo::seed_faqs(&app, faqs).await?;
+                println!("{faqs} FAQs added.");
+            }
             for filed in demo::seed(&app, requests).await? {
                 println!(
                     "{}  {}/segui/{}",
@@ -261,6 +268,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = AppState::build(config, pool, Clock::system()).await?;
     if private && !has_events(&app).await? {
         let filed = demo::seed(&app, 12).await?;
+        demo::seed_faqs(&app, 12).await?;
         let filed_link = format!("{}/segui/{}", app.config.public_url, filed[0].token);
         println!("Demo content added. Follow a demo request at {filed_link}");
         // Someone who configured the back office before the first start keeps their own.

@@ -91,7 +91,9 @@ pub async fn purge_spent(app: &AppState) -> anyhow::Result<()> {
     // Files stored for a command that was then refused (the request closed or changed
     // meanwhile) are named by no event: after a day they go. Not while the status view is behind
     // (a rebuild empties its list of named files).
-    if !sportello_projections::is_behind(&app.pool, sportello_projections::citizen_status::NAME).await? {
+    if !sportello_projections::is_behind(&app.pool, sportello_projections::citizen_status::NAME)
+        .await?
+    {
         sqlx::query(
             "DELETE FROM files WHERE created_at < ?
                 AND NOT EXISTS (SELECT 1 FROM citizen_files c WHERE c.file_id = files.id)
