@@ -8,6 +8,7 @@ mod attachments;
 mod backoffice;
 mod citizens;
 mod event_log;
+mod faq;
 mod frontoffice;
 mod intake;
 mod mail;
