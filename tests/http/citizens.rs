@@ -1785,6 +1785,20 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
         )
         .await;
     app.settle().await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE payload LIKE '%ordine.pdf%'"
+        )
+        .await,
+        0,
+        "the name of a file staff uploaded for her is sealed in the event"
+    );
+    assert!(maria
+        .get(&format!("/area/richieste/{id}"))
+        .await
+        .text()
+        .contains("ordine.pdf"));
     assert_eq!(listed(&maria.get("/area").await).len(), 2);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM files").await, 5);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM data_keys").await, 3);

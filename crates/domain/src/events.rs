@@ -245,4 +245,8 @@ pub struct Attachment {
     /// events simply have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The name of a file staff uploaded for one citizen (it may name them): sealed under the
+    /// request's key, so an erasure takes it too. Library documents keep `name` in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_name: Option<Sealed>,
 }

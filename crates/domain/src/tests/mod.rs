@@ -42,6 +42,7 @@ pub fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
             content_type: "application/pdf".into(),
             size: 10,
             name: None,
+            sealed_name: None,
         }],
         received_at,
         answer_days: 30,

@@ -197,7 +197,11 @@ async fn command_for(
             intake::store_attachments(&app.pool, &prepared).await?;
             let mut attachments = attachment_records(&prepared);
             for (attachment, file) in attachments.iter_mut().zip(&prepared) {
-                attachment.name = Some(file.name.clone());
+                attachment.sealed_name = Some(
+                    personal::seal_text(&app.pool, visible.key_id(), &file.name)
+                        .await?
+                        .ok_or(AppError::Gone)?,
+                );
             }
             attachments.extend(
                 crate::documents::as_attachments(&app.pool, app.organisation_id, &form.documents)

@@ -416,23 +416,17 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
             Some(sealed) => personal::open_text(&app.pool, sealed).await?,
             None => None,
         };
-        let files = match &recorded.event {
-            E::RequestAnswered { attachments, .. } | E::CitizenReplied { attachments, .. } => {
-                attachments
-                    .iter()
-                    .enumerate()
-                    .map(|(index, a)| {
-                        (
-                            index,
-                            a.name
-                                .clone()
-                                .unwrap_or_else(|| format!("documento-{}", index + 1)),
-                        )
-                    })
-                    .collect()
+        let mut files = Vec::new();
+        if let E::RequestAnswered { attachments, .. } | E::CitizenReplied { attachments, .. } =
+            &recorded.event
+        {
+            for (index, a) in attachments.iter().enumerate() {
+                files.push((
+                    index,
+                    crate::tracking::attachment_name(app, a, index).await?,
+                ));
             }
-            _ => Vec::new(),
-        };
+        }
         entries.push(Entry {
             sequence: recorded.sequence,
             files,
@@ -520,9 +514,6 @@ pub async fn answer_file(
             _ => None,
         })
         .ok_or(AppError::NotFound)?;
-    let name = file
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("documento-{}", index + 1));
+    let name = crate::tracking::attachment_name(&app, &file, index).await?;
     crate::tracking::stored_file(&app, &file.file_id, &name).await
 }

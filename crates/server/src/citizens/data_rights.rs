@@ -58,10 +58,7 @@ pub async fn export(State(app): State<AppState>, signed_in: CitizenSignedIn) -> 
             };
             let mut entry_files = Vec::new();
             for (index, file) in entry.files.iter().enumerate() {
-                let name = file
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("file-{}", index + 1));
+                let name = crate::tracking::attachment_name(&app, file, index).await?;
                 let path = format!("{folder}/{}-{}-{name}", entry.sequence, index + 1);
                 if let Some(bytes) = file_bytes(&app, &file.file_id).await? {
                     zip.add(&path, &bytes);

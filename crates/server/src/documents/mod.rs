@@ -135,6 +135,7 @@ pub async fn as_attachments(
                 content_type: document.content_type,
                 size: document.size as u64,
                 name: Some(document.file_name),
+                sealed_name: None,
             });
         }
     }

@@ -73,6 +73,7 @@ pub fn attachment_records(attachments: &[PreparedAttachment]) -> Vec<Attachment>
             content_type: a.file.content_type.to_string(),
             size: a.file.bytes.len() as u64,
             name: None,
+            sealed_name: None,
         })
         .collect()
 }

@@ -397,10 +397,13 @@ async fn files_of(
             .bind(&attachment.file_id)
             .fetch_one(&app.pool)
             .await?;
-        let name = attachment
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("documento-{}", index + 1));
+        let name = match (&attachment.name, &attachment.sealed_name) {
+            (Some(name), _) => name.clone(),
+            (None, Some(sealed)) => personal::open_text(&app.pool, sealed)
+                .await?
+                .unwrap_or_else(|| format!("documento-{}", index + 1)),
+            (None, None) => format!("documento-{}", index + 1),
+        };
         files.push((name, attachment.content_type.clone(), bytes));
     }
     Ok(files)

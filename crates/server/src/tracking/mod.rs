@@ -338,18 +338,11 @@ pub async fn shown_history(
                     .cloned()
             })
             .flatten();
-        let files = entry
-            .files
-            .iter()
-            .enumerate()
-            .map(|(index, file)| {
-                (
-                    index,
-                    file_name(&entry.entry, index, Some(file)),
-                    file.size.div_ceil(1024),
-                )
-            })
-            .collect();
+        let mut files = Vec::with_capacity(entry.files.len());
+        for (index, file) in entry.files.iter().enumerate() {
+            let name = file_name(app, &entry.entry, index, Some(file)).await?;
+            files.push((index, name, file.size.div_ceil(1024)));
+        }
         shown.push(ShownEntry {
             sequence: entry.sequence,
             files,
@@ -450,7 +443,7 @@ pub async fn entry_file(
         .into_iter()
         .find(|entry| entry.sequence == sequence)
         .ok_or(AppError::NotFound)?;
-    let name = file_name(&entry.entry, index, entry.files.get(index));
+    let name = file_name(app, &entry.entry, index, entry.files.get(index)).await?;
     let file = entry
         .files
         .into_iter()
@@ -459,18 +452,39 @@ pub async fn entry_file(
     stored_file(app, &file.file_id, &name).await
 }
 
-/// An entry's file name: staff's documents have theirs; a citizen's are numbered.
-fn file_name(entry: &str, index: usize, file: Option<&sportello_domain::Attachment>) -> String {
-    match (entry, file) {
+/// An entry's file name: staff's documents have theirs (a library document's in clear, an
+/// uploaded one's sealed with the request); a citizen's are numbered.
+async fn file_name(
+    app: &AppState,
+    entry: &str,
+    index: usize,
+    file: Option<&sportello_domain::Attachment>,
+) -> Result<String> {
+    Ok(match (entry, file) {
         ("citizen_replied", Some(file)) => {
             format!("allegato-{}.{}", index + 1, extension(&file.content_type))
         }
-        (_, Some(file)) => file
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("documento-{}", index + 1)),
+        (_, Some(file)) => attachment_name(app, file, index).await?,
         _ => format!("documento-{}", index + 1),
+    })
+}
+
+/// The name staff gave a file: in clear for library documents, sealed for uploads (gone with an
+/// erasure, then "documento-N").
+pub async fn attachment_name(
+    app: &AppState,
+    file: &sportello_domain::Attachment,
+    index: usize,
+) -> Result<String> {
+    if let Some(name) = &file.name {
+        return Ok(name.clone());
     }
+    if let Some(sealed) = &file.sealed_name {
+        if let Some(name) = personal::open_text(&app.pool, sealed).await? {
+            return Ok(name);
+        }
+    }
+    Ok(format!("documento-{}", index + 1))
 }
 
 /// A stored file as a download, with the type detected at upload.
