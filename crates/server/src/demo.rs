@@ -162,7 +162,10 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, 
 
 /// Real questions a Comune's FAQ starts with: (topic, question, answer) in Italian, and English
 /// for the first few.
-const FAQS: &[(&str, &str, &str, Option<(&str, &str)>)] = &[
+/// (topic, question, answer, the English question and answer if there is one).
+type DemoFaq = (&'static str, &'static str, &'static str, Option<(&'static str, &'static str)>);
+
+const FAQS: &[DemoFaq] = &[
     ("anagrafe", "Come rinnovo la carta d'identità elettronica?", "Prenota un appuntamento all'**Ufficio anagrafe** dal sito del Comune o allo sportello.\n\nPorta con te:\n\n- la carta d'identità scaduta o la denuncia di smarrimento;\n- una fototessera recente;\n- la tessera sanitaria.\n\nIl costo è di 22,21 euro, da pagare con PagoPA.", Some(("How do I renew my electronic identity card?", "Book an appointment at the **Registry office** on the Comune's website or at the counter.\n\nBring:\n\n- the expired card or the police report of its loss;\n- a recent passport photo;\n- your health card."))),
     ("anagrafe", "Come ottengo un certificato di residenza?", "I certificati anagrafici (residenza, stato di famiglia, nascita) si scaricano gratis dall'[Anagrafe nazionale](https://www.anagrafenazionale.interno.it) con SPID o CIE, oppure si chiedono allo sportello dell'anagrafe.", Some(("How do I get a residence certificate?", "Registry certificates (residence, family status, birth) can be downloaded free of charge from the [national registry](https://www.anagrafenazionale.interno.it) with SPID or CIE, or requested at the registry counter."))),
     ("anagrafe", "Come cambio residenza?", "La dichiarazione di cambio di residenza si presenta online con SPID o CIE, oppure allo sportello dell'anagrafe con il modulo firmato e i documenti di tutti i componenti della famiglia. La polizia locale verifica l'indirizzo entro 45 giorni.", None),
