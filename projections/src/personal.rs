@@ -125,6 +125,21 @@ pub async fn open_many(
     pool: &MySqlPool,
     sealed: &[Sealed],
 ) -> Result<Vec<Option<PersonalData>>, SealError> {
+    open_all(pool, sealed).await
+}
+
+/// Opens many sealed texts (a request's messages) with one query for their keys.
+pub async fn open_texts(
+    pool: &MySqlPool,
+    sealed: &[Sealed],
+) -> Result<Vec<Option<String>>, SealError> {
+    open_all(pool, sealed).await
+}
+
+async fn open_all<T: DeserializeOwned>(
+    pool: &MySqlPool,
+    sealed: &[Sealed],
+) -> Result<Vec<Option<T>>, SealError> {
     if sealed.is_empty() {
         return Ok(Vec::new());
     }

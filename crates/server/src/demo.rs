@@ -163,7 +163,12 @@ pub async fn seed_back_office(app: &AppState) -> anyhow::Result<Option<(String, 
 /// Real questions a Comune's FAQ starts with: (topic, question, answer) in Italian, and English
 /// for the first few.
 /// (topic, question, answer, the English question and answer if there is one).
-type DemoFaq = (&'static str, &'static str, &'static str, Option<(&'static str, &'static str)>);
+type DemoFaq = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
 
 const FAQS: &[DemoFaq] = &[
     ("anagrafe", "Come rinnovo la carta d'identità elettronica?", "Prenota un appuntamento all'**Ufficio anagrafe** dal sito del Comune o allo sportello.\n\nPorta con te:\n\n- la carta d'identità scaduta o la denuncia di smarrimento;\n- una fototessera recente;\n- la tessera sanitaria.\n\nIl costo è di 22,21 euro, da pagare con PagoPA.", Some(("How do I renew my electronic identity card?", "Book an appointment at the **Registry office** on the Comune's website or at the counter.\n\nBring:\n\n- the expired card or the police report of its loss;\n- a recent passport photo;\n- your health card."))),

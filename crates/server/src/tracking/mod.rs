@@ -303,6 +303,20 @@ pub async fn shown_history(
     aggregate_id: &str,
 ) -> Result<Vec<ShownEntry>> {
     let entries = citizen_status::history_of(&app.pool, aggregate_id).await?;
+    // Every message of the request is sealed under its one key: opened with one query.
+    let sealed: Vec<_> = entries.iter().filter_map(|e| e.message.clone()).collect();
+    let mut opened_texts = personal::open_texts(&app.pool, &sealed).await?.into_iter();
+    let mut opened = entries
+        .iter()
+        .map(|e| {
+            if e.message.is_some() {
+                opened_texts.next().flatten()
+            } else {
+                None
+            }
+        })
+        .collect::<Vec<Option<String>>>()
+        .into_iter();
     let departments = directory::department_names(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
     let mut shown = Vec::with_capacity(entries.len());
@@ -326,10 +340,7 @@ pub async fn shown_history(
             &format!("history.{}", entry.entry),
             &[("name", named.as_deref().unwrap_or(""))],
         );
-        let message = match &entry.message {
-            Some(sealed) => personal::open_text(&app.pool, sealed).await?,
-            None => None,
-        };
+        let message = opened.next().flatten();
         let body = (entry.entry == "redirected")
             .then(|| {
                 bodies
