@@ -167,17 +167,7 @@ fn grouped(
 ) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for document in documents {
-        let name = topics
-            .iter()
-            .find(|t| t.code == document.topic_code)
-            .map(|t| {
-                if language == Language::En {
-                    t.name_en.clone()
-                } else {
-                    t.name_it.clone()
-                }
-            })
-            .unwrap_or_else(|| document.topic_code.clone());
+        let name = crate::intake::topic_name(topics, &document.topic_code, language);
         match groups.iter_mut().find(|g| g.topic == name) {
             Some(group) => group.documents.push(document),
             None => groups.push(Group {
@@ -261,20 +251,7 @@ async fn render_staff(
     status: StatusCode,
 ) -> Result<Response> {
     let documents = list(&app.pool, app.organisation_id, false, "").await?;
-    let topics: Vec<(String, String)> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.code,
-                if language == Language::En {
-                    t.name_en
-                } else {
-                    t.name_it
-                },
-            )
-        })
-        .collect();
+    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
     let page = Page::new(
         language,
         "/ufficio/documenti",

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::search::{self, Piece};
 use super::store::{self, Faq};
 use crate::app::AppState;
-use crate::intake::{active_topics, Topic};
+use crate::intake::active_topics;
 use crate::web::{csrf, markup, AppError, ClientIp, Lang, Page, Result};
 
 /// Results per search page, and suggestions shown at once.
@@ -22,19 +22,7 @@ const RESULTS: u32 = 20;
 const SUGGESTIONS: u32 = 5;
 pub const COMMENT_MAX: usize = 1000;
 
-fn topic_name(topics: &[Topic], code: &str, language: Language) -> String {
-    topics
-        .iter()
-        .find(|t| t.code == code)
-        .map(|t| {
-            if language == Language::En {
-                t.name_en.clone()
-            } else {
-                t.name_it.clone()
-            }
-        })
-        .unwrap_or_else(|| code.to_string())
-}
+use crate::intake::topic_name;
 
 #[derive(Serialize)]
 struct Listed {

@@ -211,20 +211,7 @@ async fn render_editor(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Response> {
-    let topics: Vec<(String, String)> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.code,
-                if language == Language::En {
-                    t.name_en
-                } else {
-                    t.name_it
-                },
-            )
-        })
-        .collect();
+    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
     let path = id
         .map(|id| format!("/ufficio/faq/{id}"))
         .unwrap_or_else(|| "/ufficio/faq/nuova".into());
@@ -598,17 +585,7 @@ pub async fn missing(
     let gaps: Vec<TopicGap> = rows
         .into_iter()
         .map(|(code, requests, faqs)| TopicGap {
-            topic: topics
-                .iter()
-                .find(|t| t.code == code)
-                .map(|t| {
-                    if language == Language::En {
-                        t.name_en.clone()
-                    } else {
-                        t.name_it.clone()
-                    }
-                })
-                .unwrap_or(code),
+            topic: crate::intake::topic_name(&topics, &code, language),
             requests,
             faqs,
         })

@@ -379,20 +379,7 @@ async fn render_entry(
     errors: &Errors,
     status: StatusCode,
 ) -> Result<Response> {
-    let topics: Vec<(String, String)> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.code,
-                if language == Language::En {
-                    t.name_en
-                } else {
-                    t.name_it
-                },
-            )
-        })
-        .collect();
+    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
     let kinds: Vec<(String, String)> = Kind::ALL
         .iter()
         .map(|k| {

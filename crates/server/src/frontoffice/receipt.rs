@@ -94,17 +94,7 @@ async fn receipt(
     }
     super::log_opening(app, signed_in, id).await?;
     let topics = crate::intake::active_topics(&app.pool, app.organisation_id).await?;
-    let topic = topics
-        .into_iter()
-        .find(|t| t.code == request.topic_code)
-        .map(|t| {
-            if language == sportello_domain::Language::En {
-                t.name_en
-            } else {
-                t.name_it
-            }
-        })
-        .unwrap_or(request.topic_code.clone());
+    let topic = crate::intake::topic_name(&topics, &request.topic_code, language);
     Ok(Receipt {
         reference: request.reference.clone(),
         received: i18n::date_time(language, request.received_at),

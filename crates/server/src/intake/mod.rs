@@ -19,5 +19,7 @@ pub use form::{
     SUBJECT_MAX,
 };
 pub use handlers::{form, submit, MAX_ACCEPTED_BYTES, MAX_BODY_BYTES};
-pub use topics::{active_topics, all_topics, save_topic, Topic, TopicSetting};
+pub use topics::{
+    active_topics, all_topics, save_topic, topic_choices, topic_name, Topic, TopicSetting,
+};
 pub use upload::{prepare_uploads, read_multipart, Received, Upload};

@@ -11,6 +11,39 @@ pub struct Topic {
     pub name_en: String,
 }
 
+impl Topic {
+    /// The topic's name in `language`.
+    pub fn name(&self, language: sportello_domain::Language) -> &str {
+        match language {
+            sportello_domain::Language::En => &self.name_en,
+            sportello_domain::Language::It => &self.name_it,
+        }
+    }
+}
+
+/// The name in `language` of the topic with `code` (the code itself if it is no longer there).
+pub fn topic_name(topics: &[Topic], code: &str, language: sportello_domain::Language) -> String {
+    topics
+        .iter()
+        .find(|t| t.code == code)
+        .map(|t| t.name(language).to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// Active topics as (code, name in `language`) for a form's select.
+pub async fn topic_choices(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    language: sportello_domain::Language,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    Ok(active_topics(pool, organisation_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.name(language).to_string(), t.code))
+        .map(|(name, code)| (code, name))
+        .collect())
+}
+
 /// Active topics of the organisation, in their configured order.
 pub async fn active_topics(
     pool: &MySqlPool,
