@@ -64,6 +64,7 @@ CREATE TABLE request_drafts (
 -- so the receipt can be printed again (and is erased with the request's personal data).
 CREATE TABLE front_office_receipts (
     aggregate_id VARCHAR(64) NOT NULL PRIMARY KEY,
+    operator_id  CHAR(36)    NOT NULL,
     token        JSON        NOT NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 

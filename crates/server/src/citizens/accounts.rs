@@ -305,7 +305,7 @@ async fn hash_password(password: String) -> Result<String> {
 }
 
 /// Checks the current password, throttled like a login (a stolen session cannot guess it).
-async fn current_password_ok(
+pub(super) async fn current_password_ok(
     app: &AppState,
     client: std::net::IpAddr,
     citizen_id: uuid::Uuid,

@@ -18,7 +18,7 @@ use super::store;
 use crate::app::AppState;
 use crate::event_store::{self, CommandError};
 use crate::personal;
-use crate::staff::{password, sessions};
+use crate::staff::sessions;
 use crate::web::form::Errors;
 use crate::web::{AppError, Lang, Result};
 
@@ -232,6 +232,7 @@ type Fields = BTreeMap<String, String>;
 pub async fn delete_account(
     State(app): State<AppState>,
     Lang(language): Lang,
+    crate::web::ClientIp(client): crate::web::ClientIp,
     signed_in: CitizenSignedIn,
     Form(form): Form<Fields>,
 ) -> Result<Response> {
@@ -241,8 +242,10 @@ pub async fn delete_account(
     }
     let citizen = &signed_in.citizen;
     let mut errors = Errors::new();
-    let hash = store::password_hash(&app.pool, citizen.id).await?;
-    if hash.is_some() && !password::verify(given("delete_password"), hash.as_deref()) {
+    if citizen.has_password
+        && !super::accounts::current_password_ok(&app, client, citizen.id, given("delete_password"))
+            .await?
+    {
         errors.add("delete_password", "area.error.current_password");
     }
     if given("confirm") != "yes" {

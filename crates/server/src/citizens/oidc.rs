@@ -459,14 +459,17 @@ async fn account_for(
         .fetch_optional(&app.pool)
         .await?;
         if let Some((id, None)) = found {
-            sqlx::query(
+            let linked = sqlx::query(
                 "UPDATE citizens SET oidc_subject = ? WHERE id = ? AND oidc_subject IS NULL",
             )
             .bind(&subject)
             .bind(&id)
             .execute(&app.pool)
             .await?;
-            return Ok(uuid::Uuid::parse_str(&id).unwrap_or_default());
+            // Another identity may have linked it a moment ago: then it is not this person's.
+            if linked.rows_affected() == 1 {
+                return Ok(uuid::Uuid::parse_str(&id).unwrap_or_default());
+            }
         }
     }
     let mut email_free = true;
@@ -482,7 +485,7 @@ async fn account_for(
                 // of it was nobody's proof: it becomes this person's (their names, no pending
                 // links).
                 let mut tx = app.pool.begin().await?;
-                sqlx::query(
+                let linked = sqlx::query(
                     "UPDATE citizens SET
                         first_name = IF(email_verified_at IS NULL, ?, first_name),
                         last_name = IF(email_verified_at IS NULL, ?, last_name),
@@ -498,6 +501,20 @@ async fn account_for(
                 .bind(citizen.id.to_string())
                 .execute(&mut *tx)
                 .await?;
+                if linked.rows_affected() != 1 {
+                    // Linked to another identity a moment ago: a new account instead.
+                    tx.rollback().await?;
+                    return create_account(
+                        app,
+                        config,
+                        claims,
+                        &subject,
+                        None,
+                        fiscal.as_deref(),
+                        language,
+                    )
+                    .await;
+                }
                 sqlx::query("DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = 'verify' AND used_at IS NULL")
                     .bind(citizen.id.to_string())
                     .execute(&mut *tx)
@@ -507,6 +524,37 @@ async fn account_for(
             }
         }
     }
+    let email = email.filter(|_| email_verified && email_free);
+    create_account(
+        app,
+        config,
+        claims,
+        &subject,
+        email,
+        fiscal.as_deref(),
+        language,
+    )
+    .await
+}
+
+/// A new account for an identity no record matches.
+async fn create_account(
+    app: &AppState,
+    config: &OidcConfig,
+    claims: &serde_json::Map<String, Value>,
+    subject: &str,
+    email: Option<&str>,
+    fiscal: Option<&str>,
+    language: sportello_domain::Language,
+) -> std::result::Result<uuid::Uuid, sqlx::Error> {
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let now = app.clock.now();
     let mut conn = app.pool.acquire().await?;
     let id = store::insert(
         &mut conn,
@@ -514,9 +562,9 @@ async fn account_for(
         &NewCitizen {
             first_name: text(&config.claim_given_name).unwrap_or("-"),
             last_name: text(&config.claim_family_name).unwrap_or("-"),
-            email: email.filter(|_| email_verified && email_free),
+            email,
             password_hash: None,
-            fiscal_code: fiscal.as_deref(),
+            fiscal_code: fiscal,
             phone: None,
             created_by: None,
             language,
@@ -525,7 +573,7 @@ async fn account_for(
     )
     .await?;
     sqlx::query("UPDATE citizens SET oidc_subject = ?, email_verified_at = IF(email IS NULL, NULL, ?) WHERE id = ?")
-        .bind(&subject)
+        .bind(subject)
         .bind(now)
         .bind(id.to_string())
         .execute(&mut *conn)

@@ -105,6 +105,7 @@ pub async fn register(
     now: DateTime<Utc>,
 ) -> Result<Registered, sqlx::Error> {
     // Two first registrations of one address at once: the loser finds the winner's account.
+    // (No password is ever set here: it is chosen on the confirmation link's page.)
     match register_once(pool, organisation_id, &new, now).await {
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
             register_once(pool, organisation_id, &new, now).await
@@ -131,7 +132,7 @@ async fn register_once(
     .await?;
     let outcome = match existing {
         // Unverified, or registered at the counter without a password: whoever proves the
-        // address through the link sent now sets the password chosen with it.
+        // address through the link sent now chooses the password on its page.
         Some((id, None, _)) | Some((id, _, None)) => {
             Registered::NeedsVerification(Uuid::parse_str(&id).unwrap_or_default())
         }

@@ -374,13 +374,16 @@ pub async fn upload(
         .await;
     };
     let file_id = hex::encode(Sha256::digest(&bytes));
-    sqlx::query("INSERT IGNORE INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)")
-        .bind(&file_id)
-        .bind(content_type)
-        .bind(bytes.len() as i64)
-        .bind(&bytes)
-        .execute(&app.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE created_at = CURRENT_TIMESTAMP(6)",
+    )
+    .bind(&file_id)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(&bytes)
+    .execute(&app.pool)
+    .await?;
     let now = app.clock.now();
     let id = Uuid::new_v4();
     sqlx::query(

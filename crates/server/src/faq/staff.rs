@@ -69,11 +69,7 @@ pub async fn list(
                     .text_in(language)
                     .map(|(t, _)| t.question.clone())
                     .unwrap_or_default(),
-                topic: topics
-                    .iter()
-                    .find(|t| t.code == faq.topic_code)
-                    .map(|t| t.name_it.clone())
-                    .unwrap_or(faq.topic_code.clone()),
+                topic: crate::intake::topic_name(&topics, &faq.topic_code, language),
                 position: faq.position,
                 published: faq.published,
                 useful,
@@ -356,15 +352,35 @@ async fn save(
             .await;
         }
     }
-    let saved = store::save(
+    let saved = match store::save_over(
         &app.pool,
         app.organisation_id,
         existing.as_ref().map(|f| f.id),
+        existing.as_ref().map(|f| f.revision),
         &draft,
         signed_in.staff.id,
         app.clock.now(),
     )
-    .await?;
+    .await
+    {
+        Ok(saved) => saved,
+        Err(store::SaveError::Stale) => {
+            let mut errors = Errors::new();
+            errors.add("general", "faq.error.changed");
+            return render_editor(
+                &app,
+                language,
+                &signed_in,
+                id.as_deref(),
+                &fields,
+                &errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
+        Err(store::SaveError::Database(error)) => return Err(error.into()),
+    };
     tracing::info!(faq_id = %saved, staff_id = %signed_in.staff.id, published = draft.published, "FAQ saved");
     Ok(Redirect::to("/ufficio/faq").into_response())
 }

@@ -56,6 +56,15 @@ pub struct Draft {
 }
 
 /// Creates (`id` None) or changes a FAQ, keeping the new version in its history. Returns its id.
+/// Saving over a version someone else has changed meanwhile.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("the FAQ changed meanwhile")]
+    Stale,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
 pub async fn save(
     pool: &MySqlPool,
     organisation_id: Uuid,
@@ -64,6 +73,25 @@ pub async fn save(
     staff_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Uuid, sqlx::Error> {
+    match save_over(pool, organisation_id, id, None, draft, staff_id, now).await {
+        Ok(id) => Ok(id),
+        Err(SaveError::Database(error)) => Err(error),
+        Err(SaveError::Stale) => Err(sqlx::Error::RowNotFound),
+    }
+}
+
+/// As `save`, refusing when the FAQ is no longer at `expected` revision (checked under the row's
+/// lock, so of two editors saving the same version one wins).
+#[allow(clippy::too_many_arguments)]
+pub async fn save_over(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+    id: Option<Uuid>,
+    expected: Option<i32>,
+    draft: &Draft,
+    staff_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Uuid, SaveError> {
     let mut tx = pool.begin().await?;
     let (id, revision) = match id {
         Some(id) => {
@@ -75,8 +103,11 @@ pub async fn save(
             .fetch_optional(&mut *tx)
             .await?;
             let Some(revision) = revision else {
-                return Err(sqlx::Error::RowNotFound);
+                return Err(SaveError::Database(sqlx::Error::RowNotFound));
             };
+            if expected.is_some_and(|expected| expected != revision) {
+                return Err(SaveError::Stale);
+            }
             sqlx::query(
                 "UPDATE faqs SET topic_code = ?, position = ?, published = ?, revision = ?,
                         updated_at = ?, updated_by = ? WHERE id = ?",

@@ -300,7 +300,14 @@ pub async fn citizen(
         for request in &requests {
             ids.push_bind(&request.aggregate_id);
         }
-        query.push(")");
+        // Reprints for the operator who filed it, or the URP (the receipt holds the link).
+        let staff = &signed_in.staff;
+        if !staff.is_urp() && !staff.has(Role::Administrator) {
+            query.push(") AND operator_id = ");
+            query.push_bind(staff.id.to_string());
+        } else {
+            query.push(")");
+        }
         query.build_query_scalar().fetch_all(&app.pool).await?
     };
     let listed: Vec<Listed> = requests

@@ -167,14 +167,17 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         .execute(&mut *tx)
         .await?;
     }
-    if submission.filed_by.operator.is_some() {
+    if let Some(operator) = submission.filed_by.operator {
         // The receipt can be printed again: its token, sealed under the request's key.
         let sealed = personal::seal_text_in(&mut tx, personal_key, &token).await?;
-        sqlx::query("INSERT INTO front_office_receipts (aggregate_id, token) VALUES (?, ?)")
-            .bind(&aggregate_id)
-            .bind(serde_json::to_value(&sealed).expect("sealed data serialises"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO front_office_receipts (aggregate_id, operator_id, token) VALUES (?, ?, ?)",
+        )
+        .bind(&aggregate_id)
+        .bind(operator.to_string())
+        .bind(serde_json::to_value(&sealed).expect("sealed data serialises"))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
 
@@ -216,12 +219,17 @@ async fn next_number(
 }
 
 async fn store_file(pool: &sqlx::MySqlPool, file: &PreparedFile) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT IGNORE INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)")
-        .bind(&file.id)
-        .bind(file.content_type)
-        .bind(file.bytes.len() as i64)
-        .bind(&file.bytes)
-        .execute(pool)
-        .await?;
+    // Stored again (the same bytes): it counts as fresh, so the sweep of unnamed files never
+    // takes one an event is about to name.
+    sqlx::query(
+        "INSERT INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE created_at = CURRENT_TIMESTAMP(6)",
+    )
+    .bind(&file.id)
+    .bind(file.content_type)
+    .bind(file.bytes.len() as i64)
+    .bind(&file.bytes)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -55,6 +55,7 @@ pub async fn form(
         StatusCode::OK,
         citizen.is_some(),
         draft.as_deref(),
+        None,
     )
     .await
 }
@@ -112,6 +113,7 @@ pub async fn submit(
             status,
             signed_in,
             draft.as_deref(),
+            Some(form_session.as_str()),
         )
     };
     let chosen: Vec<String> = received
@@ -235,6 +237,7 @@ async fn render(
     status: StatusCode,
     signed_in: bool,
     draft: Option<&str>,
+    form_session: Option<&str>,
 ) -> Result<Response> {
     let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
     let topics = active_topics(&app.pool, app.organisation_id).await?;
@@ -282,7 +285,7 @@ async fn render(
             chosen => if errors.is_empty() { &[][..] } else { chosen },
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
             max_files => MAX_FILES, max_file_mb => MAX_FILE_BYTES / (1024 * 1024),
-            signed_in, draft, form_session => crate::faq::deflection::new_session(),
+            signed_in, draft, form_session => form_session.filter(|s| s.len() == 43).map(str::to_string).unwrap_or_else(crate::faq::deflection::new_session),
         },
     )?;
     let mut response = (status, Html(body)).into_response();
