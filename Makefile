@@ -18,3 +18,4 @@ check: lint test
 bench:
 	./tests/bench/run
 	./tests/bench/backoffice
+	./tests/bench/faq
