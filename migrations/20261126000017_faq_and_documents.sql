@@ -1,7 +1,8 @@
 -- FAQ and the documents library. Not request events: FAQs and documents are the Comune's own
 -- content, edited in place, with every change of a FAQ kept in faq_revisions (who, when, the
 -- text before). Search columns hold the folded, stemmed text written by the server (MariaDB has
--- no Italian stemmer), under FULLTEXT indexes.
+-- no Italian stemmer): each server copy builds its FAQ search index from them (see
+-- crates/server/src/faq/index.rs); the library's is a FULLTEXT index.
 
 CREATE TABLE faqs (
     id              CHAR(36)    NOT NULL PRIMARY KEY,
@@ -27,9 +28,7 @@ CREATE TABLE faq_texts (
     search_question TEXT         NOT NULL,
     search_answer   MEDIUMTEXT   NOT NULL,
     PRIMARY KEY (faq_id, language),
-    KEY faq_texts_published (organisation_id, published, language),
-    FULLTEXT KEY faq_texts_question (search_question),
-    FULLTEXT KEY faq_texts_all (search_question, search_answer)
+    KEY faq_texts_published (organisation_id, published, language)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 CREATE TABLE faq_revisions (

@@ -736,3 +736,25 @@ async fn a_library_document_attached_to_an_answer_reaches_the_citizen_by_e_mail(
     let tracking = app.get(&format!("/segui/{}", receipt.token)).await.text();
     assert!(tracking.contains("residenza.pdf"));
 }
+
+#[tokio::test]
+async fn another_server_copy_finds_a_faq_at_its_next_search_after_a_save() {
+    let app = TestApp::start().await;
+    let other_copy = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    assert!(
+        results(&other_copy, "passaporto").await.is_empty(),
+        "its index is built now"
+    );
+    let (staff, token) = urp(&app).await;
+    faq(
+        &staff,
+        &token,
+        &published("Come chiedo il passaporto?", "In Questura."),
+    )
+    .await;
+    assert_eq!(
+        results(&other_copy, "passaporto").await,
+        ["Come chiedo il passaporto?"],
+        "the save's generation tells the other copy to rebuild"
+    );
+}

@@ -45,6 +45,8 @@ pub struct AppState {
     /// The organisation these pages serve.
     pub organisation_id: Uuid,
     pub organisation_name: String,
+    /// The published FAQs' search index, rebuilt when another save changes them (any copy).
+    pub faq_index: crate::faq::index::SharedIndex,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             mail: Arc::new(mail),
             organisation_id: DEFAULT_ORGANISATION,
             organisation_name,
+            faq_index: Default::default(),
         })
     }
 

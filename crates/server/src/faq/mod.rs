@@ -2,6 +2,7 @@
 //! count of questions they answered, votes, and staff editing with every version kept.
 
 pub mod deflection;
+pub mod index;
 pub mod public;
 pub mod search;
 pub mod staff;

@@ -279,14 +279,18 @@ pub async fn found(
     query: &str,
     limit: u32,
 ) -> Result<Vec<Found>> {
-    let hits = store::search(&app.pool, app.organisation_id, language, query, limit).await?;
-    Ok(hits
+    let index = app
+        .faq_index
+        .current(&app.pool, app.organisation_id)
+        .await?;
+    Ok(index
+        .search(language, query, limit as usize)
         .into_iter()
-        .map(|hit| Found {
-            question: search::highlight(hit.language, &hit.question, query),
-            excerpt: search::excerpt(hit.language, &markup::plain(&hit.answer), query, 220),
-            lang: (hit.language != language).then_some(hit.language.code()),
-            id: hit.id,
+        .map(|(doc, _)| Found {
+            question: search::highlight(doc.language, &doc.question, query),
+            excerpt: search::excerpt(doc.language, &doc.answer, query, 220),
+            lang: (doc.language != language).then_some(doc.language.code()),
+            id: doc.faq_id.clone(),
         })
         .collect())
 }

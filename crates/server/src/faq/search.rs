@@ -16,6 +16,8 @@ const STOP_IT: &[&str] = &[
     "nella", "non", "o", "per", "perche", "piu", "quale", "quando", "se", "si", "sono", "su",
     "sul", "sulla", "tra", "fra", "un", "una", "uno", "mio", "mia", "mie", "miei", "posso", "devo",
     "essere", "e'", "l", "un'", "dove", "quanto", "questo", "questa", "voglio", "vorrei", "ciao",
+    // Elided forms, as the words split at the apostrophe: "d'identità", "dell'anagrafe".
+    "d", "dell", "dall", "nell", "sull", "all", "c", "quest", "quell", "po", "s", "m", "t", "v",
 ];
 const STOP_EN: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "how", "i", "in",
@@ -70,7 +72,8 @@ pub fn stems(language: Language, text: &str) -> Vec<String> {
     let stemmer = stemmer(language);
     words(text)
         .into_iter()
-        .filter(|w| !is_stop(language, w))
+        // A lone letter or digit says nothing (an elision, a house number's letter).
+        .filter(|w| w.chars().count() > 1 && !is_stop(language, w))
         .map(|w| stem_word(&stemmer, &w))
         .collect()
 }

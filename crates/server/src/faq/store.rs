@@ -163,6 +163,7 @@ pub async fn save_over(
         .execute(&mut *tx)
         .await?;
     }
+    super::index::bump(&mut tx).await?;
     sqlx::query(
         "INSERT INTO faq_revisions (faq_id, revision, staff_id, at, topic_code, position, published,
              question_it, answer_it, question_en, answer_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -246,81 +247,6 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(from_row).collect()
-}
-
-/// A search result: the FAQ's text in the language it matched.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub id: String,
-    pub language: Language,
-    pub question: String,
-    pub answer: String,
-    pub score: f64,
-}
-
-/// Published FAQs matching `query`, best first: a match in the question weighs three times one
-/// in the answer. Texts in the reader's language, and those of FAQs written only in the other.
-pub async fn search(
-    pool: &MySqlPool,
-    organisation_id: Uuid,
-    language: Language,
-    query: &str,
-    limit: u32,
-) -> Result<Vec<Hit>, sqlx::Error> {
-    let other = match language {
-        Language::It => Language::En,
-        Language::En => Language::It,
-    };
-    let (Some(mine), theirs) = (
-        search::boolean_query(language, query),
-        search::boolean_query(other, query),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let theirs = theirs.unwrap_or_else(|| mine.clone());
-    let rows = sqlx::query(
-        "SELECT faq_id, language, question, answer,
-                3 * MATCH (search_question) AGAINST (? IN BOOLEAN MODE)
-                  + MATCH (search_question, search_answer) AGAINST (? IN BOOLEAN MODE) AS score
-           FROM faq_texts
-          WHERE organisation_id = ? AND published AND language = ?
-            AND MATCH (search_question, search_answer) AGAINST (? IN BOOLEAN MODE)
-         UNION ALL
-         SELECT t.faq_id, t.language, t.question, t.answer,
-                3 * MATCH (t.search_question) AGAINST (? IN BOOLEAN MODE)
-                  + MATCH (t.search_question, t.search_answer) AGAINST (? IN BOOLEAN MODE) AS score
-           FROM faq_texts t
-          WHERE t.organisation_id = ? AND t.published AND t.language = ?
-            AND MATCH (t.search_question, t.search_answer) AGAINST (? IN BOOLEAN MODE)
-            AND NOT EXISTS (SELECT 1 FROM faq_texts m WHERE m.faq_id = t.faq_id AND m.language = ?)
-         ORDER BY score DESC, faq_id LIMIT ?",
-    )
-    .bind(&mine)
-    .bind(&mine)
-    .bind(organisation_id.to_string())
-    .bind(language.code())
-    .bind(&mine)
-    .bind(&theirs)
-    .bind(&theirs)
-    .bind(organisation_id.to_string())
-    .bind(other.code())
-    .bind(&theirs)
-    .bind(language.code())
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            let language: String = row.try_get("language")?;
-            Ok(Hit {
-                id: row.try_get("faq_id")?,
-                language: Language::parse(&language).unwrap_or(Language::It),
-                question: row.try_get("question")?,
-                answer: row.try_get("answer")?,
-                score: row.try_get::<f64, _>("score").unwrap_or(0.0),
-            })
-        })
-        .collect()
 }
 
 /// One version of a FAQ, as its history shows it.
