@@ -39,11 +39,15 @@
   }
 
   // Fetches an HTML fragment of our own (escaped by the server's templates) into `target`.
+  // Only the answer to the latest request for a target is shown (a slow older one is dropped).
+  var latest = 0;
   var load = function (url, target, done) {
     var request = new XMLHttpRequest();
+    var mine = ++latest;
+    target.setAttribute("data-request", String(mine));
     request.open("GET", url);
     request.onload = function () {
-      if (request.status === 200) {
+      if (request.status === 200 && target.getAttribute("data-request") === String(mine)) {
         target.innerHTML = request.responseText;
         if (done) { done(); }
       }
@@ -64,7 +68,11 @@
   if (faqSearch && faqResults) {
     faqSearch.addEventListener("input", debounce(function () {
       var q = faqSearch.value.trim();
-      if (q.length < 3) { return; }
+      if (q.length < 3) {
+        faqResults.setAttribute("data-request", "");
+        faqResults.innerHTML = "";
+        return;
+      }
       load("/faq/cerca?frammento=1&q=" + encodeURIComponent(q), faqResults);
       if (window.history && window.history.replaceState) {
         window.history.replaceState(null, "", "/faq/cerca?q=" + encodeURIComponent(q));
