@@ -5,6 +5,7 @@ mod support;
 
 mod admin;
 mod attachments;
+mod audit;
 mod backoffice;
 mod citizens;
 mod event_log;

@@ -19,7 +19,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<MySqlPool, sqlx:
 }
 
 pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("../../migrations").run(pool).await
+    sqlx::migrate!("../../migrations").run(pool).await?;
+    // Events recorded before the hash chain existed are chained once, in order.
+    crate::chain::chain_unchained(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    Ok(())
 }
 
 /// A random secret shared by every server copy, created the first time it is asked for.

@@ -49,20 +49,41 @@ pub async fn insert_events(
     conn: &mut MySqlConnection,
     events: &[SerializedEvent],
 ) -> Result<(), sqlx::Error> {
+    // Each event's hash chains it to the one before it of the same aggregate (see `chain`).
+    let mut chained: HashMap<(String, i64), String> = HashMap::new();
     for event in events {
+        let sequence = event.sequence as i64;
+        let previous = match chained.get(&(event.aggregate_id.clone(), sequence - 1)) {
+            Some(hash) => hash.clone(),
+            None => {
+                crate::chain::previous(conn, &event.aggregate_type, &event.aggregate_id, sequence)
+                    .await?
+            }
+        };
+        let chain_hash = crate::chain::hash(
+            &previous,
+            &event.aggregate_id,
+            sequence,
+            &event.event_type,
+            &event.event_version,
+            &event.payload,
+            &event.metadata,
+        );
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                 payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 payload, metadata, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&event.aggregate_type)
         .bind(&event.aggregate_id)
-        .bind(event.sequence as i64)
+        .bind(sequence)
         .bind(&event.event_type)
         .bind(&event.event_version)
         .bind(&event.payload)
         .bind(&event.metadata)
+        .bind(&chain_hash)
         .execute(&mut *conn)
         .await?;
+        chained.insert((event.aggregate_id.clone(), sequence), chain_hash);
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod backoffice;
+pub mod chain;
 pub mod citizens;
 pub mod clock;
 pub mod config;

@@ -37,6 +37,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         faqs: usize,
     },
+    /// A request's complete event history as JSON (`sportello events 2026/0000001`), or
+    /// `sportello events verify`: recompute every request's hash chain and report any break.
+    Events {
+        /// A request's reference, or `verify`.
+        target: String,
+    },
     /// Read models built from the events.
     Projections {
         #[command(subcommand)]
@@ -141,6 +147,28 @@ async fn main() -> anyhow::Result<()> {
                     filed.reference, app.config.public_url, filed.token
                 );
             }
+            Ok(())
+        }
+        Command::Events { target } => {
+            let (pool, _) = open_database(&config).await?;
+            if target == "verify" {
+                let report = sportello_server::chain::verify(&pool).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                if !report.breaks.is_empty() {
+                    anyhow::bail!("{} break(s) in the event chains", report.breaks.len());
+                }
+                return Ok(());
+            }
+            let organisation = sportello_server::app::DEFAULT_ORGANISATION;
+            let Some(id) =
+                sportello_server::audit::aggregate_of(&pool, organisation, &target).await?
+            else {
+                anyhow::bail!("no request has the reference {target}");
+            };
+            let events = sportello_server::audit::history(&pool, &id).await?;
+            let out =
+                serde_json::json!({ "aggregate_id": id, "reference": target, "events": events });
+            println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
         Command::Projections {

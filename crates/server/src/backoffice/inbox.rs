@@ -115,7 +115,7 @@ pub async fn inbox(
     // The counter's staff work from the front office's pages.
     if !staff.may_use_back_office() && !staff.has(crate::staff::Role::Administrator) {
         return Ok(axum::response::IntoResponse::into_response(
-            axum::response::Redirect::to("/ufficio/sportello"),
+            axum::response::Redirect::to("/ufficio"),
         ));
     }
     let now = app.clock.now();

@@ -25,6 +25,7 @@ pub struct StaffBar {
     pub urp: bool,
     pub admin: bool,
     pub front_office: bool,
+    pub auditor: bool,
 }
 
 impl StaffBar {
@@ -35,6 +36,8 @@ impl StaffBar {
             urp: staff.is_urp(),
             admin: staff.has(crate::staff::Role::Administrator),
             front_office: staff.has(crate::staff::Role::FrontOffice) || staff.is_urp(),
+            auditor: staff.has(crate::staff::Role::Auditor)
+                || staff.has(crate::staff::Role::Administrator),
         }
     }
 }

@@ -60,8 +60,10 @@ pub async fn landing(signed_in: SignedIn) -> Redirect {
     let staff = &signed_in.staff;
     if staff.may_use_back_office() || staff.has(Role::Administrator) {
         Redirect::to("/ufficio/richieste")
-    } else {
+    } else if staff.has(Role::FrontOffice) {
         Redirect::to("/ufficio/sportello")
+    } else {
+        Redirect::to("/ufficio/revisione")
     }
 }
 

@@ -27,15 +27,18 @@ pub enum Role {
     FrontOffice,
     /// Sees and answers only the requests of their departments.
     Referent,
+    /// Reads any request's complete event history, with its hash chain; changes nothing.
+    Auditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Administrator,
         Role::UrpManager,
         Role::UrpOperator,
         Role::FrontOffice,
         Role::Referent,
+        Role::Auditor,
     ];
 
     pub fn code(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Role {
             Role::UrpOperator => "urp_operator",
             Role::FrontOffice => "front_office",
             Role::Referent => "referent",
+            Role::Auditor => "auditor",
         }
     }
 }

@@ -66,7 +66,8 @@ where
             Ok(Some(staff))
                 if staff.may_use_back_office()
                     || staff.has(staff::Role::Administrator)
-                    || staff.has(staff::Role::FrontOffice) =>
+                    || staff.has(staff::Role::FrontOffice)
+                    || staff.has(staff::Role::Auditor) =>
             {
                 staff
             }

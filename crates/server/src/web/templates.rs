@@ -12,6 +12,14 @@ use super::i18n;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     (
+        "audit/find.html",
+        include_str!("../../templates/audit/find.html"),
+    ),
+    (
+        "audit/history.html",
+        include_str!("../../templates/audit/history.html"),
+    ),
+    (
         "faq/search_form.html",
         include_str!("../../templates/faq/search_form.html"),
     ),

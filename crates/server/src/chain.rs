@@ -1,0 +1,259 @@
+//! The events' hash chain: each event's `chain_hash` is the SHA-256 of the previous event's hash
+//! (of the same request; 64 zeros for the first) and the event's own stored fields, so changing,
+//! removing or reordering any recorded event breaks every hash after it. (Removing a request's
+//! newest events leaves a shorter chain that still holds: the chain proves what is there was not
+//! changed, not that nothing came after it.) Written in the append's
+//! transaction (under the append lock); `verify` recomputes every chain and reports the breaks.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{MySqlConnection, MySqlPool, Row};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of one event after `previous`. JSON is hashed in serde_json's compact form with
+/// sorted keys, which is what it reads back from the database, whatever the database stored.
+pub fn hash(
+    previous: &str,
+    aggregate_id: &str,
+    sequence: i64,
+    event_type: &str,
+    event_version: &str,
+    payload: &Value,
+    metadata: &Value,
+) -> String {
+    let mut digest = Sha256::new();
+    for part in [
+        previous,
+        aggregate_id,
+        &sequence.to_string(),
+        event_type,
+        event_version,
+        &payload.to_string(),
+        &metadata.to_string(),
+    ] {
+        digest.update(part.as_bytes());
+        digest.update(b"\n");
+    }
+    hex::encode(digest.finalize())
+}
+
+/// The chain hash of an aggregate's event at `sequence`, inside the appending transaction.
+pub async fn previous(
+    conn: &mut MySqlConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    sequence: i64,
+) -> Result<String, sqlx::Error> {
+    if sequence <= 1 {
+        return Ok(GENESIS.to_string());
+    }
+    let hash: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT chain_hash FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(sequence - 1)
+    .fetch_optional(conn)
+    .await?;
+    Ok(hash.flatten().unwrap_or_else(|| GENESIS.to_string()))
+}
+
+/// Chains the events recorded before the chain existed, in order (once, at migration time).
+pub async fn chain_unchained(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
+    let mut chained = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        crate::event_store::lock_appends(&mut tx).await?;
+        let rows = sqlx::query(
+            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
+               FROM events WHERE chain_hash IS NULL ORDER BY global_position LIMIT 1000",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(chained);
+        }
+        for row in rows {
+            let (kind, id, sequence): (String, String, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            let previous = previous(&mut tx, &kind, &id, sequence).await?;
+            let payload: Value = row.try_get(5)?;
+            let metadata: Value = row.try_get(6)?;
+            let chain_hash = hash(
+                &previous,
+                &id,
+                sequence,
+                &row.try_get::<String, _>(3)?,
+                &row.try_get::<String, _>(4)?,
+                &payload,
+                &metadata,
+            );
+            sqlx::query("UPDATE events SET chain_hash = ? WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?")
+                .bind(chain_hash)
+                .bind(&kind)
+                .bind(&id)
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await?;
+            chained += 1;
+        }
+        tx.commit().await?;
+    }
+}
+
+/// A place where a chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Break {
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub problem: &'static str,
+}
+
+/// What `verify` found.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub events: u64,
+    pub aggregates: u64,
+    pub breaks: Vec<Break>,
+}
+
+/// Recomputes every request's chain from its stored events (in pages of one aggregate range).
+pub async fn verify(pool: &MySqlPool) -> Result<Report, sqlx::Error> {
+    let mut report = Report::default();
+    let mut after: (String, i64) = (String::new(), 0);
+    let mut last_hash = GENESIS.to_string();
+    let mut expected_sequence = 1;
+    loop {
+        let rows = sqlx::query(
+            "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata, chain_hash
+               FROM events WHERE aggregate_type = 'request' AND (aggregate_id, sequence) > (?, ?)
+              ORDER BY aggregate_id, sequence LIMIT 2000",
+        )
+        .bind(&after.0)
+        .bind(after.1)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(report);
+        }
+        for row in rows {
+            let id: String = row.try_get(0)?;
+            let sequence: i64 = row.try_get(1)?;
+            if id != after.0 {
+                report.aggregates += 1;
+                last_hash = GENESIS.to_string();
+                expected_sequence = 1;
+            }
+            report.events += 1;
+            let gap = sequence != expected_sequence;
+            if gap {
+                report.breaks.push(Break {
+                    aggregate_id: id.clone(),
+                    sequence,
+                    problem: "an event is missing before this one",
+                });
+            }
+            let stored: Option<String> = row.try_get(6)?;
+            let computed = hash(
+                &last_hash,
+                &id,
+                sequence,
+                &row.try_get::<String, _>(2)?,
+                &row.try_get::<String, _>(3)?,
+                &row.try_get::<Value, _>(4)?,
+                &row.try_get::<Value, _>(5)?,
+            );
+            match stored {
+                None => report.breaks.push(Break {
+                    aggregate_id: id.clone(),
+                    sequence,
+                    problem: "the event has no chain hash",
+                }),
+                Some(stored) if stored != computed && !gap => report.breaks.push(Break {
+                    aggregate_id: id.clone(),
+                    sequence,
+                    problem: "the event or one before it was changed",
+                }),
+                Some(_) => {}
+            }
+            // Go on from the stored hash, so one change is reported once, where it is.
+            last_hash = row.try_get::<Option<String>, _>(6)?.unwrap_or(computed);
+            expected_sequence = sequence + 1;
+            after = (id, sequence);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_depends_on_every_field_and_on_the_previous_hash() {
+        let payload = serde_json::json!({"b": 1, "a": "x"});
+        let metadata = serde_json::json!({"actor": "citizen"});
+        let base = hash(
+            GENESIS,
+            "id",
+            1,
+            "RequestReceived",
+            "1.0",
+            &payload,
+            &metadata,
+        );
+        assert_eq!(base.len(), 64);
+        assert_ne!(
+            base,
+            hash(
+                "f".repeat(64).as_str(),
+                "id",
+                1,
+                "RequestReceived",
+                "1.0",
+                &payload,
+                &metadata
+            )
+        );
+        assert_ne!(
+            base,
+            hash(
+                GENESIS,
+                "id",
+                2,
+                "RequestReceived",
+                "1.0",
+                &payload,
+                &metadata
+            )
+        );
+        assert_ne!(
+            base,
+            hash(
+                GENESIS,
+                "id",
+                1,
+                "RequestReceived",
+                "1.0",
+                &serde_json::json!({"b": 2, "a": "x"}),
+                &metadata
+            )
+        );
+        let reordered: Value = serde_json::from_str(r#"{"a":"x","b":1}"#).unwrap();
+        assert_eq!(
+            base,
+            hash(
+                GENESIS,
+                "id",
+                1,
+                "RequestReceived",
+                "1.0",
+                &reordered,
+                &metadata
+            ),
+            "key order does not matter"
+        );
+    }
+}
