@@ -73,7 +73,7 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// administrator, urp_manager, urp_operator, front_office or referent (repeatable).
+        /// administrator, urp_manager, urp_operator, front_office, referent or auditor (repeatable).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// A department's name or id (repeatable; for referents).
