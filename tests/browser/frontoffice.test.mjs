@@ -1,4 +1,4 @@
-// The front office in a real browser: an operator at the counter looks a citizen up, registers
+// The front office in a real browser (and, at the end, an auditor reading the request's log): an operator at the counter looks a citizen up, registers
 // them (no e-mail address), enters a request on their behalf, hands over the printed receipt with
 // its QR code and PDF, and finds the request on the citizen's page. The citizen opens the link on
 // the receipt. Every page reached is checked with axe-core.
@@ -12,6 +12,7 @@ import { checkAccessibility, launchBrowser, startServer } from './support.mjs';
 
 const PASSWORD = 'una password lunga e sicura';
 const OPERATOR = 'franca@comune.test';
+const AUDITOR = 'aldo@comune.test';
 const CITIZEN = { firstName: 'Mario', lastName: 'Rossi', fiscalCode: 'RSSMRA80A01H501U' };
 const SUBJECT = 'Orari della biblioteca comunale';
 const DESCRIPTION = 'Il signor Rossi chiede gli orari di apertura estivi della biblioteca comunale e se serve la tessera.';
@@ -33,6 +34,8 @@ const journey = {
 before(async () => {
   server = await startServer();
   await server.cli(['user', 'add', '--email', OPERATOR, '--name', 'Franca Sportellista', '--role', 'front_office'],
+    { input: `${PASSWORD}\n` });
+  await server.cli(['user', 'add', '--email', AUDITOR, '--name', 'Aldo Revisore', '--role', 'auditor'],
     { input: `${PASSWORD}\n` });
   ({ browser } = await launchBrowser());
   operator = await newPage();
@@ -200,4 +203,27 @@ test('the citizen follows the link printed on the receipt', async (t) => {
   assert.equal(await text(page.locator('#reference')), journey.reference);
   assert.equal(await text(page.locator('#subject')), SUBJECT);
   await checkAccessibility(page, 'tracking page of a request entered at the counter');
+});
+
+test('an auditor reads the request\'s complete event history with its chain checked', async (t) => {
+  assert.ok(journey.reference, 'the operator entered the request');
+  const page = await newPage();
+  t.after(() => page.context().close());
+  await page.goto(`${server.url}/ufficio/accesso`);
+  await field(page, 'E-mail').fill(AUDITOR);
+  await field(page, 'Password').fill(PASSWORD);
+  await page.locator('main form[action="/ufficio/accesso"]').getByRole('button').click();
+  await page.waitForURL(`${server.url}/ufficio/revisione`);
+  await checkAccessibility(page, 'audit: find a request');
+  await field(page, 'Riferimento').fill(journey.reference);
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.waitForURL(`${server.url}/ufficio/revisione/${journey.requestId}`);
+  assert.match(await text(page.locator('#chain')), /Catena di hash integra/);
+  assert.match(await text(page.locator('#events')), /RequestReceived/);
+  await checkAccessibility(page, 'audit: a request\'s events');
+  const download = await page.request.get(`${server.url}/ufficio/revisione/${journey.requestId}/json`);
+  assert.equal(download.status(), 200);
+  const history = await download.json();
+  assert.equal(history.events[0].type, 'RequestReceived');
+  assert.ok(history.events.every((e) => e.chain_ok), 'every hash holds');
 });
