@@ -127,3 +127,98 @@ async fn a_processor_running_during_concurrent_appends_skips_nothing() {
         .unwrap();
     assert_eq!(rows, 60, "every event reached the view exactly once");
 }
+
+/// The citizen area's part of the status view: owners, e-mail index, phases, ratings, erasure,
+/// the messages and files of the history, and which request names which file.
+async fn area_snapshot(app: &TestApp) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    for query in [
+        "SELECT CONVERT(CONCAT_WS('|', aggregate_id, status, COALESCE(citizen_id, '-'), COALESCE(email_index, '-'),
+                COALESCE(taken_in_charge_at, '-'), COALESCE(answered_at, '-'), COALESCE(closed_at, '-'),
+                COALESCE(stars, '-'), COALESCE(erased_at, '-'), paper_only, COALESCE(outcome, '-')) USING utf8mb4)
+           FROM citizen_requests ORDER BY aggregate_id",
+        "SELECT CONVERT(CONCAT_WS('|', aggregate_id, sequence, entry, COALESCE(detail, '-'),
+                COALESCE(CAST(message AS CHAR), '-'), COALESCE(CAST(files AS CHAR), '-')) USING utf8mb4)
+           FROM citizen_timeline ORDER BY aggregate_id, sequence",
+        "SELECT CONVERT(CONCAT_WS('|', file_id, aggregate_id) USING utf8mb4) FROM citizen_files ORDER BY file_id, aggregate_id",
+    ] {
+        rows.extend(sqlx::query_scalar::<_, String>(query).fetch_all(&app.pool).await.unwrap());
+    }
+    rows
+}
+
+#[tokio::test]
+async fn a_rebuilt_citizen_area_view_equals_the_live_one() {
+    use axum::http::StatusCode;
+    let app = TestApp::start().await;
+    let (email, password) = app
+        .add_staff(
+            "Ugo Urp",
+            &[sportello_server::staff::Role::UrpOperator],
+            &[],
+        )
+        .await;
+    let staff = app.browser();
+    staff.signed_in_as(&email, &password).await;
+    // One answered with a document, closed and rated; one erased; one still open.
+    let rated = app
+        .file(complaint("Da valutare").file("attachments", "foto.png", "image/png", png(8, 8)))
+        .await;
+    let erased = app.file(complaint("Da cancellare")).await;
+    app.file(complaint("Aperta")).await;
+    let rated_id = app.aggregate_id(&rated.reference).await;
+    let answered = staff
+        .act_with_files(
+            &rated_id,
+            "rispondi",
+            "Ecco la risposta.",
+            &[(
+                "risposta.pdf",
+                "application/pdf",
+                b"%PDF-1.4\n%%EOF\n".to_vec(),
+            )],
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER);
+    staff
+        .act(&rated_id, "chiudi", &[("outcome", "answered")])
+        .await;
+    app.settle().await;
+    let base = format!("/segui/{}", rated.token);
+    let token = app.get(&base).await.input_value("csrf_token").unwrap();
+    let rating = app
+        .post_urlencoded(
+            &format!("{base}/valuta"),
+            &[
+                ("csrf_token", &token),
+                ("stars", "4"),
+                ("step", "2"),
+                ("reasons", "clear"),
+            ],
+        )
+        .await;
+    assert_eq!(rating.status, StatusCode::SEE_OTHER);
+    let erased_id = app.aggregate_id(&erased.reference).await;
+    sportello_server::citizens::data_rights::erase_request(
+        &app.app,
+        &erased_id,
+        sportello_domain::ErasureReason::Retention,
+        "system:test",
+    )
+    .await
+    .unwrap();
+    app.settle().await;
+    let live = area_snapshot(&app).await;
+    assert!(live.iter().any(|row| row.contains("|rated|4|")), "{live:?}");
+    assert!(
+        live.iter().any(|row| row.contains("|erased|retention|")),
+        "{live:?}"
+    );
+    assert!(live
+        .iter()
+        .any(|row| row.contains("risposta.pdf") || row.contains("sealed_name")));
+    sportello_projections::rebuild(&app.pool, &CitizenStatus)
+        .await
+        .unwrap();
+    assert_eq!(area_snapshot(&app).await, live);
+}
