@@ -393,6 +393,22 @@ async fn a_suggestion_opened_without_sending_the_form_counts_as_answered_by_the_
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let form = app.get("/segnalazioni/nuova").await;
+    let unknown = app
+        .post_urlencoded(
+            "/faq/aperture",
+            &[
+                ("csrf_token", &form.input_value("csrf_token").unwrap()),
+                ("form_session", &form.input_value("form_session").unwrap()),
+                ("faq", "00000000-0000-0000-0000-000000000000"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::NOT_FOUND,
+        "only a FAQ one can open counts"
+    );
 }
 
 #[tokio::test]

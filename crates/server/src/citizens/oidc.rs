@@ -396,13 +396,8 @@ pub fn verify_id_token(
     {
         return Err(invalid("issued in the future"));
     }
-    let nonce_ok = text("nonce").is_some_and(|n| {
-        n.len() == expected.nonce.len()
-            && n.bytes()
-                .zip(expected.nonce.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
+    let nonce_ok = text("nonce")
+        .is_some_and(|n| csrf::constant_time_eq(n.as_bytes(), expected.nonce.as_bytes()));
     if !nonce_ok {
         return Err(invalid("the nonce does not match"));
     }

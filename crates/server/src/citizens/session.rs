@@ -25,8 +25,7 @@ pub struct CitizenSignedIn {
 impl CitizenSignedIn {
     /// Whether a form's token is this session's (compared in constant time).
     pub fn csrf_ok(&self, token: &str) -> bool {
-        let (a, b) = (self.csrf_token.as_bytes(), token.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        crate::web::csrf::constant_time_eq(self.csrf_token.as_bytes(), token.as_bytes())
     }
 }
 

@@ -368,6 +368,11 @@ pub async fn opened(
     if session.len() != 43 || uuid::Uuid::parse_str(faq).is_err() {
         return Err(AppError::BadRequest);
     }
+    // Only a FAQ a citizen can open is counted.
+    store::find(&app.pool, app.organisation_id, faq)
+        .await?
+        .filter(|found| found.published)
+        .ok_or(AppError::NotFound)?;
     super::deflection::opened(&app, session, faq).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,8 @@ use rand::{Rng, RngCore};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use crate::web::csrf::constant_time_eq;
+
 /// Seconds per step; apps assume 30 unless the URI says otherwise, and some ignore the URI.
 const STEP_SECONDS: i64 = 30;
 /// Digits per code; six is the only length every app supports.
@@ -227,16 +229,6 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-/// Compares without stopping at the first difference, so response timing does not reveal how
-/// many leading digits of a guess were right. Lengths are public (always six here).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(difference) == 0
 }
 
 fn recovery_code(rng: &mut impl Rng) -> String {

@@ -42,6 +42,16 @@ pub fn verify_request(
     )
 }
 
+/// Compares without stopping at the first difference, so response timing does not reveal how
+/// much of a guess was right (session CSRF tokens, one-time codes, OpenID Connect nonces).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(difference) == 0
+}
+
 /// A fresh nonce for the cookie.
 pub fn new_nonce() -> String {
     let mut bytes = [0u8; 32];
