@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod personal;
 mod processor;
 pub mod queue;
+pub mod statistics;
 
 pub use log::{decode, StoredEvent};
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
@@ -24,6 +25,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
     vec![
         Box::new(citizen_status::CitizenStatus),
         Box::new(queue::Queue),
+        Box::new(statistics::Statistics),
     ]
 }
 

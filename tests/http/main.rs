@@ -19,4 +19,5 @@ mod projections;
 mod references;
 mod reminders;
 mod site_pages;
+mod statistics;
 mod tracking;

@@ -321,6 +321,11 @@ pub fn router(app: AppState) -> Router {
         )
         .merge(citizen_routes())
         .merge(faq_routes())
+        .route("/ufficio/statistiche", get(crate::statistics::dashboard))
+        .route(
+            "/ufficio/statistiche/esporta/{format}",
+            get(crate::statistics::download),
+        )
         .route("/ufficio/revisione", get(crate::audit::find))
         .route("/ufficio/revisione/{id}", get(crate::audit::page))
         .route("/ufficio/revisione/{id}/json", get(crate::audit::export))

@@ -25,8 +25,10 @@ pub mod reminders;
 pub mod settings;
 pub mod site_pages;
 pub mod staff;
+pub mod statistics;
 pub mod tracking;
 pub mod web;
+pub mod zip;
 
 /// Sealing personal data lives with the projections, which open it too.
 pub use sportello_projections::personal;

@@ -26,6 +26,7 @@ pub struct StaffBar {
     pub admin: bool,
     pub front_office: bool,
     pub auditor: bool,
+    pub statistics: bool,
 }
 
 impl StaffBar {
@@ -38,6 +39,9 @@ impl StaffBar {
             front_office: staff.has(crate::staff::Role::FrontOffice) || staff.is_urp(),
             auditor: staff.has(crate::staff::Role::Auditor)
                 || staff.has(crate::staff::Role::Administrator),
+            statistics: staff.has(crate::staff::Role::UrpManager)
+                || staff.has(crate::staff::Role::Administrator)
+                || staff.has(crate::staff::Role::Referent),
         }
     }
 }

@@ -22,14 +22,12 @@ use crate::staff::sessions;
 use crate::web::form::Errors;
 use crate::web::{AppError, Lang, Result};
 
-pub mod archive;
-
 /// The archive: `dati.json` and the files, under `allegati/<reference>/`.
 pub async fn export(State(app): State<AppState>, signed_in: CitizenSignedIn) -> Result<Response> {
     let citizen = &signed_in.citizen;
     let owner = store::owner(&app.pool, citizen).await?;
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
-    let mut zip = archive::Writer::new();
+    let mut zip = crate::zip::Writer::new();
     let mut listed = Vec::new();
     for request in &requests {
         let folder = format!("allegati/{}", request.reference.replace('/', "-"));

@@ -46,14 +46,24 @@ pub async fn submitted(app: &AppState, session: &str) -> Result<()> {
 
 /// Questions answered by the FAQ since `since`: form sessions with a suggestion opened, not sent.
 pub async fn answered_since(app: &AppState, since: chrono::DateTime<chrono::Utc>) -> Result<i64> {
+    answered_between(&app.pool, since, app.clock.now() - GRACE).await
+}
+
+/// Form sessions that opened a suggestion in `[from, to)` and were not sent. `to` should be an
+/// hour (`GRACE`) ago at the latest: a form may still be sent until then.
+pub async fn answered_between(
+    pool: &sqlx::MySqlPool,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(DISTINCT form_session) FROM faq_deflections d
           WHERE d.opened_at >= ? AND d.opened_at < ?
             AND NOT EXISTS (SELECT 1 FROM faq_deflections s WHERE s.form_session = d.form_session AND s.submitted_at IS NOT NULL)",
     )
-    .bind(since)
-    .bind(app.clock.now() - GRACE)
-    .fetch_one(&app.pool)
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
     .await?;
     Ok(count)
 }

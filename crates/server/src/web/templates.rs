@@ -12,6 +12,10 @@ use super::i18n;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     (
+        "statistics/dashboard.html",
+        include_str!("../../templates/statistics/dashboard.html"),
+    ),
+    (
         "audit/find.html",
         include_str!("../../templates/audit/find.html"),
     ),

@@ -1,5 +1,5 @@
-//! A ZIP archive written in memory, files stored uncompressed (the citizen's files are mostly
-//! images and PDFs that do not compress anyway): local headers, central directory, end record.
+//! A ZIP archive written in memory, entries stored uncompressed: local headers, central
+//! directory, end record. Used for the citizen's data export and for XLSX workbooks.
 
 pub struct Writer {
     bytes: Vec<u8>,

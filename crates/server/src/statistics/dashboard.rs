@@ -1,0 +1,486 @@
+//! The dashboard: a period (compared with the one before) and filters, the headline figures,
+//! charts with their tables, and every table as CSV or XLSX.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sportello_domain::{rome_date, Channel, Kind, Language};
+
+use super::charts::{self, Chart};
+use super::export;
+use super::figures::{self, Figures, Scope, AGES};
+use super::period::{self, Period};
+use super::report::{self, Names, Table};
+use crate::app::AppState;
+use crate::backoffice::StaffBar;
+use crate::directory;
+use crate::staff::{Role, Staff};
+use crate::web::auth::SignedIn;
+use crate::web::{i18n, AppError, Lang, Page, Result};
+
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[serde(default)]
+pub struct Filters {
+    dal: String,
+    al: String,
+    tipo: String,
+    argomento: String,
+    canale: String,
+    ufficio: String,
+    tabella: String,
+}
+
+impl Filters {
+    /// The query string that keeps the period and filters (for exports and period links).
+    fn query(&self) -> String {
+        let pairs = [
+            ("dal", &self.dal),
+            ("al", &self.al),
+            ("tipo", &self.tipo),
+            ("argomento", &self.argomento),
+            ("canale", &self.canale),
+            ("ufficio", &self.ufficio),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const CHANNELS: [Channel; 7] = [
+    Channel::Web,
+    Channel::Counter,
+    Channel::Phone,
+    Channel::Letter,
+    Channel::Email,
+    Channel::Pec,
+    Channel::Api,
+];
+
+/// Managers and administrators see the whole organisation; a referent their departments.
+fn scope_for(staff: &Staff, organisation_id: String) -> Result<Scope> {
+    let departments = if staff.has(Role::UrpManager) || staff.has(Role::Administrator) {
+        None
+    } else if staff.has(Role::Referent) {
+        Some(staff.departments.iter().map(|d| d.to_string()).collect())
+    } else {
+        return Err(AppError::NotFound);
+    };
+    Ok(Scope {
+        organisation_id,
+        departments,
+        ..Scope::default()
+    })
+}
+
+struct Computed {
+    current: Figures,
+    previous: Figures,
+    names: Names,
+    errors: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    id: &'static str,
+    text: String,
+}
+
+async fn compute(
+    app: &AppState,
+    language: Language,
+    staff: &Staff,
+    filters: &Filters,
+) -> Result<Computed> {
+    let mut scope = scope_for(staff, app.organisation_id.to_string())?;
+    let now = app.clock.now();
+    let today = rome_date(now);
+    let mut errors = Vec::new();
+    let period = match period::parse(&filters.dal, &filters.al, today) {
+        Ok(period) => period,
+        Err(key) => {
+            let (field, id) = if key == "statistics.error.to" {
+                ("al", "al-error")
+            } else {
+                ("dal", "dal-error")
+            };
+            errors.push(FieldError {
+                field,
+                id,
+                text: i18n::text(language, key, &[]),
+            });
+            period::parse("", "", today).expect("the default period is valid")
+        }
+    };
+    let some = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_string());
+    scope.kind = some(&filters.tipo).filter(|k| Kind::parse(k).is_some());
+    scope.topic = some(&filters.argomento);
+    scope.channel = some(&filters.canale).filter(|c| CHANNELS.iter().any(|ch| ch.code() == c));
+    scope.department = some(&filters.ufficio);
+    if let (Some(allowed), Some(department)) = (&scope.departments, &scope.department) {
+        if !allowed.contains(department) {
+            return Err(AppError::NotFound);
+        }
+    }
+    let current = figures::compute(&app.pool, &scope, period, now).await?;
+    let previous = figures::compute(&app.pool, &scope, period.previous(), now).await?;
+    let topics = crate::intake::all_topics(&app.pool, app.organisation_id).await?;
+    let names = Names {
+        language,
+        topics: topics
+            .into_iter()
+            .map(|t| {
+                let name = if language == Language::En {
+                    t.name_en
+                } else {
+                    t.name_it
+                };
+                (t.code, name)
+            })
+            .collect(),
+        departments: directory::departments(&app.pool, app.organisation_id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id.to_string(), d.name))
+            .collect(),
+    };
+    Ok(Computed {
+        current,
+        previous,
+        names,
+        errors,
+    })
+}
+
+#[derive(Serialize)]
+struct Headline {
+    key: &'static str,
+    value: String,
+    previous: String,
+    /// "+12%" / "−3%" when both are numbers.
+    change: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Shown {
+    id: &'static str,
+    title: String,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    chart: Option<Chart>,
+}
+
+fn headlines(computed: &Computed, language: Language) -> Vec<Headline> {
+    let summary = report::summary(&computed.current, &computed.previous, &computed.names);
+    let keys = [
+        "received",
+        "answered",
+        "closed",
+        "open_at_end",
+        "in_time_share",
+        "first_response_median",
+        "first_response_p90",
+        "answer_median",
+        "answer_p90",
+        "reminders",
+        "redirections",
+        "reopenings",
+        "ratings",
+        "average_stars",
+        "deflections",
+    ];
+    keys.iter()
+        .zip(summary.rows)
+        .map(|(key, row)| {
+            let number = |cell: &report::Cell| match cell {
+                report::Cell::Int(n) => Some(*n as f64),
+                report::Cell::Num(v) => *v,
+                report::Cell::Text(_) => None,
+            };
+            let change = match (number(&row[1]), number(&row[2])) {
+                (Some(now), Some(before)) if before != 0.0 => {
+                    let percent = ((now - before) / before * 100.0).round();
+                    Some(if percent >= 0.0 {
+                        format!("+{percent:.0}%")
+                    } else {
+                        format!("−{:.0}%", -percent)
+                    })
+                }
+                _ => None,
+            };
+            Headline {
+                key,
+                value: report::shown(&row[1], language),
+                previous: report::shown(&row[2], language),
+                change,
+            }
+        })
+        .collect()
+}
+
+fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
+    let names = &computed.names;
+    let t = |key: &str| i18n::text(names.language, key, &[]);
+    let description = t(&format!("statistics.chart.{}", table.id));
+    let number = |cell: &report::Cell| match cell {
+        report::Cell::Int(n) => *n,
+        _ => 0,
+    };
+    match table.id {
+        "trend" => {
+            let points: Vec<(String, Vec<i64>)> = table
+                .rows
+                .iter()
+                .map(|row| {
+                    (
+                        report::shown(&row[0], names.language),
+                        vec![number(&row[1]), number(&row[2])],
+                    )
+                })
+                .collect();
+            Some(charts::columns(
+                "chart-trend",
+                &table.title,
+                &description,
+                &[
+                    t("statistics.measure.received"),
+                    t("statistics.measure.answered"),
+                ],
+                &points,
+            ))
+        }
+        "by_kind" | "by_topic" | "by_channel" | "by_department" | "aging" => {
+            let rows: Vec<(String, i64)> = table
+                .rows
+                .iter()
+                .map(|row| (report::shown(&row[0], names.language), number(&row[1])))
+                .collect();
+            Some(charts::bars(
+                &format!("chart-{}", table.id),
+                &table.title,
+                &description,
+                &rows,
+            ))
+        }
+        "satisfaction" => {
+            let rows: Vec<(String, i64)> = table
+                .rows
+                .iter()
+                .take(5)
+                .map(|row| (report::shown(&row[0], names.language), number(&row[1])))
+                .collect();
+            Some(charts::bars(
+                "chart-satisfaction",
+                &table.title,
+                &description,
+                &rows,
+            ))
+        }
+        _ => None,
+    }
+}
+
+pub async fn dashboard(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Query(filters): Query<Filters>,
+) -> Result<Response> {
+    let staff = &signed_in.staff;
+    let computed = compute(&app, language, staff, &filters).await?;
+    let tables = report::all(&computed.current, &computed.previous, &computed.names);
+    let shown: Vec<Shown> = tables
+        .iter()
+        .skip(1)
+        .map(|table| Shown {
+            id: table.id,
+            title: table.title.clone(),
+            headers: table.headers.clone(),
+            rows: table
+                .rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|cell| report::shown(cell, language))
+                        .collect()
+                })
+                .collect(),
+            chart: chart_for(table, &computed),
+        })
+        .collect();
+    let period = computed.current.period.expect("computed for a period");
+    let previous = computed.previous.period.expect("computed for a period");
+    let today = rome_date(app.clock.now());
+    let presets = presets(today, language);
+    let kinds: Vec<Choice> = Kind::ALL
+        .iter()
+        .map(|k| Choice {
+            value: k.code().into(),
+            label: computed.names.kind(k.code()),
+        })
+        .collect();
+    let channels: Vec<Choice> = CHANNELS
+        .iter()
+        .map(|c| Choice {
+            value: c.code().into(),
+            label: computed.names.channel(c.code()),
+        })
+        .collect();
+    let mut topics: Vec<Choice> = computed
+        .names
+        .topics
+        .iter()
+        .map(|(code, name)| Choice {
+            value: code.clone(),
+            label: name.clone(),
+        })
+        .collect();
+    topics.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut departments: Vec<Choice> = computed
+        .names
+        .departments
+        .iter()
+        .filter(|(id, _)| {
+            staff.has(Role::UrpManager)
+                || staff.has(Role::Administrator)
+                || staff.departments.iter().any(|d| d.to_string() == **id)
+        })
+        .map(|(id, name)| Choice {
+            value: id.clone(),
+            label: name.clone(),
+        })
+        .collect();
+    departments.sort_by(|a, b| a.label.cmp(&b.label));
+    let page = Page::new(
+        language,
+        "/ufficio/statistiche",
+        &app.organisation_name,
+        "statistics.title",
+    );
+    let body = app.templates.render(
+        "statistics/dashboard.html",
+        context! {
+            lang => page.lang, page, staff => StaffBar::new(staff, &signed_in.csrf_token),
+            filters, errors => computed.errors, headlines => headlines(&computed, language),
+            tables => shown, kinds, channels, topics, departments, presets,
+            period_text => i18n::text(language, "statistics.period_text", &[
+                ("from", &i18n::long_date(language, period.from)),
+                ("to", &i18n::long_date(language, period.to)),
+            ]),
+            previous_text => i18n::text(language, "statistics.previous_text", &[
+                ("from", &i18n::long_date(language, previous.from)),
+                ("to", &i18n::long_date(language, previous.to)),
+            ]),
+            from => period.from.to_string(), to => period.to.to_string(),
+            export_query => filters.query(),
+            referent => computed.current.totals.deflections.is_none(),
+            ages => AGES,
+        },
+    )?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+#[derive(Serialize)]
+struct Preset {
+    label: String,
+    from: String,
+    to: String,
+}
+
+/// Quick choices: this month, last month, this year, last year.
+fn presets(today: chrono::NaiveDate, language: Language) -> Vec<Preset> {
+    use chrono::Datelike;
+    let this_month = Period::month_of(today);
+    let last_month = this_month.previous();
+    let this_year = Period::year(today.year());
+    let last_year = Period::year(today.year() - 1);
+    [
+        (
+            "statistics.preset.this_month",
+            Period::new(this_month.from, today),
+        ),
+        ("statistics.preset.last_month", last_month),
+        (
+            "statistics.preset.this_year",
+            Period::new(this_year.from, today),
+        ),
+        ("statistics.preset.last_year", last_year),
+    ]
+    .into_iter()
+    .map(|(key, p)| Preset {
+        label: i18n::text(language, key, &[]),
+        from: p.from.to_string(),
+        to: p.to.to_string(),
+    })
+    .collect()
+}
+
+/// A table (or all of them) as CSV or XLSX, for the same period and filters as the page.
+pub async fn download(
+    State(app): State<AppState>,
+    Lang(language): Lang,
+    signed_in: SignedIn,
+    Path(format): Path<String>,
+    Query(filters): Query<Filters>,
+) -> Result<Response> {
+    let computed = compute(&app, language, &signed_in.staff, &filters).await?;
+    let tables = report::all(&computed.current, &computed.previous, &computed.names);
+    let chosen: Vec<Table> = if filters.tabella.is_empty() || filters.tabella == "tutte" {
+        tables
+    } else {
+        tables
+            .into_iter()
+            .filter(|t| t.id == filters.tabella)
+            .collect()
+    };
+    let period = computed.current.period.expect("computed for a period");
+    let stem = match chosen.as_slice() {
+        [one] => format!("statistiche-{}-{}-{}", one.id, period.from, period.to),
+        _ => format!("statistiche-{}-{}", period.from, period.to),
+    };
+    let (content_type, body, extension) = match (format.as_str(), chosen.as_slice()) {
+        (_, []) => return Err(AppError::NotFound),
+        ("csv", [one]) => ("text/csv; charset=utf-8", export::csv(one), "csv"),
+        ("xlsx", tables) => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            export::xlsx(tables),
+            "xlsx",
+        ),
+        _ => return Err(AppError::NotFound),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}.{extension}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,220 @@
+//! Rebuilding the statistics in bulk: every event that matters is read once, in log order, folded
+//! in memory with the live projection's fold, and the rows are written in multi-row inserts, all
+//! in one transaction holding the projection's checkpoint (so a live catch-up waits, then goes on
+//! from where the rebuild stopped).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sqlx::{MySql, MySqlPool, QueryBuilder, Row};
+
+use super::fact::{counts, Effect, Fact};
+use super::{COLUMNS, NAME};
+use crate::{log::decode, ProjectionError};
+
+const PAGE: i64 = 20_000;
+const ROWS_PER_INSERT: usize = 1_000;
+
+struct TakeCharge {
+    aggregate_id: String,
+    sequence: i64,
+    organisation_id: String,
+    kind: String,
+    topic_code: String,
+    channel: String,
+    department_id: String,
+    taken_on: NaiveDate,
+    minutes: i32,
+}
+
+type ActivityKey = (
+    String,
+    NaiveDate,
+    &'static str,
+    String,
+    String,
+    String,
+    String,
+);
+
+pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
+    sqlx::query("INSERT IGNORE INTO projection_checkpoints (name, position) VALUES (?, 0)")
+        .bind(NAME)
+        .execute(pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT position FROM projection_checkpoints WHERE name = ? FOR UPDATE")
+        .bind(NAME)
+        .execute(&mut *tx)
+        .await?;
+    let last: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(global_position), 0) FROM events WHERE aggregate_type = 'request'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let mut facts: HashMap<String, Fact> = HashMap::new();
+    let mut take_charges = Vec::new();
+    let mut activity: HashMap<ActivityKey, i32> = HashMap::new();
+    let mut position = 0;
+    let mut read = 0u64;
+    while position < last {
+        let rows = sqlx::query(
+            "SELECT global_position, aggregate_id, sequence, event_type, event_version, payload
+               FROM events
+              WHERE aggregate_type = 'request' AND global_position > ? AND global_position <= ?
+              ORDER BY global_position LIMIT ?",
+        )
+        .bind(position)
+        .bind(last)
+        .bind(PAGE)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(end) = rows.last() else { break };
+        position = end.try_get(0)?;
+        for row in rows {
+            read += 1;
+            let event_type: &str = row.try_get(3)?;
+            if !counts(event_type) {
+                continue;
+            }
+            let at: i64 = row.try_get(0)?;
+            let aggregate_id: String = row.try_get(1)?;
+            let sequence: i64 = row.try_get(2)?;
+            let version: &str = row.try_get(4)?;
+            let payload: serde_json::Value = row.try_get(5)?;
+            let event =
+                decode(event_type, version, payload).map_err(|source| ProjectionError::Decode {
+                    position: at,
+                    source,
+                })?;
+            if let Some(fact) = Fact::received(&aggregate_id, &event) {
+                facts.insert(aggregate_id, fact);
+                continue;
+            }
+            let Some(fact) = facts.get_mut(&aggregate_id) else {
+                continue;
+            };
+            for effect in fact.apply(&event) {
+                match effect {
+                    Effect::TakeCharge {
+                        department_id,
+                        taken_on,
+                        minutes,
+                    } => take_charges.push(TakeCharge {
+                        aggregate_id: aggregate_id.clone(),
+                        sequence,
+                        organisation_id: fact.organisation_id.clone(),
+                        kind: fact.kind.clone(),
+                        topic_code: fact.topic_code.clone(),
+                        channel: fact.channel.clone(),
+                        department_id,
+                        taken_on,
+                        minutes,
+                    }),
+                    Effect::Activity {
+                        day,
+                        activity: what,
+                        department_id,
+                    } => {
+                        let key = (
+                            fact.organisation_id.clone(),
+                            day,
+                            what,
+                            fact.kind.clone(),
+                            fact.topic_code.clone(),
+                            fact.channel.clone(),
+                            department_id,
+                        );
+                        *activity.entry(key).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    for table in ["stat_requests", "stat_take_charges", "stat_activity"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let facts: Vec<Fact> = facts.into_values().collect();
+    for chunk in facts.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::new(format!("INSERT INTO stat_requests ({COLUMNS}) "));
+        push_facts(&mut query, chunk.iter());
+        query.build().execute(&mut *tx).await?;
+    }
+    for chunk in take_charges.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::new(
+            "INSERT INTO stat_take_charges (aggregate_id, sequence, organisation_id, department_id,
+                 kind, topic_code, channel, taken_on, minutes) ",
+        );
+        query.push_values(chunk, |mut row, taken| {
+            row.push_bind(&taken.aggregate_id)
+                .push_bind(taken.sequence)
+                .push_bind(&taken.organisation_id)
+                .push_bind(&taken.department_id)
+                .push_bind(&taken.kind)
+                .push_bind(&taken.topic_code)
+                .push_bind(&taken.channel)
+                .push_bind(taken.taken_on)
+                .push_bind(taken.minutes);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    let activity: Vec<(ActivityKey, i32)> = activity.into_iter().collect();
+    for chunk in activity.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::new(
+            "INSERT INTO stat_activity (organisation_id, day, activity, kind, topic_code, channel,
+                 department_id, n) ",
+        );
+        query.push_values(chunk, |mut row, (key, n)| {
+            row.push_bind(&key.0)
+                .push_bind(key.1)
+                .push_bind(key.2)
+                .push_bind(&key.3)
+                .push_bind(&key.4)
+                .push_bind(&key.5)
+                .push_bind(&key.6)
+                .push_bind(*n);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE projection_checkpoints SET position = ? WHERE name = ?")
+        .bind(last)
+        .bind(NAME)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(read)
+}
+
+/// `VALUES (…), (…)` for these facts, in the order of `COLUMNS`.
+pub(super) fn push_facts<'a>(
+    query: &mut QueryBuilder<'a, MySql>,
+    facts: impl Iterator<Item = &'a Fact>,
+) {
+    query.push_values(facts, |mut row, fact| {
+        row.push_bind(&fact.aggregate_id)
+            .push_bind(&fact.organisation_id)
+            .push_bind(&fact.kind)
+            .push_bind(&fact.topic_code)
+            .push_bind(&fact.channel)
+            .push_bind(&fact.department_id)
+            .push_bind(fact.received_at)
+            .push_bind(fact.received_on)
+            .push_bind(fact.answer_due)
+            .push_bind(fact.first_response_on)
+            .push_bind(fact.first_response_minutes)
+            .push_bind(fact.answered_on)
+            .push_bind(fact.answer_minutes)
+            .push_bind(fact.answered_in_time)
+            .push_bind(fact.closed_on)
+            .push_bind(fact.redirected_on)
+            .push_bind(fact.reminders)
+            .push_bind(fact.pending_forward_at)
+            .push_bind(fact.rated_on)
+            .push_bind(fact.stars)
+            .push_bind(&fact.reasons);
+    });
+}

@@ -1,0 +1,570 @@
+//! Statistics against hand-computed figures: a small fixed history across January, February and
+//! March 2026 (with requests either side of midnight in Rome on 31 January, a deadline moved by a
+//! weekend on the working calendar, a redirection, a reminder and a rating), read through the
+//! dashboard's exports, live and after `projections rebuild statistics`; and who may see what.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use sportello_projections::statistics::Statistics;
+use sportello_server::staff::Role;
+use uuid::Uuid;
+
+use crate::support::{complaint, Options, TestApp};
+
+const MANAGER: &[Role] = &[Role::UrpManager, Role::UrpOperator];
+
+struct History {
+    app: TestApp,
+    roads: Uuid,
+    tax: Uuid,
+    manager: (String, String),
+    referent: (String, String),
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+impl History {
+    /// Moves the (fixed) clock forward to `instant`.
+    fn to(&self, instant: &str) {
+        let by = at(instant) - self.app.app.clock.now();
+        assert!(by >= chrono::Duration::zero(), "time only moves forward");
+        self.app.app.clock.advance(by);
+    }
+
+    /// A browser freshly signed in (sessions expire while the clock jumps ahead).
+    async fn as_staff(&self, who: &(String, String)) -> TestApp {
+        let browser = self.app.browser();
+        browser.signed_in_as(&who.0, &who.1).await;
+        browser
+    }
+
+    async fn act(&self, who: &(String, String), id: &str, action: &str, fields: &[(&str, &str)]) {
+        let browser = self.as_staff(who).await;
+        let response = browser.act(id, action, fields).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            response.text()
+        );
+        self.app.settle().await;
+    }
+
+    async fn file(&self, subject: &str) -> (String, String) {
+        let receipt = self.app.file(complaint(subject)).await;
+        self.app.settle().await;
+        (
+            self.app.aggregate_id(&receipt.reference).await,
+            receipt.token,
+        )
+    }
+}
+
+/// The fixed history (times in UTC; Rome is one hour ahead in winter).
+async fn history() -> History {
+    let app = TestApp::start_with(Options {
+        now: at("2026-01-31T22:30:00Z"),
+        ..Options::default()
+    })
+    .await;
+    let roads = app.add_department("Lavori pubblici").await;
+    let tax = app.add_department("Tributi").await;
+    let manager = app.add_staff("Marta Manager", MANAGER, &[]).await;
+    let referent = app
+        .add_staff("Rita Referente", &[Role::Referent], &[roads])
+        .await;
+    let body = sportello_server::directory::ExternalBody {
+        id: Uuid::nil(),
+        name: "INPS".into(),
+        handles: "Pensioni".into(),
+        address: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        website: "https://www.inps.it".into(),
+        hours: String::new(),
+        active: true,
+    };
+    let inps = sportello_server::directory::add_external_body(
+        &app.pool,
+        sportello_server::app::DEFAULT_ORGANISATION,
+        &body,
+    )
+    .await
+    .unwrap();
+    let h = History {
+        app,
+        roads,
+        tax,
+        manager,
+        referent,
+    };
+    let roads_id = roads.to_string();
+    let m = h.manager.clone();
+    let r = h.referent.clone();
+
+    // A: 31 January 23:30 in Rome (January); B: 1 February 00:30 in Rome (February).
+    let (a, _) = h.file("A").await;
+    h.to("2026-01-31T23:30:00Z");
+    let (b, b_token) = h.file("B").await;
+    h.to("2026-02-02T09:00:00Z");
+    let (c, _) = h.file("C").await;
+    h.act(&m, &a, "inoltra", &[("department", &roads_id)]).await;
+    h.to("2026-02-03T09:00:00Z");
+    let (d, _) = h.file("D").await;
+    // Taken in charge 24 hours after the forwarding.
+    h.act(&r, &a, "prendi", &[]).await;
+    h.to("2026-02-03T10:00:00Z");
+    h.act(&m, &d, "inoltra", &[("department", &roads_id)]).await;
+    // C redirected (and so closed) 48 hours after receipt.
+    h.to("2026-02-04T09:00:00Z");
+    h.act(
+        &m,
+        &c,
+        "reindirizza",
+        &[
+            ("external_body", &inps.to_string()),
+            ("message", "Si rivolga all'INPS."),
+        ],
+    )
+    .await;
+    // H: received on Thursday 5 February; 30 days fall on Saturday 7 March, so it is due Monday 9.
+    h.to("2026-02-05T09:00:00Z");
+    let (hh, _) = h.file("H").await;
+    // A answered 5 days (120 h) after receipt, closed the next day.
+    h.to("2026-02-05T22:30:00Z");
+    h.act(&r, &a, "rispondi", &[("message", "Riparato.")]).await;
+    h.to("2026-02-06T09:00:00Z");
+    h.act(&m, &a, "chiudi", &[("outcome", "answered")]).await;
+    // B answered 11 days (264 h) after receipt: 12 February 00:30 in Rome.
+    h.to("2026-02-11T23:30:00Z");
+    h.act(&m, &b, "rispondi", &[("message", "Ecco la risposta.")])
+        .await;
+    h.to("2026-02-12T09:00:00Z");
+    h.act(&m, &b, "chiudi", &[("outcome", "answered")]).await;
+    let base = format!("/segui/{b_token}");
+    let token = h.app.get(&base).await.input_value("csrf_token").unwrap();
+    let rated = h
+        .app
+        .post_urlencoded(
+            &format!("{base}/valuta"),
+            &[
+                ("csrf_token", &token),
+                ("stars", "4"),
+                ("step", "2"),
+                ("reasons", "clear"),
+            ],
+        )
+        .await;
+    assert_eq!(rated.status, StatusCode::SEE_OTHER);
+    h.app.settle().await;
+    // D, forwarded on 3 February and not taken in charge, is reminded on the 14th.
+    h.to("2026-02-14T09:00:00Z");
+    assert_eq!(
+        sportello_server::reminders::run(&h.app.app).await.unwrap(),
+        1
+    );
+    h.app.settle().await;
+    h.to("2026-02-20T09:00:00Z");
+    h.file("E").await;
+    // March: H answered on its (moved) deadline, in time; D taken in charge and answered late.
+    h.to("2026-03-09T10:00:00Z");
+    h.act(&m, &hh, "rispondi", &[("message", "Risposta.")])
+        .await;
+    h.to("2026-03-10T09:00:00Z");
+    h.act(&r, &d, "prendi", &[]).await;
+    h.to("2026-03-10T10:00:00Z");
+    h.act(&r, &d, "rispondi", &[("message", "In ritardo.")])
+        .await;
+    h
+}
+
+/// CSV text as rows of fields (RFC 4180: quoted fields may hold commas and doubled quotes).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
+
+/// A CSV export as rows of fields, without the header and the byte-order mark.
+async fn csv(
+    browser: &TestApp,
+    table: &str,
+    from: &str,
+    to: &str,
+    extra: &str,
+) -> Vec<Vec<String>> {
+    let response = browser
+        .get(&format!(
+            "/ufficio/statistiche/esporta/csv?tabella={table}&dal={from}&al={to}{extra}"
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert!(response
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment;"));
+    let text = response.text();
+    let mut rows = parse_csv(text.trim_start_matches('\u{feff}'));
+    rows.remove(0);
+    rows
+}
+
+/// The summary as measure → (period, previous period).
+async fn summary(
+    browser: &TestApp,
+    from: &str,
+    to: &str,
+    extra: &str,
+) -> HashMap<String, (String, String)> {
+    csv(browser, "summary", from, to, extra)
+        .await
+        .into_iter()
+        .map(|row| (row[0].clone(), (row[1].clone(), row[2].clone())))
+        .collect()
+}
+
+fn check(summary: &HashMap<String, (String, String)>, expected: &[(&str, &str, &str)]) {
+    for (measure, now, before) in expected {
+        let found = summary
+            .get(*measure)
+            .unwrap_or_else(|| panic!("{measure} in {summary:?}"));
+        assert_eq!(
+            (found.0.as_str(), found.1.as_str()),
+            (*now, *before),
+            "{measure}"
+        );
+    }
+}
+
+const FEBRUARY: (&str, &str) = ("2026-02-01", "2026-02-28");
+const MARCH: (&str, &str) = ("2026-03-01", "2026-03-31");
+
+async fn check_all(h: &History) {
+    let manager = h.as_staff(&h.manager).await;
+    let february = summary(&manager, FEBRUARY.0, FEBRUARY.1, "").await;
+    check(
+        &february,
+        &[
+            // B, C, D, H, E in February; A (23:30 on 31 January in Rome) in January.
+            ("Ricevute", "5", "1"),
+            ("Con risposta", "2", "0"),
+            ("Chiuse", "3", "0"),
+            // D, H and E at the end of February; A at the end of January.
+            ("Aperte a fine periodo", "3", "1"),
+            ("Risposte entro la scadenza (%)", "100", ""),
+            // First responses: C 48 h, A 120 h, B 264 h.
+            ("Prima risposta, mediana (giorni)", "5", ""),
+            ("Prima risposta, 90° percentile (giorni)", "11", ""),
+            // Answers: A 120 h, B 264 h.
+            ("Risposta, mediana (giorni)", "5", ""),
+            ("Risposta, 90° percentile (giorni)", "11", ""),
+            ("Solleciti inviati", "1", "0"),
+            ("Reindirizzate ad altri enti", "1", "0"),
+            ("Valutazioni", "1", "0"),
+            ("Valutazione media (stelle)", "4", ""),
+            ("Domande risolte dalle FAQ", "0", "0"),
+        ],
+    );
+    let aging = csv(&manager, "aging", FEBRUARY.0, FEBRUARY.1, "").await;
+    let counts: Vec<&str> = aging.iter().map(|row| row[1].as_str()).collect();
+    assert_eq!(
+        counts,
+        ["1", "2", "0", "0"],
+        "E is 8 days old, D 25 and H 23"
+    );
+
+    let departments = csv(&manager, "departments", FEBRUARY.0, FEBRUARY.1, "").await;
+    let roads = departments
+        .iter()
+        .find(|row| row[0] == "Lavori pubblici")
+        .unwrap();
+    // Answered 1 (A) in time, 5 days; taken in charge once after 24 h; reminded once.
+    assert_eq!(roads[1..], ["1", "100", "5", "5", "1", "1", "1", "1"]);
+    let by_department = csv(&manager, "by_department", FEBRUARY.0, FEBRUARY.1, "").await;
+    let urp = by_department
+        .iter()
+        .find(|row| row[0] == "URP (non inoltrate)")
+        .unwrap();
+    assert_eq!(
+        urp[1..],
+        ["4", "1", "100"],
+        "B, C, H and E stayed with the URP; B answered"
+    );
+
+    let satisfaction = csv(&manager, "satisfaction", FEBRUARY.0, FEBRUARY.1, "").await;
+    assert_eq!(satisfaction[1], ["4 stelle", "1"]);
+    assert_eq!(satisfaction[5], ["Le informazioni erano chiare", "1"]);
+
+    // March: H answered on Monday 9 March, its deadline moved from Saturday 7 by the working
+    // calendar (in time); D answered on the 10th, past its deadline of 5 March (late).
+    let march = summary(&manager, MARCH.0, MARCH.1, "").await;
+    check(
+        &march,
+        &[
+            ("Ricevute", "0", "5"),
+            ("Con risposta", "2", "2"),
+            ("Risposte entro la scadenza (%)", "50", "100"),
+            // H: 32 days and 1 hour (769 h); D: 35 days and 1 hour (841 h).
+            ("Risposta, mediana (giorni)", "32", "5"),
+            ("Risposta, 90° percentile (giorni)", "35", "11"),
+        ],
+    );
+    let departments = csv(&manager, "departments", MARCH.0, MARCH.1, "").await;
+    let roads = departments
+        .iter()
+        .find(|row| row[0] == "Lavori pubblici")
+        .unwrap();
+    // D taken in charge 34 days 23 hours (839 h) after the forwarding.
+    assert_eq!(roads[1..], ["1", "0", "35", "35", "1", "35", "35", "0"]);
+
+    // A filter: complaints only changes nothing here; suggestions have none.
+    let none = summary(&manager, FEBRUARY.0, FEBRUARY.1, "&tipo=suggestion").await;
+    check(
+        &none,
+        &[
+            ("Ricevute", "0", "0"),
+            ("Domande risolte dalle FAQ", "", ""),
+        ],
+    );
+}
+
+/// Every row of the statistics tables, for comparing live with rebuilt.
+async fn snapshot(app: &TestApp) -> Vec<String> {
+    let mut rows = Vec::new();
+    for query in [
+        "SELECT CONVERT(CONCAT_WS('|', aggregate_id, kind, topic_code, channel, department_id, received_at,
+                received_on, answer_due, COALESCE(first_response_on, '-'), COALESCE(first_response_minutes, '-'),
+                COALESCE(answered_on, '-'), COALESCE(answer_minutes, '-'), COALESCE(answered_in_time, '-'),
+                COALESCE(closed_on, '-'), COALESCE(redirected_on, '-'), reminders,
+                COALESCE(pending_forward_at, '-'), COALESCE(rated_on, '-'), COALESCE(stars, '-'), reasons) USING utf8mb4)
+           FROM stat_requests ORDER BY aggregate_id",
+        "SELECT CONVERT(CONCAT_WS('|', aggregate_id, sequence, department_id, taken_on, minutes) USING utf8mb4)
+           FROM stat_take_charges ORDER BY aggregate_id, sequence",
+        "SELECT CONVERT(CONCAT_WS('|', day, activity, kind, topic_code, channel, department_id, n) USING utf8mb4)
+           FROM stat_activity ORDER BY day, activity, department_id",
+    ] {
+        rows.extend(sqlx::query_scalar::<_, String>(query).fetch_all(&app.pool).await.unwrap());
+    }
+    rows
+}
+
+#[tokio::test]
+async fn figures_match_the_hand_computed_ones_live_and_after_a_rebuild() {
+    let h = history().await;
+    check_all(&h).await;
+    let live = snapshot(&h.app).await;
+    assert_eq!(
+        live.iter()
+            .filter(|row| row.matches('|').count() >= 19)
+            .count(),
+        6
+    );
+
+    let rebuilt = sportello_projections::rebuild(&h.app.pool, &Statistics)
+        .await
+        .unwrap();
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE aggregate_type = 'request'")
+            .fetch_one(&h.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rebuilt, events as u64, "every event read once");
+    assert_eq!(snapshot(&h.app).await, live);
+    check_all(&h).await;
+
+    // A statistic added later covers the whole past: empty the tables as a new projection
+    // would start, and the rebuild fills them from the first event.
+    for table in ["stat_requests", "stat_take_charges", "stat_activity"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&h.app.pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM projection_checkpoints WHERE name = 'statistics'")
+        .execute(&h.app.pool)
+        .await
+        .unwrap();
+    sportello_projections::rebuild(&h.app.pool, &Statistics)
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&h.app).await, live);
+}
+
+#[tokio::test]
+async fn a_referent_sees_their_departments_only_and_operators_see_no_statistics() {
+    let h = history().await;
+    let referent = h.as_staff(&h.referent).await;
+    let february = summary(&referent, FEBRUARY.0, FEBRUARY.1, "").await;
+    check(
+        &february,
+        &[
+            // Only D (forwarded to roads) was received in February among roads' requests.
+            ("Ricevute", "1", "1"),
+            ("Con risposta", "1", "0"),
+            ("Solleciti inviati", "1", "0"),
+            ("Reindirizzate ad altri enti", "0", "0"),
+            // FAQ deflections belong to no department.
+            ("Domande risolte dalle FAQ", "", ""),
+        ],
+    );
+    let page = referent
+        .get("/ufficio/statistiche?dal=2026-02-01&al=2026-02-28")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text().contains(&format!("value=\"{}\"", h.tax)),
+        "other departments are not offered"
+    );
+    assert!(page.text().contains(&format!("value=\"{}\"", h.roads)));
+    assert!(!page.text().contains("URP (non inoltrate)"));
+    for path in [
+        format!("/ufficio/statistiche?ufficio={}", h.tax),
+        format!(
+            "/ufficio/statistiche/esporta/csv?tabella=summary&ufficio={}",
+            h.tax
+        ),
+        format!("/ufficio/statistiche/esporta/xlsx?ufficio={}", h.tax),
+    ] {
+        assert_eq!(
+            referent.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let own = summary(
+        &referent,
+        FEBRUARY.0,
+        FEBRUARY.1,
+        &format!("&ufficio={}", h.roads),
+    )
+    .await;
+    check(&own, &[("Ricevute", "1", "1")]);
+
+    let (email, password) = h
+        .app
+        .add_staff("Olga Operatrice", &[Role::UrpOperator], &[])
+        .await;
+    let operator = h.app.browser();
+    operator.signed_in_as(&email, &password).await;
+    for path in [
+        "/ufficio/statistiche",
+        "/ufficio/statistiche/esporta/csv?tabella=summary",
+        "/ufficio/statistiche/esporta/xlsx",
+    ] {
+        assert_eq!(
+            operator.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let anonymous = h.app.browser();
+    let response = anonymous.get("/ufficio/statistiche").await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "to the login");
+}
+
+#[tokio::test]
+async fn the_page_shows_the_figures_charts_and_tables_and_the_xlsx_holds_the_same_numbers() {
+    let h = history().await;
+    let manager = h.as_staff(&h.manager).await;
+    let page = manager
+        .get("/ufficio/statistiche?dal=2026-02-01&al=2026-02-28")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    let received = text.split("id=\"headline-received\"").nth(1).unwrap();
+    assert!(
+        received.contains("<span class=\"headline-value\">5</span>"),
+        "{received}"
+    );
+    assert!(
+        text.contains("Periodo precedente: 1"),
+        "compared with January"
+    );
+    for id in [
+        "chart-trend",
+        "chart-by_topic",
+        "chart-aging",
+        "chart-satisfaction",
+    ] {
+        assert!(
+            text.contains(&format!("aria-labelledby=\"{id}-title {id}-desc\"")),
+            "{id}"
+        );
+    }
+    assert!(text.contains("<caption class=\"visually-hidden\">Arretrato per età</caption>"));
+    assert!(text.contains("5,0"), "decimals in Italian");
+
+    let response = manager
+        .get("/ufficio/statistiche/esporta/xlsx?dal=2026-02-01&al=2026-02-28&tabella=tutte")
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.header("content-type").unwrap(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(response.bytes.clone())).unwrap();
+    use calamine::Reader;
+    let names = workbook.sheet_names().to_vec();
+    assert_eq!(names.len(), 9, "{names:?}");
+    let sheet = workbook.worksheet_range(&names[0]).unwrap();
+    let row = |label: &str| {
+        sheet
+            .rows()
+            .find(|row| row[0].to_string() == label)
+            .unwrap_or_else(|| panic!("{label}"))
+            .iter()
+            .map(|cell| cell.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("Ricevute")[1..], ["5", "1"]);
+    assert_eq!(row("Risposta, mediana (giorni)")[1..], ["5", ""]);
+    assert_eq!(row("Risposte entro la scadenza (%)")[1], "100");
+
+    // English headings in English.
+    manager.get("/lingua/en?torna=/ufficio").await;
+    let english = csv(&manager, "summary", FEBRUARY.0, FEBRUARY.1, "").await;
+    assert_eq!(english[0], ["Received", "5", "1"]);
+}
+
+#[tokio::test]
+async fn a_wrong_period_is_explained_and_what_was_typed_is_kept() {
+    let app = TestApp::start().await;
+    let (email, password) = app.add_staff("Marta Manager", MANAGER, &[]).await;
+    app.signed_in_as(&email, &password).await;
+    let page = app
+        .get("/ufficio/statistiche?dal=2026-03-31&al=2026-03-01")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .error_summary()
+        .unwrap()
+        .contains("La data di inizio deve precedere quella di fine"));
+    assert_eq!(page.input_value("dal").unwrap(), "2026-03-31");
+    assert_eq!(page.input_value("al").unwrap(), "2026-03-01");
+    let page = app.get("/ufficio/statistiche?dal=31/03/2026").await;
+    assert!(page.error_summary().unwrap().contains("aaaa-mm-gg"));
+    assert!(page.text().contains("aria-invalid=\"true\""));
+    assert_eq!(page.input_value("dal").unwrap(), "31/03/2026");
+}
