@@ -61,11 +61,3 @@ CREATE TABLE stat_activity (
     n               INT         NOT NULL,
     PRIMARY KEY (organisation_id, day, activity, kind, topic_code, channel, department_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
-
--- The open data files, generated once a day by whichever server copy comes first.
-CREATE TABLE open_data_files (
-    name         VARCHAR(64)  NOT NULL PRIMARY KEY,
-    content_type VARCHAR(64)  NOT NULL,
-    body         LONGBLOB     NOT NULL,
-    generated_on DATE         NOT NULL
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

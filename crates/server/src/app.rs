@@ -321,6 +321,11 @@ pub fn router(app: AppState) -> Router {
         )
         .merge(citizen_routes())
         .merge(faq_routes())
+        .route("/statistiche", get(crate::statistics::public::page))
+        .route(
+            "/statistiche/dati/{file}",
+            get(crate::statistics::open_data::download),
+        )
         .route("/ufficio/statistiche", get(crate::statistics::dashboard))
         .route(
             "/ufficio/statistiche/esporta/{format}",

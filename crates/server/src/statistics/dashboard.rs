@@ -89,6 +89,30 @@ fn scope_for(staff: &Staff, organisation_id: String) -> Result<Scope> {
     })
 }
 
+/// The names of topics (active or not) and departments, in the reader's language.
+pub async fn names(app: &AppState, language: Language) -> Result<Names> {
+    let topics = crate::intake::all_topics(&app.pool, app.organisation_id).await?;
+    Ok(Names {
+        language,
+        topics: topics
+            .into_iter()
+            .map(|t| {
+                let name = if language == Language::En {
+                    t.name_en
+                } else {
+                    t.name_it
+                };
+                (t.code, name)
+            })
+            .collect(),
+        departments: directory::departments(&app.pool, app.organisation_id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id.to_string(), d.name))
+            .collect(),
+    })
+}
+
 struct Computed {
     current: Figures,
     previous: Figures,
@@ -141,26 +165,7 @@ async fn compute(
     }
     let current = figures::compute(&app.pool, &scope, period, now).await?;
     let previous = figures::compute(&app.pool, &scope, period.previous(), now).await?;
-    let topics = crate::intake::all_topics(&app.pool, app.organisation_id).await?;
-    let names = Names {
-        language,
-        topics: topics
-            .into_iter()
-            .map(|t| {
-                let name = if language == Language::En {
-                    t.name_en
-                } else {
-                    t.name_it
-                };
-                (t.code, name)
-            })
-            .collect(),
-        departments: directory::departments(&app.pool, app.organisation_id)
-            .await?
-            .into_iter()
-            .map(|d| (d.id.to_string(), d.name))
-            .collect(),
-    };
+    let names = names(app, language).await?;
     Ok(Computed {
         current,
         previous,

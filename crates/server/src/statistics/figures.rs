@@ -113,6 +113,14 @@ pub struct Line {
     pub take_charge: Quantiles,
     pub reminders: i64,
     pub redirections: i64,
+    pub ratings: i64,
+    pub stars_sum: i64,
+}
+
+impl Line {
+    pub fn average_stars(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| self.stars_sum as f64 / self.ratings as f64)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -246,23 +254,28 @@ pub async fn compute(
         }
     }
 
-    // Answer times, overall and per department.
+    // Answer times, overall, per department and per topic.
     let mut query = QueryBuilder::new(
-        "SELECT department_id, answer_minutes DIV 60, COUNT(*) FROM stat_requests",
+        "SELECT department_id, topic_code, answer_minutes DIV 60, COUNT(*) FROM stat_requests",
     );
     scope.push(&mut query);
     between(&mut query, "answered_on", period);
-    query.push(" GROUP BY 1, 2");
-    let rows: Vec<(String, i64, i64)> = query.build_query_as().fetch_all(pool).await?;
+    query.push(" GROUP BY 1, 2, 3");
+    let rows: Vec<(String, String, i64, i64)> = query.build_query_as().fetch_all(pool).await?;
     let mut all = Histogram::default();
     let mut per_department: HashMap<String, Histogram> = HashMap::new();
-    for (department, hours, n) in rows {
+    let mut per_topic: HashMap<String, Histogram> = HashMap::new();
+    for (department, topic, hours, n) in rows {
         all.add(hours, n);
         per_department.entry(department).or_default().add(hours, n);
+        per_topic.entry(topic).or_default().add(hours, n);
     }
     totals.answer = all.quantiles();
     for (department, histogram) in per_department {
         departments.line(&department).answer = histogram.quantiles();
+    }
+    for (topic, histogram) in per_topic {
+        topics.line(&topic).answer = histogram.quantiles();
     }
 
     // First response times.
@@ -349,16 +362,23 @@ pub async fn compute(
     }
 
     // Satisfaction: the latest rating of the requests rated in the period.
-    let mut query = QueryBuilder::new("SELECT stars, reasons, COUNT(*) FROM stat_requests");
+    let mut query = QueryBuilder::new(
+        "SELECT topic_code, department_id, stars, reasons, COUNT(*) FROM stat_requests",
+    );
     scope.push(&mut query);
     between(&mut query, "rated_on", period);
-    query.push(" GROUP BY 1, 2");
-    let rows: Vec<(i8, String, i64)> = query.build_query_as().fetch_all(pool).await?;
+    query.push(" GROUP BY 1, 2, 3, 4");
+    let rows: Vec<(String, String, i8, String, i64)> =
+        query.build_query_as().fetch_all(pool).await?;
     let mut stars = [0; 5];
     let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
-    for (star, chosen, n) in rows {
+    for (topic, department, star, chosen, n) in rows {
         totals.ratings += n;
         totals.stars_sum += i64::from(star) * n;
+        for line in [topics.line(&topic), departments.line(&department)] {
+            line.ratings += n;
+            line.stars_sum += i64::from(star) * n;
+        }
         if (1..=5).contains(&star) {
             stars[star as usize - 1] += n;
         }

@@ -6,7 +6,9 @@ pub mod charts;
 mod dashboard;
 pub mod export;
 pub mod figures;
+pub mod open_data;
 pub mod period;
+pub mod public;
 pub mod quantiles;
 pub mod report;
 
