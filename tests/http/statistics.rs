@@ -688,3 +688,84 @@ async fn the_public_page_suppresses_small_counts_and_the_open_data_carry_no_pers
         StatusCode::NOT_FOUND
     );
 }
+
+/// The strings a PDF shows (`(…) Tj`), in order, decoded from WinAnsi.
+fn pdf_strings(pdf: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pdf.len() {
+        if pdf[i] == b'(' {
+            let mut text = String::new();
+            let mut j = i + 1;
+            while j < pdf.len() && pdf[j] != b')' {
+                let byte = if pdf[j] == b'\\' {
+                    j += 1;
+                    pdf[j]
+                } else {
+                    pdf[j]
+                };
+                text.push(match byte {
+                    0x96 => '–',
+                    0x85 => '…',
+                    b => b as char,
+                });
+                j += 1;
+            }
+            if pdf[j + 1..].starts_with(b" Tj") {
+                out.push(text);
+            }
+            i = j;
+        }
+        i += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_period_report_is_a_pdf_with_the_same_numbers_in_italian_or_english() {
+    let h = history().await;
+    let manager = h.as_staff(&h.manager).await;
+    let response = manager
+        .get("/ufficio/statistiche/esporta/pdf?dal=2026-02-01&al=2026-02-28")
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-type").unwrap(), "application/pdf");
+    assert!(response
+        .header("content-disposition")
+        .unwrap()
+        .contains("urp-in-cifre-2026-02-01-2026-02-28-it.pdf"));
+    assert!(response.bytes.starts_with(b"%PDF-1.4"));
+    let strings = pdf_strings(&response.bytes);
+    let joined = strings.join("\n");
+    assert!(joined.contains("L'URP in cifre"), "{joined}");
+    assert!(joined.contains("Dal 1 febbraio 2026 al 28 febbraio 2026."));
+    // The summary row "Ricevute": 5 this period, 1 the period before.
+    let at = strings.iter().position(|s| s == "Ricevute").unwrap();
+    assert_eq!(strings[at + 1..at + 3], ["5", "1"]);
+    let at = strings
+        .iter()
+        .position(|s| s == "Risposta, mediana (giorni)")
+        .unwrap();
+    assert_eq!(strings[at + 1..at + 3], ["5,0", "–"]);
+    assert!(
+        strings.iter().any(|s| s == "Lavori pubblici"),
+        "the departments' table"
+    );
+    assert!(
+        strings.iter().any(|s| s == "Arretrato per età"),
+        "the aging chart and table"
+    );
+
+    let english = manager
+        .get("/ufficio/statistiche/esporta/pdf?dal=2026-02-01&al=2026-02-28&lingua=en")
+        .await;
+    let strings = pdf_strings(&english.bytes);
+    assert!(strings.iter().any(|s| s == "The URP in figures"));
+    let at = strings.iter().position(|s| s == "Received").unwrap();
+    assert_eq!(strings[at + 1..at + 3], ["5", "1"]);
+    let at = strings
+        .iter()
+        .position(|s| s == "Answer, median (days)")
+        .unwrap();
+    assert_eq!(strings[at + 1], "5.0");
+}

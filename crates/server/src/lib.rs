@@ -20,6 +20,7 @@ pub mod intake;
 pub mod local_db;
 pub mod mail;
 pub mod pages;
+pub mod pdf;
 pub mod processors;
 pub mod reminders;
 pub mod settings;

@@ -4,7 +4,6 @@
 //! acknowledgement as the web; prints the receipt (page and PDF, with the tracking link and its
 //! QR code); and shows the citizen their requests' state and answers.
 
-mod pdf;
 mod qr;
 mod receipt;
 

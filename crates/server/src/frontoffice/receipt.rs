@@ -9,9 +9,10 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use sportello_projections::citizen_status::{self, TrackedRequest};
 
-use super::{desk, pdf, qr};
+use super::{desk, qr};
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
+use crate::pdf;
 use crate::web::auth::SignedIn;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 

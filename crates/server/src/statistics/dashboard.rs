@@ -30,6 +30,7 @@ pub struct Filters {
     canale: String,
     ufficio: String,
     tabella: String,
+    lingua: String,
 }
 
 impl Filters {
@@ -113,10 +114,10 @@ pub async fn names(app: &AppState, language: Language) -> Result<Names> {
     })
 }
 
-struct Computed {
-    current: Figures,
-    previous: Figures,
-    names: Names,
+pub struct Computed {
+    pub current: Figures,
+    pub previous: Figures,
+    pub names: Names,
     errors: Vec<FieldError>,
 }
 
@@ -163,15 +164,72 @@ async fn compute(
             return Err(AppError::NotFound);
         }
     }
-    let current = figures::compute(&app.pool, &scope, period, now).await?;
-    let previous = figures::compute(&app.pool, &scope, period.previous(), now).await?;
+    let mut computed = figures_for(app, language, &scope, period).await?;
+    computed.errors = errors;
+    Ok(computed)
+}
+
+/// The figures of a period and of the one before, with the names to show them.
+pub async fn figures_for(
+    app: &AppState,
+    language: Language,
+    scope: &Scope,
+    period: Period,
+) -> Result<Computed> {
+    let now = app.clock.now();
+    let current = figures::compute(&app.pool, scope, period, now).await?;
+    let previous = figures::compute(&app.pool, scope, period.previous(), now).await?;
     let names = names(app, language).await?;
     Ok(Computed {
         current,
         previous,
         names,
-        errors,
+        errors: Vec::new(),
     })
+}
+
+/// The period report "L'URP in cifre" as a PDF, and every table as one XLSX workbook.
+pub fn report_files(app: &AppState, computed: &Computed) -> (Vec<u8>, Vec<u8>) {
+    let language = computed.names.language;
+    let t = |key: &str| i18n::text(language, key, &[]);
+    let tables = report::all(&computed.current, &computed.previous, &computed.names);
+    let period = computed.current.period.expect("computed for a period");
+    let previous = computed.previous.period.expect("computed for a period");
+    let period_text = i18n::text(
+        language,
+        "statistics.period_text",
+        &[
+            ("from", &i18n::long_date(language, period.from)),
+            ("to", &i18n::long_date(language, period.to)),
+        ],
+    );
+    let previous_text = i18n::text(
+        language,
+        "statistics.previous_text",
+        &[
+            ("from", &i18n::long_date(language, previous.from)),
+            ("to", &i18n::long_date(language, previous.to)),
+        ],
+    );
+    let generated = i18n::text(
+        language,
+        "statistics.generated",
+        &[("at", &i18n::date_time(language, app.clock.now()))],
+    );
+    let with_charts: Vec<(Table, Option<Chart>)> = tables
+        .iter()
+        .map(|table| (table.clone(), chart_for(table, computed)))
+        .collect();
+    let cover = super::pdf_report::Cover {
+        organisation: &app.organisation_name,
+        title: &t("transparency.title"),
+        period: &period_text,
+        previous: &previous_text,
+        note: &t("statistics.times_note"),
+        generated: &generated,
+    };
+    let pdf = super::pdf_report::render(&cover, &with_charts, language);
+    (pdf, export::xlsx(&tables))
 }
 
 #[derive(Serialize)]
@@ -451,7 +509,23 @@ pub async fn download(
     Path(format): Path<String>,
     Query(filters): Query<Filters>,
 ) -> Result<Response> {
+    let language = match filters.lingua.as_str() {
+        "it" => Language::It,
+        "en" => Language::En,
+        _ => language,
+    };
     let computed = compute(&app, language, &signed_in.staff, &filters).await?;
+    if format == "pdf" {
+        let period = computed.current.period.expect("computed for a period");
+        let (pdf, _) = report_files(&app, &computed);
+        let name = format!(
+            "urp-in-cifre-{}-{}-{}.pdf",
+            period.from,
+            period.to,
+            language.code()
+        );
+        return Ok(attachment("application/pdf", &name, pdf));
+    }
     let tables = report::all(&computed.current, &computed.previous, &computed.names);
     let chosen: Vec<Table> = if filters.tabella.is_empty() || filters.tabella == "tutte" {
         tables
@@ -476,16 +550,24 @@ pub async fn download(
         ),
         _ => return Err(AppError::NotFound),
     };
-    Ok((
+    Ok(attachment(
+        content_type,
+        &format!("{stem}.{extension}"),
+        body,
+    ))
+}
+
+fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{stem}.{extension}\""),
+                format!("attachment; filename=\"{name}\""),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
