@@ -61,3 +61,20 @@ CREATE TABLE stat_activity (
     n               INT         NOT NULL,
     PRIMARY KEY (organisation_id, day, activity, kind, topic_code, channel, department_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Monthly reports by e-mail: whether and when they go out, and to whom besides the managers.
+ALTER TABLE organisations
+    ADD COLUMN reports_enabled      BOOLEAN       NOT NULL DEFAULT TRUE,
+    ADD COLUMN department_reports   BOOLEAN       NOT NULL DEFAULT TRUE,
+    ADD COLUMN report_working_day   INT           NOT NULL DEFAULT 1,
+    ADD COLUMN report_recipients    VARCHAR(1000) NOT NULL DEFAULT '';
+
+-- One row per report queued: the key makes each month's report go out once, whatever the
+-- number of server copies and restarts (the mail itself is sent by the outbox).
+CREATE TABLE report_runs (
+    organisation_id CHAR(36)    NOT NULL,
+    month           CHAR(7)     NOT NULL,
+    audience        VARCHAR(36) NOT NULL,
+    queued_at       DATETIME(6) NOT NULL,
+    PRIMARY KEY (organisation_id, month, audience)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

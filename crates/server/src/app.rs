@@ -326,6 +326,10 @@ pub fn router(app: AppState) -> Router {
             "/statistiche/dati/{file}",
             get(crate::statistics::open_data::download),
         )
+        .route(
+            "/ufficio/amministrazione/rapporti",
+            get(admin::reports).post(admin::save_reports),
+        )
         .route("/ufficio/statistiche", get(crate::statistics::dashboard))
         .route(
             "/ufficio/statistiche/esporta/{format}",

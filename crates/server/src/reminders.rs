@@ -57,10 +57,12 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
     Ok(recorded)
 }
 
-/// Starts the scheduler that runs the reminders every minute and the retention job every hour.
+/// Starts the scheduler that runs the reminders every minute, the monthly reports' check every
+/// quarter of an hour and the retention job every hour.
 pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
     let retention_app = app.clone();
+    let reports_app = app.clone();
     let app = app.clone();
     scheduler
         .add(Job::new_async("0 * * * * *", move |_id, _scheduler| {
@@ -78,6 +80,16 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
             Box::pin(async move {
                 if let Err(error) = crate::citizens::retention::run(&app).await {
                     tracing::error!(%error, "retention failed; the next run catches up");
+                }
+            })
+        })?)
+        .await?;
+    scheduler
+        .add(Job::new_async("0 */15 * * * *", move |_id, _scheduler| {
+            let app = reports_app.clone();
+            Box::pin(async move {
+                if let Err(error) = crate::statistics::scheduled::run(&app).await {
+                    tracing::error!(%error, "monthly reports failed; the next run catches up");
                 }
             })
         })?)

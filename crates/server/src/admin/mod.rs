@@ -2,12 +2,14 @@
 //! Only administrators reach these pages (others get a 404); every change is logged.
 
 mod directory_pages;
+mod reports_page;
 mod settings_page;
 mod users;
 
 pub use directory_pages::{
     answers, bodies, departments, save_answer, save_body, save_department, save_topic, topics,
 };
+pub use reports_page::{reports, save_reports};
 pub use settings_page::{save_settings, settings};
 pub use users::{accept_invitation, add_user, invitation, save_user, users};
 

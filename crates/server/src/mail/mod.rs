@@ -2,7 +2,7 @@
 //! files), and the messages. No handler talks to SMTP.
 
 mod message;
-mod notices;
+pub(crate) mod notices;
 pub mod outbox;
 mod transport;
 

@@ -409,6 +409,31 @@ async fn files_of(
     Ok(files)
 }
 
+/// A message to staff with the notice layout: a greeting, lines, details, an optional link and
+/// files attached (the monthly reports).
+pub(crate) fn office_mail(
+    app: &AppState,
+    subject: &str,
+    to: &[String],
+    lines: Vec<String>,
+    details: Vec<(String, String)>,
+    link: Option<(String, String)>,
+    files: Vec<(String, String, Vec<u8>)>,
+) -> anyhow::Result<lettre::Message> {
+    let language = Language::It;
+    let t = |key: &str| i18n::text(language, key, &[]);
+    let notice = Notice {
+        greeting: t("mail.office.greeting"),
+        lines,
+        message: None,
+        details,
+        link: link.as_ref().map(|(url, _)| url.clone()),
+        link_label: link.map(|(_, label)| label),
+        closing: t("mail.notice.staff_closing"),
+    };
+    build(app, language, subject, to, &notice, files)
+}
+
 fn build(
     app: &AppState,
     language: Language,

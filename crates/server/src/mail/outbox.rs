@@ -92,7 +92,7 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
 
 /// What to do with a row: send this message (and record the acknowledgement if it is one), or
 /// close the row without sending.
-pub(super) enum Plan {
+pub(crate) enum Plan {
     Send(lettre::Message),
     Close(&'static str),
 }
@@ -104,6 +104,9 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         "invitation" => notices::invitation(app, &row.aggregate_id, row.token.as_deref()).await?,
         "citizen_verify" | "citizen_reset" | "citizen_email" => {
             notices::citizen_link(app, &row.aggregate_id, &row.kind, row.token.as_deref()).await?
+        }
+        crate::statistics::scheduled::OUTBOX_KIND => {
+            crate::statistics::scheduled::plan(app, &row.aggregate_id).await?
         }
         kind => notices::plan(app, &row.aggregate_id, kind, row.event_sequence).await?,
     };

@@ -12,5 +12,6 @@ pub mod period;
 pub mod public;
 pub mod quantiles;
 pub mod report;
+pub mod scheduled;
 
 pub use dashboard::{dashboard, download};

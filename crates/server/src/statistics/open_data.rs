@@ -88,6 +88,17 @@ fn small(n: i64) -> Value {
     }
 }
 
+/// Requests counted by month, topic, answered, in time, answer hours and stars.
+type Grouped = (
+    String,
+    String,
+    bool,
+    Option<bool>,
+    Option<i64>,
+    Option<i8>,
+    i64,
+);
+
 /// The rows of a dataset as of the end of the day before `today`.
 pub async fn rows(app: &AppState, name: &str, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
     let organisation = app.organisation_id.to_string();
@@ -143,15 +154,7 @@ pub async fn rows(app: &AppState, name: &str, today: NaiveDate) -> Result<Vec<Ma
                 .collect())
         }
         "aggregati" => {
-            let grouped: Vec<(
-                String,
-                String,
-                bool,
-                Option<bool>,
-                Option<i64>,
-                Option<i8>,
-                i64,
-            )> = sqlx::query_as(
+            let grouped: Vec<Grouped> = sqlx::query_as(
                 "SELECT DATE_FORMAT(received_on, '%Y-%m'), topic_code,
                         COALESCE(answered_on < ?, FALSE), answered_in_time, answer_minutes DIV 60,
                         IF(rated_on < ?, stars, NULL), COUNT(*)

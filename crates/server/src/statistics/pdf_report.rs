@@ -3,7 +3,7 @@
 //! SVG, drawn as PDF rectangles), in the reader's language.
 
 use super::charts::Chart;
-use super::report::{self, Cell, Table};
+use super::report::{self, Table};
 use crate::pdf::{self, Page};
 use sportello_domain::Language;
 
@@ -153,7 +153,7 @@ impl Writer {
             let mut x = LEFT;
             for (index, cell) in row.iter().enumerate() {
                 let text = report::shown(cell, language);
-                if index == 0 || matches!(cell, Cell::Text(_)) && index == 0 {
+                if index == 0 {
                     let shown = wrap(&text, size, widths[0] - 4.0)
                         .into_iter()
                         .next()
@@ -244,6 +244,7 @@ pub fn render(cover: &Cover, tables: &[(Table, Option<Chart>)], language: Langua
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::statistics::report::Cell;
 
     #[test]
     fn long_words_are_wrapped_and_cut_to_their_column() {

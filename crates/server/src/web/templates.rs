@@ -12,6 +12,10 @@ use super::i18n;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     (
+        "admin/reports.html",
+        include_str!("../../templates/admin/reports.html"),
+    ),
+    (
         "statistics/public.html",
         include_str!("../../templates/statistics/public.html"),
     ),
