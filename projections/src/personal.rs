@@ -70,7 +70,7 @@ pub async fn seal_text_in(
     Ok(seal_with(&key, key_id, &text))
 }
 
-fn seal_with<T: Serialize>(key: &[u8; 32], key_id: Uuid, data: &T) -> Sealed {
+pub fn seal_with<T: Serialize>(key: &[u8; 32], key_id: Uuid, data: &T) -> Sealed {
     let cipher = Aes256Gcm::new_from_slice(key).expect("a 32-byte key");
     let mut nonce = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut nonce);

@@ -36,6 +36,15 @@ enum Command {
         /// Published FAQs to add (the real examples first, then generated ones for benchmarks).
         #[arg(long, default_value_t = 0)]
         faqs: usize,
+        /// Also generate a synthetic history of this many requests over `--years` years (as
+        /// events, through the request aggregate), then rebuild the statistics.
+        #[arg(long, default_value_t = 0)]
+        history: usize,
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// The history's random seed (the same seed gives the same history).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
     },
     /// A request's complete event history as JSON (`sportello events 2026/0000001`), or
     /// `sportello events verify`: recompute every request's hash chain and report any break.
@@ -134,9 +143,30 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo { requests, faqs } => {
+        Command::Demo {
+            requests,
+            faqs,
+            history,
+            years,
+            seed,
+        } => {
             let (pool, _) = open_database(&config).await?;
             let app = AppState::build(config, pool, Clock::system()).await?;
+            if history > 0 {
+                let started = std::time::Instant::now();
+                let generated = demo::history::generate(&app, history, years, seed).await?;
+                let written = started.elapsed();
+                let statistics = sportello_projections::statistics::Statistics;
+                let started = std::time::Instant::now();
+                let read = sportello_projections::rebuild(&app.pool, &statistics).await?;
+                println!(
+                    "{} requests ({} events) over {years} years written in {:.1} s; statistics rebuilt from {read} events in {:.1} s.",
+                    generated.requests,
+                    generated.events,
+                    written.as_secs_f64(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             if faqs > 0 {
                 demo::seed_faqs(&app, faqs).await?;
                 println!("{faqs} FAQs added.");

@@ -7,6 +7,8 @@ use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use sportello_domain::{Channel, Kind, Language};
 use uuid::Uuid;
 
+pub mod history;
+
 use crate::app::AppState;
 use crate::intake::{self, file_request, Filed, Submission, ValidRequest};
 
