@@ -19,3 +19,4 @@ bench:
 	./tests/bench/run
 	./tests/bench/backoffice
 	./tests/bench/faq
+	./tests/bench/statistics

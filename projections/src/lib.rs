@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod personal;
 mod processor;
 pub mod queue;
+pub mod sql;
 pub mod statistics;
 
 pub use log::{decode, StoredEvent};

@@ -13,6 +13,10 @@ pub struct Notifications;
 
 pub const NAME: &str = "notifications";
 
+/// The actor of the synthetic history `sportello demo --history` writes: its events happened in
+/// a simulation, so nobody is told of them.
+pub const SYNTHETIC_ACTOR: &str = "demo:history";
+
 /// The outbox kinds an event calls for: the mail to send, and to whom it goes.
 pub fn kinds_for(event: &RequestEvent) -> &'static [&'static str] {
     use sportello_domain::Outcome;
@@ -46,6 +50,9 @@ impl Projection for Notifications {
         conn: &mut MySqlConnection,
         stored: &StoredEvent,
     ) -> Result<(), ProjectionError> {
+        if stored.metadata.get("actor").map(String::as_str) == Some(SYNTHETIC_ACTOR) {
+            return Ok(());
+        }
         for kind in kinds_for(&stored.event) {
             sqlx::query(
             "INSERT IGNORE INTO outbox (aggregate_id, kind, event_sequence, next_attempt_at, created_at)

@@ -303,32 +303,20 @@ fn push_filters<'a>(
     query
         .push(" WHERE organisation_id = ")
         .push_bind(&filter.organisation_id);
-    if let Some(departments) = &filter.departments {
-        if departments.is_empty() {
-            query.push(" AND FALSE");
-        } else {
-            query.push(" AND department_id IN (");
-            let mut list = query.separated(", ");
-            for department in departments {
-                list.push_bind(department);
-            }
-            query.push(")");
-        }
-    }
+    crate::sql::push_departments(query, &filter.departments);
     if let (true, Some(status)) = (with_status, &filter.status) {
         query.push(" AND status = ").push_bind(status);
     }
-    for (column, value) in [
-        ("kind", &filter.kind),
-        ("topic_code", &filter.topic),
-        ("department_id", &filter.department),
-        ("channel", &filter.channel),
-        ("taken_by", &filter.taken_by),
-    ] {
-        if let Some(value) = value {
-            query.push(format!(" AND {column} = ")).push_bind(value);
-        }
-    }
+    crate::sql::push_equal(
+        query,
+        &[
+            ("kind", &filter.kind),
+            ("topic_code", &filter.topic),
+            ("department_id", &filter.department),
+            ("channel", &filter.channel),
+            ("taken_by", &filter.taken_by),
+        ],
+    );
     if let Some(from) = filter.received_from {
         query
             .push(" AND received_at >= ")
@@ -392,28 +380,16 @@ async fn counts_per_status(
         "SELECT status, CAST(SUM(n) AS SIGNED) AS n FROM queue_counts WHERE organisation_id = ",
     );
     counting.push_bind(&filter.organisation_id);
-    if let Some(departments) = &filter.departments {
-        if departments.is_empty() {
-            counting.push(" AND FALSE");
-        } else {
-            counting.push(" AND department_id IN (");
-            let mut list = counting.separated(", ");
-            for department in departments {
-                list.push_bind(department);
-            }
-            counting.push(")");
-        }
-    }
-    for (column, value) in [
-        ("kind", &filter.kind),
-        ("topic_code", &filter.topic),
-        ("department_id", &filter.department),
-        ("channel", &filter.channel),
-    ] {
-        if let Some(value) = value {
-            counting.push(format!(" AND {column} = ")).push_bind(value);
-        }
-    }
+    crate::sql::push_departments(&mut counting, &filter.departments);
+    crate::sql::push_equal(
+        &mut counting,
+        &[
+            ("kind", &filter.kind),
+            ("topic_code", &filter.topic),
+            ("department_id", &filter.department),
+            ("channel", &filter.channel),
+        ],
+    );
     counting.push(" GROUP BY status HAVING n > 0");
     Ok(counting.build_query_as().fetch_all(pool).await?)
 }

@@ -35,6 +35,9 @@ pub struct Config {
     pub reopen_days: u32,
     /// Sign-in with OpenID Connect (SPID and CIE through the Comune's identity provider or proxy).
     pub oidc: Option<OidcConfig>,
+    /// The background processors this copy runs, by name (`None`: all of them). A copy that
+    /// only serves pages runs none; some copy must run each of them.
+    pub processors: Option<Vec<String>>,
 }
 
 /// An OpenID Connect provider: where it is, who we are to it, and which claims carry what.
@@ -220,7 +223,36 @@ impl Config {
                 ))
             }
         };
+        let processors = match get("SPORTELLO_PROCESSORS").as_deref() {
+            None | Some("all") => None,
+            Some("none") => Some(Vec::new()),
+            Some(list) => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                let known = [
+                    "citizen_status",
+                    "queue",
+                    "statistics",
+                    "notifications",
+                    "mail",
+                ];
+                if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                    return Err(bad(
+                        "SPORTELLO_PROCESSORS",
+                        format!(
+                            "unknown processor {unknown}: use all, none or some of {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                Some(names)
+            }
+        };
         Ok(Config {
+            processors,
             oidc,
             reopen_days: number("SPORTELLO_REOPEN_DAYS", 30, 0..=3650)?,
             database_url,
@@ -292,10 +324,25 @@ mod tests {
             ("SPORTELLO_ANSWER_DAYS", "0"),
             ("SPORTELLO_TRUSTED_PROXIES", "10.0.0.1, nope"),
             ("SPORTELLO_LOG_FORMAT", "xml"),
+            ("SPORTELLO_PROCESSORS", "queue, mailer"),
         ] {
             let error = Config::from_vars(&vars(&[(key, value)])).unwrap_err();
             assert_eq!(error.key, key, "{value}");
         }
+    }
+
+    #[test]
+    fn a_copy_runs_all_processors_unless_told_which() {
+        let all = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(all.processors, None);
+        let none = Config::from_vars(&vars(&[("SPORTELLO_PROCESSORS", "none")])).unwrap();
+        assert_eq!(none.processors, Some(vec![]));
+        let some =
+            Config::from_vars(&vars(&[("SPORTELLO_PROCESSORS", "statistics, mail")])).unwrap();
+        assert_eq!(
+            some.processors,
+            Some(vec!["statistics".to_string(), "mail".to_string()])
+        );
     }
 
     #[test]

@@ -11,10 +11,18 @@ use crate::mail;
 
 const TICK: Duration = Duration::from_secs(1);
 
-/// Starts every processor; the handles end after `shutdown` is set.
+/// Starts the processors this copy runs (`SPORTELLO_PROCESSORS`, all by default); the handles
+/// end after `shutdown` is set.
 pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let wanted = |name: &str| {
+        app.config
+            .processors
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
     let mut handles: Vec<JoinHandle<()>> = sportello_projections::processors()
         .into_iter()
+        .filter(|projection| wanted(projection.name()))
         .map(|projection| {
             let app = app.clone();
             let mut shutdown = shutdown.clone();
@@ -32,6 +40,9 @@ pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
             })
         })
         .collect();
+    if !wanted("mail") {
+        return handles;
+    }
     let app = app.clone();
     let mut shutdown = shutdown.clone();
     handles.push(tokio::spawn(async move {

@@ -15,7 +15,7 @@ use super::StaffBar;
 use crate::app::AppState;
 use crate::directory;
 use crate::intake::active_topics;
-use crate::web::auth::{encode, SignedIn};
+use crate::web::auth::SignedIn;
 use crate::web::{i18n, Lang, Page, Result};
 
 pub const PER_PAGE: u32 = 50;
@@ -68,13 +68,10 @@ impl InboxQuery {
             ("cerca", &self.cerca),
             ("ordine", &self.ordine),
         ];
-        let mut query: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        query.push(format!("pagina={page}"));
-        query.join("&")
+        let page = page.to_string();
+        let mut all = pairs.to_vec();
+        all.push(("pagina", &page));
+        crate::web::query_string(&all)
     }
 }
 

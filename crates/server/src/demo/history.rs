@@ -5,7 +5,8 @@
 //! the citizen, forwarding, reminders, taking in charge, answers (some late), redirections,
 //! closures and ratings. Every event is decided by the request aggregate itself and written to
 //! the event log as intake writes it (sealed personal data, chained hashes, gap-free yearly
-//! references), in large batches; nothing is sent by e-mail. Deterministic for a given seed.
+//! references), in large batches; nothing is sent by e-mail (the notifications processor skips
+//! its actor). Deterministic for a given seed.
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ use sportello_projections::personal::{seal_with, PersonalData};
 use sqlx::{MySql, QueryBuilder};
 use uuid::Uuid;
 
+use super::NAMES;
 use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
 use crate::event_store::{lock_appends, metadata};
@@ -113,16 +115,18 @@ const MONTHS: [f64; 12] = [
     1.05, 1.0, 1.1, 1.0, 1.05, 1.2, 1.0, 0.55, 1.1, 1.1, 1.05, 0.8,
 ];
 
-const NAMES: [(&str, &str); 8] = [
-    ("Giulia", "Bianchi"),
-    ("Marco", "Esposito"),
-    ("Anna", "Ricci"),
-    ("Luca", "Romano"),
-    ("Sara", "Colombo"),
-    ("Paolo", "Greco"),
-    ("Elena", "Conti"),
-    ("Davide", "Marino"),
-];
+/// An event ready to insert: aggregate, sequence, type, version, payload, metadata, chain hash
+/// and when it happened.
+type Row = (
+    String,
+    i64,
+    String,
+    String,
+    Value,
+    Value,
+    String,
+    DateTime<Utc>,
+);
 
 pub struct Generated {
     pub requests: usize,
@@ -206,30 +210,6 @@ async fn directory(app: &AppState) -> anyhow::Result<(HashMap<String, Uuid>, Uui
         }
     };
     Ok((departments, body))
-}
-
-/// When an event happened (its own instant).
-fn event_time(event: &RequestEvent) -> DateTime<Utc> {
-    use RequestEvent as E;
-    match event {
-        E::RequestReceived { received_at, .. } => *received_at,
-        E::RequestAcknowledged { at }
-        | E::AcknowledgementFailed { at, .. }
-        | E::RequestTakenIntoEvaluation { at, .. }
-        | E::InformationRequested { at, .. }
-        | E::CitizenReplied { at, .. }
-        | E::RequestRedirected { at, .. }
-        | E::RequestForwarded { at, .. }
-        | E::RequestTakenInCharge { at, .. }
-        | E::RequestHandedBack { at, .. }
-        | E::RequestAnswered { at, .. }
-        | E::InternalNoteAdded { at, .. }
-        | E::RequestClosed { at, .. }
-        | E::RequestReopened { at, .. }
-        | E::RequestReminded { at, .. }
-        | E::RequestRated { at, .. }
-        | E::PersonalDataErased { at, .. } => *at,
-    }
 }
 
 /// One request's life, decided by the aggregate; stops at the first step after `now`.
@@ -476,16 +456,7 @@ pub async fn generate(
     let mut total_events = 0;
     for (batch_index, batch) in received.chunks(BATCH).enumerate() {
         let mut keys: Vec<(Uuid, [u8; 32])> = Vec::with_capacity(batch.len());
-        let mut rows: Vec<(
-            String,
-            i64,
-            String,
-            String,
-            Value,
-            Value,
-            String,
-            DateTime<Utc>,
-        )> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for (index, at) in batch.iter().enumerate() {
             let n = batch_index * BATCH + index;
             let kind = *rng.pick(&KINDS);
@@ -528,7 +499,7 @@ pub async fn generate(
                 kind,
                 topic: topic.0.to_string(),
                 channel,
-                language: if n % 9 == 0 {
+                language: if n.is_multiple_of(9) {
                     Language::En
                 } else {
                     Language::It
@@ -549,8 +520,11 @@ pub async fn generate(
             };
             live(&mut rng, &mut life, *at, topic.2, &ctx);
             let aggregate_id = Uuid::new_v4().to_string();
-            let meta =
-                serde_json::to_value(metadata("demo:history", channel.code(), &aggregate_id))?;
+            let meta = serde_json::to_value(metadata(
+                sportello_projections::notifications::SYNTHETIC_ACTOR,
+                channel.code(),
+                &aggregate_id,
+            ))?;
             let mut previous = crate::chain::GENESIS.to_string();
             for (sequence, event) in life.events.iter().enumerate() {
                 let sequence = sequence as i64 + 1;
@@ -573,7 +547,7 @@ pub async fn generate(
                     payload,
                     meta.clone(),
                     hash.clone(),
-                    event_time(event),
+                    event.at(),
                 ));
                 previous = hash;
             }

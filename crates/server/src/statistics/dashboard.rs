@@ -36,32 +36,15 @@ pub struct Filters {
 impl Filters {
     /// The query string that keeps the period and filters (for exports and period links).
     fn query(&self) -> String {
-        let pairs = [
+        crate::web::query_string(&[
             ("dal", &self.dal),
             ("al", &self.al),
             ("tipo", &self.tipo),
             ("argomento", &self.argomento),
             ("canale", &self.canale),
             ("ufficio", &self.ufficio),
-        ];
-        pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        ])
     }
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 const CHANNELS: [Channel; 7] = [
@@ -177,9 +160,13 @@ pub async fn figures_for(
     period: Period,
 ) -> Result<Computed> {
     let now = app.clock.now();
-    let current = figures::compute(&app.pool, scope, period, now).await?;
-    let previous = figures::compute(&app.pool, scope, period.previous(), now).await?;
-    let names = names(app, language).await?;
+    // The two periods on two connections at once: the database works on both cores.
+    let (current, previous, names) = tokio::join!(
+        figures::compute(&app.pool, scope, period, now),
+        figures::compute(&app.pool, scope, period.previous(), now),
+        names(app, language),
+    );
+    let (current, previous, names) = (current?, previous?, names?);
     Ok(Computed {
         current,
         previous,

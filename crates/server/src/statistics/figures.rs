@@ -39,28 +39,16 @@ impl Scope {
         query
             .push(" WHERE organisation_id = ")
             .push_bind(&self.organisation_id);
-        if let Some(departments) = &self.departments {
-            if departments.is_empty() {
-                query.push(" AND FALSE");
-            } else {
-                query.push(" AND department_id IN (");
-                let mut list = query.separated(", ");
-                for department in departments {
-                    list.push_bind(department);
-                }
-                query.push(")");
-            }
-        }
-        for (column, value) in [
-            ("kind", &self.kind),
-            ("topic_code", &self.topic),
-            ("channel", &self.channel),
-            ("department_id", &self.department),
-        ] {
-            if let Some(value) = value {
-                query.push(format!(" AND {column} = ")).push_bind(value);
-            }
-        }
+        sportello_projections::sql::push_departments(query, &self.departments);
+        sportello_projections::sql::push_equal(
+            query,
+            &[
+                ("kind", &self.kind),
+                ("topic_code", &self.topic),
+                ("channel", &self.channel),
+                ("department_id", &self.department),
+            ],
+        );
     }
 }
 

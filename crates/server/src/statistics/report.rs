@@ -73,8 +73,10 @@ impl Names {
         use chrono::Datelike;
         let month = self.t(&format!("month.{}", day.month()));
         let short: String = month.chars().take(3).collect();
-        match figures.period.map(|p| p.bucket()) {
-            Some(super::period::Bucket::Day) => format!("{} {short}", day.day()),
+        match figures.period {
+            Some(p) if p.bucket() == super::period::Bucket::Day => format!("{} {short}", day.day()),
+            // Within one year the month says it all; across years the year is needed.
+            Some(p) if p.from.year() == p.to.year() => short,
             _ => format!("{short} {}", day.year()),
         }
     }

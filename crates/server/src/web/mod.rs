@@ -19,6 +19,16 @@ pub use error::{AppError, Result};
 pub use i18n::Lang;
 pub use templates::{Page, Templates};
 
+/// `a=1&b=x%20y` from the pairs whose value is not empty, values percent-encoded.
+pub fn query_string(pairs: &[(&str, &String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", auth::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Whether a `?torna=` target is a path of this site and nothing else: it starts with one `/`,
 /// and holds only the characters our own paths use (no `//`, backslash, whitespace or control
 /// character, which browsers may read as another host).
