@@ -74,3 +74,17 @@ pub fn decode(
     }
     serde_json::from_value(payload)
 }
+
+/// `decode` for a payload still in its stored bytes (no intermediate JSON value).
+pub fn decode_bytes(
+    event_type: &str,
+    version: &str,
+    payload: &[u8],
+) -> Result<RequestEvent, serde_json::Error> {
+    if version != EVENT_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "no upcaster for {event_type} version {version}"
+        )));
+    }
+    serde_json::from_slice(payload)
+}

@@ -1,7 +1,10 @@
-//! Rebuilding the statistics in bulk: every event that matters is read once, in log order, folded
-//! in memory with the live projection's fold, and the rows are written in multi-row inserts, all
-//! in one transaction holding the projection's checkpoint (so a live catch-up waits, then goes on
-//! from where the rebuild stopped).
+//! Rebuilding the statistics in bulk: every event that matters is read once, folded in memory
+//! with the live projection's fold, and the rows are written in multi-row inserts, all in one
+//! transaction holding the projection's checkpoint (so a live catch-up waits, then goes on from
+//! where the rebuild stopped). The events are streamed in the table's own order (request by
+//! request, each in sequence) rather than the log's: one sequential scan instead of a lookup per
+//! event, and the same rows, since every statistic folds one request's events in order and the
+//! daily counts only add up.
 
 use std::collections::HashMap;
 
@@ -10,9 +13,10 @@ use sqlx::{MySql, MySqlPool, QueryBuilder, Row};
 
 use super::fact::{counts, Effect, Fact};
 use super::{COLUMNS, NAME};
-use crate::{log::decode, ProjectionError};
+use futures_util::TryStreamExt;
 
-const PAGE: i64 = 20_000;
+use crate::{log::decode_bytes, ProjectionError};
+
 const ROWS_PER_INSERT: usize = 1_000;
 
 struct TakeCharge {
@@ -56,82 +60,85 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     let mut facts: HashMap<String, Fact> = HashMap::new();
     let mut take_charges = Vec::new();
     let mut activity: HashMap<ActivityKey, i32> = HashMap::new();
-    let mut position = 0;
     let mut read = 0u64;
-    while position < last {
-        let rows = sqlx::query(
-            "SELECT global_position, aggregate_id, sequence, event_type, event_version, payload
-               FROM events
-              WHERE aggregate_type = 'request' AND global_position > ? AND global_position <= ?
-              ORDER BY global_position LIMIT ?",
-        )
-        .bind(position)
-        .bind(last)
-        .bind(PAGE)
-        .fetch_all(&mut *tx)
-        .await?;
-        let Some(end) = rows.last() else { break };
-        position = end.try_get(0)?;
-        for row in rows {
-            read += 1;
-            let event_type: &str = row.try_get(3)?;
-            if !counts(event_type) {
-                continue;
+    let mut rows = sqlx::query(
+        "SELECT aggregate_id, sequence, event_type, event_version, payload, global_position
+           FROM events
+          WHERE aggregate_type = 'request' AND global_position <= ?
+            AND event_type NOT IN ('RequestAcknowledged', 'AcknowledgementFailed',
+                                   'RequestTakenIntoEvaluation', 'InternalNoteAdded', 'PersonalDataErased')
+          ORDER BY aggregate_type, aggregate_id, sequence",
+    )
+    .bind(last)
+    .fetch(&mut *tx);
+    while let Some(row) = rows.try_next().await? {
+        read += 1;
+        let event_type: &str = row.try_get(2)?;
+        if !counts(event_type) {
+            continue;
+        }
+        let aggregate_id: &str = row.try_get(0)?;
+        let sequence: i64 = row.try_get(1)?;
+        let version: &str = row.try_get(3)?;
+        let payload: &[u8] = row.try_get(4)?;
+        let event = decode_bytes(event_type, version, payload).map_err(|source| {
+            ProjectionError::Decode {
+                position: row.try_get(5).unwrap_or_default(),
+                source,
             }
-            let at: i64 = row.try_get(0)?;
-            let aggregate_id: String = row.try_get(1)?;
-            let sequence: i64 = row.try_get(2)?;
-            let version: &str = row.try_get(4)?;
-            let payload: serde_json::Value = row.try_get(5)?;
-            let event =
-                decode(event_type, version, payload).map_err(|source| ProjectionError::Decode {
-                    position: at,
-                    source,
-                })?;
-            if let Some(fact) = Fact::received(&aggregate_id, &event) {
-                facts.insert(aggregate_id, fact);
-                continue;
-            }
-            let Some(fact) = facts.get_mut(&aggregate_id) else {
-                continue;
-            };
-            for effect in fact.apply(&event) {
-                match effect {
-                    Effect::TakeCharge {
-                        department_id,
-                        taken_on,
-                        minutes,
-                    } => take_charges.push(TakeCharge {
-                        aggregate_id: aggregate_id.clone(),
-                        sequence,
-                        organisation_id: fact.organisation_id.clone(),
-                        kind: fact.kind.clone(),
-                        topic_code: fact.topic_code.clone(),
-                        channel: fact.channel.clone(),
-                        department_id,
-                        taken_on,
-                        minutes,
-                    }),
-                    Effect::Activity {
+        })?;
+        if let Some(fact) = Fact::received(aggregate_id, &event) {
+            facts.insert(aggregate_id.to_string(), fact);
+            continue;
+        }
+        let Some(fact) = facts.get_mut(aggregate_id) else {
+            continue;
+        };
+        for effect in fact.apply(&event) {
+            match effect {
+                Effect::TakeCharge {
+                    department_id,
+                    taken_on,
+                    minutes,
+                } => take_charges.push(TakeCharge {
+                    aggregate_id: aggregate_id.to_string(),
+                    sequence,
+                    organisation_id: fact.organisation_id.clone(),
+                    kind: fact.kind.clone(),
+                    topic_code: fact.topic_code.clone(),
+                    channel: fact.channel.clone(),
+                    department_id,
+                    taken_on,
+                    minutes,
+                }),
+                Effect::Activity {
+                    day,
+                    activity: what,
+                    department_id,
+                } => {
+                    let key = (
+                        fact.organisation_id.clone(),
                         day,
-                        activity: what,
+                        what,
+                        fact.kind.clone(),
+                        fact.topic_code.clone(),
+                        fact.channel.clone(),
                         department_id,
-                    } => {
-                        let key = (
-                            fact.organisation_id.clone(),
-                            day,
-                            what,
-                            fact.kind.clone(),
-                            fact.topic_code.clone(),
-                            fact.channel.clone(),
-                            department_id,
-                        );
-                        *activity.entry(key).or_default() += 1;
-                    }
+                    );
+                    *activity.entry(key).or_default() += 1;
                 }
             }
         }
     }
+    drop(rows);
+    // What was skipped in SQL was read too, as far as the checkpoint is concerned.
+    let skipped: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE aggregate_type = 'request' AND global_position <= ?",
+    )
+    .bind(last)
+    .fetch_one(&mut *tx)
+    .await?;
+    read = read.max(skipped as u64);
 
     for table in ["stat_requests", "stat_take_charges", "stat_activity"] {
         sqlx::query(&format!("DELETE FROM {table}"))
