@@ -20,10 +20,22 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<MySqlPool, sqlx:
 
 pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("../../migrations").run(pool).await?;
-    // Events recorded before the hash chain existed are chained once, in order.
-    crate::chain::chain_unchained(pool)
-        .await
-        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    // Events recorded before the hash chain existed are chained once, in order; afterwards every
+    // append chains its events, and the flag spares each start a scan of the whole log.
+    let chained: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'events_chained'")
+            .fetch_optional(pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
+    if chained.is_none() {
+        crate::chain::chain_unchained(pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
+        sqlx::query("INSERT IGNORE INTO settings (name, value) VALUES ('events_chained', '1')")
+            .execute(pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
+    }
     Ok(())
 }
 
