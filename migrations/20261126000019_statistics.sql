@@ -78,3 +78,6 @@ CREATE TABLE report_runs (
     queued_at       DATETIME(6) NOT NULL,
     PRIMARY KEY (organisation_id, month, audience)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- A bulk rebuild pauses its projection's processors while it builds the replacement tables.
+ALTER TABLE projection_checkpoints ADD COLUMN rebuilding BOOLEAN NOT NULL DEFAULT FALSE;

@@ -50,6 +50,11 @@ pub async fn catch_up(
     loop {
         let mut tx = pool.begin().await?;
         let position = lock_checkpoint(&mut tx, projection.name()).await?;
+        if rebuilding(&mut tx, projection.name()).await? {
+            // A bulk rebuild is replacing the tables; it moves the checkpoint when done.
+            tx.commit().await?;
+            return Ok(applied);
+        }
         let events = events_after(&mut tx, position, BATCH).await?;
         let Some(last) = events.last().map(|event| event.position) else {
             tx.commit().await?;
@@ -107,6 +112,16 @@ async fn lock_checkpoint(conn: &mut MySqlConnection, name: &str) -> Result<i64, 
             .fetch_one(&mut *conn)
             .await?;
     Ok(position)
+}
+
+/// Whether a bulk rebuild has paused the projection (read under the caller's row lock).
+async fn rebuilding(conn: &mut MySqlConnection, name: &str) -> Result<bool, ProjectionError> {
+    let flag: bool =
+        sqlx::query_scalar("SELECT rebuilding FROM projection_checkpoints WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(flag)
 }
 
 /// Whether events exist that the projection has not applied yet (two cheap reads, no lock).

@@ -1003,3 +1003,39 @@ async fn a_generated_history_is_valid_quiet_and_its_bulk_rebuild_equals_the_live
         .unwrap();
     assert_eq!(other.events, generated.events);
 }
+
+#[tokio::test]
+async fn a_paused_projection_is_left_alone_until_its_rebuild_ends() {
+    let app = TestApp::start().await;
+    app.settle().await;
+    sqlx::query("UPDATE projection_checkpoints SET rebuilding = TRUE WHERE name = 'statistics'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.file(complaint("Durante la ricostruzione")).await;
+    let applied = sportello_projections::catch_up(&app.pool, &Statistics)
+        .await
+        .unwrap();
+    assert_eq!(applied, 0, "the rebuild owns the tables");
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stat_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 0);
+    // The rebuild ends (here: an interrupted one is run again) and the processor goes on.
+    sportello_projections::rebuild(&app.pool, &Statistics)
+        .await
+        .unwrap();
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stat_requests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 1);
+    app.file(complaint("Dopo")).await;
+    assert!(
+        sportello_projections::catch_up(&app.pool, &Statistics)
+            .await
+            .unwrap()
+            >= 1
+    );
+}
