@@ -386,9 +386,27 @@ async fn figures_match_the_hand_computed_ones_live_and_after_a_rebuild() {
         6
     );
 
+    let indexes = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CONVERT(CONCAT_WS('|', table_name, index_name, seq_in_index, column_name) USING utf8mb4)
+               FROM information_schema.statistics
+              WHERE table_schema = DATABASE() AND table_name LIKE 'stat\\_%'
+              ORDER BY table_name, index_name, seq_in_index",
+        )
+        .fetch_all(&h.app.pool)
+        .await
+        .unwrap()
+    };
+    let before = indexes().await;
+    assert!(before.len() > 20, "{before:?}");
     let rebuilt = sportello_projections::rebuild(&h.app.pool, &Statistics)
         .await
         .unwrap();
+    assert_eq!(
+        indexes().await,
+        before,
+        "the swapped tables have the same indexes"
+    );
     let events: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE aggregate_type = 'request'")
             .fetch_one(&h.app.pool)
