@@ -48,6 +48,16 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 7] = [
+        Channel::Web,
+        Channel::Counter,
+        Channel::Phone,
+        Channel::Letter,
+        Channel::Email,
+        Channel::Pec,
+        Channel::Api,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Channel::Web => "web",

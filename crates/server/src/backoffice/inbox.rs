@@ -231,21 +231,13 @@ pub async fn inbox(
             label: i18n::text(language, &format!("kind.{}", k.code()), &[]),
         })
         .collect();
-    let channels: Vec<Choice> = [
-        Channel::Web,
-        Channel::Counter,
-        Channel::Phone,
-        Channel::Letter,
-        Channel::Email,
-        Channel::Pec,
-        Channel::Api,
-    ]
-    .iter()
-    .map(|c| Choice {
-        value: c.code().into(),
-        label: i18n::text(language, &format!("channel.{}", c.code()), &[]),
-    })
-    .collect();
+    let channels: Vec<Choice> = Channel::ALL
+        .iter()
+        .map(|c| Choice {
+            value: c.code().into(),
+            label: i18n::text(language, &format!("channel.{}", c.code()), &[]),
+        })
+        .collect();
     let topics: Vec<Choice> = topics
         .into_iter()
         .map(|t| Choice {

@@ -47,16 +47,6 @@ impl Filters {
     }
 }
 
-const CHANNELS: [Channel; 7] = [
-    Channel::Web,
-    Channel::Counter,
-    Channel::Phone,
-    Channel::Letter,
-    Channel::Email,
-    Channel::Pec,
-    Channel::Api,
-];
-
 /// Managers and administrators see the whole organisation; a referent their departments.
 fn scope_for(staff: &Staff, organisation_id: String) -> Result<Scope> {
     let departments = if staff.has(Role::UrpManager) || staff.has(Role::Administrator) {
@@ -140,7 +130,7 @@ async fn compute(
     let some = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_string());
     scope.kind = some(&filters.tipo).filter(|k| Kind::parse(k).is_some());
     scope.topic = some(&filters.argomento);
-    scope.channel = some(&filters.canale).filter(|c| CHANNELS.iter().any(|ch| ch.code() == c));
+    scope.channel = some(&filters.canale).filter(|c| Channel::ALL.iter().any(|ch| ch.code() == c));
     scope.department = some(&filters.ufficio);
     if let (Some(allowed), Some(department)) = (&scope.departments, &scope.department) {
         if !allowed.contains(department) {
@@ -392,7 +382,7 @@ pub async fn dashboard(
             label: computed.names.kind(k.code()),
         })
         .collect();
-    let channels: Vec<Choice> = CHANNELS
+    let channels: Vec<Choice> = Channel::ALL
         .iter()
         .map(|c| Choice {
             value: c.code().into(),
