@@ -1,20 +1,19 @@
 //! Rebuilding the statistics in bulk: every event that matters is read once, folded in memory
-//! with the live projection's fold, and the rows are written with multi-row inserts into fresh
-//! tables that then take the live ones' place in one atomic `RENAME TABLE`. Meanwhile the
-//! projection is paused (`projection_checkpoints.rebuilding`): every copy's processor leaves it
-//! alone, and after the swap it goes on from the position the rebuild read up to. (Emptying
-//! the live tables inside one transaction instead cost minutes of undo log with a million rows.)
-//! An interrupted rebuild leaves the projection paused, with its old tables intact: run it again. The events are streamed in the table's own order (request by
-//! request, each in sequence) rather than the log's: one sequential scan instead of a lookup per
-//! event, and the same rows, since every statistic folds one request's events in order and the
-//! daily counts only add up.
+//! with the live projection's fold, each request's final fact summed into the cells, and the rows
+//! are written with multi-row inserts into fresh tables that then take the live ones' place in
+//! one atomic `RENAME TABLE`. Meanwhile the projection is paused
+//! (`projection_checkpoints.rebuilding`): every copy's processor leaves it alone, and after the
+//! swap it goes on from the position the rebuild read up to. (Emptying the live tables inside one
+//! transaction instead cost minutes of undo log with a million rows.) An interrupted rebuild
+//! leaves the projection paused, with its old tables intact: run it again. The events are
+//! streamed in the table's own order (request by request, each in sequence) rather than the
+//! log's: one sequential scan instead of a lookup per event, and the same rows, since every
+//! statistic folds one request's events in order and the cells only add up.
 
-use std::collections::HashMap;
-
-use chrono::NaiveDate;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Row};
 
-use super::fact::{counts, Effect, Fact};
+use super::cells::{push_cells, Cells, CELL_COLUMNS, KEY_COLUMNS};
+use super::fact::{counts, Fact};
 use super::{COLUMNS, NAME};
 use futures_util::TryStreamExt;
 
@@ -22,29 +21,7 @@ use crate::{log::decode_bytes, ProjectionError};
 
 const ROWS_PER_INSERT: usize = 1_000;
 
-struct TakeCharge {
-    aggregate_id: String,
-    sequence: i64,
-    organisation_id: String,
-    kind: String,
-    topic_code: String,
-    channel: String,
-    department_id: String,
-    taken_on: NaiveDate,
-    minutes: i32,
-}
-
-type ActivityKey = (
-    String,
-    NaiveDate,
-    &'static str,
-    String,
-    String,
-    String,
-    String,
-);
-
-const TABLES: [&str; 3] = ["stat_requests", "stat_take_charges", "stat_activity"];
+const TABLES: [&str; 2] = ["stat_requests", "stat_cells"];
 
 pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     sqlx::query("INSERT IGNORE INTO projection_checkpoints (name, position) VALUES (?, 0)")
@@ -83,12 +60,11 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     // The events come request by request, so the facts come in the table's key order: written in
     // that order, the inserts append to the primary key instead of splitting its pages.
     let mut facts: Vec<Fact> = Vec::new();
-    let mut take_charges = Vec::new();
-    let mut activity: HashMap<ActivityKey, i32> = HashMap::new();
+    let mut cells = Cells::default();
     let started = std::time::Instant::now();
     let mut read = 0u64;
     let mut rows = sqlx::query(
-        "SELECT aggregate_id, sequence, event_type, event_version, payload, global_position
+        "SELECT aggregate_id, event_type, event_version, payload, global_position
            FROM events
           WHERE aggregate_type = 'request' AND global_position <= ?
             AND event_type NOT IN ('RequestAcknowledged', 'AcknowledgementFailed',
@@ -99,21 +75,24 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     .fetch(&mut *tx);
     while let Some(row) = rows.try_next().await? {
         read += 1;
-        let event_type: &str = row.try_get(2)?;
+        let event_type: &str = row.try_get(1)?;
         if !counts(event_type) {
             continue;
         }
         let aggregate_id: &str = row.try_get(0)?;
-        let sequence: i64 = row.try_get(1)?;
-        let version: &str = row.try_get(3)?;
-        let payload: &[u8] = row.try_get(4)?;
+        let version: &str = row.try_get(2)?;
+        let payload: &[u8] = row.try_get(3)?;
         let event = decode_bytes(event_type, version, payload).map_err(|source| {
             ProjectionError::Decode {
-                position: row.try_get(5).unwrap_or_default(),
+                position: row.try_get(4).unwrap_or_default(),
                 source,
             }
         })?;
         if let Some(fact) = Fact::received(aggregate_id, &event) {
+            // The previous request's events are all folded: its fact is final.
+            if let Some(done) = facts.last() {
+                cells.add_fact(done, 1);
+            }
             facts.push(fact);
             continue;
         }
@@ -121,40 +100,11 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
             continue;
         };
         for effect in fact.apply(&event) {
-            match effect {
-                Effect::TakeCharge {
-                    department_id,
-                    taken_on,
-                    minutes,
-                } => take_charges.push(TakeCharge {
-                    aggregate_id: aggregate_id.to_string(),
-                    sequence,
-                    organisation_id: fact.organisation_id.clone(),
-                    kind: fact.kind.clone(),
-                    topic_code: fact.topic_code.clone(),
-                    channel: fact.channel.clone(),
-                    department_id,
-                    taken_on,
-                    minutes,
-                }),
-                Effect::Activity {
-                    day,
-                    activity: what,
-                    department_id,
-                } => {
-                    let key = (
-                        fact.organisation_id.clone(),
-                        day,
-                        what,
-                        fact.kind.clone(),
-                        fact.topic_code.clone(),
-                        fact.channel.clone(),
-                        department_id,
-                    );
-                    *activity.entry(key).or_default() += 1;
-                }
-            }
+            cells.add_effect(fact, &effect);
         }
+    }
+    if let Some(done) = facts.last() {
+        cells.add_fact(done, 1);
     }
     drop(rows);
     // What was skipped in SQL was read too, as far as the checkpoint is concerned.
@@ -172,40 +122,13 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
         push_facts(&mut query, chunk.iter());
         query.build().execute(&mut *tx).await?;
     }
-    for chunk in take_charges.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::new(
-            "INSERT INTO stat_take_charges_next (aggregate_id, sequence, organisation_id, department_id,
-                 kind, topic_code, channel, taken_on, minutes) ",
-        );
-        query.push_values(chunk, |mut row, taken| {
-            row.push_bind(&taken.aggregate_id)
-                .push_bind(taken.sequence)
-                .push_bind(&taken.organisation_id)
-                .push_bind(&taken.department_id)
-                .push_bind(&taken.kind)
-                .push_bind(&taken.topic_code)
-                .push_bind(&taken.channel)
-                .push_bind(taken.taken_on)
-                .push_bind(taken.minutes);
-        });
-        query.build().execute(&mut *tx).await?;
-    }
-    let activity: Vec<(ActivityKey, i32)> = activity.into_iter().collect();
-    for chunk in activity.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::new(
-            "INSERT INTO stat_activity_next (organisation_id, day, activity, kind, topic_code, channel,
-                 department_id, n) ",
-        );
-        query.push_values(chunk, |mut row, (key, n)| {
-            row.push_bind(&key.0)
-                .push_bind(key.1)
-                .push_bind(key.2)
-                .push_bind(&key.3)
-                .push_bind(&key.4)
-                .push_bind(&key.5)
-                .push_bind(&key.6)
-                .push_bind(*n);
-        });
+    let mut cells: Vec<_> = cells.0.into_iter().filter(|(_, c)| !c.is_empty()).collect();
+    cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for chunk in cells.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::new(format!(
+            "INSERT INTO stat_cells_next ({KEY_COLUMNS}, {CELL_COLUMNS}) "
+        ));
+        push_cells(&mut query, chunk.iter().map(|(key, cell)| (key, cell)));
         query.build().execute(&mut *tx).await?;
     }
     for (table, (name, columns)) in &indexes {
@@ -218,8 +141,7 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     // The swap: one atomic statement; then the checkpoint, and the processors resume.
     sqlx::query(
         "RENAME TABLE stat_requests TO stat_requests_old, stat_requests_next TO stat_requests,
-                      stat_take_charges TO stat_take_charges_old, stat_take_charges_next TO stat_take_charges,
-                      stat_activity TO stat_activity_old, stat_activity_next TO stat_activity",
+                      stat_cells TO stat_cells_old, stat_cells_next TO stat_cells",
     )
     .execute(&mut *tx)
     .await?;
@@ -238,6 +160,7 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     tracing::info!(
         events = read,
         requests = facts.len(),
+        cells = cells.len(),
         reading_secs = reading.as_secs_f64(),
         writing_secs = (started.elapsed() - reading).as_secs_f64(),
         "statistics rebuilt in bulk"

@@ -1,15 +1,17 @@
-//! The statistics: one row per request with its milestones (`stat_requests`), one row per taking
-//! in charge (`stat_take_charges`) and daily counts of what happened (`stat_activity`). Kept live
-//! by a checkpointed processor; `sportello projections rebuild statistics` rebuilds them in bulk
-//! from the events with the same fold, so a statistic added later covers the whole past.
+//! The statistics: one row per request with its milestones (`stat_requests`) and the cells that
+//! sum them by day and by month with the activities counted (`stat_cells`). Kept live by a
+//! checkpointed processor; `sportello projections rebuild statistics` rebuilds them in bulk from
+//! the events with the same fold, so a statistic added later covers the whole past.
 
 mod bulk;
+mod cells;
 mod fact;
 
 use async_trait::async_trait;
 use sqlx::{MySqlConnection, MySqlPool};
 
 use crate::{Projection, ProjectionError, StoredEvent};
+pub use cells::{Cell, CellKey, Cells, Dims, Grain, Hours, CELL_COLUMNS, HOURS_AT, KEY_COLUMNS};
 pub use fact::{counts, Effect, Fact, ACTIVITIES};
 
 pub struct Statistics;
@@ -32,8 +34,14 @@ impl Projection for Statistics {
         conn: &mut MySqlConnection,
         stored: &StoredEvent,
     ) -> Result<(), ProjectionError> {
+        let mut delta = Cells::default();
         if let Some(fact) = Fact::received(&stored.aggregate_id, &stored.event) {
-            return save(conn, &fact).await;
+            if load(conn, &fact.aggregate_id).await?.is_some() {
+                return Ok(());
+            }
+            save(conn, &fact).await?;
+            delta.add_fact(&fact, 1);
+            return add_cells(conn, delta).await;
         }
         if !fact::matters(&stored.event) {
             return Ok(());
@@ -41,16 +49,18 @@ impl Projection for Statistics {
         let Some(mut fact) = load(conn, &stored.aggregate_id).await? else {
             return Ok(());
         };
+        delta.add_fact(&fact, -1);
         let effects = fact.apply(&stored.event);
         save(conn, &fact).await?;
-        for effect in effects {
-            record(conn, &fact, stored.sequence, &effect).await?;
+        delta.add_fact(&fact, 1);
+        for effect in &effects {
+            delta.add_effect(&fact, effect);
         }
-        Ok(())
+        add_cells(conn, delta).await
     }
 
     async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
-        for table in ["stat_requests", "stat_take_charges", "stat_activity"] {
+        for table in ["stat_requests", "stat_cells"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await?;
@@ -79,54 +89,53 @@ async fn save(conn: &mut MySqlConnection, fact: &Fact) -> Result<(), ProjectionE
     Ok(())
 }
 
-async fn record(
-    conn: &mut MySqlConnection,
-    fact: &Fact,
-    sequence: i64,
-    effect: &Effect,
-) -> Result<(), ProjectionError> {
-    match effect {
-        Effect::TakeCharge {
-            department_id,
-            taken_on,
-            minutes,
-        } => {
-            sqlx::query(
-                "INSERT IGNORE INTO stat_take_charges (aggregate_id, sequence, organisation_id,
-                     department_id, kind, topic_code, channel, taken_on, minutes)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&fact.aggregate_id)
-            .bind(sequence)
-            .bind(&fact.organisation_id)
-            .bind(department_id)
-            .bind(&fact.kind)
-            .bind(&fact.topic_code)
-            .bind(&fact.channel)
-            .bind(taken_on)
-            .bind(minutes)
-            .execute(conn)
-            .await?;
+/// Adds a delta to the stored cells (the processor holds its checkpoint's lock, so nobody else
+/// writes them meanwhile); a cell left empty is deleted, as the bulk rebuild would not write it.
+async fn add_cells(conn: &mut MySqlConnection, delta: Cells) -> Result<(), ProjectionError> {
+    for (key, change) in delta.0 {
+        if change.is_empty() {
+            continue;
         }
-        Effect::Activity {
-            day,
-            activity,
-            department_id,
-        } => {
+        let row = sqlx::query(&format!(
+            "SELECT {CELL_COLUMNS} FROM stat_cells
+              WHERE organisation_id = ? AND grain = ? AND day = ? AND kind = ? AND topic_code = ?
+                AND channel = ? AND department_id = ?"
+        ))
+        .bind(&key.organisation_id)
+        .bind(key.grain.code())
+        .bind(key.day)
+        .bind(&key.dims.kind)
+        .bind(&key.dims.topic_code)
+        .bind(&key.dims.channel)
+        .bind(&key.dims.department_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let mut cell = match row {
+            Some(row) => Cell::read(&row, 0)?,
+            None => Cell::default(),
+        };
+        cell.add(&change, 1);
+        if cell.is_empty() {
             sqlx::query(
-                "INSERT INTO stat_activity (organisation_id, day, activity, kind, topic_code, channel,
-                     department_id, n)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON DUPLICATE KEY UPDATE n = n + 1",
+                "DELETE FROM stat_cells
+                  WHERE organisation_id = ? AND grain = ? AND day = ? AND kind = ? AND topic_code = ?
+                    AND channel = ? AND department_id = ?",
             )
-            .bind(&fact.organisation_id)
-            .bind(day)
-            .bind(activity)
-            .bind(&fact.kind)
-            .bind(&fact.topic_code)
-            .bind(&fact.channel)
-            .bind(department_id)
-            .execute(conn)
+            .bind(&key.organisation_id)
+            .bind(key.grain.code())
+            .bind(key.day)
+            .bind(&key.dims.kind)
+            .bind(&key.dims.topic_code)
+            .bind(&key.dims.channel)
+            .bind(&key.dims.department_id)
+            .execute(&mut *conn)
             .await?;
+        } else {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "REPLACE INTO stat_cells ({KEY_COLUMNS}, {CELL_COLUMNS}) "
+            ));
+            cells::push_cells(&mut query, std::iter::once((&key, &cell)));
+            query.build().execute(&mut *conn).await?;
         }
     }
     Ok(())

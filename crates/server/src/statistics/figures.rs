@@ -8,6 +8,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
+use sportello_projections::statistics::{Cell, Dims, Grain, Hours, CELL_COLUMNS, HOURS_AT};
+use sqlx::mysql::MySqlRow;
+use sqlx::Row;
+
 use super::period::{Bucket, Period};
 use super::quantiles::{Histogram, Quantiles};
 use crate::web::Result;
@@ -135,8 +139,6 @@ pub struct Figures {
     pub reasons: Vec<(String, i64)>,
 }
 
-type Dims = (String, String, String, String);
-
 #[derive(Default)]
 struct Lines(BTreeMap<String, Line>);
 
@@ -148,8 +150,19 @@ impl Lines {
         })
     }
 
+    /// The lines with something in the period, busiest first.
     fn into_vec(self) -> Vec<Line> {
-        let mut lines: Vec<Line> = self.0.into_values().collect();
+        let mut lines: Vec<Line> = self
+            .0
+            .into_values()
+            .filter(|line| {
+                *line
+                    != Line {
+                        key: line.key.clone(),
+                        ..Line::default()
+                    }
+            })
+            .collect();
         lines.sort_by(|a, b| b.received.cmp(&a.received).then(a.key.cmp(&b.key)));
         lines
     }
@@ -182,200 +195,97 @@ pub async fn compute(
             )
         })
         .collect();
-    let bucket = |column: &str| match period.bucket() {
-        Bucket::Day => column.to_string(),
-        Bucket::Month => format!("{column} - INTERVAL (DAYOFMONTH({column}) - 1) DAY"),
-    };
-
-    // Received, by bucket and dimensions.
-    let mut query = QueryBuilder::new(format!(
-        "SELECT {}, kind, topic_code, channel, department_id, COUNT(*) FROM stat_requests",
-        bucket("received_on")
-    ));
-    scope.push(&mut query);
-    between(&mut query, "received_on", period);
-    query.push(" GROUP BY 1, 2, 3, 4, 5");
-    let rows: Vec<(NaiveDate, String, String, String, String, i64)> =
-        query.build_query_as().fetch_all(pool).await?;
-    for (day, kind, topic, channel, department, n) in rows {
-        totals.received += n;
-        if let Some(point) = trend.get_mut(&day) {
-            point.received += n;
+    let mut all_answers = Histogram::default();
+    let mut first_responses = Histogram::default();
+    let mut answers_by_department: HashMap<String, Histogram> = HashMap::new();
+    let mut answers_by_topic: HashMap<String, Histogram> = HashMap::new();
+    let mut taken: HashMap<String, Histogram> = HashMap::new();
+    let mut stars = [0; 5];
+    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    for row in cells(pool, scope, period).await? {
+        let dims = Dims {
+            kind: row.try_get(1)?,
+            topic_code: row.try_get(2)?,
+            channel: row.try_get(3)?,
+            department_id: row.try_get(4)?,
+        };
+        let cell = Cell::read_counts(&row, 5)?;
+        let hours = |i: usize| row.try_get::<&[u8], _>(5 + HOURS_AT + i);
+        totals.received += cell.received;
+        totals.answered += cell.answered;
+        totals.answered_in_time += cell.answered_in_time;
+        totals.closed += cell.closed;
+        totals.reminders += cell.reminders;
+        totals.redirections += cell.redirections;
+        totals.forwardings += cell.forwardings;
+        totals.reopenings += cell.reopenings;
+        totals.ratings += cell.ratings;
+        totals.stars_sum += cell.stars_sum();
+        for (all, n) in stars.iter_mut().zip(cell.stars) {
+            *all += n;
         }
-        for line in dims_lines(
-            &mut kinds,
-            &mut topics,
-            &mut channels,
-            &mut departments,
-            &(kind, topic, channel, department),
-        ) {
-            line.received += n;
+        for (reason, n) in &cell.reasons {
+            *reasons.entry(reason.clone()).or_default() += n;
+        }
+        // Satisfaction is shown by topic and by department only.
+        for (line, rated) in [
+            (kinds.line(&dims.kind), false),
+            (topics.line(&dims.topic_code), true),
+            (channels.line(&dims.channel), false),
+            (departments.line(&dims.department_id), true),
+        ] {
+            line.received += cell.received;
+            line.answered += cell.answered;
+            line.answered_in_time += cell.answered_in_time;
+            if rated {
+                line.ratings += cell.ratings;
+                line.stars_sum += cell.stars_sum();
+            }
+        }
+        let department = departments.line(&dims.department_id);
+        department.reminders += cell.reminders;
+        department.redirections += cell.redirections;
+        let (first, answer, take_charge) = (hours(0)?, hours(1)?, hours(2)?);
+        Hours::decode(first, |hours, n| first_responses.add(hours, n));
+        if !answer.is_empty() {
+            let department = answers_by_department
+                .entry(dims.department_id.clone())
+                .or_default();
+            let topic = answers_by_topic.entry(dims.topic_code.clone()).or_default();
+            Hours::decode(answer, |hours, n| {
+                all_answers.add(hours, n);
+                department.add(hours, n);
+                topic.add(hours, n);
+            });
+        }
+        if !take_charge.is_empty() {
+            let department = taken.entry(dims.department_id.clone()).or_default();
+            Hours::decode(take_charge, |hours, n| department.add(hours, n));
         }
     }
-
-    // Answered (the first answer), in time or not, by bucket and dimensions.
-    let mut query = QueryBuilder::new(format!(
-        "SELECT {}, kind, topic_code, channel, department_id, COUNT(*), CAST(SUM(answered_in_time) AS SIGNED)
-           FROM stat_requests",
-        bucket("answered_on")
-    ));
-    scope.push(&mut query);
-    between(&mut query, "answered_on", period);
-    query.push(" GROUP BY 1, 2, 3, 4, 5");
-    let rows: Vec<(NaiveDate, String, String, String, String, i64, i64)> =
-        query.build_query_as().fetch_all(pool).await?;
-    for (day, kind, topic, channel, department, n, in_time) in rows {
-        totals.answered += n;
-        totals.answered_in_time += in_time;
-        if let Some(point) = trend.get_mut(&day) {
-            point.answered += n;
-        }
-        for line in dims_lines(
-            &mut kinds,
-            &mut topics,
-            &mut channels,
-            &mut departments,
-            &(kind, topic, channel, department),
-        ) {
-            line.answered += n;
-            line.answered_in_time += in_time;
-        }
-    }
-
-    // Answer times, overall, per department and per topic.
-    let mut query = QueryBuilder::new(
-        "SELECT department_id, topic_code, answer_minutes DIV 60, COUNT(*) FROM stat_requests",
-    );
-    scope.push(&mut query);
-    between(&mut query, "answered_on", period);
-    query.push(" GROUP BY 1, 2, 3");
-    let rows: Vec<(String, String, i64, i64)> = query.build_query_as().fetch_all(pool).await?;
-    let mut all = Histogram::default();
-    let mut per_department: HashMap<String, Histogram> = HashMap::new();
-    let mut per_topic: HashMap<String, Histogram> = HashMap::new();
-    for (department, topic, hours, n) in rows {
-        all.add(hours, n);
-        per_department.entry(department).or_default().add(hours, n);
-        per_topic.entry(topic).or_default().add(hours, n);
-    }
-    totals.answer = all.quantiles();
-    for (department, histogram) in per_department {
+    totals.answer = all_answers.quantiles();
+    totals.first_response = first_responses.quantiles();
+    for (department, histogram) in answers_by_department {
         departments.line(&department).answer = histogram.quantiles();
     }
-    for (topic, histogram) in per_topic {
+    for (topic, histogram) in answers_by_topic {
         topics.line(&topic).answer = histogram.quantiles();
-    }
-
-    // First response times.
-    let mut query =
-        QueryBuilder::new("SELECT first_response_minutes DIV 60, COUNT(*) FROM stat_requests");
-    scope.push(&mut query);
-    between(&mut query, "first_response_on", period);
-    query.push(" GROUP BY 1");
-    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(pool).await?;
-    let mut first = Histogram::default();
-    for (hours, n) in rows {
-        first.add(hours, n);
-    }
-    totals.first_response = first.quantiles();
-
-    // Closed in the period.
-    let mut query = QueryBuilder::new("SELECT COUNT(*) FROM stat_requests");
-    scope.push(&mut query);
-    between(&mut query, "closed_on", period);
-    totals.closed = query.build_query_scalar().fetch_one(pool).await?;
-
-    // Open at the period's end, by age.
-    let mut query = QueryBuilder::new("SELECT CASE WHEN DATEDIFF(");
-    query
-        .push_bind(period.to)
-        .push(", received_on) <= 10 THEN 0 WHEN DATEDIFF(")
-        .push_bind(period.to)
-        .push(", received_on) <= 30 THEN 1 WHEN DATEDIFF(")
-        .push_bind(period.to)
-        .push(", received_on) <= 60 THEN 2 ELSE 3 END, COUNT(*) FROM stat_requests");
-    scope.push(&mut query);
-    query
-        .push(" AND (closed_on IS NULL OR closed_on > ")
-        .push_bind(period.to)
-        .push(") AND received_on <= ")
-        .push_bind(period.to)
-        .push(" GROUP BY 1");
-    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(pool).await?;
-    let mut aging = [0; 4];
-    for (age, n) in rows {
-        aging[age.clamp(0, 3) as usize] += n;
-    }
-    totals.open_at_end = aging.iter().sum();
-
-    // Take-charge times per department.
-    let mut query =
-        QueryBuilder::new("SELECT department_id, minutes DIV 60, COUNT(*) FROM stat_take_charges");
-    scope.push(&mut query);
-    between(&mut query, "taken_on", period);
-    query.push(" GROUP BY 1, 2");
-    let rows: Vec<(String, i64, i64)> = query.build_query_as().fetch_all(pool).await?;
-    let mut taken: HashMap<String, Histogram> = HashMap::new();
-    for (department, hours, n) in rows {
-        taken.entry(department).or_default().add(hours, n);
     }
     for (department, histogram) in taken {
         let line = departments.line(&department);
         line.take_charge = histogram.quantiles();
         line.taken_in_charge = line.take_charge.count;
     }
-
-    // Reminders, redirections, forwardings, reopenings.
-    let mut query = QueryBuilder::new(
-        "SELECT activity, department_id, CAST(SUM(n) AS SIGNED) FROM stat_activity",
-    );
-    scope.push(&mut query);
-    between(&mut query, "day", period);
-    query.push(" GROUP BY 1, 2");
-    let rows: Vec<(String, String, i64)> = query.build_query_as().fetch_all(pool).await?;
-    for (activity, department, n) in rows {
-        match activity.as_str() {
-            "reminder" => {
-                totals.reminders += n;
-                departments.line(&department).reminders += n;
-            }
-            "redirection" => {
-                totals.redirections += n;
-                departments.line(&department).redirections += n;
-            }
-            "forwarding" => totals.forwardings += n,
-            "reopening" => totals.reopenings += n,
-            _ => {}
-        }
-    }
-
-    // Satisfaction: the latest rating of the requests rated in the period.
-    let mut query = QueryBuilder::new(
-        "SELECT topic_code, department_id, stars, reasons, COUNT(*) FROM stat_requests",
-    );
-    scope.push(&mut query);
-    between(&mut query, "rated_on", period);
-    query.push(" GROUP BY 1, 2, 3, 4");
-    let rows: Vec<(String, String, i8, String, i64)> =
-        query.build_query_as().fetch_all(pool).await?;
-    let mut stars = [0; 5];
-    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
-    for (topic, department, star, chosen, n) in rows {
-        totals.ratings += n;
-        totals.stars_sum += i64::from(star) * n;
-        for line in [topics.line(&topic), departments.line(&department)] {
-            line.ratings += n;
-            line.stars_sum += i64::from(star) * n;
-        }
-        if (1..=5).contains(&star) {
-            stars[star as usize - 1] += n;
-        }
-        for reason in chosen.split(',').filter(|r| !r.is_empty()) {
-            *reasons.entry(reason.to_string()).or_default() += n;
-        }
-    }
     let mut reasons: Vec<(String, i64)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (day, received, answered) in by_bucket(pool, scope, period).await? {
+        if let Some(point) = trend.get_mut(&period.bucket_of(day)) {
+            point.received += received;
+            point.answered += answered;
+        }
+    }
+    let aging = backlog(pool, scope, period.to).await?;
+    totals.open_at_end = aging.iter().sum();
 
     if scope.is_whole() {
         let from = sportello_domain::rome_midnight(period.from);
@@ -385,14 +295,6 @@ pub async fn compute(
             Some(crate::faq::deflection::answered_between(pool, from, to.min(settled)).await?);
     }
 
-    // Departments without anything in the period are not listed.
-    departments.0.retain(|_, line| {
-        *line
-            != Line {
-                key: line.key.clone(),
-                ..Line::default()
-            }
-    });
     Ok(Figures {
         period: Some(period),
         totals,
@@ -407,25 +309,103 @@ pub async fn compute(
     })
 }
 
-fn between<'a>(query: &mut QueryBuilder<'a, MySql>, column: &str, period: Period) {
-    query
-        .push(format!(" AND {column} BETWEEN "))
-        .push_bind(period.from)
-        .push(" AND ")
-        .push_bind(period.to);
+/// The cells that make up the period (the years it covers whole, then the months, then the days
+/// at its edges): day, kind, topic, channel, department, `CELL_COLUMNS`.
+async fn cells(pool: &MySqlPool, scope: &Scope, period: Period) -> Result<Vec<MySqlRow>> {
+    let mut query = QueryBuilder::new(format!(
+        "SELECT day, kind, topic_code, channel, department_id, {CELL_COLUMNS} FROM stat_cells"
+    ));
+    scope.push(&mut query);
+    query.push(" AND (");
+    push_spans(&mut query, &Grain::Year.spans(period.from, period.to));
+    query.push(")");
+    Ok(query.build().fetch_all(pool).await?)
 }
 
-fn dims_lines<'a>(
-    kinds: &'a mut Lines,
-    topics: &'a mut Lines,
-    channels: &'a mut Lines,
-    departments: &'a mut Lines,
-    (kind, topic, channel, department): &Dims,
-) -> [&'a mut Line; 4] {
-    [
-        kinds.line(kind),
-        topics.line(topic),
-        channels.line(channel),
-        departments.line(department),
-    ]
+/// Received and answered by cell date, from cells no coarser than the trend's buckets.
+async fn by_bucket(
+    pool: &MySqlPool,
+    scope: &Scope,
+    period: Period,
+) -> Result<Vec<(NaiveDate, i64, i64)>> {
+    let finest = match period.bucket() {
+        Bucket::Day => Grain::Day,
+        Bucket::Month => Grain::Month,
+    };
+    let mut query = QueryBuilder::new(
+        "SELECT day, CAST(SUM(received) AS SIGNED), CAST(SUM(answered) AS SIGNED) FROM stat_cells",
+    );
+    scope.push(&mut query);
+    query.push(" AND (");
+    push_spans(&mut query, &finest.spans(period.from, period.to));
+    query.push(") GROUP BY day");
+    Ok(query.build_query_as().fetch_all(pool).await?)
+}
+
+fn push_spans<'a>(query: &mut QueryBuilder<'a, MySql>, spans: &[(Grain, NaiveDate, NaiveDate)]) {
+    if spans.is_empty() {
+        query.push("FALSE");
+    }
+    for (i, (grain, from, to)) in spans.iter().enumerate() {
+        if i > 0 {
+            query.push(" OR ");
+        }
+        query
+            .push("(grain = ")
+            .push_bind(grain.code())
+            .push(" AND day BETWEEN ")
+            .push_bind(*from)
+            .push(" AND ")
+            .push_bind(*to)
+            .push(")");
+    }
+}
+
+/// Requests open at the end of `day` (received by then and not closed by then), by age class.
+/// The last sixty days are counted request by request; the older ones as everything received
+/// before them less what of it was closed by `day`, both summed from the cells.
+async fn backlog(pool: &MySqlPool, scope: &Scope, day: NaiveDate) -> Result<[i64; 4]> {
+    let window = day - chrono::Days::new(60);
+    let mut query = QueryBuilder::new("SELECT CASE WHEN closed_on <= ");
+    query
+        .push_bind(day)
+        .push(" THEN 4 WHEN DATEDIFF(")
+        .push_bind(day)
+        .push(", received_on) <= 10 THEN 0 WHEN DATEDIFF(")
+        .push_bind(day)
+        .push(", received_on) <= 30 THEN 1 ELSE 2 END, COUNT(*) FROM stat_requests");
+    scope.push(&mut query);
+    query
+        .push(" AND received_on BETWEEN ")
+        .push_bind(window)
+        .push(" AND ")
+        .push_bind(day)
+        .push(" GROUP BY 1");
+    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(pool).await?;
+    let mut aging = [0; 4];
+    let mut closed_in_window = 0;
+    for (class, n) in rows {
+        match class {
+            0..=2 => aging[class as usize] += n,
+            _ => closed_in_window += n,
+        }
+    }
+    let oldest = window.pred_opt().expect("a day before");
+    let received_before = sum_until(pool, scope, "received", oldest).await?;
+    let closed_by_then = sum_until(pool, scope, "closed", day).await?;
+    aging[3] = received_before - (closed_by_then - closed_in_window);
+    Ok(aging)
+}
+
+/// The sum of a cell column over every day up to `day`.
+async fn sum_until(pool: &MySqlPool, scope: &Scope, column: &str, day: NaiveDate) -> Result<i64> {
+    let mut query = QueryBuilder::new(format!(
+        "SELECT CAST(COALESCE(SUM({column}), 0) AS SIGNED) FROM stat_cells"
+    ));
+    scope.push(&mut query);
+    query.push(" AND (");
+    let beginning = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    push_spans(&mut query, &Grain::Year.spans(beginning, day));
+    query.push(")");
+    Ok(query.build_query_scalar().fetch_one(pool).await?)
 }

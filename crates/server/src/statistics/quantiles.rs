@@ -14,17 +14,42 @@ pub struct Quantiles {
     pub p90: Option<i64>,
 }
 
-/// Values counted: value → how many times it occurs.
+/// Values counted: value → how many times it occurs. Small values (every duration under seven
+/// years, in hours) are counted in a dense array, so adding hundreds of thousands of them stays
+/// cheap; larger or negative ones in a map.
 #[derive(Debug, Clone, Default)]
-pub struct Histogram(BTreeMap<i64, i64>);
+pub struct Histogram {
+    dense: Vec<i64>,
+    sparse: BTreeMap<i64, i64>,
+}
+
+const DENSE: i64 = 65_536;
 
 impl Histogram {
     pub fn add(&mut self, value: i64, count: i64) {
-        *self.0.entry(value).or_default() += count;
+        if (0..DENSE).contains(&value) {
+            let at = value as usize;
+            if at >= self.dense.len() {
+                self.dense.resize(at + 1, 0);
+            }
+            self.dense[at] += count;
+        } else {
+            *self.sparse.entry(value).or_default() += count;
+        }
     }
 
     pub fn count(&self) -> i64 {
-        self.0.values().sum()
+        self.dense.iter().sum::<i64>() + self.sparse.values().sum::<i64>()
+    }
+
+    /// Every value counted, in order, with its count.
+    fn values(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let negative = self.sparse.range(..0).map(|(v, n)| (*v, *n));
+        let dense = (self.dense.iter().enumerate())
+            .filter(|(_, n)| **n != 0)
+            .map(|(v, n)| (v as i64, *n));
+        let large = self.sparse.range(DENSE..).map(|(v, n)| (*v, *n));
+        negative.chain(dense).chain(large)
     }
 
     /// The nearest-rank percentile `p` (0 < p ≤ 100), if there is any value.
@@ -35,10 +60,10 @@ impl Histogram {
         }
         let rank = (p * total + 99) / 100;
         let mut seen = 0;
-        for (value, count) in &self.0 {
+        for (value, count) in self.values() {
             seen += count;
             if seen >= rank.max(1) {
-                return Some(*value);
+                return Some(value);
             }
         }
         None
@@ -91,5 +116,15 @@ mod tests {
         assert_eq!(histogram.percentile(50), Some(5));
         assert_eq!(histogram.percentile(90), Some(100));
         assert_eq!(Histogram::default().quantiles(), Quantiles::default());
+        // Beyond the dense range and below zero, in order all the same.
+        let mut wide = Histogram::default();
+        wide.add(70_000, 1);
+        wide.add(-1, 1);
+        wide.add(3, 2);
+        assert_eq!(
+            (wide.percentile(25), wide.percentile(75)),
+            (Some(-1), Some(3))
+        );
+        assert_eq!(wide.percentile(100), Some(70_000));
     }
 }
