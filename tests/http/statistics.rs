@@ -737,6 +737,48 @@ async fn the_public_page_suppresses_small_counts_and_the_open_data_carry_no_pers
         serde_json::Value::Null,
         "B and H: suppressed"
     );
+    // The day's file is made once and kept: a download serves the kept file.
+    let kept = h.app.data_dir.join("open-data/2026-03-09/richieste.csv");
+    assert!(kept.exists());
+    let made = std::fs::read_to_string(&kept).unwrap();
+    assert_eq!(made, csv_text);
+    std::fs::write(&kept, format!("{made}kept\r\n")).unwrap();
+    let again = visitor.get("/statistiche/dati/richieste.csv").await;
+    assert!(again.text().ends_with("kept\r\n"));
+    assert_eq!(
+        again.header("content-length").unwrap(),
+        (made.len() + 6).to_string()
+    );
+    // The next day the scheduler's run makes the new day's files (D's answer of 10 March is in)
+    // and removes the old ones.
+    h.to("2026-03-11T06:00:00Z");
+    sportello_server::statistics::open_files::make_today(&h.app.app)
+        .await
+        .unwrap();
+    assert!(!kept.exists());
+    for file in [
+        "richieste.csv",
+        "richieste.json",
+        "aggregati.csv",
+        "aggregati.json",
+    ] {
+        assert!(
+            h.app
+                .data_dir
+                .join("open-data/2026-03-10")
+                .join(file)
+                .exists(),
+            "{file}"
+        );
+    }
+    let next = visitor.get("/statistiche/dati/richieste.csv").await.text();
+    let rows = parse_csv(next.trim_start_matches('\u{feff}'));
+    let statuses: Vec<&str> = rows[1..].iter().map(|r| r[5].as_str()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "con_risposta").count(),
+        2,
+        "H and now D"
+    );
     assert_eq!(
         visitor.get("/statistiche/dati/segreti.csv").await.status,
         StatusCode::NOT_FOUND

@@ -324,7 +324,7 @@ pub fn router(app: AppState) -> Router {
         .route("/statistiche", get(crate::statistics::public::page))
         .route(
             "/statistiche/dati/{file}",
-            get(crate::statistics::open_data::download),
+            get(crate::statistics::open_files::download),
         )
         .route(
             "/ufficio/amministrazione/rapporti",

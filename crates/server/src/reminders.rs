@@ -58,11 +58,13 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
 }
 
 /// Starts the scheduler that runs the reminders every minute, the monthly reports' check every
-/// quarter of an hour and the retention job every hour.
+/// quarter of an hour, the retention job every hour and, every hour too, makes the day's open
+/// data files if they are not made yet (so the first download after midnight does not wait).
 pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
     let retention_app = app.clone();
     let reports_app = app.clone();
+    let open_data_app = app.clone();
     let app = app.clone();
     scheduler
         .add(Job::new_async("0 * * * * *", move |_id, _scheduler| {
@@ -90,6 +92,16 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
             Box::pin(async move {
                 if let Err(error) = crate::statistics::scheduled::run(&app).await {
                     tracing::error!(%error, "monthly reports failed; the next run catches up");
+                }
+            })
+        })?)
+        .await?;
+    scheduler
+        .add(Job::new_async("0 5 * * * *", move |_id, _scheduler| {
+            let app = open_data_app.clone();
+            Box::pin(async move {
+                if let Err(error) = crate::statistics::open_files::make_today(&app).await {
+                    tracing::error!(%error, "open data files failed; the next run tries again");
                 }
             })
         })?)

@@ -32,20 +32,23 @@ fn plain(cell: &Cell) -> String {
 
 /// One table as CSV, with a header row. Decimals use a point.
 pub fn csv(table: &Table) -> Vec<u8> {
-    let mut out = String::from("\u{feff}");
-    let header: Vec<String> = table
-        .headers
-        .iter()
-        .map(|h| csv_field(&defused(h)))
-        .collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
+    let mut out = csv_header(&table.headers);
     for row in &table.rows {
-        let fields: Vec<String> = row.iter().map(|cell| csv_field(&plain(cell))).collect();
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        out.push_str(&csv_line(row));
     }
     out.into_bytes()
+}
+
+/// The byte-order mark and the header line of a CSV file.
+pub fn csv_header(headers: &[String]) -> String {
+    let header: Vec<String> = headers.iter().map(|h| csv_field(&defused(h))).collect();
+    format!("\u{feff}{}\r\n", header.join(","))
+}
+
+/// One CSV line, its end included.
+pub fn csv_line(row: &[Cell]) -> String {
+    let fields: Vec<String> = row.iter().map(|cell| csv_field(&plain(cell))).collect();
+    format!("{}\r\n", fields.join(","))
 }
 
 fn xml_escape(text: &str) -> String {

@@ -7,6 +7,7 @@ mod dashboard;
 pub mod export;
 pub mod figures;
 pub mod open_data;
+pub mod open_files;
 pub mod pdf_report;
 pub mod period;
 pub mod public;

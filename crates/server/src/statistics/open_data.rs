@@ -3,18 +3,16 @@
 //! times), as CSV and as JSON with a description of each column and the licence. The files show
 //! the data as of the end of yesterday (Rome): every milestone dated today is left out, so a
 //! file is the same all day and changes once a day. Aggregates suppress small counts like the
-//! transparency page.
+//! transparency page. The files are made once a day and kept (`open_files`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use sportello_domain::rome_date;
 
+use super::open_files::Writer;
 use super::public::SMALL;
 use super::quantiles::Histogram;
 use crate::app::AppState;
@@ -99,26 +97,34 @@ type Grouped = (
     i64,
 );
 
-/// The rows of a dataset as of the end of the day before `today`.
-pub async fn rows(app: &AppState, name: &str, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
+type Record = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<i32>,
+    Option<NaiveDate>,
+    Option<i32>,
+    Option<bool>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
+/// Writes the rows of a dataset as of the end of the day before `today`.
+pub(super) async fn write_rows(
+    app: &AppState,
+    name: &str,
+    today: NaiveDate,
+    out: &mut Writer,
+) -> Result<()> {
     let organisation = app.organisation_id.to_string();
     match name {
         "richieste" => {
-            type Record = (
-                String,
-                String,
-                String,
-                String,
-                String,
-                Option<NaiveDate>,
-                Option<i32>,
-                Option<NaiveDate>,
-                Option<i32>,
-                Option<bool>,
-                Option<NaiveDate>,
-                Option<NaiveDate>,
-            );
-            let records: Vec<Record> = sqlx::query_as(
+            let departments =
+                crate::directory::department_names(&app.pool, app.organisation_id).await?;
+            let mut records = sqlx::query_as::<_, Record>(
                 "SELECT DATE_FORMAT(received_on, '%Y-%m'), kind, topic_code, channel, department_id,
                         first_response_on, first_response_minutes, answered_on, answer_minutes,
                         answered_in_time, closed_on, redirected_on
@@ -127,33 +133,71 @@ pub async fn rows(app: &AppState, name: &str, today: NaiveDate) -> Result<Vec<Ma
             )
             .bind(&organisation)
             .bind(today)
-            .fetch_all(&app.pool)
-            .await?;
-            let departments =
-                crate::directory::department_names(&app.pool, app.organisation_id).await?;
-            let before = |d: Option<NaiveDate>| d.is_some_and(|d| d < today);
-            Ok(records
-                .into_iter()
-                .map(|(month, kind, topic, channel, department, first_on, first, answered_on, answer, in_time, closed_on, redirected_on)| {
-                    let answered = before(answered_on);
-                    let status = if before(closed_on) { "chiusa" } else if answered { "con_risposta" } else { "aperta" };
-                    let department = uuid::Uuid::parse_str(&department)
-                        .ok()
-                        .and_then(|id| departments.get(&id).cloned())
-                        .unwrap_or_default();
-                    let row = json!({
-                        "mese": month, "tipo": kind, "argomento": topic, "canale": channel,
-                        "ufficio": department, "stato": status,
-                        "giorni_prima_risposta": if before(first_on) { days(first) } else { Value::Null },
-                        "giorni_risposta": if answered { days(answer) } else { Value::Null },
-                        "entro_scadenza": if answered { json!(in_time) } else { Value::Null },
-                        "reindirizzata": before(redirected_on),
-                    });
-                    row.as_object().cloned().unwrap_or_default()
-                })
-                .collect())
+            .fetch(&app.pool);
+            while let Some(record) = records.try_next().await? {
+                out.row(&record_row(record, &departments, today)).await?;
+            }
+            Ok(())
         }
         "aggregati" => {
+            for row in aggregates(app, today).await? {
+                out.row(&row).await?;
+            }
+            Ok(())
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// One request's anonymised record.
+fn record_row(
+    record: Record,
+    departments: &HashMap<uuid::Uuid, String>,
+    today: NaiveDate,
+) -> Map<String, Value> {
+    let (
+        month,
+        kind,
+        topic,
+        channel,
+        department,
+        first_on,
+        first,
+        answered_on,
+        answer,
+        in_time,
+        closed_on,
+        redirected_on,
+    ) = record;
+    let before = |d: Option<NaiveDate>| d.is_some_and(|d| d < today);
+    let answered = before(answered_on);
+    let status = if before(closed_on) {
+        "chiusa"
+    } else if answered {
+        "con_risposta"
+    } else {
+        "aperta"
+    };
+    let department = uuid::Uuid::parse_str(&department)
+        .ok()
+        .and_then(|id| departments.get(&id).cloned())
+        .unwrap_or_default();
+    let row = json!({
+        "mese": month, "tipo": kind, "argomento": topic, "canale": channel,
+        "ufficio": department, "stato": status,
+        "giorni_prima_risposta": if before(first_on) { days(first) } else { Value::Null },
+        "giorni_risposta": if answered { days(answer) } else { Value::Null },
+        "entro_scadenza": if answered { json!(in_time) } else { Value::Null },
+        "reindirizzata": before(redirected_on),
+    });
+    row.as_object().cloned().unwrap_or_default()
+}
+
+/// Requests per month of receipt and topic, small counts suppressed.
+async fn aggregates(app: &AppState, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
+    let organisation = app.organisation_id.to_string();
+    {
+        {
             let grouped: Vec<Grouped> = sqlx::query_as(
                 "SELECT DATE_FORMAT(received_on, '%Y-%m'), topic_code,
                         COALESCE(answered_on < ?, FALSE), answered_in_time, answer_minutes DIV 60,
@@ -221,80 +265,5 @@ pub async fn rows(app: &AppState, name: &str, today: NaiveDate) -> Result<Vec<Ma
                 })
                 .collect())
         }
-        _ => Err(AppError::NotFound),
     }
-}
-
-fn csv(dataset: &Dataset, rows: &[Map<String, Value>]) -> Vec<u8> {
-    use super::report::{Cell, Table};
-    let table = Table {
-        id: "open-data",
-        title: dataset.name.into(),
-        headers: dataset.columns.iter().map(|c| c.name.to_string()).collect(),
-        rows: rows
-            .iter()
-            .map(|row| {
-                dataset
-                    .columns
-                    .iter()
-                    .map(|column| match row.get(column.name) {
-                        None | Some(Value::Null) => Cell::Num(None),
-                        Some(Value::String(text)) => Cell::Text(text.clone()),
-                        Some(Value::Bool(b)) => Cell::Text(b.to_string()),
-                        Some(Value::Number(n)) => match n.as_i64() {
-                            Some(i) => Cell::Int(i),
-                            None => Cell::Num(n.as_f64()),
-                        },
-                        Some(other) => Cell::Text(other.to_string()),
-                    })
-                    .collect()
-            })
-            .collect(),
-    };
-    super::export::csv(&table)
-}
-
-/// `/statistiche/dati/{file}`: `aggregati.csv`, `aggregati.json`, `richieste.csv`, `richieste.json`.
-pub async fn download(State(app): State<AppState>, Path(file): Path<String>) -> Result<Response> {
-    let (name, format) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
-    let dataset = DATASETS
-        .iter()
-        .find(|d| d.name == name)
-        .ok_or(AppError::NotFound)?;
-    if !matches!(format, "csv" | "json") {
-        return Err(AppError::NotFound);
-    }
-    let today = rome_date(app.clock.now());
-    let rows = rows(&app, name, today).await?;
-    let as_of = today.pred_opt().unwrap_or(today);
-    let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", csv(dataset, &rows))
-    } else {
-        let document = json!({
-            "dataset": dataset.name,
-            "publisher": app.organisation_name,
-            "licence": { "name": LICENCE.0, "url": LICENCE.1 },
-            "data_as_of": as_of,
-            "columns": dataset.columns.iter().map(|c| json!({
-                "name": c.name, "description_it": c.it, "description_en": c.en,
-            })).collect::<Vec<_>>(),
-            "rows": rows,
-        });
-        (
-            "application/json",
-            serde_json::to_vec(&document).map_err(AppError::internal)?,
-        )
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}-{as_of}.{format}\""),
-            ),
-            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
-        ],
-        body,
-    )
-        .into_response())
 }
