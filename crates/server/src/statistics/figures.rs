@@ -1,6 +1,7 @@
-//! The numbers of a period, read from the statistics projection with one grouped query per
-//! measure (no query per row): volumes, times, deadlines, take-charge per department, backlog by
-//! age, activity, satisfaction and FAQ deflections.
+//! The numbers of a period, read from the statistics projection's cells (the coarsest that
+//! cover the period) and, for the last sixty days of the backlog, its request rows — a few
+//! queries whatever the period, none per row: volumes, times, deadlines, take-charge per
+//! department, backlog by age, activity, satisfaction and FAQ deflections.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -202,7 +203,13 @@ pub async fn compute(
     let mut taken: HashMap<String, Histogram> = HashMap::new();
     let mut stars = [0; 5];
     let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
-    for row in cells(pool, scope, period).await? {
+    // Independent queries, run together.
+    let (rows, buckets, aging) = tokio::try_join!(
+        cells(pool, scope, period),
+        by_bucket(pool, scope, period),
+        backlog(pool, scope, period.to),
+    )?;
+    for row in rows {
         let dims = Dims {
             kind: row.try_get(1)?,
             topic_code: row.try_get(2)?,
@@ -278,13 +285,12 @@ pub async fn compute(
     }
     let mut reasons: Vec<(String, i64)> = reasons.into_iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (day, received, answered) in by_bucket(pool, scope, period).await? {
+    for (day, received, answered) in buckets {
         if let Some(point) = trend.get_mut(&period.bucket_of(day)) {
             point.received += received;
             point.answered += answered;
         }
     }
-    let aging = backlog(pool, scope, period.to).await?;
     totals.open_at_end = aging.iter().sum();
 
     if scope.is_whole() {
@@ -381,7 +387,15 @@ async fn backlog(pool: &MySqlPool, scope: &Scope, day: NaiveDate) -> Result<[i64
         .push(" AND ")
         .push_bind(day)
         .push(" GROUP BY 1");
-    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(pool).await?;
+    let oldest = window.pred_opt().expect("a day before");
+    let (rows, received_before, closed_by_then) = tokio::try_join!(
+        async {
+            let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(pool).await?;
+            Ok::<_, crate::web::AppError>(rows)
+        },
+        sum_until(pool, scope, "received", oldest),
+        sum_until(pool, scope, "closed", day),
+    )?;
     let mut aging = [0; 4];
     let mut closed_in_window = 0;
     for (class, n) in rows {
@@ -390,9 +404,6 @@ async fn backlog(pool: &MySqlPool, scope: &Scope, day: NaiveDate) -> Result<[i64
             _ => closed_in_window += n,
         }
     }
-    let oldest = window.pred_opt().expect("a day before");
-    let received_before = sum_until(pool, scope, "received", oldest).await?;
-    let closed_by_then = sum_until(pool, scope, "closed", day).await?;
     aging[3] = received_before - (closed_by_then - closed_in_window);
     Ok(aging)
 }

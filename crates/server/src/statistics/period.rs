@@ -118,7 +118,13 @@ pub fn last_of_month(day: NaiveDate) -> NaiveDate {
 
 /// Why a typed period was refused (a translation key).
 pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Period, &'static str> {
-    let date = |text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d");
+    // Years of four digits only: a date at the edge of the calendar has no next day or month.
+    let date = |text: &str| {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .ok()
+            .filter(|d| (1000..=9999).contains(&d.year()))
+            .ok_or(())
+    };
     let from = if from.trim().is_empty() {
         NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("1 January")
     } else {
@@ -210,6 +216,15 @@ mod tests {
         assert_eq!(
             parse("2016-01-01", "2026-01-01", today),
             Err("statistics.error.too_long")
+        );
+        // The calendar's last days would have no next day to cut the period at.
+        assert_eq!(
+            parse("262143-12-01", "262143-12-31", today),
+            Err("statistics.error.from")
+        );
+        assert_eq!(
+            parse("2026-01-01", "+10000-01-01", today),
+            Err("statistics.error.to")
         );
     }
 }
