@@ -258,10 +258,9 @@ test('a visitor finds "L\'URP in cifre" from the footer and downloads the open d
   const columns = data.columns.map((column) => column.name);
   assert.ok(columns.includes('tipo') && columns.includes('argomento'));
   assert.ok(data.columns.every((column) => column.description_it && column.description_en));
-  assert.ok(Array.isArray(data.rows));
-  for (const row of data.rows) {
-    assert.deepEqual(Object.keys(row).filter((key) => !columns.includes(key)), [], 'no field beyond the described columns');
-  }
+  // The demo's requests were all filed today, and the file shows the data as of yesterday (the
+  // fields of its records are checked against the columns in the HTTP tests, which have a past).
+  assert.deepEqual(data.rows, []);
 
   await page.locator('header').getByRole('link', { name: 'English' }).click();
   await page.waitForURL(`${server.url}/statistiche`);

@@ -625,6 +625,30 @@ async fn a_wrong_period_is_explained_and_what_was_typed_is_kept() {
     assert!(page.error_summary().unwrap().contains("aaaa-mm-gg"));
     assert!(page.text().contains("aria-invalid=\"true\""));
     assert_eq!(page.input_value("dal").unwrap(), "31/03/2026");
+    // An export of that period goes back to the page that explains it, not to other dates.
+    for format in ["csv", "xlsx", "pdf"] {
+        let export = app
+            .get(&format!(
+                "/ufficio/statistiche/esporta/{format}?dal=31/03/2026&tabella=summary"
+            ))
+            .await;
+        assert_eq!(export.status, StatusCode::SEE_OTHER, "{format}");
+        assert_eq!(
+            export.header("location").unwrap(),
+            "/ufficio/statistiche?dal=31/03/2026"
+        );
+    }
+    assert_eq!(
+        app.get("/ufficio/statistiche/esporta/doc").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A manager who filters is still a manager: every department offered, and the FAQ's
+    // deflections (which cannot be filtered) left out rather than shown empty.
+    let filtered = app.get("/ufficio/statistiche?tipo=complaint").await.text();
+    assert!(!filtered.contains("I miei uffici"));
+    assert!(!filtered.contains("Domande risolte dalle FAQ"));
+    let whole = app.get("/ufficio/statistiche").await.text();
+    assert!(whole.contains("Domande risolte dalle FAQ"));
 }
 
 #[tokio::test]
@@ -715,6 +739,22 @@ async fn the_public_page_suppresses_small_counts_and_the_open_data_carry_no_pers
     assert_eq!(json["data_as_of"], "2026-03-09");
     assert_eq!(json["rows"].as_array().unwrap().len(), 6);
     let columns = json["columns"].as_array().unwrap();
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for row in json["rows"].as_array().unwrap() {
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        let mut described = names.clone();
+        described.sort_unstable();
+        assert_eq!(keys, described, "every field described, none beyond");
+    }
     assert!(columns.iter().all(
         |c| c["description_it"].as_str().is_some_and(|d| !d.is_empty())
             && c["description_en"].as_str().is_some_and(|d| !d.is_empty())
@@ -1013,6 +1053,24 @@ async fn monthly_reports_go_out_once_with_their_attachments_and_can_be_turned_of
         refused.input_value("recipients").unwrap(),
         "sindaco@comune.test, non-valido"
     );
+    // Twenty valid addresses that together do not fit the 1000 characters kept.
+    let long: Vec<String> = (0..20)
+        .map(|i| format!("{}{i}@comune.test", "a".repeat(50)))
+        .collect();
+    let long = long.join(", ");
+    let refused = admin
+        .post_urlencoded(
+            "/ufficio/amministrazione/rapporti",
+            &[
+                ("csrf_token", &token),
+                ("working_day", "2"),
+                ("recipients", &long),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.error_summary().unwrap().contains("1000 caratteri"));
+    assert_eq!(refused.input_value("recipients").unwrap(), long);
     let saved = admin
         .post_urlencoded(
             "/ufficio/amministrazione/rapporti",
@@ -1117,7 +1175,14 @@ async fn a_paused_projection_is_left_alone_until_its_rebuild_ends() {
         .await
         .unwrap();
     assert_eq!(counted, 0);
-    // The rebuild ends (here: an interrupted one is run again) and the processor goes on.
+    // The rebuild ends (here: an interrupted one is run again, one that had stopped right after
+    // its swap having left the old tables behind) and the processor goes on.
+    for table in ["stat_requests", "stat_cells"] {
+        sqlx::query(&format!("CREATE TABLE {table}_old LIKE {table}"))
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
     sportello_projections::rebuild(&app.pool, &Statistics)
         .await
         .unwrap();

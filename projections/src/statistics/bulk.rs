@@ -13,7 +13,7 @@
 use sqlx::{MySql, MySqlPool, QueryBuilder, Row};
 
 use super::cells::{push_cells, Cells, CELL_COLUMNS, KEY_COLUMNS};
-use super::fact::{counts, Fact};
+use super::fact::{Fact, IGNORED};
 use super::{COLUMNS, NAME};
 use futures_util::TryStreamExt;
 
@@ -40,7 +40,8 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
     .fetch_one(&mut *conn)
     .await?;
     for table in TABLES {
-        sqlx::query(&format!("DROP TABLE IF EXISTS {table}_next"))
+        // `_old` is left by a rebuild interrupted after its swap; `_next` by one before it.
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}_next, {table}_old"))
             .execute(&mut *conn)
             .await?;
         sqlx::query(&format!("CREATE TABLE {table}_next LIKE {table}"))
@@ -55,30 +56,23 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
             .execute(&mut *conn)
             .await?;
     }
-    let tx = &mut *conn;
 
     // The events come request by request, so the facts come in the table's key order: written in
     // that order, the inserts append to the primary key instead of splitting its pages.
     let mut facts: Vec<Fact> = Vec::new();
     let mut cells = Cells::default();
     let started = std::time::Instant::now();
-    let mut read = 0u64;
-    let mut rows = sqlx::query(
+    let read_events = format!(
         "SELECT aggregate_id, event_type, event_version, payload, global_position
            FROM events
           WHERE aggregate_type = 'request' AND global_position <= ?
-            AND event_type NOT IN ('RequestAcknowledged', 'AcknowledgementFailed',
-                                   'RequestTakenIntoEvaluation', 'InternalNoteAdded', 'PersonalDataErased')
+            AND event_type NOT IN ('{}')
           ORDER BY aggregate_type, aggregate_id, sequence",
-    )
-    .bind(last)
-    .fetch(&mut *tx);
+        IGNORED.join("', '")
+    );
+    let mut rows = sqlx::query(&read_events).bind(last).fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
-        read += 1;
         let event_type: &str = row.try_get(1)?;
-        if !counts(event_type) {
-            continue;
-        }
         let aggregate_id: &str = row.try_get(0)?;
         let version: &str = row.try_get(2)?;
         let payload: &[u8] = row.try_get(3)?;
@@ -107,20 +101,19 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
         cells.add_fact(done, 1);
     }
     drop(rows);
-    // What was skipped in SQL was read too, as far as the checkpoint is concerned.
-    let skipped: i64 = sqlx::query_scalar(
+    // The events passed over in SQL count as read too, as far as the checkpoint is concerned.
+    let read: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM events WHERE aggregate_type = 'request' AND global_position <= ?",
     )
     .bind(last)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    read = read.max(skipped as u64);
     let reading = started.elapsed();
 
     for chunk in facts.chunks(ROWS_PER_INSERT) {
         let mut query = QueryBuilder::new(format!("INSERT INTO stat_requests_next ({COLUMNS}) "));
         push_facts(&mut query, chunk.iter());
-        query.build().execute(&mut *tx).await?;
+        query.build().execute(&mut *conn).await?;
     }
     let mut cells: Vec<_> = cells.0.into_iter().filter(|(_, c)| !c.is_empty()).collect();
     cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -129,13 +122,13 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
             "INSERT INTO stat_cells_next ({KEY_COLUMNS}, {CELL_COLUMNS}) "
         ));
         push_cells(&mut query, chunk.iter().map(|(key, cell)| (key, cell)));
-        query.build().execute(&mut *tx).await?;
+        query.build().execute(&mut *conn).await?;
     }
     for (table, (name, columns)) in &indexes {
         sqlx::query(&format!(
             "ALTER TABLE {table}_next ADD INDEX {name} ({columns})"
         ))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
     // The swap: one atomic statement; then the checkpoint, and the processors resume.
@@ -143,18 +136,18 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
         "RENAME TABLE stat_requests TO stat_requests_old, stat_requests_next TO stat_requests,
                       stat_cells TO stat_cells_old, stat_cells_next TO stat_cells",
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     sqlx::query(
         "UPDATE projection_checkpoints SET position = ?, rebuilding = FALSE WHERE name = ?",
     )
     .bind(last)
     .bind(NAME)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     for table in TABLES {
         sqlx::query(&format!("DROP TABLE {table}_old"))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     tracing::info!(
@@ -165,7 +158,7 @@ pub async fn rebuild(pool: &MySqlPool) -> Result<u64, ProjectionError> {
         writing_secs = (started.elapsed() - reading).as_secs_f64(),
         "statistics rebuilt in bulk"
     );
-    Ok(read)
+    Ok(read as u64)
 }
 
 /// The live tables' secondary indexes, as (table, (name, "col1, col2, …")), read from the

@@ -1,4 +1,4 @@
-//! The statistics pre-aggregated: one cell per day (and one per month) and combination of kind,
+//! The statistics pre-aggregated: one cell per day, per month and per year and combination of kind,
 //! topic, channel and department, holding what happened on it — requests received, answered (in
 //! time or not), closed and rated, activities counted, and the durations measured as histograms
 //! of whole hours. A dashboard for a year reads a few thousand cells instead of every request.

@@ -1,7 +1,7 @@
 //! What the statistics keep about one request, folded from its events. Pure: the live projection
 //! and the bulk rebuild run the same fold, so they cannot disagree.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use sportello_domain::{rome_date, RequestEvent};
 
 /// A request's dimensions and milestones (no personal data).
@@ -47,15 +47,6 @@ pub enum Effect {
     },
 }
 
-/// The activities counted per day, by code.
-pub const ACTIVITIES: [&str; 5] = [
-    "reminder",
-    "redirection",
-    "forwarding",
-    "reopening",
-    "handback",
-];
-
 fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i32 {
     (to - from).num_minutes().clamp(0, i32::MAX as i64) as i32
 }
@@ -82,7 +73,8 @@ impl Fact {
             topic_code: topic.clone(),
             channel: channel.code().to_string(),
             department_id: String::new(),
-            received_at: *received_at,
+            // As the database keeps it (microseconds), so that a fact read back folds alike.
+            received_at: received_at.trunc_subsecs(6),
             received_on: rome_date(*received_at),
             answer_due: *answer_due,
             first_response_on: None,
@@ -114,7 +106,7 @@ impl Fact {
             }
             E::RequestForwarded { at, department, .. } => {
                 self.department_id = department.to_string();
-                self.pending_forward_at = Some(*at);
+                self.pending_forward_at = Some(at.trunc_subsecs(6));
                 effects.push(self.activity(*at, "forwarding"));
             }
             E::RequestTakenInCharge { at, department, .. } => {
@@ -188,7 +180,16 @@ impl Fact {
     }
 }
 
-/// Whether an event can change the statistics.
+/// The event types that cannot change the statistics (the bulk rebuild does not even read them).
+pub const IGNORED: [&str; 5] = [
+    "RequestAcknowledged",
+    "AcknowledgementFailed",
+    "RequestTakenIntoEvaluation",
+    "InternalNoteAdded",
+    "PersonalDataErased",
+];
+
+/// Whether an event can change the statistics (those of `IGNORED` cannot).
 pub fn matters(event: &RequestEvent) -> bool {
     use RequestEvent as E;
     !matches!(
@@ -198,17 +199,5 @@ pub fn matters(event: &RequestEvent) -> bool {
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
             | E::PersonalDataErased { .. }
-    )
-}
-
-/// Whether an event type can change the statistics (the bulk rebuild reads only these).
-pub fn counts(event_type: &str) -> bool {
-    !matches!(
-        event_type,
-        "RequestAcknowledged"
-            | "AcknowledgementFailed"
-            | "RequestTakenIntoEvaluation"
-            | "InternalNoteAdded"
-            | "PersonalDataErased"
     )
 }

@@ -1,5 +1,5 @@
 //! The statistics: one row per request with its milestones (`stat_requests`) and the cells that
-//! sum them by day and by month with the activities counted (`stat_cells`). Kept live by a
+//! sum them by day, month and year with the activities counted (`stat_cells`). Kept live by a
 //! checkpointed processor; `sportello projections rebuild statistics` rebuilds them in bulk from
 //! the events with the same fold, so a statistic added later covers the whole past.
 
@@ -12,7 +12,7 @@ use sqlx::{MySqlConnection, MySqlPool};
 
 use crate::{Projection, ProjectionError, StoredEvent};
 pub use cells::{Cell, CellKey, Cells, Dims, Grain, Hours, CELL_COLUMNS, HOURS_AT, KEY_COLUMNS};
-pub use fact::{counts, Effect, Fact, ACTIVITIES};
+pub use fact::{Effect, Fact, IGNORED};
 
 pub struct Statistics;
 

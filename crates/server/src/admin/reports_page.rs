@@ -18,6 +18,8 @@ use crate::statistics::scheduled::{self, ReportSettings};
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 const MAX_RECIPIENTS: usize = 20;
+/// `organisations.report_recipients` is a `VARCHAR(1000)`.
+const RECIPIENTS_LENGTH: usize = 1000;
 
 #[derive(Serialize)]
 struct FieldError {
@@ -102,7 +104,9 @@ pub async fn save_reports(
         .iter()
         .filter(|a| a.parse::<lettre::Address>().is_err() || a.len() > 254)
         .collect();
-    if !wrong.is_empty() || recipients.len() > MAX_RECIPIENTS {
+    // Kept joined by ", " in a column of RECIPIENTS_LENGTH characters.
+    let too_long = recipients.join(", ").chars().count() > RECIPIENTS_LENGTH;
+    if !wrong.is_empty() || recipients.len() > MAX_RECIPIENTS || too_long {
         errors.push(FieldError {
             field: "recipients",
             id: "recipients-error",

@@ -6,7 +6,8 @@
 //! closures and ratings. Every event is decided by the request aggregate itself and written to
 //! the event log as intake writes it (sealed personal data, chained hashes, gap-free yearly
 //! references), in large batches; nothing is sent by e-mail (the notifications processor skips
-//! its actor). Deterministic for a given seed.
+//! its actor). The same seed makes the same choices (dates, kinds, topics, lives); identifiers,
+//! keys and nonces are random.
 
 use std::collections::HashMap;
 
@@ -32,7 +33,7 @@ use crate::intake::token_hash;
 const BATCH: usize = 500;
 const ROWS_PER_INSERT: usize = 1_000;
 
-/// A small deterministic generator (SplitMix64): the same seed gives the same history.
+/// A small deterministic generator (SplitMix64): the same seed makes the same choices.
 struct Rng(u64);
 
 impl Rng {
@@ -444,17 +445,23 @@ pub async fn generate(
     };
     let topic_weights: Vec<(usize, f64)> =
         TOPICS.iter().enumerate().map(|(i, t)| (i, t.1)).collect();
-    let mut counters: HashMap<i32, u32> = sqlx::query_as::<_, (i32, i32)>(
-        "SELECT year, last_number FROM reference_counters WHERE organisation_id = ?",
-    )
-    .bind(app.organisation_id.to_string())
-    .fetch_all(&app.pool)
-    .await?
-    .into_iter()
-    .map(|(year, last)| (year, last as u32))
-    .collect();
+    let mut counters: HashMap<i32, u32> = HashMap::new();
     let mut total_events = 0;
     for (batch_index, batch) in received.chunks(BATCH).enumerate() {
+        // Numbers are taken under the append lock, as intake takes them, so a request filed by a
+        // running copy meanwhile never gets a number of the history's (or the other way round).
+        let mut tx = app.pool.begin().await?;
+        lock_appends(&mut tx).await?;
+        let stored: Vec<(i32, i32)> = sqlx::query_as(
+            "SELECT year, last_number FROM reference_counters WHERE organisation_id = ? FOR UPDATE",
+        )
+        .bind(app.organisation_id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (year, last) in stored {
+            let number = counters.entry(year).or_insert(0);
+            *number = (*number).max(last as u32);
+        }
         let mut keys: Vec<(Uuid, [u8; 32])> = Vec::with_capacity(batch.len());
         let mut rows: Vec<Row> = Vec::new();
         for (index, at) in batch.iter().enumerate() {
@@ -553,8 +560,6 @@ pub async fn generate(
             }
         }
         total_events += rows.len();
-        let mut tx = app.pool.begin().await?;
-        lock_appends(&mut tx).await?;
         let mut query: QueryBuilder<MySql> =
             QueryBuilder::new("INSERT INTO data_keys (id, key_bytes) ");
         query.push_values(&keys, |mut row, (id, key)| {

@@ -3,14 +3,14 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_domain::{rome_date, Channel, Kind, Language};
 
 use super::charts::{self, Chart};
 use super::export;
-use super::figures::{self, Figures, Scope, AGES};
+use super::figures::{self, Figures, Scope};
 use super::period::{self, Period};
 use super::report::{self, Names, Table};
 use crate::app::AppState;
@@ -47,9 +47,14 @@ impl Filters {
     }
 }
 
+/// Whether someone reads the statistics of the whole organisation (not only their departments).
+fn sees_everything(staff: &Staff) -> bool {
+    staff.has(Role::UrpManager) || staff.has(Role::Administrator)
+}
+
 /// Managers and administrators see the whole organisation; a referent their departments.
 fn scope_for(staff: &Staff, organisation_id: String) -> Result<Scope> {
-    let departments = if staff.has(Role::UrpManager) || staff.has(Role::Administrator) {
+    let departments = if sees_everything(staff) {
         None
     } else if staff.has(Role::Referent) {
         Some(staff.departments.iter().map(|d| d.to_string()).collect())
@@ -167,6 +172,12 @@ pub async fn figures_for(
 
 /// The period report "L'URP in cifre" as a PDF, and every table as one XLSX workbook.
 pub fn report_files(app: &AppState, computed: &Computed) -> (Vec<u8>, Vec<u8>) {
+    let tables = report::all(&computed.current, &computed.previous, &computed.names);
+    (report_pdf(app, computed), export::xlsx(&tables))
+}
+
+/// The period report "L'URP in cifre" as a PDF.
+pub fn report_pdf(app: &AppState, computed: &Computed) -> Vec<u8> {
     let language = computed.names.language;
     let t = |key: &str| i18n::text(language, key, &[]);
     let tables = report::all(&computed.current, &computed.previous, &computed.names);
@@ -205,8 +216,7 @@ pub fn report_files(app: &AppState, computed: &Computed) -> (Vec<u8>, Vec<u8>) {
         note: &t("statistics.times_note"),
         generated: &generated,
     };
-    let pdf = super::pdf_report::render(&cover, &with_charts, language);
-    (pdf, export::xlsx(&tables))
+    super::pdf_report::render(&cover, &with_charts, language)
 }
 
 #[derive(Serialize)]
@@ -284,7 +294,8 @@ fn headlines(computed: &Computed, language: Language) -> Vec<Headline> {
 fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
     let names = &computed.names;
     let t = |key: &str| i18n::text(names.language, key, &[]);
-    let description = t(&format!("statistics.chart.{}", table.id));
+    // Only the tables with a chart have a description (looked up in each arm).
+    let description = || t(&format!("statistics.chart.{}", table.id));
     let number = |cell: &report::Cell| match cell {
         report::Cell::Int(n) => *n,
         _ => 0,
@@ -304,7 +315,7 @@ fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
             Some(charts::columns(
                 "chart-trend",
                 &table.title,
-                &description,
+                &description(),
                 &[
                     t("statistics.measure.received"),
                     t("statistics.measure.answered"),
@@ -321,7 +332,7 @@ fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
             Some(charts::bars(
                 &format!("chart-{}", table.id),
                 &table.title,
-                &description,
+                &description(),
                 &rows,
             ))
         }
@@ -335,7 +346,7 @@ fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
             Some(charts::bars(
                 "chart-satisfaction",
                 &table.title,
-                &description,
+                &description(),
                 &rows,
             ))
         }
@@ -404,9 +415,7 @@ pub async fn dashboard(
         .departments
         .iter()
         .filter(|(id, _)| {
-            staff.has(Role::UrpManager)
-                || staff.has(Role::Administrator)
-                || staff.departments.iter().any(|d| d.to_string() == **id)
+            sees_everything(staff) || staff.departments.iter().any(|d| d.to_string() == **id)
         })
         .map(|(id, name)| Choice {
             value: id.clone(),
@@ -436,8 +445,9 @@ pub async fn dashboard(
             ]),
             from => period.from.to_string(), to => period.to.to_string(),
             export_query => filters.query(),
-            referent => computed.current.totals.deflections.is_none(),
-            ages => AGES,
+            referent => !sees_everything(staff),
+            // FAQ deflections are counted for the whole organisation only, unfiltered.
+            deflections => computed.current.totals.deflections.is_some(),
         },
     )?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
@@ -486,15 +496,24 @@ pub async fn download(
     Path(format): Path<String>,
     Query(filters): Query<Filters>,
 ) -> Result<Response> {
+    if !matches!(format.as_str(), "csv" | "xlsx" | "pdf") {
+        return Err(AppError::NotFound);
+    }
     let language = match filters.lingua.as_str() {
         "it" => Language::It,
         "en" => Language::En,
         _ => language,
     };
     let computed = compute(&app, language, &signed_in.staff, &filters).await?;
+    if !computed.errors.is_empty() {
+        // A period that cannot be read: the page explains why, keeping what was typed.
+        return Ok(
+            Redirect::to(&format!("/ufficio/statistiche?{}", filters.query())).into_response(),
+        );
+    }
     if format == "pdf" {
         let period = computed.current.period.expect("computed for a period");
-        let (pdf, _) = report_files(&app, &computed);
+        let pdf = report_pdf(&app, &computed);
         let name = format!(
             "urp-in-cifre-{}-{}-{}.pdf",
             period.from,
