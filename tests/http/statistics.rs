@@ -353,6 +353,7 @@ async fn check_all(h: &History) {
 
     let satisfaction = csv(&manager, "satisfaction", FEBRUARY.0, FEBRUARY.1, "").await;
     assert_eq!(satisfaction[1], ["4 stelle", "1"]);
+    assert_eq!(satisfaction[4], ["1 stella", "0"]);
     assert_eq!(satisfaction[5], ["Le informazioni erano chiare", "1"]);
 
     // March: H answered on Monday 9 March, its deadline moved from Saturday 7 by the working
@@ -377,15 +378,34 @@ async fn check_all(h: &History) {
     // D taken in charge 34 days 23 hours (839 h) after the forwarding.
     assert_eq!(roads[1..], ["1", "0", "35", "35", "1", "35", "35", "0"]);
 
-    // A filter: complaints only changes nothing here; suggestions have none.
-    let none = summary(&manager, FEBRUARY.0, FEBRUARY.1, "&tipo=suggestion").await;
-    check(
-        &none,
-        &[
-            ("Ricevute", "0", "0"),
-            ("Domande risolte dalle FAQ", "", ""),
-        ],
-    );
+    // Filters: every request is a complaint about public works filed on the web, so those
+    // filters change nothing but the FAQ's deflections (which cannot be filtered); another
+    // kind, topic or channel has none.
+    for filter in [
+        "&tipo=complaint",
+        "&argomento=lavori-pubblici",
+        "&canale=web",
+    ] {
+        check(
+            &summary(&manager, FEBRUARY.0, FEBRUARY.1, filter).await,
+            &[
+                ("Ricevute", "5", "1"),
+                ("Con risposta", "2", "0"),
+                ("Aperte a fine periodo", "3", "1"),
+                ("Domande risolte dalle FAQ", "", ""),
+            ],
+        );
+    }
+    for filter in ["&tipo=suggestion", "&argomento=tributi", "&canale=phone"] {
+        check(
+            &summary(&manager, FEBRUARY.0, FEBRUARY.1, filter).await,
+            &[
+                ("Ricevute", "0", "0"),
+                ("Aperte a fine periodo", "0", "0"),
+                ("Domande risolte dalle FAQ", "", ""),
+            ],
+        );
+    }
 }
 
 /// Every row of the statistics tables, for comparing live with rebuilt.
@@ -559,6 +579,15 @@ async fn the_page_shows_the_figures_charts_and_tables_and_the_xlsx_holds_the_sam
         text.contains("Periodo precedente: 1"),
         "compared with January"
     );
+    assert!(received.contains("(+400%)"), "{received}");
+    // March against February: a share changes by points, an average by stars.
+    let march = manager
+        .get("/ufficio/statistiche?dal=2026-03-01&al=2026-03-31")
+        .await
+        .text();
+    let in_time = march.split("id=\"headline-in_time_share\"").nth(1).unwrap();
+    let in_time = in_time.split("</li>").next().unwrap();
+    assert!(in_time.contains("(−50 punti)"), "{in_time}");
     for id in [
         "chart-trend",
         "chart-by_topic",

@@ -244,47 +244,47 @@ struct Shown {
 }
 
 fn headlines(computed: &Computed, language: Language) -> Vec<Headline> {
-    let summary = report::summary(&computed.current, &computed.previous, &computed.names);
-    let keys = [
-        "received",
-        "answered",
-        "closed",
-        "open_at_end",
-        "in_time_share",
-        "first_response_median",
-        "first_response_p90",
-        "answer_median",
-        "answer_p90",
-        "reminders",
-        "redirections",
-        "reopenings",
-        "ratings",
-        "average_stars",
-        "deflections",
-    ];
-    keys.iter()
-        .zip(summary.rows)
-        .map(|(key, row)| {
-            let number = |cell: &report::Cell| match cell {
-                report::Cell::Int(n) => Some(*n as f64),
-                report::Cell::Num(v) => *v,
-                report::Cell::Text(_) => None,
-            };
-            let change = match (number(&row[1]), number(&row[2])) {
-                (Some(now), Some(before)) if before != 0.0 => {
+    let number = |cell: &report::Cell| match cell {
+        report::Cell::Int(n) => Some(*n as f64),
+        report::Cell::Num(v) => *v,
+        report::Cell::Text(_) => None,
+    };
+    let signed = |text: String, negative: bool| {
+        if negative {
+            format!("−{}", text.trim_start_matches('-'))
+        } else {
+            format!("+{text}")
+        }
+    };
+    report::summary_rows(&computed.current, &computed.previous)
+        .into_iter()
+        .map(|(key, now, before)| {
+            let change = match (key, number(&now), number(&before)) {
+                // A share changes by percentage points, an average by its own unit.
+                ("in_time_share", Some(now), Some(before)) => {
+                    let points = (now - before).round();
+                    let text = i18n::text(
+                        language,
+                        "statistics.points",
+                        &[("n", &format!("{:.0}", points.abs()))],
+                    );
+                    Some(signed(text, points < 0.0))
+                }
+                ("average_stars", Some(now), Some(before)) => {
+                    let difference = ((now - before) * 10.0).round() / 10.0;
+                    let text = report::shown(&report::Cell::Num(Some(difference.abs())), language);
+                    Some(signed(text, difference < 0.0))
+                }
+                (_, Some(now), Some(before)) if before != 0.0 => {
                     let percent = ((now - before) / before * 100.0).round();
-                    Some(if percent >= 0.0 {
-                        format!("+{percent:.0}%")
-                    } else {
-                        format!("−{:.0}%", -percent)
-                    })
+                    Some(signed(format!("{:.0}%", percent.abs()), percent < 0.0))
                 }
                 _ => None,
             };
             Headline {
                 key,
-                value: report::shown(&row[1], language),
-                previous: report::shown(&row[2], language),
+                value: report::shown(&now, language),
+                previous: report::shown(&before, language),
                 change,
             }
         })

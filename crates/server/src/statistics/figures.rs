@@ -71,7 +71,6 @@ pub struct Totals {
     pub answer: Quantiles,
     pub redirections: i64,
     pub reminders: i64,
-    pub forwardings: i64,
     pub reopenings: i64,
     pub ratings: i64,
     pub stars_sum: i64,
@@ -224,7 +223,6 @@ pub async fn compute(
         totals.closed += cell.closed;
         totals.reminders += cell.reminders;
         totals.redirections += cell.redirections;
-        totals.forwardings += cell.forwardings;
         totals.reopenings += cell.reopenings;
         totals.ratings += cell.ratings;
         totals.stars_sum += cell.stars_sum();

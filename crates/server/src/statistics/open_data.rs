@@ -196,74 +196,70 @@ fn record_row(
 /// Requests per month of receipt and topic, small counts suppressed.
 async fn aggregates(app: &AppState, today: NaiveDate) -> Result<Vec<Map<String, Value>>> {
     let organisation = app.organisation_id.to_string();
-    {
-        {
-            let grouped: Vec<Grouped> = sqlx::query_as(
-                "SELECT DATE_FORMAT(received_on, '%Y-%m'), topic_code,
-                        COALESCE(answered_on < ?, FALSE), answered_in_time, answer_minutes DIV 60,
-                        IF(rated_on < ?, stars, NULL), COUNT(*)
-                   FROM stat_requests WHERE organisation_id = ? AND received_on < ?
-                  GROUP BY 1, 2, 3, 4, 5, 6",
-            )
-            .bind(today)
-            .bind(today)
-            .bind(&organisation)
-            .bind(today)
-            .fetch_all(&app.pool)
-            .await?;
-            let topics: BTreeMap<String, String> =
-                crate::intake::all_topics(&app.pool, app.organisation_id)
-                    .await?
-                    .into_iter()
-                    .map(|t| (t.code, t.name_it))
-                    .collect();
-            #[derive(Default)]
-            struct Group {
-                received: i64,
-                answered: i64,
-                in_time: i64,
-                answer: Histogram,
-                ratings: i64,
-                stars: i64,
-            }
-            let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
-            for (month, topic, answered, in_time, hours, stars, n) in grouped {
-                let group = groups.entry((month, topic)).or_default();
-                group.received += n;
-                if answered {
-                    group.answered += n;
-                    group.in_time += if in_time == Some(true) { n } else { 0 };
-                    group.answer.add(hours.unwrap_or(0), n);
-                }
-                if let Some(stars) = stars {
-                    group.ratings += n;
-                    group.stars += i64::from(stars) * n;
-                }
-            }
-            Ok(groups
-                .into_iter()
-                .map(|((month, topic), g)| {
-                    let enough_answers = g.answered >= SMALL;
-                    let row = json!({
-                        "mese": month,
-                        "argomento_nome": topics.get(&topic).cloned().unwrap_or_default(),
-                        "argomento": topic,
-                        "ricevute": small(g.received),
-                        "con_risposta": small(g.answered),
-                        "entro_scadenza_percentuale": if enough_answers {
-                            json!((g.in_time as f64 * 1000.0 / g.answered as f64).round() / 10.0)
-                        } else { Value::Null },
-                        "mediana_giorni_risposta": if enough_answers {
-                            json!((g.answer.percentile(50).unwrap_or(0) as f64 / 24.0 * 10.0).round() / 10.0)
-                        } else { Value::Null },
-                        "valutazioni": small(g.ratings),
-                        "media_stelle": if g.ratings >= SMALL {
-                            json!((g.stars as f64 * 10.0 / g.ratings as f64).round() / 10.0)
-                        } else { Value::Null },
-                    });
-                    row.as_object().cloned().unwrap_or_default()
-                })
-                .collect())
+    let grouped: Vec<Grouped> = sqlx::query_as(
+        "SELECT DATE_FORMAT(received_on, '%Y-%m'), topic_code,
+                COALESCE(answered_on < ?, FALSE), answered_in_time, answer_minutes DIV 60,
+                IF(rated_on < ?, stars, NULL), COUNT(*)
+           FROM stat_requests WHERE organisation_id = ? AND received_on < ?
+          GROUP BY 1, 2, 3, 4, 5, 6",
+    )
+    .bind(today)
+    .bind(today)
+    .bind(&organisation)
+    .bind(today)
+    .fetch_all(&app.pool)
+    .await?;
+    let topics: BTreeMap<String, String> =
+        crate::intake::all_topics(&app.pool, app.organisation_id)
+            .await?
+            .into_iter()
+            .map(|t| (t.code, t.name_it))
+            .collect();
+    #[derive(Default)]
+    struct Group {
+        received: i64,
+        answered: i64,
+        in_time: i64,
+        answer: Histogram,
+        ratings: i64,
+        stars: i64,
+    }
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for (month, topic, answered, in_time, hours, stars, n) in grouped {
+        let group = groups.entry((month, topic)).or_default();
+        group.received += n;
+        if answered {
+            group.answered += n;
+            group.in_time += if in_time == Some(true) { n } else { 0 };
+            group.answer.add(hours.unwrap_or(0), n);
+        }
+        if let Some(stars) = stars {
+            group.ratings += n;
+            group.stars += i64::from(stars) * n;
         }
     }
+    Ok(groups
+        .into_iter()
+        .map(|((month, topic), g)| {
+            let enough_answers = g.answered >= SMALL;
+            let row = json!({
+                "mese": month,
+                "argomento_nome": topics.get(&topic).cloned().unwrap_or_default(),
+                "argomento": topic,
+                "ricevute": small(g.received),
+                "con_risposta": small(g.answered),
+                "entro_scadenza_percentuale": if enough_answers {
+                    json!((g.in_time as f64 * 1000.0 / g.answered as f64).round() / 10.0)
+                } else { Value::Null },
+                "mediana_giorni_risposta": if enough_answers {
+                    json!((g.answer.percentile(50).unwrap_or(0) as f64 / 24.0 * 10.0).round() / 10.0)
+                } else { Value::Null },
+                "valutazioni": small(g.ratings),
+                "media_stelle": if g.ratings >= SMALL {
+                    json!((g.stars as f64 * 10.0 / g.ratings as f64).round() / 10.0)
+                } else { Value::Null },
+            });
+            row.as_object().cloned().unwrap_or_default()
+        })
+        .collect())
 }

@@ -93,8 +93,31 @@ fn rounded(value: Option<f64>) -> Cell {
 
 /// The headline figures of the period against the previous one.
 pub fn summary(current: &Figures, previous: &Figures, names: &Names) -> Table {
+    Table {
+        id: "summary",
+        title: names.t("statistics.table.summary"),
+        headers: vec![
+            names.t("statistics.col.measure"),
+            names.t("statistics.col.period"),
+            names.t("statistics.col.previous"),
+        ],
+        rows: summary_rows(current, previous)
+            .into_iter()
+            .map(|(key, now, before)| {
+                vec![
+                    Cell::Text(names.t(&format!("statistics.measure.{key}"))),
+                    now,
+                    before,
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The summary's measures (their keys) with the period's value and the previous period's.
+pub fn summary_rows(current: &Figures, previous: &Figures) -> Vec<(&'static str, Cell, Cell)> {
     let (c, p) = (&current.totals, &previous.totals);
-    let rows: Vec<(&str, Cell, Cell)> = vec![
+    vec![
         ("received", Cell::Int(c.received), Cell::Int(p.received)),
         ("answered", Cell::Int(c.answered), Cell::Int(p.answered)),
         ("closed", Cell::Int(c.closed), Cell::Int(p.closed)),
@@ -146,26 +169,7 @@ pub fn summary(current: &Figures, previous: &Figures, names: &Names) -> Table {
             c.deflections.map_or(Cell::Num(None), Cell::Int),
             p.deflections.map_or(Cell::Num(None), Cell::Int),
         ),
-    ];
-    Table {
-        id: "summary",
-        title: names.t("statistics.table.summary"),
-        headers: vec![
-            names.t("statistics.col.measure"),
-            names.t("statistics.col.period"),
-            names.t("statistics.col.previous"),
-        ],
-        rows: rows
-            .into_iter()
-            .map(|(key, now, before)| {
-                vec![
-                    Cell::Text(names.t(&format!("statistics.measure.{key}"))),
-                    now,
-                    before,
-                ]
-            })
-            .collect(),
-    }
+    ]
 }
 
 /// Volumes and deadlines by one dimension.
@@ -289,7 +293,11 @@ pub fn satisfaction(figures: &Figures, names: &Names) -> Table {
             vec![
                 Cell::Text(i18n::text(
                     names.language,
-                    "statistics.stars",
+                    if stars == 1 {
+                        "statistics.star"
+                    } else {
+                        "statistics.stars"
+                    },
                     &[("n", &stars.to_string())],
                 )),
                 Cell::Int(figures.stars[stars - 1]),
