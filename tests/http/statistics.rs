@@ -788,6 +788,16 @@ async fn the_public_page_suppresses_small_counts_and_the_open_data_carry_no_pers
         |c| c["description_it"].as_str().is_some_and(|d| !d.is_empty())
             && c["description_en"].as_str().is_some_and(|d| !d.is_empty())
     ));
+    // From the translation catalogue, in both languages.
+    assert_eq!(
+        columns[0]["description_it"],
+        "Mese di ricezione (aaaa-mm, ora di Roma)."
+    );
+    assert_eq!(
+        columns[0]["description_en"],
+        "Month of receipt (yyyy-mm, Rome time)."
+    );
+    assert!(text.contains("<td>Mese di ricezione (aaaa-mm, ora di Roma).</td>"));
 
     let response = visitor.get("/statistiche/dati/aggregati.json").await;
     let json: serde_json::Value = serde_json::from_slice(&response.bytes).unwrap();

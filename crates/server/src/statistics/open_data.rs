@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use sportello_domain::Language;
 
 use super::open_files::Writer;
 use super::public::SMALL;
@@ -23,11 +24,10 @@ pub const LICENCE: (&str, &str) = (
     "https://creativecommons.org/licenses/by/4.0/",
 );
 
+/// A column of a dataset; its description is `opendata.<dataset>.<column>` in the catalogue.
 #[derive(Debug, Serialize)]
 pub struct Column {
     pub name: &'static str,
-    pub it: &'static str,
-    pub en: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,38 +36,47 @@ pub struct Dataset {
     pub columns: &'static [Column],
 }
 
-const fn c(name: &'static str, it: &'static str, en: &'static str) -> Column {
-    Column { name, it, en }
+const fn c(name: &'static str) -> Column {
+    Column { name }
+}
+
+/// What a column holds, from the translation catalogue.
+pub fn description(language: Language, dataset: &Dataset, column: &Column) -> String {
+    crate::web::i18n::text(
+        language,
+        &format!("opendata.{}.{}", dataset.name, column.name),
+        &[],
+    )
 }
 
 pub const DATASETS: &[Dataset] = &[
     Dataset {
         name: "aggregati",
         columns: &[
-            c("mese", "Mese di ricezione (aaaa-mm, ora di Roma).", "Month of receipt (yyyy-mm, Rome time)."),
-            c("argomento", "Codice dell'argomento.", "Topic code."),
-            c("argomento_nome", "Nome dell'argomento.", "Topic name (Italian)."),
-            c("ricevute", "Richieste ricevute nel mese; vuoto se meno di 5.", "Requests received in the month; empty if fewer than 5."),
-            c("con_risposta", "Di queste, quelle che hanno avuto risposta; vuoto se meno di 5.", "Of these, those answered; empty if fewer than 5."),
-            c("entro_scadenza_percentuale", "Percentuale delle risposte date entro la scadenza di legge (calendario lavorativo); vuoto se le risposte sono meno di 5.", "Share of the answers given within the legal deadline (working calendar), in percent; empty if fewer than 5 answers."),
-            c("mediana_giorni_risposta", "Mediana dei giorni di calendario dalla ricezione alla risposta; vuoto se le risposte sono meno di 5.", "Median calendar days from receipt to answer; empty if fewer than 5 answers."),
-            c("valutazioni", "Valutazioni date dai cittadini; vuoto se meno di 5.", "Ratings given by citizens; empty if fewer than 5."),
-            c("media_stelle", "Valutazione media da 1 a 5 stelle; vuoto se le valutazioni sono meno di 5.", "Average rating from 1 to 5 stars; empty if fewer than 5 ratings."),
+            c("mese"),
+            c("argomento"),
+            c("argomento_nome"),
+            c("ricevute"),
+            c("con_risposta"),
+            c("entro_scadenza_percentuale"),
+            c("mediana_giorni_risposta"),
+            c("valutazioni"),
+            c("media_stelle"),
         ],
     },
     Dataset {
         name: "richieste",
         columns: &[
-            c("mese", "Mese di ricezione (aaaa-mm, ora di Roma).", "Month of receipt (yyyy-mm, Rome time)."),
-            c("tipo", "Tipo: information, complaint, suggestion, praise.", "Kind: information, complaint, suggestion, praise."),
-            c("argomento", "Codice dell'argomento.", "Topic code."),
-            c("canale", "Canale: web, counter, phone, letter, email, pec, api.", "Channel: web, counter, phone, letter, email, pec, api."),
-            c("ufficio", "Ufficio a cui è stata inoltrata per ultimo; vuoto se l'URP l'ha trattata direttamente.", "Department it was last forwarded to; empty if the URP handled it itself."),
-            c("stato", "aperta, con_risposta o chiusa alla fine del giorno precedente.", "open (aperta), answered (con_risposta) or closed (chiusa) at the end of the previous day."),
-            c("giorni_prima_risposta", "Giorni di calendario dalla ricezione al primo messaggio dell'ufficio (una cifra decimale).", "Calendar days from receipt to the office's first message (one decimal)."),
-            c("giorni_risposta", "Giorni di calendario dalla ricezione alla risposta (una cifra decimale).", "Calendar days from receipt to the answer (one decimal)."),
-            c("entro_scadenza", "true se la risposta è arrivata entro la scadenza di legge, false se dopo; vuoto senza risposta.", "true if answered within the legal deadline, false if later; empty without an answer."),
-            c("reindirizzata", "true se la richiesta è stata indirizzata a un altro ente competente.", "true if the request was redirected to another competent body."),
+            c("mese"),
+            c("tipo"),
+            c("argomento"),
+            c("canale"),
+            c("ufficio"),
+            c("stato"),
+            c("giorni_prima_risposta"),
+            c("giorni_risposta"),
+            c("entro_scadenza"),
+            c("reindirizzata"),
         ],
     },
 ];

@@ -11,12 +11,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
-use sportello_domain::rome_date;
+use sportello_domain::{rome_date, Language};
 use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::Mutex;
 
-use super::open_data::{write_rows, Dataset, DATASETS, LICENCE};
+use super::open_data::{description, write_rows, Dataset, DATASETS, LICENCE};
 use crate::app::AppState;
 use crate::web::{AppError, Result};
 
@@ -174,7 +174,9 @@ async fn make(
             "licence": { "name": LICENCE.0, "url": LICENCE.1 },
             "data_as_of": as_of,
             "columns": dataset.columns.iter().map(|c| json!({
-                "name": c.name, "description_it": c.it, "description_en": c.en,
+                "name": c.name,
+                "description_it": description(Language::It, dataset, c),
+                "description_en": description(Language::En, dataset, c),
             })).collect::<Vec<_>>(),
         })
     });
