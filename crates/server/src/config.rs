@@ -232,13 +232,12 @@ impl Config {
                     .map(|n| n.trim().to_string())
                     .filter(|n| !n.is_empty())
                     .collect();
-                let known = [
-                    "citizen_status",
-                    "queue",
-                    "statistics",
-                    "notifications",
-                    "mail",
-                ];
+                // The log's processors, and the mail outbox's worker.
+                let mut known: Vec<&str> = sportello_projections::processors()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect();
+                known.push("mail");
                 if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
                     return Err(bad(
                         "SPORTELLO_PROCESSORS",

@@ -559,7 +559,7 @@ fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> Response {
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
+                crate::tracking::content_disposition(name),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],

@@ -241,7 +241,7 @@ pub async fn download(
             (header::CONTENT_LENGTH, length.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}-{as_of}.{format}\""),
+                crate::tracking::content_disposition(&format!("{name}-{as_of}.{format}")),
             ),
             (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
         ],
