@@ -13,7 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, QueryBuilder, Row};
 
-use super::fact::{Effect, Fact};
+use super::fact::{Activity, Effect, Fact};
 
 /// A cell covers one day, one calendar month or one year (dated by its first day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -455,12 +455,12 @@ impl Cells {
                 department_id,
             } => {
                 let mut cell = Cell::default();
-                match *activity {
-                    "reminder" => cell.reminders = 1,
-                    "redirection" => cell.redirections = 1,
-                    "forwarding" => cell.forwardings = 1,
-                    "reopening" => cell.reopenings = 1,
-                    _ => cell.handbacks = 1,
+                match activity {
+                    Activity::Reminder => cell.reminders = 1,
+                    Activity::Redirection => cell.redirections = 1,
+                    Activity::Forwarding => cell.forwardings = 1,
+                    Activity::Reopening => cell.reopenings = 1,
+                    Activity::Handback => cell.handbacks = 1,
                 }
                 (*day, department_id, cell)
             }

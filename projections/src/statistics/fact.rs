@@ -30,6 +30,16 @@ pub struct Fact {
     pub reasons: String,
 }
 
+/// What is counted on a day beside the requests' milestones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Reminder,
+    Redirection,
+    Forwarding,
+    Reopening,
+    Handback,
+}
+
 /// What an event adds beside the request's own row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -42,7 +52,7 @@ pub enum Effect {
     /// Something to count on a day: a reminder, a redirection, a forwarding, a reopening.
     Activity {
         day: NaiveDate,
-        activity: &'static str,
+        activity: Activity,
         department_id: String,
     },
 }
@@ -102,12 +112,12 @@ impl Fact {
             E::RequestRedirected { at, .. } => {
                 self.responded(*at);
                 self.redirected_on = Some(rome_date(*at));
-                effects.push(self.activity(*at, "redirection"));
+                effects.push(self.activity(*at, Activity::Redirection));
             }
             E::RequestForwarded { at, department, .. } => {
                 self.department_id = department.to_string();
                 self.pending_forward_at = Some(at.trunc_subsecs(6));
-                effects.push(self.activity(*at, "forwarding"));
+                effects.push(self.activity(*at, Activity::Forwarding));
             }
             E::RequestTakenInCharge { at, department, .. } => {
                 if let Some(forwarded_at) = self.pending_forward_at.take() {
@@ -119,7 +129,7 @@ impl Fact {
                 }
             }
             E::RequestHandedBack { at, .. } => {
-                effects.push(self.activity(*at, "handback"));
+                effects.push(self.activity(*at, Activity::Handback));
                 self.department_id.clear();
                 self.pending_forward_at = None;
             }
@@ -135,13 +145,13 @@ impl Fact {
             E::RequestClosed { at, .. } => self.closed_on = Some(rome_date(*at)),
             E::RequestReopened { at, .. } => {
                 self.closed_on = None;
-                effects.push(self.activity(*at, "reopening"));
+                effects.push(self.activity(*at, Activity::Reopening));
             }
             E::RequestReminded { at, department, .. } => {
                 self.reminders += 1;
                 effects.push(Effect::Activity {
                     day: rome_date(*at),
-                    activity: "reminder",
+                    activity: Activity::Reminder,
                     department_id: department.to_string(),
                 });
             }
@@ -171,7 +181,7 @@ impl Fact {
         }
     }
 
-    fn activity(&self, at: DateTime<Utc>, activity: &'static str) -> Effect {
+    fn activity(&self, at: DateTime<Utc>, activity: Activity) -> Effect {
         Effect::Activity {
             day: rome_date(at),
             activity,

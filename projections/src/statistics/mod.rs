@@ -12,7 +12,7 @@ use sqlx::{MySqlConnection, MySqlPool};
 
 use crate::{Projection, ProjectionError, StoredEvent};
 pub use cells::{Cell, CellKey, Cells, Dims, Grain, Hours, CELL_COLUMNS, HOURS_AT, KEY_COLUMNS};
-pub use fact::{Effect, Fact, IGNORED};
+pub use fact::{Activity, Effect, Fact, IGNORED};
 
 pub struct Statistics;
 
