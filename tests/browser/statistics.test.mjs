@@ -183,8 +183,8 @@ test('an URP manager reads the dashboard, filters it, exports a table and reads 
   assert.match(await summary.textContent(), /La data di inizio deve precedere quella di fine/);
   assert.equal(await summary.locator('a').getAttribute('href'), '#dal');
   assert.equal(await page.getAttribute('#dal', 'aria-invalid'), 'true');
-  assert.equal(await page.getAttribute('#dal', 'aria-describedby'), 'dal-error');
-  assert.match(await text(page, '#dal-error'), /La data di inizio deve precedere quella di fine/);
+  assert.equal(await page.getAttribute('#dal', 'aria-describedby'), 'dal-error-1');
+  assert.match(await text(page, '#dal-error-1'), /La data di inizio deve precedere quella di fine/);
   assert.equal(await page.getAttribute('#al', 'aria-invalid'), null, 'only the start is marked');
   assert.equal(await page.locator('#dal').inputValue(), `${year}-12-31`, 'what was typed is kept');
   await checkAccessibility(page, 'statistics dashboard with a wrong period');

@@ -8,25 +8,19 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sportello_domain::Language;
 
 use super::{log, Admin};
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
 use crate::statistics::scheduled::{self, ReportSettings};
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::form::{Errors, ShownError};
+use crate::web::{AppError, Lang, Page, Result};
 
 const MAX_RECIPIENTS: usize = 20;
 /// `organisations.report_recipients` is a `VARCHAR(1000)`.
 const RECIPIENTS_LENGTH: usize = 1000;
-
-#[derive(Serialize)]
-struct FieldError {
-    field: &'static str,
-    id: &'static str,
-    text: String,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -82,15 +76,11 @@ pub async fn save_reports(
             .map(|v| v.trim().to_string())
             .unwrap_or_default()
     };
-    let mut errors = Vec::new();
+    let mut errors = Errors::new();
     let working_day = match value("working_day").parse::<u32>() {
         Ok(day) if (1..=10).contains(&day) => day,
         _ => {
-            errors.push(FieldError {
-                field: "working_day",
-                id: "working_day-error",
-                text: i18n::text(language, "admin.reports.error.day", &[]),
-            });
+            errors.add("working_day", "admin.reports.error.day");
             1
         }
     };
@@ -107,15 +97,11 @@ pub async fn save_reports(
     // Kept joined by ", " in a column of RECIPIENTS_LENGTH characters.
     let too_long = recipients.join(", ").chars().count() > RECIPIENTS_LENGTH;
     if !wrong.is_empty() || recipients.len() > MAX_RECIPIENTS || too_long {
-        errors.push(FieldError {
-            field: "recipients",
-            id: "recipients-error",
-            text: i18n::text(
-                language,
-                "admin.reports.error.recipients",
-                &[("max", &MAX_RECIPIENTS.to_string())],
-            ),
-        });
+        errors.add_with(
+            "recipients",
+            "admin.reports.error.recipients",
+            &[("max", &MAX_RECIPIENTS.to_string())],
+        );
     }
     if !errors.is_empty() {
         return render(
@@ -123,7 +109,7 @@ pub async fn save_reports(
             language,
             &admin,
             &values,
-            errors,
+            errors.shown(language),
             false,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -144,7 +130,7 @@ fn render(
     language: Language,
     admin: &Admin,
     values: &HashMap<String, String>,
-    errors: Vec<FieldError>,
+    errors: Vec<ShownError>,
     saved: bool,
     status: StatusCode,
 ) -> Result<Response> {

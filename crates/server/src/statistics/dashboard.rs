@@ -18,6 +18,7 @@ use crate::backoffice::StaffBar;
 use crate::directory;
 use crate::staff::{Role, Staff};
 use crate::web::auth::SignedIn;
+use crate::web::form::{Errors, ShownError};
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 #[derive(Debug, Default, Deserialize, Serialize, Clone)]
@@ -96,14 +97,7 @@ pub struct Computed {
     pub current: Figures,
     pub previous: Figures,
     pub names: Names,
-    errors: Vec<FieldError>,
-}
-
-#[derive(Serialize)]
-struct FieldError {
-    field: &'static str,
-    id: &'static str,
-    text: String,
+    errors: Vec<ShownError>,
 }
 
 async fn compute(
@@ -115,20 +109,18 @@ async fn compute(
     let mut scope = scope_for(staff, app.organisation_id.to_string())?;
     let now = app.clock.now();
     let today = rome_date(now);
-    let mut errors = Vec::new();
+    let mut errors = Errors::new();
     let period = match period::parse(&filters.dal, &filters.al, today) {
         Ok(period) => period,
         Err(key) => {
-            let (field, id) = if key == "statistics.error.to" {
-                ("al", "al-error")
-            } else {
-                ("dal", "dal-error")
-            };
-            errors.push(FieldError {
-                field,
-                id,
-                text: i18n::text(language, key, &[]),
-            });
+            errors.add(
+                if key == "statistics.error.to" {
+                    "al"
+                } else {
+                    "dal"
+                },
+                key,
+            );
             period::parse("", "", today).expect("the default period is valid")
         }
     };
@@ -143,7 +135,7 @@ async fn compute(
         }
     }
     let mut computed = figures_for(app, language, &scope, period).await?;
-    computed.errors = errors;
+    computed.errors = errors.shown(language);
     Ok(computed)
 }
 

@@ -13,10 +13,13 @@ pub struct ShownError {
     pub text: String,
 }
 
+/// A field's problem: the field, a catalogue key and the key's placeholders.
+type Problem = (String, String, Vec<(String, String)>);
+
 /// The errors of one submission, in the order the fields appear.
 #[derive(Debug, Default)]
 pub struct Errors {
-    list: Vec<(String, String)>,
+    list: Vec<Problem>,
 }
 
 impl Errors {
@@ -26,7 +29,16 @@ impl Errors {
 
     /// `field`'s problem, as a catalogue key.
     pub fn add(&mut self, field: &str, key: &str) {
-        self.list.push((field.to_string(), key.to_string()));
+        self.add_with(field, key, &[]);
+    }
+
+    /// `field`'s problem, as a catalogue key with `{name}` placeholders filled.
+    pub fn add_with(&mut self, field: &str, key: &str, values: &[(&str, &str)]) {
+        let values = values
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        self.list.push((field.to_string(), key.to_string(), values));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -34,17 +46,23 @@ impl Errors {
     }
 
     pub fn has(&self, field: &str) -> bool {
-        self.list.iter().any(|(f, _)| f == field)
+        self.list.iter().any(|(f, _, _)| f == field)
     }
 
     pub fn shown(&self, language: Language) -> Vec<ShownError> {
         self.list
             .iter()
             .enumerate()
-            .map(|(index, (field, key))| ShownError {
-                field: field.clone(),
-                id: format!("{field}-error-{}", index + 1),
-                text: i18n::text(language, key, &[]),
+            .map(|(index, (field, key, values))| {
+                let values: Vec<(&str, &str)> = values
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                ShownError {
+                    field: field.clone(),
+                    id: format!("{field}-error-{}", index + 1),
+                    text: i18n::text(language, key, &values),
+                }
             })
             .collect()
     }
