@@ -714,6 +714,17 @@ async fn the_public_page_suppresses_small_counts_and_the_open_data_carry_no_pers
     for personal in ["Maria", "Rossi", "example.it", "Riparato", "Via Roma"] {
         assert!(!text.contains(personal), "{personal}");
     }
+    // Only years with requests are offered; another or a wrong one shows the current year.
+    assert!(text.contains("<a href=\"/statistiche?anno=2026\" aria-current=\"page\">2026</a>"));
+    assert!(!text.contains("anno=2025"));
+    for asked in ["2025", "1970", "anno", ""] {
+        let other = visitor.get(&format!("/statistiche?anno={asked}")).await;
+        assert_eq!(other.status, StatusCode::OK);
+        assert!(
+            other.text().contains("id=\"public-received\">6<"),
+            "{asked}"
+        );
+    }
 
     // Records as of the end of yesterday (9 March): D's answer of today is not in yet.
     let response = visitor.get("/statistiche/dati/richieste.csv").await;
