@@ -8,11 +8,13 @@ pub mod notifications;
 pub mod personal;
 mod processor;
 pub mod queue;
+pub mod retry;
 pub mod sql;
 pub mod statistics;
 
 pub use log::{decode, StoredEvent};
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
+pub use retry::{retry, Transient};
 
 /// Every processor the server runs: the read models and the notifications.
 pub fn processors() -> Vec<Box<dyn Projection>> {

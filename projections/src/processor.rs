@@ -47,30 +47,44 @@ pub async fn catch_up(
 ) -> Result<u64, ProjectionError> {
     ensure_checkpoint(pool, projection.name()).await?;
     let mut applied = 0;
-    loop {
-        let mut tx = pool.begin().await?;
-        let position = lock_checkpoint(&mut tx, projection.name()).await?;
-        if rebuilding(&mut tx, projection.name()).await? {
-            // A bulk rebuild is replacing the tables; it moves the checkpoint when done.
-            tx.commit().await?;
-            return Ok(applied);
-        }
-        let events = events_after(&mut tx, position, BATCH).await?;
-        let Some(last) = events.last().map(|event| event.position) else {
-            tx.commit().await?;
-            return Ok(applied);
-        };
-        for event in &events {
-            projection.apply(&mut tx, event).await?;
-        }
-        sqlx::query("UPDATE projection_checkpoints SET position = ? WHERE name = ?")
-            .bind(last)
-            .bind(projection.name())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        applied += events.len() as u64;
+    // A batch that meets a deadlock (or a certification conflict) is rolled back whole and
+    // applied again: the checkpoint moves only with the rows it stands for.
+    while let Some(count) =
+        crate::retry::retry("projection batch", || apply_batch(pool, projection)).await?
+    {
+        applied += count;
     }
+    Ok(applied)
+}
+
+/// Applies the next batch after the checkpoint in one transaction; `None` when nothing is left
+/// (or a bulk rebuild has paused the projection).
+async fn apply_batch(
+    pool: &MySqlPool,
+    projection: &dyn Projection,
+) -> Result<Option<u64>, ProjectionError> {
+    let mut tx = pool.begin().await?;
+    let position = lock_checkpoint(&mut tx, projection.name()).await?;
+    if rebuilding(&mut tx, projection.name()).await? {
+        // A bulk rebuild is replacing the tables; it moves the checkpoint when done.
+        tx.commit().await?;
+        return Ok(None);
+    }
+    let events = events_after(&mut tx, position, BATCH).await?;
+    let Some(last) = events.last().map(|event| event.position) else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    for event in &events {
+        projection.apply(&mut tx, event).await?;
+    }
+    sqlx::query("UPDATE projection_checkpoints SET position = ? WHERE name = ?")
+        .bind(last)
+        .bind(projection.name())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(events.len() as u64))
 }
 
 /// Drops the read model and builds it again from the first event. Returns the events applied.
@@ -83,14 +97,18 @@ pub async fn rebuild(
         return Ok(rebuilt + catch_up(pool, projection).await?);
     }
     ensure_checkpoint(pool, projection.name()).await?;
-    let mut tx = pool.begin().await?;
-    lock_checkpoint(&mut tx, projection.name()).await?;
-    projection.clear(&mut tx).await?;
-    sqlx::query("UPDATE projection_checkpoints SET position = 0 WHERE name = ?")
-        .bind(projection.name())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    crate::retry::retry("projection clear", || async {
+        let mut tx = pool.begin().await?;
+        lock_checkpoint(&mut tx, projection.name()).await?;
+        projection.clear(&mut tx).await?;
+        sqlx::query("UPDATE projection_checkpoints SET position = 0 WHERE name = ?")
+            .bind(projection.name())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<(), ProjectionError>(())
+    })
+    .await?;
     catch_up(pool, projection).await
 }
 

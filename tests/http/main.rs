@@ -8,6 +8,7 @@ mod attachments;
 mod audit;
 mod backoffice;
 mod citizens;
+mod collisions;
 mod event_log;
 mod faq;
 mod frontoffice;

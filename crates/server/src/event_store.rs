@@ -4,22 +4,93 @@
 
 use std::collections::HashMap;
 
+use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
     SerializedSnapshot,
 };
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use mysql_es::MysqlEventRepository;
 use serde_json::Value;
 use sportello_domain::{Request, RequestCommand, RequestError};
 use sqlx::{MySqlConnection, MySqlPool};
 
-pub type Requests = CqrsFramework<Request, PersistedEventStore<EventLog, Request>>;
+/// The request aggregate's command side: load the request from its events, let it decide,
+/// append what it decided at the next sequence. cqrs-es's store does the loading and the
+/// committing; the expected version is ours (cqrs-es's framework has none).
+pub struct Requests {
+    store: PersistedEventStore<EventLog, Request>,
+}
 
 /// The request aggregate's command side.
 pub fn requests(pool: MySqlPool) -> Requests {
-    let store = PersistedEventStore::new_event_store(EventLog::new(pool));
-    CqrsFramework::new(store, vec![], ())
+    Requests {
+        store: PersistedEventStore::new_event_store(EventLog::new(pool)),
+    }
+}
+
+impl Requests {
+    /// Runs `command` on the request as it is now.
+    pub async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: RequestCommand,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), CommandError> {
+        self.decide_and_append(aggregate_id, None, command, metadata)
+            .await
+    }
+
+    /// Runs `command` only on the version the person saw (how many events the request had):
+    /// a request that changed since is a conflict, decided before anything else, and the
+    /// events are appended at `seen + 1`, where the events' key refuses a second writer.
+    pub async fn execute_seen(
+        &self,
+        aggregate_id: &str,
+        seen: usize,
+        command: RequestCommand,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), CommandError> {
+        self.decide_and_append(aggregate_id, Some(seen), command, metadata)
+            .await
+    }
+
+    async fn decide_and_append(
+        &self,
+        aggregate_id: &str,
+        seen: Option<usize>,
+        command: RequestCommand,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), CommandError> {
+        let mut context = self
+            .store
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(command_error)?;
+        if seen.is_some_and(|seen| seen != context.current_sequence) {
+            return Err(CommandError::Conflict);
+        }
+        let sink: EventSink<Request> = Default::default();
+        context
+            .aggregate()
+            .handle(command, &(), &sink)
+            .await
+            .map_err(CommandError::Rejected)?;
+        let events = sink.collect().await;
+        self.store
+            .commit(events, context, metadata)
+            .await
+            .map_err(command_error)?;
+        Ok(())
+    }
+}
+
+fn command_error(error: AggregateError<RequestError>) -> CommandError {
+    match error {
+        AggregateError::UserError(rejected) => CommandError::Rejected(rejected),
+        AggregateError::AggregateConflict => CommandError::Conflict,
+        other => CommandError::Store(other.to_string()),
+    }
 }
 
 pub struct EventLog {
@@ -131,12 +202,14 @@ impl PersistedEventRepository for EventLog {
         events: &[SerializedEvent],
         _snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        let mut tx = self.pool.begin().await.map_err(persistence_error)?;
-        lock_appends(&mut tx).await.map_err(persistence_error)?;
-        insert_events(&mut tx, events)
-            .await
-            .map_err(persistence_error)?;
-        tx.commit().await.map_err(persistence_error)
+        sportello_projections::retry("event append", || async {
+            let mut tx = self.pool.begin().await?;
+            lock_appends(&mut tx).await?;
+            insert_events(&mut tx, events).await?;
+            tx.commit().await
+        })
+        .await
+        .map_err(persistence_error)
     }
 
     async fn stream_events<A: Aggregate>(
@@ -177,14 +250,7 @@ pub async fn execute(
     command: RequestCommand,
     metadata: HashMap<String, String>,
 ) -> Result<(), CommandError> {
-    requests
-        .execute_with_metadata(aggregate_id, command, metadata)
-        .await
-        .map_err(|error| match error {
-            AggregateError::UserError(rejected) => CommandError::Rejected(rejected),
-            AggregateError::AggregateConflict => CommandError::Conflict,
-            other => CommandError::Store(other.to_string()),
-        })
+    requests.execute(aggregate_id, command, metadata).await
 }
 
 /// Every event of one request, oldest first, decoded (for processors that need the facts).

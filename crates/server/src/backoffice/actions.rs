@@ -111,9 +111,6 @@ pub async fn act(
         return Err(AppError::Csrf);
     }
     let visible = visible_to(&app, &signed_in.staff, &id).await?;
-    if !actions_for(&signed_in.staff, &visible.state).contains(&action.as_str()) {
-        return Err(AppError::Forbidden);
-    }
     let refuse = |notice: &'static str, status: StatusCode| {
         let (app, signed_in, visible) = (&app, &signed_in, &visible);
         async move {
@@ -123,8 +120,14 @@ pub async fn act(
             Ok::<Response, AppError>(response)
         }
     };
-    if form.version != visible.events.len() {
+    // The person decided on the version they saw: if the request changed since, that is what
+    // they are told, before anything is decided on a state they have not seen.
+    let seen = form.version;
+    if seen != visible.events.len() {
         return refuse("request.changed", StatusCode::CONFLICT).await;
+    }
+    if !actions_for(&signed_in.staff, &visible.state).contains(&action.as_str()) {
+        return Err(AppError::Forbidden);
     }
     let command = match command_for(&app, &signed_in, &visible, &action, form).await? {
         Ok(command) => command,
@@ -135,7 +138,11 @@ pub async fn act(
         "back_office",
         &Uuid::new_v4().to_string(),
     );
-    match event_store::execute(&app.requests, &visible.aggregate_id, command, metadata).await {
+    let appended = app
+        .requests
+        .execute_seen(&visible.aggregate_id, seen, command, metadata)
+        .await;
+    match appended {
         Ok(()) => {}
         Err(CommandError::Conflict) => {
             return refuse("request.changed", StatusCode::CONFLICT).await

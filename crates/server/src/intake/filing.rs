@@ -102,13 +102,49 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     let attachments = attachment_records(&submission.attachments);
 
     let settings = app.settings().await?;
+    // A deadlock (or a certification conflict) rolls the whole transaction back, the number
+    // included; it is run again, so the citizen never sees it.
+    let reference = sportello_projections::retry("filing", || {
+        commit(
+            app,
+            &submission,
+            &settings,
+            &aggregate_id,
+            &token,
+            &personal_data,
+            &attachments,
+        )
+    })
+    .await?;
+    app.events_appended.notify_waiters();
+    app.mail_queued.notify_waiters();
+    tracing::info!(aggregate_id, reference = %reference, channel = submission.channel.code(), "request filed");
+    Ok(Filed {
+        aggregate_id,
+        reference,
+        token,
+    })
+}
+
+/// The filing's one transaction: the append lock, the year's next number, the sealed data, the
+/// aggregate's decision, the events, the acknowledgement's outbox row and the receipt's token.
+async fn commit(
+    app: &AppState,
+    submission: &Submission,
+    settings: &crate::settings::Settings,
+    aggregate_id: &str,
+    token: &str,
+    personal_data: &PersonalData,
+    attachments: &[Attachment],
+) -> Result<Reference, AppError> {
+    let request = &submission.request;
     let mut tx = app.pool.begin().await?;
     lock_appends(&mut tx).await?;
     let received_at = app.clock.now();
     let year = rome_year(received_at);
     let number = next_number(&mut tx, app.organisation_id, year).await?;
     let reference = Reference::new(year, number).map_err(AppError::internal)?;
-    let personal = personal::seal(&mut tx, &personal_data).await?;
+    let personal = personal::seal(&mut tx, personal_data).await?;
     let personal_key = personal.key_id;
     let command = RequestCommand::Receive(Box::new(NewRequest {
         organisation_id: app.organisation_id,
@@ -117,9 +153,9 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         topic: request.topic.clone(),
         channel: submission.channel,
         language: submission.language,
-        tracking_token_hash: token_hash(&token),
+        tracking_token_hash: token_hash(token),
         personal,
-        attachments,
+        attachments: attachments.to_vec(),
         received_at,
         answer_days: settings.answer_days_for(request.kind),
         calendar: settings.calendar,
@@ -145,7 +181,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
         .iter()
         .enumerate()
         .map(|(index, event)| SerializedEvent {
-            aggregate_id: aggregate_id.clone(),
+            aggregate_id: aggregate_id.to_string(),
             sequence: index + 1,
             aggregate_type: Request::TYPE.to_string(),
             event_type: event.event_type(),
@@ -160,8 +196,8 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
             "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
              VALUES (?, 'acknowledgement', ?, ?, ?)",
         )
-        .bind(&aggregate_id)
-        .bind(&token)
+        .bind(aggregate_id)
+        .bind(token)
         .bind(received_at)
         .bind(received_at)
         .execute(&mut *tx)
@@ -169,11 +205,11 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     }
     if let Some(operator) = submission.filed_by.operator {
         // The receipt can be printed again: its token, sealed under the request's key.
-        let sealed = personal::seal_text_in(&mut tx, personal_key, &token).await?;
+        let sealed = personal::seal_text_in(&mut tx, personal_key, token).await?;
         sqlx::query(
             "INSERT INTO front_office_receipts (aggregate_id, operator_id, token) VALUES (?, ?, ?)",
         )
-        .bind(&aggregate_id)
+        .bind(aggregate_id)
         .bind(operator.to_string())
         .bind(serde_json::to_value(&sealed).expect("sealed data serialises"))
         .execute(&mut *tx)
@@ -181,14 +217,7 @@ pub async fn file_request(app: &AppState, submission: Submission) -> Result<File
     }
     tx.commit().await?;
 
-    app.events_appended.notify_waiters();
-    app.mail_queued.notify_waiters();
-    tracing::info!(aggregate_id, reference = %reference, channel = submission.channel.code(), "request filed");
-    Ok(Filed {
-        aggregate_id,
-        reference,
-        token,
-    })
+    Ok(reference)
 }
 
 /// The next number of the year, under the append lock the caller holds: no two transactions can

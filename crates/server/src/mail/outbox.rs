@@ -40,33 +40,14 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
     let mut after_id = 0i64;
     loop {
         let claim = Uuid::new_v4().to_string();
-        let mut tx = app.pool.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM outbox
-              WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?
-                AND (claimed_until IS NULL OR claimed_until < ?)
-              ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-        )
-        .bind(started)
-        .bind(after_id)
-        .bind(started)
-        .bind(BATCH)
-        .fetch_all(&mut *tx)
+        let claimed = sportello_projections::retry("outbox claim", || {
+            claim_rows(app, &claim, started, after_id)
+        })
         .await?;
-        let Some(&last) = ids.last() else {
-            tx.commit().await?;
+        let Some(last) = claimed else {
             return Ok(());
         };
         after_id = last;
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        sqlx::query(&format!(
-            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({list})"
-        ))
-        .bind(&claim)
-        .bind(app.clock.now() + LEASE)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
         let rows = sqlx::query(
             "SELECT id, aggregate_id, kind, event_sequence, tracking_token, attempts FROM outbox
               WHERE claimed_by = ? ORDER BY id",
@@ -88,6 +69,48 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Claims up to `BATCH` due rows after `after_id` for `claim`; returns the last id claimed.
+/// READ COMMITTED: the claim locks the rows it takes and no gaps, so a filing that queues its
+/// acknowledgement meanwhile does not wait for it (under REPEATABLE READ the two deadlocked).
+async fn claim_rows(
+    app: &AppState,
+    claim: &str,
+    started: chrono::DateTime<chrono::Utc>,
+    after_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut conn = app.pool.acquire().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *conn)
+        .await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM outbox
+          WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?
+            AND (claimed_until IS NULL OR claimed_until < ?)
+          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+    )
+    .bind(started)
+    .bind(after_id)
+    .bind(started)
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let Some(&last) = ids.last() else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    sqlx::query(&format!(
+        "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({list})"
+    ))
+    .bind(claim)
+    .bind(app.clock.now() + LEASE)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(last))
 }
 
 /// What to do with a row: send this message (and record the acknowledgement if it is one), or

@@ -30,13 +30,16 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("bad request")]
     BadRequest,
-    #[error("{0}")]
-    Internal(String),
+    /// Anything unexpected, with its cause chain (logged once, never shown).
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
 }
 
 impl AppError {
+    /// An unexpected error from something that is not a `std::error::Error` (a message, a
+    /// template value); errors that are keep their cause chain through `From`.
     pub fn internal(error: impl std::fmt::Display) -> AppError {
-        AppError::Internal(error.to_string())
+        AppError::Internal(anyhow::anyhow!("{error}"))
     }
 
     fn status(&self) -> StatusCode {
@@ -70,18 +73,28 @@ macro_rules! internal_from {
     ($($source:ty),*) => {$(
         impl From<$source> for AppError {
             fn from(error: $source) -> AppError {
-                AppError::internal(error)
+                AppError::Internal(error.into())
             }
         }
     )*};
 }
 internal_from!(
+    anyhow::Error,
     sqlx::Error,
     minijinja::Error,
     sportello_projections::ProjectionError,
     crate::personal::SealError,
     crate::event_store::CommandError
 );
+
+impl sportello_projections::Transient for AppError {
+    fn is_transient(&self) -> bool {
+        match self {
+            AppError::Internal(error) => error.is_transient(),
+            _ => false,
+        }
+    }
+}
 
 /// Marks a response whose body the error page middleware writes.
 #[derive(Clone, Copy)]
@@ -90,7 +103,7 @@ struct ErrorPage(&'static str);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
+            tracing::error!(error = format!("{detail:#}"), "request failed");
         }
         let mut response = self.status().into_response();
         response
