@@ -267,3 +267,160 @@ async fn without_smtp_the_mail_is_written_as_an_eml_file() {
     });
     assert!(mail.subject.contains(&receipt.reference));
 }
+
+/// The value of a top-level header of a received mail.
+fn header(mail: &crate::support::smtp::ParsedMail, name: &str) -> Option<String> {
+    mail.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn every_mail_carries_a_message_id_of_its_outbox_row_and_says_it_was_sent_automatically() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(&smtp).await;
+    let department = app.add_department("Lavori Pubblici").await;
+    let receipt = app.file(complaint("Intestazioni")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff(
+            "Anna Operatrice",
+            &[sportello_server::staff::Role::UrpOperator],
+            &[],
+        )
+        .await;
+    app.signed_in_as(&email, &password).await;
+    let forwarded = app
+        .act(&id, "inoltra", &[("department", &department.to_string())])
+        .await;
+    assert_eq!(forwarded.status, axum::http::StatusCode::SEE_OTHER);
+    app.settle().await;
+    // The acknowledgement, the department's notice and the citizen's "forwarded" note.
+    let mails = smtp.wait_for(3, Duration::from_secs(5)).await;
+    let rows: Vec<(i64, chrono::DateTime<chrono::Utc>, String)> =
+        sqlx::query_as("SELECT id, created_at, kind FROM outbox ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let mut ids = Vec::new();
+    for mail in &mails {
+        let mail = parse(mail);
+        assert_eq!(
+            header(&mail, "Auto-Submitted").as_deref(),
+            Some("auto-generated"),
+            "{}",
+            mail.subject
+        );
+        let message_id = header(&mail, "Message-ID").expect("a Message-ID");
+        assert!(
+            rows.iter().any(|(row, created, _)| message_id
+                == sportello_server::mail::outbox::message_id(*row, *created, "urp.comune.test")),
+            "{message_id} comes from an outbox row"
+        );
+        ids.push(message_id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "one Message-ID per mail");
+
+    // The department's mail sent again (as after a crash between sending and closing the row)
+    // carries the same Message-ID, so the receiver can tell it is the same message.
+    let (row, _, _) = rows
+        .iter()
+        .find(|(_, _, kind)| kind == "forwarded")
+        .unwrap();
+    let first = mails
+        .iter()
+        .find(|mail| mail.to.iter().any(|to| to == "lavori-pubblici@comune.test"))
+        .map(|mail| header(&parse(mail), "Message-ID").unwrap())
+        .expect("the department's mail");
+    sqlx::query("UPDATE outbox SET status = 'pending', finished_at = NULL WHERE id = ?")
+        .bind(row)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.settle().await;
+    let again = smtp.wait_for(4, Duration::from_secs(5)).await;
+    assert_eq!(header(&parse(&again[3]), "Message-ID"), Some(first));
+}
+
+#[tokio::test]
+async fn the_comunes_own_addresses_are_refused_as_a_citizens_contact() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(&smtp).await;
+    app.add_department("Tributi").await;
+    app.add_staff(
+        "Anna Operatrice",
+        &[sportello_server::staff::Role::UrpOperator],
+        &[],
+    )
+    .await;
+    for own in [
+        "urp@comune.test",
+        "URP+prova@Comune.test",
+        "tributi@comune.test",
+        "dirigente@comune.test",
+        "anna.operatrice@comune.test",
+    ] {
+        let response = app
+            .submit(
+                complaint("Indirizzo del Comune")
+                    .text("email", own)
+                    .text("email_confirmation", own),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "{own}"
+        );
+        assert!(
+            response
+                .error_summary()
+                .unwrap()
+                .contains("Questo indirizzo è del Comune"),
+            "{own}"
+        );
+        assert_eq!(response.input_value("email").as_deref(), Some(own), "kept");
+    }
+    assert_eq!(app.count_events().await, 0);
+    let registration = app
+        .register(
+            "Anna",
+            "tributi@comune.test",
+            "una password lunga e segreta",
+        )
+        .await;
+    assert_eq!(
+        registration.status,
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(registration
+        .text()
+        .contains("Questo indirizzo è del Comune"));
+}
+
+#[tokio::test]
+async fn an_address_that_became_the_comunes_gets_no_mail_and_staff_are_told() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(&smtp).await;
+    let receipt = app.file(complaint("Indirizzo diventato del Comune")).await;
+    // Between the filing and the mail, the citizen's address became an office's.
+    sportello_server::directory::add_department(
+        &app.pool,
+        sportello_server::app::DEFAULT_ORGANISATION,
+        "Ufficio Rossi",
+        "maria.rossi@example.it",
+        None,
+    )
+    .await
+    .unwrap();
+    app.settle().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(smtp.count(), 0);
+    assert_eq!(
+        app.event_types(&receipt.reference).await,
+        ["RequestReceived", "AcknowledgementFailed"]
+    );
+}

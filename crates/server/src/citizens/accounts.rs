@@ -158,6 +158,8 @@ pub async fn register(
     }
     if !is_email(email) {
         errors.add("email", "form.error.email");
+    } else if crate::mail::OwnAddresses::load(&app).await?.contains(email) {
+        errors.add("email", "form.error.own_address");
     }
     if field(&form, "privacy") != "accepted" {
         errors.add("privacy", "form.error.privacy");
@@ -698,6 +700,8 @@ pub async fn change_email(
     let email = field(&form, "new_email");
     if !is_email(email) {
         errors.add("new_email", "form.error.email");
+    } else if crate::mail::OwnAddresses::load(&app).await?.contains(email) {
+        errors.add("new_email", "form.error.own_address");
     }
     if signed_in.citizen.has_password {
         let given = form.get("email_password").map(String::as_str).unwrap_or("");

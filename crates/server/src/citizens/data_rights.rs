@@ -160,8 +160,45 @@ pub async fn erase_request(
     let Some(key_id) = key_id else {
         return Err(AppError::NotFound);
     };
-    let mut tx = app.pool.begin().await?;
-    for file in &files {
+    sportello_projections::retry("erasure", || {
+        delete_stored(&app.pool, aggregate_id, &files, key_id)
+    })
+    .await?;
+    // Another command may land in between (a reply, staff acting): try again on the new version.
+    for _ in 0..5 {
+        let command = RequestCommand::RecordErasure {
+            at: app.clock.now(),
+            reason,
+        };
+        let metadata = event_store::metadata(actor, "system", &uuid::Uuid::new_v4().to_string());
+        match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
+            Ok(()) => {
+                app.events_appended.notify_waiters();
+                tracing::info!(aggregate_id, reason = reason.code(), "personal data erased");
+                return Ok(true);
+            }
+            Err(CommandError::Rejected(sportello_domain::RequestError::Erased)) => {
+                return Ok(false)
+            }
+            Err(CommandError::Conflict) => continue,
+            Err(error) => return Err(AppError::internal(error)),
+        }
+    }
+    Err(AppError::internal(
+        "the erasure kept conflicting with other commands",
+    ))
+}
+
+/// Deletes in one transaction what a request's erasure takes away: its files no other live
+/// request or library document names, the receipt's token, the outbox's clear tokens and the key.
+async fn delete_stored(
+    pool: &sqlx::MySqlPool,
+    aggregate_id: &str,
+    files: &[String],
+    key_id: uuid::Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for file in files {
         // Content-addressed files may be shared: keep those another request not yet erased (its
         // key still there) names, as an attachment, a reply's file or an answer's document, and
         // the library's documents.
@@ -199,29 +236,7 @@ pub async fn erase_request(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    // Another command may land in between (a reply, staff acting): try again on the new version.
-    for _ in 0..5 {
-        let command = RequestCommand::RecordErasure {
-            at: app.clock.now(),
-            reason,
-        };
-        let metadata = event_store::metadata(actor, "system", &uuid::Uuid::new_v4().to_string());
-        match event_store::execute(&app.requests, aggregate_id, command, metadata).await {
-            Ok(()) => {
-                app.events_appended.notify_waiters();
-                tracing::info!(aggregate_id, reason = reason.code(), "personal data erased");
-                return Ok(true);
-            }
-            Err(CommandError::Rejected(sportello_domain::RequestError::Erased)) => {
-                return Ok(false)
-            }
-            Err(CommandError::Conflict) => continue,
-            Err(error) => return Err(AppError::internal(error)),
-        }
-    }
-    Err(AppError::internal(
-        "the erasure kept conflicting with other commands",
-    ))
+    Ok(())
 }
 
 type Fields = BTreeMap<String, String>;

@@ -436,7 +436,10 @@ async fn account_for(
         return Ok(id);
     }
     let now = app.clock.now();
-    let email = text(&config.claim_email).filter(|e| crate::intake::is_email(e));
+    // An address of the Comune's own is nobody's personal contact (mail to it would loop).
+    let own = crate::mail::OwnAddresses::load(app).await?;
+    let email =
+        text(&config.claim_email).filter(|e| crate::intake::is_email(e) && !own.contains(e));
     // SPID's e-mail is declared by the person, not proven: only an explicit
     // `email_verified: true` lets the address find (and become) an account's.
     let email_verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);

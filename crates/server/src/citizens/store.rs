@@ -106,10 +106,13 @@ pub async fn register(
 ) -> Result<Registered, sqlx::Error> {
     // Two first registrations of one address at once: the loser finds the winner's account.
     // (No password is ever set here: it is chosen on the confirmation link's page.)
-    match register_once(pool, organisation_id, &new, now).await {
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            register_once(pool, organisation_id, &new, now).await
-        }
+    let once = || {
+        sportello_projections::retry("registration", || {
+            register_once(pool, organisation_id, &new, now)
+        })
+    };
+    match once().await {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => once().await,
         outcome => outcome,
     }
 }
@@ -254,6 +257,15 @@ pub async fn change_email(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let email = normalise_email(email);
+    sportello_projections::retry("e-mail change", || change_email_once(pool, id, &email, now)).await
+}
+
+async fn change_email_once(
+    pool: &MySqlPool,
+    id: Uuid,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let organisation: Option<String> =
         sqlx::query_scalar("SELECT organisation_id FROM citizens WHERE id = ?")
@@ -268,7 +280,7 @@ pub async fn change_email(
             AND email_verified_at IS NULL AND created_by IS NULL AND oidc_subject IS NULL FOR UPDATE",
     )
     .bind(&organisation)
-    .bind(&email)
+    .bind(email)
     .bind(id.to_string())
     .fetch_optional(&mut *tx)
     .await?;
@@ -285,7 +297,7 @@ pub async fn change_email(
     }
     let result =
         sqlx::query("UPDATE IGNORE citizens SET email = ?, email_verified_at = ? WHERE id = ?")
-            .bind(&email)
+            .bind(email)
             .bind(now)
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -404,6 +416,20 @@ pub async fn send_link(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let token = crate::web::csrf::new_nonce();
+    sportello_projections::retry("account link", || {
+        send_link_once(pool, citizen_id, purpose, new_email, &token, now)
+    })
+    .await
+}
+
+async fn send_link_once(
+    pool: &MySqlPool,
+    citizen_id: Uuid,
+    purpose: Purpose,
+    new_email: Option<&str>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "DELETE FROM citizen_tokens WHERE citizen_id = ? AND purpose = ? AND used_at IS NULL",
@@ -416,14 +442,14 @@ pub async fn send_link(
         "INSERT INTO citizen_tokens (token_hash, citizen_id, purpose, new_email, expires_at)
          VALUES (?, ?, ?, ?, ?)",
     )
-    .bind(token_hash(&token))
+    .bind(token_hash(token))
     .bind(citizen_id.to_string())
     .bind(purpose.code())
     .bind(new_email.map(normalise_email))
     .bind(now + purpose.lifetime())
     .execute(&mut *tx)
     .await?;
-    queue_mail(&mut tx, citizen_id, purpose.mail_kind(), Some(&token), now).await?;
+    queue_mail(&mut tx, citizen_id, purpose.mail_kind(), Some(token), now).await?;
     tx.commit().await
 }
 

@@ -156,6 +156,8 @@ pub async fn create_citizen(
     }
     if !email.is_empty() && !is_email(email) {
         errors.add("email", "form.error.email");
+    } else if !email.is_empty() && crate::mail::OwnAddresses::load(&app).await?.contains(email) {
+        errors.add("email", "form.error.own_address");
     }
     if !phone.is_empty()
         && (phone.chars().count() > 40
@@ -487,7 +489,8 @@ pub async fn enter(
         .into_iter()
         .map(|t| t.code)
         .collect();
-    let parsed = form.parse_with(&topics, true);
+    let own = crate::mail::OwnAddresses::load(&app).await?;
+    let parsed = form.parse_with(&topics, &own, true);
     if let Err(field_errors) = &parsed {
         for error in field_errors {
             let field = if error.field == "kind" {

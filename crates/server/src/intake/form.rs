@@ -4,6 +4,8 @@
 use serde::Serialize;
 use sportello_domain::Kind;
 
+use crate::mail::OwnAddresses;
+
 /// The form as typed. Every field is a string so a mistake re-renders exactly what was sent.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NewRequestForm {
@@ -73,9 +75,14 @@ const NAME_MAX: usize = 100;
 const PLACE_MAX: usize = 200;
 
 impl NewRequestForm {
-    /// Parses the form once, at the edge. `topics` are the codes the citizen could choose.
-    pub fn parse(&self, topics: &[String]) -> Result<ValidRequest, Vec<FieldError>> {
-        self.parse_with(topics, false)
+    /// Parses the form once, at the edge. `topics` are the codes the citizen could choose;
+    /// `own` are Sportello's own addresses, which cannot be a citizen's.
+    pub fn parse(
+        &self,
+        topics: &[String],
+        own: &OwnAddresses,
+    ) -> Result<ValidRequest, Vec<FieldError>> {
+        self.parse_with(topics, own, false)
     }
 
     /// As `parse`; with `email_optional` (the front office, for someone without e-mail) an
@@ -83,6 +90,7 @@ impl NewRequestForm {
     pub fn parse_with(
         &self,
         topics: &[String],
+        own: &OwnAddresses,
         email_optional: bool,
     ) -> Result<ValidRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -132,6 +140,8 @@ impl NewRequestForm {
             fail("email", "form.error.email");
         } else if !email.eq_ignore_ascii_case(self.email_confirmation.trim()) {
             fail("email_confirmation", "form.error.email_confirmation");
+        } else if own.contains(&email) {
+            fail("email", "form.error.own_address");
         }
         let phone = clean_line(&self.phone);
         if !phone.is_empty() && !is_phone(&phone) {
@@ -218,12 +228,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_address_of_the_comune_is_not_a_citizens_contact() {
+        let mut form = valid_form();
+        form.email = "URP@comune.test".into();
+        form.email_confirmation = "urp@comune.test".into();
+        let own = OwnAddresses::of(&["urp@comune.test"]);
+        let errors = form.parse(&topics(), &own).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].field, errors[0].message),
+            ("email", "form.error.own_address")
+        );
+    }
+
     fn topics() -> Vec<String> {
         vec!["lavori-pubblici".into()]
     }
 
     fn fields(form: &NewRequestForm) -> Vec<&'static str> {
-        form.parse(&topics())
+        form.parse(&topics(), &OwnAddresses::default())
             .unwrap_err()
             .into_iter()
             .map(|error| error.field)
@@ -232,7 +256,9 @@ mod tests {
 
     #[test]
     fn a_complete_form_parses() {
-        let valid = valid_form().parse(&topics()).unwrap();
+        let valid = valid_form()
+            .parse(&topics(), &OwnAddresses::default())
+            .unwrap();
         assert_eq!(valid.kind, Kind::Complaint);
         assert_eq!(valid.place, None);
     }
@@ -261,7 +287,7 @@ mod tests {
         assert_eq!(fields(&form), ["description"]);
         form.description = "è".repeat(4000);
         assert!(
-            form.parse(&topics()).is_ok(),
+            form.parse(&topics(), &OwnAddresses::default()).is_ok(),
             "4000 accented characters are fine"
         );
         form.description = "a".repeat(4001);
@@ -291,7 +317,9 @@ mod tests {
         let mut form = valid_form();
         form.subject = "Riga uno\r\nBcc: someone@example.it".into();
         assert_eq!(
-            form.parse(&topics()).unwrap().subject,
+            form.parse(&topics(), &OwnAddresses::default())
+                .unwrap()
+                .subject,
             "Riga uno Bcc: someone@example.it"
         );
     }
@@ -302,7 +330,7 @@ mod tests {
         form.phone = "call me".into();
         assert_eq!(fields(&form), ["phone"]);
         form.phone = "+39 06 1234 5678".into();
-        assert!(form.parse(&topics()).is_ok());
+        assert!(form.parse(&topics(), &OwnAddresses::default()).is_ok());
         form.website = "http://spam.example".into();
         assert_eq!(fields(&form), ["website"]);
     }

@@ -161,7 +161,8 @@ pub async fn submit(
         .into_iter()
         .map(|t| t.code)
         .collect();
-    let parsed = form.parse(&topics);
+    let own = crate::mail::OwnAddresses::load(&app).await?;
+    let parsed = form.parse(&topics, &own);
     let (prepared, mut errors) = prepare_uploads(received.uploads, received.too_large).await?;
     match parsed {
         Ok(request) if errors.is_empty() => {

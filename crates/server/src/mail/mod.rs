@@ -4,6 +4,8 @@
 mod message;
 pub(crate) mod notices;
 pub mod outbox;
+mod own;
 mod transport;
 
+pub use own::OwnAddresses;
 pub use transport::{SendFailure, Transport};

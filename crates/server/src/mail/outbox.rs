@@ -30,6 +30,7 @@ struct Row_ {
     event_sequence: Option<i64>,
     token: Option<String>,
     attempts: u32,
+    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Sends every row due now, in one pass in queue order: a row that fails is not tried again in
@@ -49,7 +50,7 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
         };
         after_id = last;
         let rows = sqlx::query(
-            "SELECT id, aggregate_id, kind, event_sequence, tracking_token, attempts FROM outbox
+            "SELECT id, aggregate_id, kind, event_sequence, tracking_token, attempts, created_at FROM outbox
               WHERE claimed_by = ? ORDER BY id",
         )
         .bind(&claim)
@@ -63,6 +64,7 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
                 event_sequence: row.try_get("event_sequence")?,
                 token: row.try_get("tracking_token")?,
                 attempts: row.try_get::<i32, _>("attempts")? as u32,
+                created_at: row.try_get("created_at")?,
             };
             if let Err(error) = deliver(app, &row).await {
                 tracing::error!(outbox_id = row.id, aggregate_id = row.aggregate_id, %error, "outbox row failed");
@@ -133,10 +135,36 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         }
         kind => notices::plan(app, &row.aggregate_id, kind, row.event_sequence).await?,
     };
-    let message = match plan {
+    let mut message = match plan {
         Plan::Send(message) => message,
         Plan::Close(status) => return finish(app, row, status).await,
     };
+    if for_citizen(&row.kind) {
+        let own = super::OwnAddresses::load(app).await?;
+        if message
+            .envelope()
+            .to()
+            .iter()
+            .any(|address| own.contains(address.as_ref()))
+        {
+            // Never to Sportello's own mailboxes as if they were a citizen's: that is a loop.
+            tracing::warn!(
+                aggregate_id = row.aggregate_id,
+                kind = row.kind,
+                "mail to one of our own addresses not sent"
+            );
+            if is_acknowledgement {
+                let command = RequestCommand::RecordAcknowledgementFailure {
+                    at: app.clock.now(),
+                    attempts: row.attempts + 1,
+                    reason: "own address".into(),
+                };
+                record(app, &row.aggregate_id, command).await?;
+            }
+            return finish(app, row, "own_address").await;
+        }
+    }
+    stamp(&mut message, &app.config.public_url, row);
     let attempts = row.attempts + 1;
     match app.mail.send(message).await {
         Ok(()) => {
@@ -247,6 +275,43 @@ async fn acknowledgement(app: &AppState, row: &Row_) -> anyhow::Result<Plan> {
         personal: &personal,
     };
     Ok(Plan::Send(message::acknowledgement(app, language, &ack)?))
+}
+
+/// Whether a kind of mail is written to a citizen (rather than to staff or a department).
+fn for_citizen(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "invitation" | "forwarded" | "reminder" | "handed_back" | OUTBOX_REPORT
+    )
+}
+
+const OUTBOX_REPORT: &str = crate::statistics::scheduled::OUTBOX_KIND;
+
+/// Headers every mail carries: a `Message-ID` made from its outbox row, so a resend after a
+/// crash carries the same one and receivers can drop the duplicate; and `Auto-Submitted:
+/// auto-generated` (RFC 3834), so out-of-office replies and other automatons do not answer.
+fn stamp(message: &mut lettre::Message, public_url: &str, row: &Row_) {
+    use lettre::message::header::{HeaderName, HeaderValue, MessageId};
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(public_url)
+        .split(['/', ':'])
+        .next()
+        .filter(|host| !host.is_empty())
+        .unwrap_or("localhost");
+    let headers = message.headers_mut();
+    headers.set(MessageId::from(message_id(row.id, row.created_at, host)));
+    headers.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Auto-Submitted"),
+        "auto-generated".into(),
+    ));
+}
+
+/// `<sportello.{row}.{created, in microseconds}@{host}>`: unique per row and deployment, the same
+/// for every attempt to send the row.
+pub fn message_id(row: i64, created_at: chrono::DateTime<chrono::Utc>, host: &str) -> String {
+    format!("<sportello.{row}.{}@{host}>", created_at.timestamp_micros())
 }
 
 /// Records the outcome through the aggregate. "Already acknowledged" means another attempt got

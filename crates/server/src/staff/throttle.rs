@@ -27,6 +27,20 @@ pub async fn attempt(
 ) -> Result<bool, sqlx::Error> {
     let mut allowed = true;
     for key in [subject("account", email), subject("client", client)] {
+        let count =
+            sportello_projections::retry("login count", || count_attempt(pool, &key, now)).await?;
+        allowed &= count <= LIMIT;
+    }
+    Ok(allowed)
+}
+
+/// Counts one attempt under `key` and returns the count in the window.
+async fn count_attempt(
+    pool: &MySqlPool,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<i32, sqlx::Error> {
+    {
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO login_failures (subject, failures, window_start) VALUES (?, 1, ?)
@@ -34,7 +48,7 @@ pub async fn attempt(
                 failures = IF(window_start < ?, 1, failures + 1),
                 window_start = IF(window_start < ?, VALUES(window_start), window_start)",
         )
-        .bind(&key)
+        .bind(key)
         .bind(now)
         .bind(now - WINDOW)
         .bind(now - WINDOW)
@@ -42,13 +56,12 @@ pub async fn attempt(
         .await?;
         let count: i32 =
             sqlx::query_scalar("SELECT failures FROM login_failures WHERE subject = ? FOR UPDATE")
-                .bind(&key)
+                .bind(key)
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
-        allowed &= count <= LIMIT;
+        Ok(count)
     }
-    Ok(allowed)
 }
 
 /// A successful login forgets the account's attempts and gives the client back the attempt it

@@ -120,20 +120,41 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
     }
     let mut queued = 0;
     for audience in audiences {
-        let mut tx = app.pool.begin().await?;
-        let claimed = sqlx::query(
+        let claimed = sportello_projections::retry("monthly report", || {
+            queue_report(app, &month, &audience, now)
+        })
+        .await?;
+        queued += usize::from(claimed);
+    }
+    if queued > 0 {
+        tracing::info!(month, queued, "monthly reports queued");
+        app.mail_queued.notify_waiters();
+    }
+    Ok(queued)
+}
+
+/// Claims the month's report for one audience and queues its mail, in one transaction;
+/// `false` when another copy or an earlier check already did.
+async fn queue_report(
+    app: &AppState,
+    month: &str,
+    audience: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = app.pool.begin().await?;
+    let claimed = sqlx::query(
             "INSERT IGNORE INTO report_runs (organisation_id, month, audience, queued_at) VALUES (?, ?, ?, ?)",
         )
         .bind(app.organisation_id.to_string())
-        .bind(&month)
-        .bind(&audience)
+        .bind(month)
+        .bind(audience)
         .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
-        if claimed {
-            sqlx::query(
+    if claimed {
+        sqlx::query(
                 "INSERT INTO outbox (aggregate_id, kind, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
             )
             .bind(format!("{month}:{audience}"))
@@ -142,15 +163,9 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            queued += 1;
-        }
-        tx.commit().await?;
     }
-    if queued > 0 {
-        tracing::info!(month, queued, "monthly reports queued");
-        app.mail_queued.notify_waiters();
-    }
-    Ok(queued)
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// The report's mail, built when the outbox sends it: `target` is "YYYY-MM:urp" or
