@@ -213,3 +213,123 @@ async fn every_file_named_by_an_event_exists() {
         .unwrap();
     assert_eq!(files, 3, "a picture, its thumbnail and a PDF");
 }
+
+#[tokio::test]
+async fn downloads_and_exports_are_inert_documents_whatever_they_hold() {
+    let app = TestApp::start().await;
+    let receipt = app
+        .file(complaint("Allegato").file("attachments", "foto.png", "image/png", png(20, 20)))
+        .await;
+    app.settle().await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff(
+            "Marta Responsabile",
+            &[
+                sportello_server::staff::Role::UrpManager,
+                sportello_server::staff::Role::UrpOperator,
+            ],
+            &[],
+        )
+        .await;
+    let staff = app.browser();
+    staff.signed_in_as(&email, &password).await;
+    let citizen_downloads = [
+        format!("/segui/{}/allegati/0", receipt.token),
+        format!("/segui/{}/allegati/0/anteprima", receipt.token),
+        "/statistiche/dati/richieste.csv".to_string(),
+        "/statistiche/dati/aggregati.json".to_string(),
+    ];
+    let staff_downloads = [
+        format!("/ufficio/richieste/{id}/allegati/0"),
+        "/ufficio/statistiche/esporta/csv?tabella=summary".to_string(),
+        "/ufficio/statistiche/esporta/xlsx".to_string(),
+    ];
+    let responses = futures::future::join_all(
+        citizen_downloads
+            .iter()
+            .map(|path| app.get(path))
+            .chain(staff_downloads.iter().map(|path| staff.get(path))),
+    )
+    .await;
+    for (path, response) in citizen_downloads
+        .iter()
+        .chain(staff_downloads.iter())
+        .zip(responses)
+    {
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            response.header("content-security-policy").as_deref(),
+            Some("default-src 'none'; sandbox"),
+            "{path}"
+        );
+        assert_eq!(
+            response.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert!(
+            response
+                .header("content-disposition")
+                .unwrap()
+                .starts_with("attachment;"),
+            "{path}"
+        );
+    }
+    // Pages keep the page policy.
+    let page = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("script-src 'self'"));
+}
+
+#[tokio::test]
+async fn a_bidirectional_override_cannot_disguise_a_file_name_or_a_subject() {
+    let app = TestApp::start().await;
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let receipt = app
+        .file(
+            complaint("Oggetto \u{202E}gnp.exe\u{202C} e \u{2066}isolato\u{2069}").file(
+                "attachments",
+                "fdp\u{202E}exe.pdf",
+                "application/pdf",
+                pdf,
+            ),
+        )
+        .await;
+    app.settle().await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let (email, password) = app
+        .add_staff(
+            "Anna Operatrice",
+            &[sportello_server::staff::Role::UrpOperator],
+            &[],
+        )
+        .await;
+    let staff = app.browser();
+    staff.signed_in_as(&email, &password).await;
+    let controls = ['\u{202E}', '\u{202C}', '\u{2066}', '\u{2069}'];
+    for (who, page) in [
+        ("tracking", app.get(&format!("/segui/{}", receipt.token)).await),
+        ("inbox", staff.get("/ufficio/richieste").await),
+        ("request", staff.get(&format!("/ufficio/richieste/{id}")).await),
+    ] {
+        let text = page.text();
+        assert!(!text.contains(controls), "{who} shows a control character");
+        assert!(text.contains("Oggetto gnp.exe e isolato"), "{who}");
+    }
+    assert!(app
+        .get(&format!("/segui/{}", receipt.token))
+        .await
+        .text()
+        .contains("fdpexe.pdf"));
+    let download = app
+        .get(&format!("/segui/{}/allegati/0", receipt.token))
+        .await;
+    let disposition = download.header("content-disposition").unwrap();
+    assert!(
+        disposition.contains("filename*=UTF-8''fdpexe.pdf"),
+        "{disposition}"
+    );
+}

@@ -191,7 +191,11 @@ pub fn safe_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !"\"<>|:*?".contains(*c))
+        .filter(|c| {
+            !c.is_control()
+                && !"\"<>|:*?".contains(*c)
+                && !crate::web::text::is_invisible_format(*c)
+        })
         .take(120)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();

@@ -177,7 +177,7 @@ fn clean_line(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !crate::web::text::is_invisible_format(*c))
         .collect()
 }
 

@@ -519,6 +519,7 @@ pub async fn stored_file(app: &AppState, file_id: &str, name: &str) -> Result<Re
 
 /// `attachment` with an ASCII fallback name and the UTF-8 name percent-encoded (RFC 6266).
 pub fn content_disposition(name: &str) -> String {
+    let name = crate::web::text::visible(name);
     let ascii: String = name
         .chars()
         .map(|c| {

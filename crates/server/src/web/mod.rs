@@ -12,6 +12,7 @@ pub mod form;
 pub mod i18n;
 pub mod markup;
 pub mod security;
+pub mod text;
 pub mod templates;
 
 pub use client::{ClientIp, RateLimiter};

@@ -279,21 +279,29 @@ impl Templates {
 }
 
 /// minijinja's escaping, except that `/` stays `/`: it needs no escaping in HTML text or quoted
-/// attributes, and links (in mail especially) read better without `&#x2f;`.
+/// attributes, and links (in mail especially) read better without `&#x2f;`. Every printed
+/// string loses its bidirectional controls and invisible format characters (`web::text`), in
+/// pages and in mail alike.
 fn html_formatter(
     out: &mut minijinja::Output,
     state: &State,
     value: &Value,
 ) -> Result<(), minijinja::Error> {
+    let write = |out: &mut minijinja::Output, text: &str| {
+        std::fmt::Write::write_str(out, text).map_err(|_| {
+            minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing the page")
+        })
+    };
     let text = match value.as_str() {
-        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
-            text
-        }
-        _ => return minijinja::escape_formatter(out, state, value),
+        Some(text) if value.is_safe() => return write(out, text),
+        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html => text,
+        Some(text) => return write(out, &super::text::visible(text)),
+        None => return minijinja::escape_formatter(out, state, value),
     };
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if super::text::is_invisible_format(c) => {}
             '&' => escaped.push_str("&amp;"),
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
@@ -302,8 +310,7 @@ fn html_formatter(
             c => escaped.push(c),
         }
     }
-    std::fmt::Write::write_str(out, &escaped)
-        .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing the page"))
+    write(out, &escaped)
 }
 
 fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {
@@ -368,6 +375,22 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "untranslated keys: {missing:?}");
+    }
+
+    #[test]
+    fn no_printed_value_carries_a_bidirectional_override_in_pages_or_text_mail() {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        env.add_template("x.html", "{{ name }}").unwrap();
+        env.add_template("x.txt", "{{ name }}").unwrap();
+        for template in ["x.html", "x.txt"] {
+            let out = env
+                .get_template(template)
+                .unwrap()
+                .render(minijinja::context! { name => "fdp\u{202E}exe.pdf\u{2066}" })
+                .unwrap();
+            assert_eq!(out, "fdpexe.pdf", "{template}");
+        }
     }
 
     #[test]
