@@ -311,9 +311,15 @@ async fn a_bidirectional_override_cannot_disguise_a_file_name_or_a_subject() {
     staff.signed_in_as(&email, &password).await;
     let controls = ['\u{202E}', '\u{202C}', '\u{2066}', '\u{2069}'];
     for (who, page) in [
-        ("tracking", app.get(&format!("/segui/{}", receipt.token)).await),
+        (
+            "tracking",
+            app.get(&format!("/segui/{}", receipt.token)).await,
+        ),
         ("inbox", staff.get("/ufficio/richieste").await),
-        ("request", staff.get(&format!("/ufficio/richieste/{id}")).await),
+        (
+            "request",
+            staff.get(&format!("/ufficio/richieste/{id}")).await,
+        ),
     ] {
         let text = page.text();
         assert!(!text.contains(controls), "{who} shows a control character");

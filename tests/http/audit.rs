@@ -206,3 +206,60 @@ async fn the_command_line_finds_a_request_by_reference_even_before_the_views_cat
         receipt.reference
     );
 }
+
+#[tokio::test]
+async fn the_command_line_names_each_break_and_exits_with_its_own_code_without_a_backtrace() {
+    let app = TestApp::start().await;
+    let receipt = app.file(complaint("Lampione spento")).await;
+    let id = app.aggregate_id(&receipt.reference).await;
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(["events", "verify"])
+            .env("SPORTELLO_DATABASE_URL", &app.database_url)
+            .env("SPORTELLO_DATA_DIR", &app.data_dir)
+            .env("SPORTELLO_LOG", "warn")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap()
+    };
+    let clean = verify();
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("\"breaks\": []"));
+
+    let (position, stored): (i64, String) = sqlx::query_as(
+        "SELECT global_position, chain_hash FROM events WHERE aggregate_id = ? AND sequence = 1",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE events SET payload = JSON_SET(payload, '$.RequestReceived.topic', 'altro')
+          WHERE aggregate_id = ? AND sequence = 1",
+    )
+    .bind(&id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let broken = verify();
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(3), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains(&receipt.reference))
+        .unwrap_or_else(|| panic!("the break names the request: {stderr}"));
+    assert!(line.contains(&id));
+    assert!(
+        line.contains(&format!("event 1 at position {position}")),
+        "{line}"
+    );
+    assert!(line.contains(&format!("found {stored}")), "{line}");
+    assert!(line.contains("expected hash "), "{line}");
+    assert!(
+        !stderr.contains("backtrace") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(report["breaks"][0]["reference"], receipt.reference.as_str());
+    assert_eq!(report["breaks"][0]["position"], position);
+}

@@ -211,3 +211,52 @@ async fn the_language_switch_ignores_targets_with_whitespace_or_control_characte
         assert_eq!(switch.header("location").as_deref(), Some("/"), "{target}");
     }
 }
+
+#[tokio::test]
+async fn a_post_a_browser_says_came_from_another_site_is_refused_even_with_a_valid_token() {
+    let app = TestApp::start().await;
+    let token = app.open_form().await;
+    let (content_type, body) = crate::support::complaint("Da un altro sito")
+        .first("csrf_token", &token)
+        .encode();
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = Request::post("/segnalazioni").header("content-type", &content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::from(body.clone())).unwrap()
+    };
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "cross-site")],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://urp.comune.test"),
+        ],
+    ] {
+        let refused = app.send(post(headers)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(refused.text().contains("proviene da un altro sito"));
+    }
+    assert_eq!(app.count_events().await, 0);
+    // Our own pages, and clients that send neither header, get through.
+    let ours = app
+        .send(post(&[
+            ("origin", "https://urp.comune.test"),
+            ("sec-fetch-site", "same-origin"),
+        ]))
+        .await;
+    assert_eq!(ours.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.send(post(&[])).await.status, StatusCode::SEE_OTHER);
+    // Reading stays open to links from anywhere.
+    let linked = app
+        .send(
+            Request::get("/")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK);
+}

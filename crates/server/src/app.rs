@@ -351,6 +351,10 @@ pub fn router(app: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(
             app.clone(),
+            web::origin::same_origin_only,
+        ))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
             web::error::render_errors,
         ))
         .layer(middleware::from_fn(web::security::headers));

@@ -104,12 +104,34 @@ pub async fn chain_unchained(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
     }
 }
 
-/// A place where a chain does not hold.
+/// A place where a chain does not hold: which request (its reference when its first event
+/// names one), which event (its sequence in the request and its position in the log), what is
+/// wrong, and the hash the stored fields give beside the hash stored with them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Break {
     pub aggregate_id: String,
+    pub reference: Option<String>,
     pub sequence: i64,
+    pub position: i64,
     pub problem: &'static str,
+    pub expected_hash: String,
+    pub found_hash: Option<String>,
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request {} ({}), event {} at position {}: {}; expected hash {}, found {}",
+            self.reference.as_deref().unwrap_or("without a reference"),
+            self.aggregate_id,
+            self.sequence,
+            self.position,
+            self.problem,
+            self.expected_hash,
+            self.found_hash.as_deref().unwrap_or("none")
+        )
+    }
 }
 
 /// What `verify` found.
@@ -126,9 +148,11 @@ pub async fn verify(pool: &MySqlPool) -> Result<Report, sqlx::Error> {
     let mut after: (String, i64) = (String::new(), 0);
     let mut last_hash = GENESIS.to_string();
     let mut expected_sequence = 1;
+    let mut reference: Option<String> = None;
     loop {
         let rows = sqlx::query(
-            "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata, chain_hash
+            "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata, chain_hash,
+                    global_position
                FROM events WHERE aggregate_type = 'request' AND (aggregate_id, sequence) > (?, ?)
               ORDER BY aggregate_id, sequence LIMIT 2000",
         )
@@ -142,42 +166,46 @@ pub async fn verify(pool: &MySqlPool) -> Result<Report, sqlx::Error> {
         for row in rows {
             let id: String = row.try_get(0)?;
             let sequence: i64 = row.try_get(1)?;
+            let payload: Value = row.try_get(4)?;
             if id != after.0 {
                 report.aggregates += 1;
                 last_hash = GENESIS.to_string();
                 expected_sequence = 1;
+                reference = payload
+                    .pointer("/RequestReceived/reference")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
             }
             report.events += 1;
-            let gap = sequence != expected_sequence;
-            if gap {
-                report.breaks.push(Break {
-                    aggregate_id: id.clone(),
-                    sequence,
-                    problem: "an event is missing before this one",
-                });
-            }
             let stored: Option<String> = row.try_get(6)?;
+            let position: i64 = row.try_get(7)?;
             let computed = hash(
                 &last_hash,
                 &id,
                 sequence,
                 &row.try_get::<String, _>(2)?,
                 &row.try_get::<String, _>(3)?,
-                &row.try_get::<Value, _>(4)?,
+                &payload,
                 &row.try_get::<Value, _>(5)?,
             );
-            match stored {
-                None => report.breaks.push(Break {
+            let problem = match &stored {
+                _ if sequence != expected_sequence => Some("an event is missing before this one"),
+                None => Some("the event has no chain hash"),
+                Some(stored) if *stored != computed => {
+                    Some("the event or one before it was changed")
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                report.breaks.push(Break {
                     aggregate_id: id.clone(),
+                    reference: reference.clone(),
                     sequence,
-                    problem: "the event has no chain hash",
-                }),
-                Some(stored) if stored != computed && !gap => report.breaks.push(Break {
-                    aggregate_id: id.clone(),
-                    sequence,
-                    problem: "the event or one before it was changed",
-                }),
-                Some(_) => {}
+                    position,
+                    problem,
+                    expected_hash: computed.clone(),
+                    found_hash: stored.clone(),
+                });
             }
             // Go on from the stored hash, so one change is reported once, where it is.
             last_hash = row.try_get::<Option<String>, _>(6)?.unwrap_or(computed);

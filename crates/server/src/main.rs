@@ -122,18 +122,41 @@ enum LocalDbCommand {
     Stop,
 }
 
+/// Exit codes: 0 done; 1 failed (the reason on standard error, never a backtrace); 2 the
+/// configuration is malformed; 3 `events verify` found breaks in the event chains.
+const EXIT_FAILED: u8 = 1;
+const EXIT_CONFIGURATION: u8 = 2;
+const EXIT_CHAIN_BROKEN: u8 = 3;
+
+/// What a command that ran to its end reports: done, or the chains are broken.
+enum Outcome {
+    Done,
+    ChainBroken,
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("{error}");
-            std::process::exit(2);
+            return std::process::ExitCode::from(EXIT_CONFIGURATION);
         }
     };
     init_logs(&config);
-    match cli.command.unwrap_or(Command::Serve) {
+    match run(cli, config).await {
+        Ok(Outcome::Done) => std::process::ExitCode::SUCCESS,
+        Ok(Outcome::ChainBroken) => std::process::ExitCode::from(EXIT_CHAIN_BROKEN),
+        Err(error) => {
+            eprintln!("sportello: {error:#}");
+            std::process::ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
+    let result: anyhow::Result<()> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let (pool, _) = open_database(&config).await?;
@@ -184,10 +207,18 @@ async fn main() -> anyhow::Result<()> {
             if target == "verify" {
                 let report = sportello_server::chain::verify(&pool).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
-                if !report.breaks.is_empty() {
-                    anyhow::bail!("{} break(s) in the event chains", report.breaks.len());
+                if report.breaks.is_empty() {
+                    return Ok(Outcome::Done);
                 }
-                return Ok(());
+                eprintln!(
+                    "{} break(s) in the event chains of {} events:",
+                    report.breaks.len(),
+                    report.events
+                );
+                for broken in &report.breaks {
+                    eprintln!("  {broken}");
+                }
+                return Ok(Outcome::ChainBroken);
             }
             let organisation = sportello_server::app::DEFAULT_ORGANISATION;
             let Some(id) =
@@ -280,7 +311,8 @@ async fn main() -> anyhow::Result<()> {
             println!("created department {name} ({id})");
             Ok(())
         }
-    }
+    };
+    result.map(|()| Outcome::Done)
 }
 
 /// The password from standard input: prompted without echo on a terminal, else the first line.

@@ -11,9 +11,10 @@ pub mod error;
 pub mod form;
 pub mod i18n;
 pub mod markup;
+pub mod origin;
 pub mod security;
-pub mod text;
 pub mod templates;
+pub mod text;
 
 pub use client::{ClientIp, RateLimiter};
 pub use error::{AppError, Result};
