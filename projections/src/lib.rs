@@ -11,6 +11,7 @@ pub mod queue;
 pub mod retry;
 pub mod sql;
 pub mod statistics;
+pub mod words;
 
 pub use log::{decode, StoredEvent};
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};

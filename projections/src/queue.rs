@@ -41,8 +41,9 @@ impl Projection for Queue {
             .execute(&mut *conn)
             .await?;
         sqlx::query("DELETE FROM queue_counts")
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
+        sqlx::query("DELETE FROM queue_words").execute(conn).await?;
         Ok(())
     }
 }
@@ -122,10 +123,19 @@ async fn apply_event(
             .bind(received_at)
             .bind(answer_due)
             .bind(opened.as_ref().map(|p| p.subject.as_str()))
-            .bind(name)
+            .bind(&name)
             .bind(opened.as_ref().map(|p| p.email.as_str()))
             .execute(&mut *conn)
             .await?;
+            if let Some(opened) = &opened {
+                let text = format!(
+                    "{} {} {}",
+                    opened.subject,
+                    name.as_deref().unwrap_or(""),
+                    opened.email
+                );
+                index_words(conn, &organisation_id.to_string(), *received_at, id, &text).await?;
+            }
         }
         E::RequestAcknowledged { .. } => update(conn, id, "ack_failed = FALSE").await?,
         E::AcknowledgementFailed { .. } => update(conn, id, "ack_failed = TRUE").await?,
@@ -147,6 +157,10 @@ async fn apply_event(
         }
         E::RequestRedirected { .. } | E::InternalNoteAdded { .. } | E::RequestRated { .. } => {}
         E::PersonalDataErased { at, .. } => {
+            sqlx::query("DELETE FROM queue_words WHERE aggregate_id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
             sqlx::query(
                 "UPDATE queue_requests SET subject = NULL, citizen_name = NULL, citizen_email = NULL,
                         erased_at = ? WHERE aggregate_id = ?",
@@ -223,6 +237,63 @@ async fn apply_event(
     Ok(())
 }
 
+/// Writes a request's search terms (see `words::search_terms`).
+async fn index_words(
+    conn: &mut MySqlConnection,
+    organisation_id: &str,
+    received_at: chrono::DateTime<chrono::Utc>,
+    aggregate_id: &str,
+    text: &str,
+) -> Result<(), ProjectionError> {
+    let terms = crate::words::search_terms(text);
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT IGNORE INTO queue_words (organisation_id, word, received_at, aggregate_id) ",
+    );
+    insert.push_values(&terms, |mut row, term| {
+        row.push_bind(organisation_id)
+            .push_bind(term)
+            .push_bind(received_at)
+            .push_bind(aggregate_id);
+    });
+    insert.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Fills the search terms of requests already in the queue (once, after the migration that
+/// made the index: the queue's clear columns hold what is needed, so nothing is rebuilt).
+pub async fn fill_words(pool: &sqlx::MySqlPool) -> Result<u64, ProjectionError> {
+    let mut after = String::new();
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(String, String, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT aggregate_id, organisation_id, received_at, subject, citizen_name, citizen_email
+                   FROM queue_requests WHERE aggregate_id > ? ORDER BY aggregate_id LIMIT 1000",
+            )
+            .bind(&after)
+            .fetch_all(pool)
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(filled);
+        };
+        after = last.0.clone();
+        let mut tx = pool.begin().await?;
+        for (id, organisation, received_at, subject, name, email) in &rows {
+            let text = [subject, name, email]
+                .iter()
+                .filter_map(|part| part.as_deref())
+                .collect::<Vec<_>>()
+                .join(" ");
+            index_words(&mut tx, organisation, *received_at, id, &text).await?;
+            filled += 1;
+        }
+        tx.commit().await?;
+    }
+}
+
 /// `UPDATE queue_requests SET {assignments} WHERE aggregate_id = ?` for fixed assignments.
 async fn update(
     conn: &mut MySqlConnection,
@@ -290,91 +361,206 @@ pub struct InboxRow {
 
 pub struct Inbox {
     pub rows: Vec<InboxRow>,
+    /// Matches; with `capped`, more than this (`COUNT_CAP`).
     pub total: i64,
-    /// Requests per status under the same filters (except the status itself).
+    pub capped: bool,
+    /// Requests per status under the same filters (except the status itself), when `counted`
+    /// (a search with more than `COUNT_CAP` matches is not counted per status).
     pub counts: Vec<(String, i64)>,
+    pub counted: bool,
 }
 
-fn push_filters<'a>(
+/// The inbox's search text, as it is looked up.
+enum Search {
+    /// A reference, looked up exactly.
+    Reference(String),
+    /// An e-mail address: the citizen's, exactly (case aside).
+    Email(String),
+    /// Search terms (`words::search_terms`), every one required.
+    Terms(Vec<String>),
+}
+
+impl Search {
+    fn of(text: &str) -> Search {
+        let text = text.trim();
+        if sportello_domain::Reference::from_str_loose(text).is_some() {
+            return Search::Reference(text.to_string());
+        }
+        if looks_like_email(text) {
+            return Search::Email(text.to_string());
+        }
+        let mut terms = crate::words::search_terms(text);
+        terms.truncate(MAX_TERMS);
+        Search::Terms(terms)
+    }
+}
+
+/// More terms than this are ignored (each is one more lookup per match).
+const MAX_TERMS: usize = 8;
+
+/// The count of matches stops here: beyond it the inbox says "more than 1 000".
+pub const COUNT_CAP: i64 = 1000;
+
+/// One word before the @, a dotted domain after it, no spaces.
+fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// `FROM …` and `WHERE …` of the inbox's queries; the request's columns are `q.*`. With search
+/// terms the rarest one drives (`w`, read in its index's receipt-time order) and every other
+/// one is a primary-key probe of the same request.
+fn push_from_where<'a>(
     query: &mut sqlx::QueryBuilder<'a, sqlx::MySql>,
     filter: &'a InboxFilter,
+    search: &'a Option<Search>,
     with_status: bool,
 ) {
-    query
-        .push(" WHERE organisation_id = ")
-        .push_bind(&filter.organisation_id);
-    crate::sql::push_departments(query, &filter.departments);
+    match search {
+        Some(Search::Terms(terms)) if !terms.is_empty() => {
+            query
+                .push(" FROM queue_words w STRAIGHT_JOIN queue_requests q ON q.aggregate_id = w.aggregate_id")
+                .push(" WHERE w.organisation_id = ")
+                .push_bind(&filter.organisation_id)
+                .push(" AND w.word = ")
+                .push_bind(&terms[0]);
+            for term in &terms[1..] {
+                query
+                    .push(
+                        " AND EXISTS (SELECT 1 FROM queue_words o WHERE o.organisation_id = w.organisation_id
+                             AND o.word = ",
+                    )
+                    .push_bind(term)
+                    .push(" AND o.received_at = w.received_at AND o.aggregate_id = w.aggregate_id)");
+            }
+            query
+                .push(" AND q.organisation_id = ")
+                .push_bind(&filter.organisation_id);
+        }
+        _ => {
+            query
+                .push(" FROM queue_requests q WHERE q.organisation_id = ")
+                .push_bind(&filter.organisation_id);
+        }
+    }
+    match search {
+        Some(Search::Reference(reference)) => {
+            query.push(" AND q.reference = ").push_bind(reference);
+        }
+        Some(Search::Email(email)) => {
+            query.push(" AND q.citizen_email = ").push_bind(email);
+        }
+        // Nothing searchable was typed (only punctuation, one letter): nothing matches.
+        Some(Search::Terms(terms)) if terms.is_empty() => {
+            query.push(" AND FALSE");
+        }
+        _ => {}
+    }
+    crate::sql::push_departments_of(query, "q.department_id", &filter.departments);
     if let (true, Some(status)) = (with_status, &filter.status) {
-        query.push(" AND status = ").push_bind(status);
+        query.push(" AND q.status = ").push_bind(status);
     }
     crate::sql::push_equal(
         query,
         &[
-            ("kind", &filter.kind),
-            ("topic_code", &filter.topic),
-            ("department_id", &filter.department),
-            ("channel", &filter.channel),
-            ("taken_by", &filter.taken_by),
+            ("q.kind", &filter.kind),
+            ("q.topic_code", &filter.topic),
+            ("q.department_id", &filter.department),
+            ("q.channel", &filter.channel),
+            ("q.taken_by", &filter.taken_by),
         ],
     );
     if let Some(from) = filter.received_from {
         query
-            .push(" AND received_at >= ")
+            .push(" AND q.received_at >= ")
             .push_bind(sportello_domain::rome_midnight(from));
     }
     if let Some(to) = filter.received_to {
         query
-            .push(" AND received_at < ")
+            .push(" AND q.received_at < ")
             .push_bind(sportello_domain::rome_midnight(to + chrono::Days::new(1)));
     }
     if let Some(today) = filter.overdue_on {
         query
-            .push(" AND answer_due < ")
+            .push(" AND q.answer_due < ")
             .push_bind(today)
-            .push(" AND status NOT IN ('answered', 'closed', 'waiting_for_citizen')");
+            .push(" AND q.status NOT IN ('answered', 'closed', 'waiting_for_citizen')");
     }
     if let Some(since) = filter.waiting_since {
         query
-            .push(" AND status = 'forwarded' AND forwarded_at < ")
+            .push(" AND q.status = 'forwarded' AND q.forwarded_at < ")
             .push_bind(since);
-    }
-    if let Some(text) = &filter.text {
-        // A reference is looked up exactly; anything else searches subject and citizen.
-        if sportello_domain::Reference::from_str_loose(text).is_some() {
-            query.push(" AND reference = ").push_bind(text.trim());
-        } else {
-            let words: String = text
-                .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
-                .filter(|word| word.chars().count() >= 2)
-                .map(|word| format!("+{word}*"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            query
-                .push(" AND MATCH (subject, citizen_name, citizen_email) AGAINST (")
-                .push_bind(words)
-                .push(" IN BOOLEAN MODE)");
-        }
     }
 }
 
+/// The search with its rarest term first (each term's entries counted up to the cap, on the
+/// index alone), so the fewest rows are read.
+async fn rarest_first(
+    pool: &sqlx::MySqlPool,
+    organisation_id: &str,
+    search: Option<Search>,
+) -> Result<Option<Search>, ProjectionError> {
+    let Some(Search::Terms(mut terms)) = search else {
+        return Ok(search);
+    };
+    if terms.len() > 1 {
+        let mut counted = Vec::with_capacity(terms.len());
+        for term in terms {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM queue_words WHERE organisation_id = ? AND word = ?
+                   LIMIT 1001) t",
+            )
+            .bind(organisation_id)
+            .bind(&term)
+            .fetch_one(pool)
+            .await?;
+            counted.push((n, term));
+        }
+        counted.sort();
+        terms = counted.into_iter().map(|(_, term)| term).collect();
+    }
+    Ok(Some(Search::Terms(terms)))
+}
+
 /// Requests per status under the filter (its status aside). Filters on the counted dimensions
-/// sum the few rows of `queue_counts`; dates, deadlines and text count the requests themselves.
+/// sum the few rows of `queue_counts`; dates, deadlines and text count the requests themselves,
+/// a search at most `COUNT_CAP` + 1 of them (`None` beyond: too many to count on each page).
 async fn counts_per_status(
     pool: &sqlx::MySqlPool,
     filter: &InboxFilter,
-) -> Result<Vec<(String, i64)>, ProjectionError> {
+    search: &Option<Search>,
+) -> Result<Option<Vec<(String, i64)>>, ProjectionError> {
+    if search.is_some() {
+        let mut counting =
+            sqlx::QueryBuilder::new("SELECT status, COUNT(*) AS n FROM (SELECT q.status");
+        push_from_where(&mut counting, filter, search, false);
+        counting
+            .push(" LIMIT ")
+            .push_bind(COUNT_CAP + 1)
+            .push(") t GROUP BY status");
+        let counts: Vec<(String, i64)> = counting.build_query_as().fetch_all(pool).await?;
+        let seen: i64 = counts.iter().map(|(_, n)| n).sum();
+        return Ok((seen <= COUNT_CAP).then_some(counts));
+    }
     let counted_dimensions_only = filter.received_from.is_none()
         && filter.received_to.is_none()
         && filter.overdue_on.is_none()
         && filter.waiting_since.is_none()
-        && filter.taken_by.is_none()
-        && filter.text.is_none();
+        && filter.taken_by.is_none();
     if !counted_dimensions_only {
-        let mut counting =
-            sqlx::QueryBuilder::new("SELECT status, COUNT(*) AS n FROM queue_requests");
-        push_filters(&mut counting, filter, false);
-        counting.push(" GROUP BY status");
-        return Ok(counting.build_query_as().fetch_all(pool).await?);
+        let mut counting = sqlx::QueryBuilder::new("SELECT q.status, COUNT(*) AS n");
+        push_from_where(&mut counting, filter, search, false);
+        counting.push(" GROUP BY q.status");
+        return Ok(Some(counting.build_query_as().fetch_all(pool).await?));
     }
     let mut counting = sqlx::QueryBuilder::new(
         "SELECT status, CAST(SUM(n) AS SIGNED) AS n FROM queue_counts WHERE organisation_id = ",
@@ -391,20 +577,44 @@ async fn counts_per_status(
         ],
     );
     counting.push(" GROUP BY status HAVING n > 0");
-    Ok(counting.build_query_as().fetch_all(pool).await?)
+    Ok(Some(counting.build_query_as().fetch_all(pool).await?))
+}
+
+/// Matches of a search under the whole filter (its status included), counted up to the cap.
+async fn capped_total(
+    pool: &sqlx::MySqlPool,
+    filter: &InboxFilter,
+    search: &Option<Search>,
+) -> Result<i64, ProjectionError> {
+    let mut counting = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
+    push_from_where(&mut counting, filter, search, true);
+    counting
+        .push(" LIMIT ")
+        .push_bind(COUNT_CAP + 1)
+        .push(") t");
+    Ok(counting.build_query_scalar().fetch_one(pool).await?)
 }
 
 /// One page of the inbox, the total and the counts per status.
 pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox, ProjectionError> {
-    let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM queue_requests"));
-    push_filters(&mut query, filter, true);
+    let search = filter.text.as_deref().map(Search::of);
+    let search = rarest_first(pool, &filter.organisation_id, search).await?;
+    let by_terms = matches!(&search, Some(Search::Terms(terms)) if !terms.is_empty());
+    let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS}"));
+    push_from_where(&mut query, filter, &search, true);
+    // The tie-breaker is the primary key in the same direction: secondary indexes end with it,
+    // so the index on (organisation, received_at) serves the whole ORDER BY without a sort (a
+    // mixed direction made MariaDB sort every matching row). A search reads its driving term's
+    // entries in the same order and stops after the page.
+    let (time, id) = if by_terms {
+        ("w.received_at", "w.aggregate_id")
+    } else {
+        ("q.received_at", "q.aggregate_id")
+    };
     query.push(match filter.sort {
-        // The tie-breaker is the primary key in the same direction: secondary indexes end with
-        // it, so the index on (organisation, received_at) serves the whole ORDER BY without a
-        // sort (a mixed direction made MariaDB sort every matching row).
-        InboxSort::Newest => " ORDER BY received_at DESC, aggregate_id DESC",
-        InboxSort::Oldest => " ORDER BY received_at ASC, aggregate_id ASC",
-        InboxSort::DueFirst => " ORDER BY answer_due ASC, aggregate_id ASC",
+        InboxSort::Newest => format!(" ORDER BY {time} DESC, {id} DESC"),
+        InboxSort::Oldest => format!(" ORDER BY {time} ASC, {id} ASC"),
+        InboxSort::DueFirst => " ORDER BY q.answer_due ASC, q.aggregate_id ASC".to_string(),
     });
     let per_page = filter.per_page.clamp(1, 200);
     query
@@ -419,24 +629,34 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
         .iter()
         .map(inbox_row)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let counts = counts_per_status(pool, filter).await?;
-    let total = match &filter.status {
-        Some(status) => counts
-            .iter()
-            .filter(|(s, _)| s == status)
-            .map(|(_, n)| n)
-            .sum(),
-        None => counts.iter().map(|(_, n)| n).sum(),
+    let counts = counts_per_status(pool, filter, &search).await?;
+    let (total, capped) = match (&counts, &filter.status) {
+        (Some(counts), Some(status)) => (
+            counts
+                .iter()
+                .filter(|(s, _)| s == status)
+                .map(|(_, n)| n)
+                .sum(),
+            false,
+        ),
+        (Some(counts), None) => (counts.iter().map(|(_, n)| n).sum(), false),
+        (None, _) => {
+            let total = capped_total(pool, filter, &search).await?;
+            (total.min(COUNT_CAP), total > COUNT_CAP)
+        }
     };
     Ok(Inbox {
         rows,
         total,
-        counts,
+        capped,
+        counted: counts.is_some(),
+        counts: counts.unwrap_or_default(),
     })
 }
 
-const COLUMNS: &str = "aggregate_id, reference, kind, topic_code, channel, status, department_id,
-    received_at, answer_due, forwarded_at, reminders, ack_failed, subject, citizen_name";
+const COLUMNS: &str = "q.aggregate_id, q.reference, q.kind, q.topic_code, q.channel, q.status,
+    q.department_id, q.received_at, q.answer_due, q.forwarded_at, q.reminders, q.ack_failed,
+    q.subject, q.citizen_name";
 
 fn inbox_row(row: &sqlx::mysql::MySqlRow) -> Result<InboxRow, sqlx::Error> {
     use sqlx::Row;
@@ -464,7 +684,7 @@ pub async fn request(
     aggregate_id: &str,
 ) -> Result<Option<InboxRow>, ProjectionError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM queue_requests WHERE aggregate_id = ?"
+        "SELECT {COLUMNS} FROM queue_requests q WHERE q.aggregate_id = ?"
     ))
     .bind(aggregate_id)
     .fetch_optional(pool)

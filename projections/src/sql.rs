@@ -8,6 +8,15 @@ pub fn push_departments<'a>(
     query: &mut QueryBuilder<'a, MySql>,
     departments: &'a Option<Vec<String>>,
 ) {
+    push_departments_of(query, "department_id", departments);
+}
+
+/// As `push_departments`, for a `column` named otherwise (a table's alias in front).
+pub fn push_departments_of<'a>(
+    query: &mut QueryBuilder<'a, MySql>,
+    column: &str,
+    departments: &'a Option<Vec<String>>,
+) {
     let Some(departments) = departments else {
         return;
     };
@@ -15,7 +24,7 @@ pub fn push_departments<'a>(
         query.push(" AND FALSE");
         return;
     }
-    query.push(" AND department_id IN (");
+    query.push(format!(" AND {column} IN ("));
     let mut list = query.separated(", ");
     for department in departments {
         list.push_bind(department);

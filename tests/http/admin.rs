@@ -449,3 +449,60 @@ async fn a_canned_answer_starts_the_answer_with_the_requests_data() {
         .text()
         .contains("Lampioni"));
 }
+
+/// Saves the settings page with `days` as every kind's answer days.
+async fn save_answer_days(app: &TestApp, token: &str, days: &str) {
+    let saved = app
+        .post_urlencoded(
+            "/ufficio/amministrazione/impostazioni",
+            &[
+                ("csrf_token", token),
+                ("days_information", days),
+                ("days_complaint", days),
+                ("days_suggestion", days),
+                ("days_praise", days),
+                ("reminder_days", "10"),
+                ("escalation_days", "5"),
+                ("reopen_days", "30"),
+                ("patron_saint", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+}
+
+#[tokio::test]
+async fn settings_saved_on_one_copy_hold_there_at_once_and_on_every_copy_within_a_second() {
+    let app = TestApp::start().await;
+    let token = admin(&app).await;
+    let other = TestApp::on_database(app.database_url.clone(), Options::default()).await;
+    // The home page promises an answer within the longest answer days.
+    let promise = |copy: &TestApp| {
+        let copy = copy.browser();
+        async move {
+            let text = copy.get("/").await.text();
+            let after = text
+                .split("Ti rispondiamo entro ")
+                .nth(1)
+                .unwrap()
+                .to_string();
+            after.split(' ').next().unwrap().to_string()
+        }
+    };
+    assert_eq!(promise(&other).await, "30");
+    save_answer_days(&app, &token, "20").await;
+    assert_eq!(promise(&app).await, "20", "at once where saved");
+    tokio::time::sleep(sportello_server::recent::STALENESS).await;
+    assert_eq!(promise(&other).await, "20", "within a second elsewhere");
+}
+
+#[tokio::test]
+async fn the_home_page_reads_nothing_from_the_database_that_has_not_changed() {
+    let app = TestApp::start().await;
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+    // With the database gone, a page that needed it could not be served.
+    app.pool.close().await;
+    let again = app.browser().get("/").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.text().contains("Ti rispondiamo entro 30 giorni"));
+}

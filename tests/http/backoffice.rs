@@ -498,8 +498,22 @@ async fn a_rebuilt_queue_equals_the_live_one() {
         .await
         .unwrap()
     };
+    let words = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CONVERT(CONCAT_WS('|', aggregate_id, word, received_at) USING utf8mb4)
+               FROM queue_words ORDER BY 1",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
     let live = snapshot().await;
     let live_counts = counts().await;
+    let live_words = words().await;
+    assert!(
+        live_words.len() >= 3 * 4,
+        "subject, name and address of each"
+    );
     assert_eq!(live.len(), 3);
     assert_eq!(
         live_counts
@@ -513,6 +527,7 @@ async fn a_rebuilt_queue_equals_the_live_one() {
         .unwrap();
     assert_eq!(snapshot().await, live);
     assert_eq!(counts().await, live_counts);
+    assert_eq!(words().await, live_words);
 }
 
 #[tokio::test]

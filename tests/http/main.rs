@@ -12,6 +12,7 @@ mod collisions;
 mod event_log;
 mod faq;
 mod frontoffice;
+mod inbox_search;
 mod intake;
 mod mail;
 mod oidc;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub organisation_name: String,
     /// The published FAQs' search index, rebuilt when another save changes them (any copy).
     pub faq_index: crate::faq::index::SharedIndex,
+    /// The organisation's settings as last read (at most `recent::STALENESS` old).
+    pub kept_settings: Arc<crate::recent::Recent<crate::settings::Settings>>,
 }
 
 impl AppState {
@@ -73,12 +75,16 @@ impl AppState {
             organisation_id: DEFAULT_ORGANISATION,
             organisation_name,
             faq_index: Default::default(),
+            kept_settings: Default::default(),
         })
     }
 
-    /// The organisation's current settings (read on every use: another copy may have changed them).
+    /// The organisation's settings: as saved through this copy, or at most a second old when
+    /// another copy saved them (pages do not read them from the database each time).
     pub async fn settings(&self) -> Result<crate::settings::Settings, sqlx::Error> {
-        crate::settings::load(&self.pool, self.organisation_id, &self.config).await
+        self.kept_settings
+            .get(|| crate::settings::load(&self.pool, self.organisation_id, &self.config))
+            .await
     }
 
     /// Whether cookies must be marked Secure (the public URL is HTTPS).

@@ -36,6 +36,21 @@ pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError
             .await
             .map_err(sqlx::migrate::MigrateError::Execute)?;
     }
+    // The inbox's word index (migration …0021) starts with the requests already queued.
+    let filled: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'queue_words_filled'")
+            .fetch_optional(pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
+    if filled.is_none() {
+        sportello_projections::queue::fill_words(pool)
+            .await
+            .map_err(|error| sqlx::migrate::MigrateError::Source(Box::new(error)))?;
+        sqlx::query("INSERT IGNORE INTO settings (name, value) VALUES ('queue_words_filled', '1')")
+            .execute(pool)
+            .await
+            .map_err(sqlx::migrate::MigrateError::Execute)?;
+    }
     Ok(())
 }
 

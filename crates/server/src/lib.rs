@@ -22,6 +22,7 @@ pub mod mail;
 pub mod pages;
 pub mod pdf;
 pub mod processors;
+pub mod recent;
 pub mod reminders;
 pub mod settings;
 pub mod site_pages;

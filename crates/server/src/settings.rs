@@ -1,7 +1,8 @@
 //! The organisation's settings that administrators change at run time: answer deadlines per
 //! kind, the take-charge reminder and escalation periods, the patron saint's day and whether
-//! staff must use two-factor authentication. Read from the database on every use, so every
-//! server copy follows a change at once; the environment only gives the defaults.
+//! staff must use two-factor authentication. `AppState::settings` keeps them for at most a
+//! second (`recent`), so a change saved through one copy holds on every copy within a second
+//! and pages do not read them each time; the environment only gives the defaults.
 
 use std::collections::HashMap;
 

@@ -171,6 +171,7 @@ pub async fn save_settings(
         retention_months,
     };
     settings::save(&app.pool, app.organisation_id, &settings).await?;
+    app.kept_settings.forget();
     log(&app, &admin, "settings", None).await?;
     Ok(Redirect::to("/ufficio/amministrazione/impostazioni?salvato=1").into_response())
 }

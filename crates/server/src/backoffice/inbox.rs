@@ -210,18 +210,23 @@ pub async fn inbox(
         .collect();
     let counts: Vec<Choice> = Status::ALL[1..]
         .iter()
-        .map(|status| Choice {
-            value: status.code().to_string(),
-            label: format!(
-                "{} ({})",
-                i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
-                result
-                    .counts
-                    .iter()
-                    .find(|(s, _)| s == status.code())
-                    .map(|(_, n)| *n)
-                    .unwrap_or(0)
-            ),
+        .map(|status| {
+            let name = i18n::text(language, &format!("staff_status.{}", status.code()), &[]);
+            let count = result
+                .counts
+                .iter()
+                .find(|(s, _)| s == status.code())
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            Choice {
+                value: status.code().to_string(),
+                // A search with more matches than are counted shows the statuses without counts.
+                label: if result.counted {
+                    format!("{name} ({count})")
+                } else {
+                    name
+                },
+            }
         })
         .collect();
     let kinds: Vec<Choice> = Kind::ALL
@@ -258,6 +263,8 @@ pub async fn inbox(
         })
         .collect();
     let pages = ((result.total as u32).div_ceil(PER_PAGE)).max(1);
+    // Beyond the counted matches there are more pages than the count says.
+    let more = result.capped && rows.len() as u32 == PER_PAGE;
     let page = Page::new(
         language,
         "/ufficio/richieste",
@@ -269,9 +276,9 @@ pub async fn inbox(
         context! {
             lang => page.lang, page, staff => StaffBar::new(staff, &signed_in.csrf_token),
             query, rows, counts, kinds, channels, topics, departments, errors,
-            total => result.total, page_number, pages,
+            total => result.total, capped => result.capped, page_number, pages,
             previous => (page_number > 1).then(|| query.with_page(page_number - 1)),
-            next => (page_number < pages).then(|| query.with_page(page_number + 1)),
+            next => (page_number < pages || more).then(|| query.with_page(page_number + 1)),
         },
     )?;
     Ok(Html(body).into_response())

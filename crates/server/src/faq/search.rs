@@ -6,7 +6,7 @@
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
 use sportello_domain::Language;
-use unicode_normalization::UnicodeNormalization;
+pub use sportello_projections::words::{fold, words};
 
 /// Words too common to search for (after folding), per language.
 const STOP_IT: &[&str] = &[
@@ -24,23 +24,6 @@ const STOP_EN: &[&str] = &[
     "is", "it", "my", "of", "on", "or", "the", "to", "what", "when", "where", "which", "who",
     "why", "with", "you", "your", "me", "want", "need",
 ];
-
-/// Lower case without accents or other marks.
-pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// The words of a text, folded, as they appear (letters and digits).
-pub fn words(text: &str) -> Vec<String> {
-    fold(text)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 fn stemmer(language: Language) -> Stemmer {
     Stemmer::create(match language {
