@@ -20,3 +20,4 @@ bench:
 	./tests/bench/backoffice
 	./tests/bench/faq
 	./tests/bench/statistics
+	./tests/bench/search

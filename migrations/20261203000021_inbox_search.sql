@@ -12,7 +12,7 @@ CREATE TABLE queue_words (
     KEY queue_words_request (aggregate_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- An address typed in the search box is looked up exactly.
+-- An address typed in the search box is looked up exactly, its requests newest first.
 ALTER TABLE queue_requests
     DROP INDEX queue_search,
-    ADD KEY queue_email (organisation_id, citizen_email);
+    ADD KEY queue_email (organisation_id, citizen_email, received_at);

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sportello_domain::{RequestEvent, Sealed};
+use sportello_domain::{RequestEvent, Sealed, Standing};
 use sqlx::{MySqlConnection, MySqlPool, Row};
 
+use crate::standing::Table;
 use crate::{Projection, ProjectionError, StoredEvent};
 
 pub struct CitizenStatus;
@@ -25,6 +26,9 @@ impl Projection for CitizenStatus {
         stored: &StoredEvent,
     ) -> Result<(), ProjectionError> {
         let id = &stored.aggregate_id;
+        if !matches!(stored.event, RequestEvent::RequestReceived { .. }) {
+            crate::standing::move_on(conn, Table::CitizenStatus, id, &stored.event).await?;
+        }
         match &stored.event {
             RequestEvent::RequestReceived {
                 organisation_id,
@@ -57,7 +61,7 @@ impl Projection for CitizenStatus {
                     "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
                          reference, kind, topic_code, channel, language, status, received_at,
                          answer_due, personal, citizen_id, email_index, paper_only)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
                 .bind(organisation_id.to_string())
@@ -67,6 +71,7 @@ impl Projection for CitizenStatus {
                 .bind(topic)
                 .bind(channel.code())
                 .bind(language.code())
+                .bind(Standing::default().after(&stored.event).status.code())
                 .bind(received_at)
                 .bind(answer_due)
                 .bind(personal)
@@ -115,17 +120,9 @@ impl Projection for CitizenStatus {
                 add_entry(conn, stored, entry, *at).await?;
             }
             RequestEvent::RequestTakenIntoEvaluation { at, .. } => {
-                set_status(conn, id, "in_evaluation").await?;
                 add_entry(conn, stored, "in_evaluation", *at).await?;
             }
             RequestEvent::InformationRequested { at, message, .. } => {
-                sqlx::query(
-                    "UPDATE citizen_requests SET status_before_wait = IF(status = 'taken_in_charge', status, 'in_evaluation'), status = 'waiting_for_citizen'
-                      WHERE aggregate_id = ?",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
                 add_message(
                     conn,
                     stored,
@@ -142,16 +139,11 @@ impl Projection for CitizenStatus {
                 answer_due,
                 attachments,
             } => {
-                sqlx::query(
-                    "UPDATE citizen_requests
-                        SET status = IF(status = 'waiting_for_citizen', COALESCE(status_before_wait, 'in_evaluation'), status),
-                            status_before_wait = NULL, answer_due = ?
-                      WHERE aggregate_id = ?",
-                )
-                .bind(answer_due)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query("UPDATE citizen_requests SET answer_due = ? WHERE aggregate_id = ?")
+                    .bind(answer_due)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
                 add_message(conn, stored, "citizen_replied", *at, Some(message), None).await?;
                 set_files(conn, stored, attachments).await?;
             }
@@ -172,7 +164,6 @@ impl Projection for CitizenStatus {
                 .await?;
             }
             RequestEvent::RequestForwarded { at, department, .. } => {
-                set_status(conn, id, "forwarded").await?;
                 add_message(
                     conn,
                     stored,
@@ -184,7 +175,6 @@ impl Projection for CitizenStatus {
                 .await?;
             }
             RequestEvent::RequestTakenInCharge { at, department, .. } => {
-                set_status(conn, id, "taken_in_charge").await?;
                 set_time(conn, id, "taken_in_charge_at", *at).await?;
                 add_message(
                     conn,
@@ -197,20 +187,19 @@ impl Projection for CitizenStatus {
                 .await?;
             }
             // Which office handed it back is the URP's business; the citizen sees it in evaluation.
-            RequestEvent::RequestHandedBack { .. } => set_status(conn, id, "in_evaluation").await?,
+            RequestEvent::RequestHandedBack { .. } => {}
             RequestEvent::RequestAnswered {
                 at,
                 message,
                 attachments,
                 ..
             } => {
-                set_status(conn, id, "answered").await?;
                 set_time(conn, id, "answered_at", *at).await?;
                 add_message(conn, stored, "answered", *at, Some(message), None).await?;
                 set_files(conn, stored, attachments).await?;
             }
             RequestEvent::RequestClosed { at, outcome, .. } => {
-                sqlx::query("UPDATE citizen_requests SET status = 'closed', outcome = ?, status_before_wait = NULL, closed_at = ?, stars = NULL WHERE aggregate_id = ?")
+                sqlx::query("UPDATE citizen_requests SET outcome = ?, closed_at = ?, stars = NULL WHERE aggregate_id = ?")
                     .bind(outcome.code())
                     .bind(at)
                     .bind(id)
@@ -219,7 +208,7 @@ impl Projection for CitizenStatus {
                 add_message(conn, stored, "closed", *at, None, Some(outcome.code())).await?;
             }
             RequestEvent::RequestReopened { at, .. } => {
-                sqlx::query("UPDATE citizen_requests SET status = 'in_evaluation', outcome = NULL, closed_at = NULL, stars = NULL WHERE aggregate_id = ?")
+                sqlx::query("UPDATE citizen_requests SET outcome = NULL, closed_at = NULL, stars = NULL WHERE aggregate_id = ?")
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
@@ -262,19 +251,6 @@ impl Projection for CitizenStatus {
         }
         Ok(())
     }
-}
-
-async fn set_status(
-    conn: &mut MySqlConnection,
-    id: &str,
-    status: &str,
-) -> Result<(), ProjectionError> {
-    sqlx::query("UPDATE citizen_requests SET status = ? WHERE aggregate_id = ?")
-        .bind(status)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 async fn set_time(

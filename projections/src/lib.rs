@@ -5,11 +5,13 @@
 pub mod citizen_status;
 mod log;
 pub mod notifications;
+pub mod outbox;
 pub mod personal;
 mod processor;
 pub mod queue;
 pub mod retry;
 pub mod sql;
+pub mod standing;
 pub mod statistics;
 pub mod words;
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use sportello_domain::RequestEvent;
 use sqlx::MySqlConnection;
 
+use crate::outbox::{Mail, Notice};
 use crate::{Projection, ProjectionError, StoredEvent};
 
 pub struct Notifications;
@@ -17,23 +18,23 @@ pub const NAME: &str = "notifications";
 /// a simulation, so nobody is told of them.
 pub const SYNTHETIC_ACTOR: &str = "demo:history";
 
-/// The outbox kinds an event calls for: the mail to send, and to whom it goes.
-pub fn kinds_for(event: &RequestEvent) -> &'static [&'static str] {
+/// The notices an event calls for: the mail to send, and to whom it goes.
+pub fn notices_for(event: &RequestEvent) -> &'static [Notice] {
     use sportello_domain::Outcome;
     match event {
-        RequestEvent::InformationRequested { .. } => &["information_request"],
-        RequestEvent::RequestAnswered { .. } => &["answer"],
-        RequestEvent::RequestRedirected { .. } => &["redirect"],
+        RequestEvent::InformationRequested { .. } => &[Notice::InformationRequest],
+        RequestEvent::RequestAnswered { .. } => &[Notice::Answer],
+        RequestEvent::RequestRedirected { .. } => &[Notice::Redirect],
         // The department must act; the citizen is told where the request is.
-        RequestEvent::RequestForwarded { .. } => &["forwarded", "status"],
+        RequestEvent::RequestForwarded { .. } => &[Notice::Forwarded, Notice::Status],
         RequestEvent::RequestTakenInCharge { .. } | RequestEvent::RequestReopened { .. } => {
-            &["status"]
+            &[Notice::Status]
         }
-        RequestEvent::RequestHandedBack { .. } => &["handed_back"],
-        RequestEvent::RequestReminded { .. } => &["reminder"],
+        RequestEvent::RequestHandedBack { .. } => &[Notice::HandedBack],
+        RequestEvent::RequestReminded { .. } => &[Notice::Reminder],
         // A redirection has told the citizen already (RequestRedirected comes with its closure).
         RequestEvent::RequestClosed { outcome, .. } if *outcome != Outcome::NotCompetent => {
-            &["closed"]
+            &[Notice::Closed]
         }
         _ => &[],
     }
@@ -53,18 +54,13 @@ impl Projection for Notifications {
         if stored.metadata.get("actor").map(String::as_str) == Some(SYNTHETIC_ACTOR) {
             return Ok(());
         }
-        for kind in kinds_for(&stored.event) {
-            sqlx::query(
-            "INSERT IGNORE INTO outbox (aggregate_id, kind, event_sequence, next_attempt_at, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&stored.aggregate_id)
-        .bind(kind)
-        .bind(stored.sequence)
-        .bind(stored.event.at())
-        .bind(stored.event.at())
-        .execute(&mut *conn)
-        .await?;
+        for notice in notices_for(&stored.event) {
+            let mail = Mail::Notice {
+                request: stored.aggregate_id.clone(),
+                notice: *notice,
+                sequence: stored.sequence,
+            };
+            crate::outbox::queue(conn, &mail, stored.event.at()).await?;
         }
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! by a checkpointed processor and rebuilt by `sportello projections rebuild queue`.
 
 use async_trait::async_trait;
-use sportello_domain::RequestEvent;
+use sportello_domain::{RequestEvent, Status};
 use sqlx::MySqlConnection;
 
+use crate::standing::Table;
 use crate::{personal, Projection, ProjectionError, StoredEvent};
 
 pub struct Queue;
@@ -107,11 +108,14 @@ async fn apply_event(
         } => {
             // A broken seal must not stop the queue: the request is listed without its text.
             let opened = personal::open_in(conn, personal).await.ok().flatten();
-            let name = opened.as_ref().map(|p| format!("{} {}", p.first_name, p.last_name));
+            let name = opened
+                .as_ref()
+                .map(|p| format!("{} {}", p.first_name, p.last_name));
+            let standing = sportello_domain::Standing::default().after(&stored.event);
             sqlx::query(
                 "INSERT INTO queue_requests (aggregate_id, organisation_id, reference, kind, topic_code,
                      channel, language, status, received_at, answer_due, subject, citizen_name, citizen_email)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)",
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(organisation_id.to_string())
@@ -120,6 +124,7 @@ async fn apply_event(
             .bind(topic)
             .bind(channel.code())
             .bind(language.code())
+            .bind(standing.status.code())
             .bind(received_at)
             .bind(answer_due)
             .bind(opened.as_ref().map(|p| p.subject.as_str()))
@@ -137,25 +142,31 @@ async fn apply_event(
                 index_words(conn, &organisation_id.to_string(), *received_at, id, &text).await?;
             }
         }
+        event => {
+            crate::standing::move_on(conn, Table::Queue, id, event).await?;
+            apply_columns(conn, id, event).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns an event changes besides the standing.
+async fn apply_columns(
+    conn: &mut MySqlConnection,
+    id: &str,
+    event: &RequestEvent,
+) -> Result<(), ProjectionError> {
+    use RequestEvent as E;
+    match event {
         E::RequestAcknowledged { .. } => update(conn, id, "ack_failed = FALSE").await?,
         E::AcknowledgementFailed { .. } => update(conn, id, "ack_failed = TRUE").await?,
-        E::RequestTakenIntoEvaluation { .. } => update(conn, id, "status = 'in_evaluation'").await?,
-        E::InformationRequested { .. } => {
-            update(conn, id, "status_before_wait = IF(status = 'taken_in_charge', status, 'in_evaluation'), status = 'waiting_for_citizen'").await?
-        }
         E::CitizenReplied { answer_due, .. } => {
-            sqlx::query(
-                "UPDATE queue_requests
-                    SET status = IF(status = 'waiting_for_citizen', COALESCE(status_before_wait, 'in_evaluation'), status),
-                        status_before_wait = NULL, answer_due = ?
-                  WHERE aggregate_id = ?",
-            )
-            .bind(answer_due)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("UPDATE queue_requests SET answer_due = ? WHERE aggregate_id = ?")
+                .bind(answer_due)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
         }
-        E::RequestRedirected { .. } | E::InternalNoteAdded { .. } | E::RequestRated { .. } => {}
         E::PersonalDataErased { at, .. } => {
             sqlx::query("DELETE FROM queue_words WHERE aggregate_id = ?")
                 .bind(id)
@@ -172,7 +183,7 @@ async fn apply_event(
         }
         E::RequestForwarded { at, department, .. } => {
             sqlx::query(
-                "UPDATE queue_requests SET status = 'forwarded', department_id = ?, forwarded_at = ?,
+                "UPDATE queue_requests SET department_id = ?, forwarded_at = ?,
                         taken_by = NULL, taken_in_charge_at = NULL, reminders = 0,
                         last_reminder_level = NULL, last_reminded_at = NULL
                   WHERE aggregate_id = ?",
@@ -185,8 +196,7 @@ async fn apply_event(
         }
         E::RequestTakenInCharge { by, at, .. } => {
             sqlx::query(
-                "UPDATE queue_requests SET status = 'taken_in_charge', taken_by = ?, taken_in_charge_at = ?
-                  WHERE aggregate_id = ?",
+                "UPDATE queue_requests SET taken_by = ?, taken_in_charge_at = ? WHERE aggregate_id = ?",
             )
             .bind(by.to_string())
             .bind(at)
@@ -195,31 +205,27 @@ async fn apply_event(
             .await?;
         }
         E::RequestHandedBack { .. } => {
-            update(conn, id, "status = 'in_evaluation', department_id = NULL, taken_by = NULL, forwarded_at = NULL")
-                .await?
+            update(conn, id, "department_id = NULL, taken_by = NULL, forwarded_at = NULL").await?
         }
         E::RequestAnswered { at, .. } => {
-            sqlx::query("UPDATE queue_requests SET status = 'answered', answered_at = ? WHERE aggregate_id = ?")
+            sqlx::query("UPDATE queue_requests SET answered_at = ? WHERE aggregate_id = ?")
                 .bind(at)
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
         }
         E::RequestClosed { at, outcome, .. } => {
-            sqlx::query(
-                "UPDATE queue_requests SET status = 'closed', closed_at = ?, outcome = ?, status_before_wait = NULL
-                  WHERE aggregate_id = ?",
-            )
-            .bind(at)
-            .bind(outcome.code())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("UPDATE queue_requests SET closed_at = ?, outcome = ? WHERE aggregate_id = ?")
+                .bind(at)
+                .bind(outcome.code())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
         }
         E::RequestReopened { .. } => update(
             conn,
             id,
-            "status = 'in_evaluation', closed_at = NULL, outcome = NULL, department_id = NULL, taken_by = NULL, forwarded_at = NULL",
+            "closed_at = NULL, outcome = NULL, department_id = NULL, taken_by = NULL, forwarded_at = NULL",
         )
         .await?,
         E::RequestReminded { at, level, .. } => {
@@ -233,6 +239,12 @@ async fn apply_event(
             .execute(&mut *conn)
             .await?;
         }
+        E::RequestReceived { .. }
+        | E::RequestTakenIntoEvaluation { .. }
+        | E::InformationRequested { .. }
+        | E::RequestRedirected { .. }
+        | E::InternalNoteAdded { .. }
+        | E::RequestRated { .. } => {}
     }
     Ok(())
 }
@@ -365,7 +377,7 @@ pub struct Inbox {
     pub total: i64,
     pub capped: bool,
     /// Requests per status under the same filters (except the status itself), when `counted`
-    /// (a search with more than `COUNT_CAP` matches is not counted per status).
+    /// (a search is not counted per status).
     pub counts: Vec<(String, i64)>,
     pub counted: bool,
 }
@@ -493,11 +505,18 @@ fn push_from_where<'a>(
         query
             .push(" AND q.answer_due < ")
             .push_bind(today)
-            .push(" AND q.status NOT IN ('answered', 'closed', 'waiting_for_citizen')");
+            .push(" AND q.status IN (");
+        let mut awaiting = query.separated(", ");
+        for status in Status::ALL.into_iter().filter(|s| s.awaits_answer()) {
+            awaiting.push_bind(status.code());
+        }
+        query.push(")");
     }
     if let Some(since) = filter.waiting_since {
         query
-            .push(" AND q.status = 'forwarded' AND q.forwarded_at < ")
+            .push(" AND q.status = ")
+            .push_bind(Status::Forwarded.code())
+            .push(" AND q.forwarded_at < ")
             .push_bind(since);
     }
 }
@@ -531,26 +550,13 @@ async fn rarest_first(
     Ok(Some(Search::Terms(terms)))
 }
 
-/// Requests per status under the filter (its status aside). Filters on the counted dimensions
-/// sum the few rows of `queue_counts`; dates, deadlines and text count the requests themselves,
-/// a search at most `COUNT_CAP` + 1 of them (`None` beyond: too many to count on each page).
+/// Requests per status under the filter (its status aside), for the inbox without a search:
+/// filters on the counted dimensions sum the few rows of `queue_counts`; dates, deadlines and
+/// who took it count the requests themselves.
 async fn counts_per_status(
     pool: &sqlx::MySqlPool,
     filter: &InboxFilter,
-    search: &Option<Search>,
-) -> Result<Option<Vec<(String, i64)>>, ProjectionError> {
-    if search.is_some() {
-        let mut counting =
-            sqlx::QueryBuilder::new("SELECT status, COUNT(*) AS n FROM (SELECT q.status");
-        push_from_where(&mut counting, filter, search, false);
-        counting
-            .push(" LIMIT ")
-            .push_bind(COUNT_CAP + 1)
-            .push(") t GROUP BY status");
-        let counts: Vec<(String, i64)> = counting.build_query_as().fetch_all(pool).await?;
-        let seen: i64 = counts.iter().map(|(_, n)| n).sum();
-        return Ok((seen <= COUNT_CAP).then_some(counts));
-    }
+) -> Result<Vec<(String, i64)>, ProjectionError> {
     let counted_dimensions_only = filter.received_from.is_none()
         && filter.received_to.is_none()
         && filter.overdue_on.is_none()
@@ -558,9 +564,9 @@ async fn counts_per_status(
         && filter.taken_by.is_none();
     if !counted_dimensions_only {
         let mut counting = sqlx::QueryBuilder::new("SELECT q.status, COUNT(*) AS n");
-        push_from_where(&mut counting, filter, search, false);
+        push_from_where(&mut counting, filter, &None, false);
         counting.push(" GROUP BY q.status");
-        return Ok(Some(counting.build_query_as().fetch_all(pool).await?));
+        return Ok(counting.build_query_as().fetch_all(pool).await?);
     }
     let mut counting = sqlx::QueryBuilder::new(
         "SELECT status, CAST(SUM(n) AS SIGNED) AS n FROM queue_counts WHERE organisation_id = ",
@@ -577,17 +583,43 @@ async fn counts_per_status(
         ],
     );
     counting.push(" GROUP BY status HAVING n > 0");
-    Ok(Some(counting.build_query_as().fetch_all(pool).await?))
+    Ok(counting.build_query_as().fetch_all(pool).await?)
 }
 
-/// Matches of a search under the whole filter (its status included), counted up to the cap.
+/// Whether anything but the organisation narrows the requests (a referent's departments
+/// included).
+fn narrows(filter: &InboxFilter) -> bool {
+    filter.departments.is_some()
+        || filter.status.is_some()
+        || filter.kind.is_some()
+        || filter.topic.is_some()
+        || filter.department.is_some()
+        || filter.channel.is_some()
+        || filter.taken_by.is_some()
+        || filter.received_from.is_some()
+        || filter.received_to.is_some()
+        || filter.overdue_on.is_some()
+        || filter.waiting_since.is_some()
+}
+
+/// Matches of a search under the whole filter, counted up to `COUNT_CAP` + 1: one term and no
+/// other filter on the word index alone, anything else through the requests.
 async fn capped_total(
     pool: &sqlx::MySqlPool,
     filter: &InboxFilter,
     search: &Option<Search>,
 ) -> Result<i64, ProjectionError> {
     let mut counting = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
-    push_from_where(&mut counting, filter, search, true);
+    match search {
+        Some(Search::Terms(terms)) if terms.len() == 1 && !narrows(filter) => {
+            counting
+                .push(" FROM queue_words WHERE organisation_id = ")
+                .push_bind(&filter.organisation_id)
+                .push(" AND word = ")
+                .push_bind(&terms[0]);
+        }
+        _ => push_from_where(&mut counting, filter, search, true),
+    }
     counting
         .push(" LIMIT ")
         .push_bind(COUNT_CAP + 1)
@@ -595,7 +627,7 @@ async fn capped_total(
     Ok(counting.build_query_scalar().fetch_one(pool).await?)
 }
 
-/// One page of the inbox, the total and the counts per status.
+/// One page of the inbox, the total and (without a search) the counts per status.
 pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox, ProjectionError> {
     let search = filter.text.as_deref().map(Search::of);
     let search = rarest_first(pool, &filter.organisation_id, search).await?;
@@ -629,28 +661,38 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
         .iter()
         .map(inbox_row)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let counts = counts_per_status(pool, filter, &search).await?;
-    let (total, capped) = match (&counts, &filter.status) {
-        (Some(counts), Some(status)) => (
-            counts
-                .iter()
-                .filter(|(s, _)| s == status)
-                .map(|(_, n)| n)
-                .sum(),
-            false,
-        ),
-        (Some(counts), None) => (counts.iter().map(|(_, n)| n).sum(), false),
-        (None, _) => {
-            let total = capped_total(pool, filter, &search).await?;
-            (total.min(COUNT_CAP), total > COUNT_CAP)
-        }
+    if search.is_some() {
+        // A search's matches are counted up to the cap, and not per status: counting every
+        // match on every page is what made the search slow. A first page that is not full
+        // is the count.
+        let total = if filter.page <= 1 && (rows.len() as u32) < per_page {
+            rows.len() as i64
+        } else {
+            capped_total(pool, filter, &search).await?
+        };
+        return Ok(Inbox {
+            rows,
+            total: total.min(COUNT_CAP),
+            capped: total > COUNT_CAP,
+            counts: Vec::new(),
+            counted: false,
+        });
+    }
+    let counts = counts_per_status(pool, filter).await?;
+    let total = match &filter.status {
+        Some(status) => counts
+            .iter()
+            .filter(|(s, _)| s == status)
+            .map(|(_, n)| n)
+            .sum(),
+        None => counts.iter().map(|(_, n)| n).sum(),
     };
     Ok(Inbox {
         rows,
         total,
-        capped,
-        counted: counts.is_some(),
-        counts: counts.unwrap_or_default(),
+        capped: false,
+        counts,
+        counted: true,
     })
 }
 
@@ -710,11 +752,12 @@ pub async fn due_reminders(
 ) -> Result<Vec<DueReminder>, ProjectionError> {
     let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT aggregate_id, department_id, last_reminder_level FROM queue_requests
-          WHERE status = 'forwarded' AND department_id IS NOT NULL
+          WHERE status = ? AND department_id IS NOT NULL
             AND ((last_reminder_level IS NULL AND forwarded_at < ?)
               OR (last_reminder_level = 'referents' AND last_reminded_at < ?))
           ORDER BY forwarded_at LIMIT 1000",
     )
+    .bind(Status::Forwarded.code())
     .bind(remind_before)
     .bind(escalate_before)
     .fetch_all(pool)

@@ -20,7 +20,9 @@ async fn every_event_is_chained_and_verify_finds_a_changed_or_missing_one() {
     let first = app.file(complaint("Lampione spento")).await;
     let second = app.file(complaint("Buca in strada")).await;
     app.settle().await;
-    let report = sportello_server::chain::verify(&app.pool).await.unwrap();
+    let report = sportello_server::event_store::chain::verify(&app.pool)
+        .await
+        .unwrap();
     assert!(report.events >= 2 && report.breaks.is_empty(), "{report:?}");
     let unchained: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE chain_hash IS NULL")
         .fetch_one(&app.pool)
@@ -38,7 +40,9 @@ async fn every_event_is_chained_and_verify_finds_a_changed_or_missing_one() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let report = sportello_server::chain::verify(&app.pool).await.unwrap();
+    let report = sportello_server::event_store::chain::verify(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(report.breaks.len(), 1, "{report:?}");
     assert_eq!(report.breaks[0].aggregate_id, id);
     assert_eq!(report.breaks[0].sequence, 1);
@@ -57,7 +61,9 @@ async fn every_event_is_chained_and_verify_finds_a_changed_or_missing_one() {
         .unwrap()
         .rows_affected();
     assert_eq!(removed, 1);
-    let report = sportello_server::chain::verify(&app.pool).await.unwrap();
+    let report = sportello_server::event_store::chain::verify(&app.pool)
+        .await
+        .unwrap();
     let broken: Vec<_> = report
         .breaks
         .iter()
@@ -75,17 +81,17 @@ async fn events_recorded_before_the_chain_are_chained_once_at_migration() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let chained = sportello_server::chain::chain_unchained(&app.pool)
+    let chained = sportello_server::event_store::chain_unchained(&app.pool)
         .await
         .unwrap();
     assert!(chained >= 1);
-    assert!(sportello_server::chain::verify(&app.pool)
+    assert!(sportello_server::event_store::chain::verify(&app.pool)
         .await
         .unwrap()
         .breaks
         .is_empty());
     assert_eq!(
-        sportello_server::chain::chain_unchained(&app.pool)
+        sportello_server::event_store::chain_unchained(&app.pool)
             .await
             .unwrap(),
         0
@@ -102,7 +108,7 @@ async fn events_recorded_before_the_chain_are_chained_once_at_migration() {
         .await
         .unwrap();
     assert!(unchained >= 1);
-    assert!(!sportello_server::chain::verify(&app.pool)
+    assert!(!sportello_server::event_store::chain::verify(&app.pool)
         .await
         .unwrap()
         .breaks

@@ -315,7 +315,7 @@ async fn every_mail_carries_a_message_id_of_its_outbox_row_and_says_it_was_sent_
         let message_id = header(&mail, "Message-ID").expect("a Message-ID");
         assert!(
             rows.iter().any(|(row, created, _)| message_id
-                == sportello_server::mail::outbox::message_id(*row, *created, "urp.comune.test")),
+                == sportello_server::mail::worker::message_id(*row, *created, "urp.comune.test")),
             "{message_id} comes from an outbox row"
         );
         ids.push(message_id);

@@ -1159,7 +1159,9 @@ async fn a_generated_history_is_valid_quiet_and_its_bulk_rebuild_equals_the_live
         .await
         .unwrap();
     assert_eq!(generated.requests, 400);
-    let report = sportello_server::chain::verify(&app.pool).await.unwrap();
+    let report = sportello_server::event_store::chain::verify(&app.pool)
+        .await
+        .unwrap();
     assert!(report.breaks.is_empty(), "{report:?}");
     assert_eq!(report.events as usize, generated.events);
     // Every read model follows the history event by event, as a running server would.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    rome_date, rome_year, NewRequest, Outcome, ReminderLevel, RequestCommand, RequestEvent,
+    rome_date, rome_year, Action, NewRequest, Outcome, ReminderLevel, RequestCommand, RequestEvent,
     WorkingCalendar,
 };
 
@@ -63,24 +63,89 @@ impl Status {
         Status::ALL.into_iter().find(|status| status.code() == code)
     }
 
+    /// Whether the Comune owes an answer now: the legal clock runs (not answered, not closed, not
+    /// paused while the citizen is asked for more). Only such a request can be overdue.
+    pub fn awaits_answer(self) -> bool {
+        matches!(
+            self,
+            Status::Received | Status::InEvaluation | Status::Forwarded | Status::TakenInCharge
+        )
+    }
+
     /// Whether the URP still has it on its desk (received or being assessed).
     fn is_with_urp(self) -> bool {
         matches!(self, Status::Received | Status::InEvaluation)
     }
 }
 
+/// Where a request stands, and where the citizen's reply takes it back while it waits for
+/// them: the part of the aggregate's state the read models keep (as `status` and
+/// `status_before_wait`), moved on by the one rule the aggregate applies too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Standing {
+    pub status: Status,
+    pub resume_to: Option<Status>,
+}
+
+impl Standing {
+    /// The standing after `event`.
+    pub fn after(self, event: &RequestEvent) -> Standing {
+        use RequestEvent as E;
+        let status = |status| Standing {
+            status,
+            resume_to: None,
+        };
+        match event {
+            E::RequestReceived { .. } => status(Status::Received),
+            E::RequestTakenIntoEvaluation { .. }
+            | E::RequestHandedBack { .. }
+            | E::RequestReopened { .. } => status(Status::InEvaluation),
+            E::InformationRequested { .. } => Standing {
+                status: Status::WaitingForCitizen,
+                resume_to: Some(if self.status == Status::TakenInCharge {
+                    Status::TakenInCharge
+                } else {
+                    Status::InEvaluation
+                }),
+            },
+            E::CitizenReplied { .. } if self.status == Status::WaitingForCitizen => {
+                status(self.resume_to.unwrap_or(Status::InEvaluation))
+            }
+            E::RequestForwarded { .. } => status(Status::Forwarded),
+            E::RequestTakenInCharge { .. } => status(Status::TakenInCharge),
+            E::RequestAnswered { .. } => status(Status::Answered),
+            E::RequestClosed { .. } => status(Status::Closed),
+            E::CitizenReplied { .. }
+            | E::RequestAcknowledged { .. }
+            | E::AcknowledgementFailed { .. }
+            | E::InternalNoteAdded { .. }
+            | E::RequestRedirected { .. }
+            | E::RequestReminded { .. }
+            | E::RequestRated { .. }
+            | E::PersonalDataErased { .. } => self,
+        }
+    }
+
+    /// As a read model stores it: the status's code and the status a reply returns to.
+    pub fn parse(status: &str, resume_to: Option<&str>) -> Standing {
+        Standing {
+            status: Status::parse(status).unwrap_or_default(),
+            resume_to: resume_to.and_then(Status::parse),
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Request {
-    status: Status,
+    standing: Standing,
     answer_due: Option<NaiveDate>,
     acknowledged: bool,
     /// The department it is forwarded to, while forwarded or taken in charge.
     department: Option<Uuid>,
     /// Reminders sent for the current forwarding.
     reminded: Vec<ReminderLevel>,
-    /// While waiting for the citizen: since when, and where the reply takes the request back.
+    /// While waiting for the citizen: since when.
     paused_since: Option<DateTime<Utc>>,
-    resume_to: Option<Status>,
     /// When it was last closed, and whether the citizen rated that closure.
     closed_at: Option<DateTime<Utc>>,
     rated: bool,
@@ -130,11 +195,15 @@ pub enum RequestError {
     StarsOutOfRange,
     #[error("the personal data of this request has been erased")]
     Erased,
+    #[error("a request that is {status:?} cannot be acted on with {action:?} in that capacity")]
+    ActionNotAllowed { status: Status, action: Action },
+    #[error("only a staff action is taken in a staff capacity")]
+    NotAStaffAction,
 }
 
 impl Request {
     pub fn status(&self) -> Status {
-        self.status
+        self.standing.status
     }
 
     pub fn is_acknowledged(&self) -> bool {
@@ -152,16 +221,29 @@ impl Request {
     fn decide(&self, command: RequestCommand) -> Result<Vec<RequestEvent>, RequestError> {
         use RequestCommand as C;
         use RequestEvent as E;
-        if !matches!(command, C::Receive(_)) && self.status == Status::New {
+        if !matches!(command, C::Receive(_)) && self.status() == Status::New {
             return Err(RequestError::NotReceived);
         }
         let refuse = |action| {
             Err(RequestError::NotAllowed {
-                status: self.status,
+                status: self.status(),
                 action,
             })
         };
         match command {
+            C::AsStaff { capacity, command } => {
+                let action = match command.action() {
+                    Some(action) if !matches!(*command, C::AsStaff { .. }) => action,
+                    _ => return Err(RequestError::NotAStaffAction),
+                };
+                if !self.allowed_actions(&capacity).contains(&action) {
+                    return Err(RequestError::ActionNotAllowed {
+                        status: self.status(),
+                        action,
+                    });
+                }
+                self.decide(*command)
+            }
             C::Receive(new_request) => self.receive(*new_request),
             C::RecordAcknowledgement { at } => {
                 if self.acknowledged {
@@ -183,11 +265,11 @@ impl Request {
                     reason,
                 }])
             }
-            C::TakeIntoEvaluation { by, at } => match self.status {
+            C::TakeIntoEvaluation { by, at } => match self.status() {
                 Status::Received => Ok(vec![E::RequestTakenIntoEvaluation { by, at }]),
                 _ => refuse("taken into evaluation"),
             },
-            C::AskForInformation { by, at, message } => match self.status {
+            C::AskForInformation { by, at, message } => match self.status() {
                 s if s.is_with_urp() || s == Status::TakenInCharge => {
                     Ok(vec![E::InformationRequested { by, at, message }])
                 }
@@ -200,7 +282,7 @@ impl Request {
                 calendar,
             } => {
                 self.refuse_if_erased()?;
-                if self.status == Status::Closed {
+                if self.status() == Status::Closed {
                     return refuse("replied to");
                 }
                 let answer_due = self.answer_due_after_reply(at, &calendar);
@@ -216,7 +298,7 @@ impl Request {
                 at,
                 external_body,
                 message,
-            } => match self.status {
+            } => match self.status() {
                 s if s.is_with_urp() => Ok(vec![
                     E::RequestRedirected {
                         by,
@@ -237,7 +319,7 @@ impl Request {
                 at,
                 department,
                 note,
-            } => match self.status {
+            } => match self.status() {
                 s if s.is_with_urp() => Ok(vec![E::RequestForwarded {
                     by,
                     at,
@@ -246,7 +328,7 @@ impl Request {
                 }]),
                 _ => refuse("forwarded"),
             },
-            C::TakeCharge { by, at, department } => match self.status {
+            C::TakeCharge { by, at, department } => match self.status() {
                 Status::Forwarded if self.department == Some(department) => {
                     Ok(vec![E::RequestTakenInCharge { by, at, department }])
                 }
@@ -258,7 +340,7 @@ impl Request {
                 at,
                 department,
                 note,
-            } => match self.status {
+            } => match self.status() {
                 Status::Forwarded | Status::TakenInCharge
                     if self.department == Some(department) =>
                 {
@@ -277,7 +359,7 @@ impl Request {
                 at,
                 message,
                 attachments,
-            } => match self.status {
+            } => match self.status() {
                 s if s.is_with_urp() || s == Status::TakenInCharge => {
                     Ok(vec![E::RequestAnswered {
                         by,
@@ -290,18 +372,18 @@ impl Request {
             },
             C::AddNote { by, at, note } => Ok(vec![E::InternalNoteAdded { by, at, note }]),
             C::Close { by, at, outcome } => {
-                if self.status == Status::Closed {
+                if self.status() == Status::Closed {
                     return refuse("closed");
                 }
                 if outcome == Outcome::NotCompetent {
                     return Err(RequestError::RedirectToCloseAsNotCompetent);
                 }
-                if outcome == Outcome::Answered && self.status != Status::Answered {
+                if outcome == Outcome::Answered && self.status() != Status::Answered {
                     return Err(RequestError::NoAnswerYet);
                 }
                 Ok(vec![E::RequestClosed { by, at, outcome }])
             }
-            C::Reopen { by, at, reason } => match self.status {
+            C::Reopen { by, at, reason } => match self.status() {
                 Status::Closed => Ok(vec![E::RequestReopened {
                     by: Some(by),
                     at,
@@ -315,7 +397,7 @@ impl Request {
                 reopen_days,
             } => {
                 self.refuse_if_erased()?;
-                match (self.status, self.closed_at) {
+                match (self.status(), self.closed_at) {
                     (Status::Closed, Some(closed_at))
                         if at <= closed_at + chrono::Duration::days(i64::from(reopen_days)) =>
                     {
@@ -336,7 +418,7 @@ impl Request {
                 comment,
             } => {
                 self.refuse_if_erased()?;
-                if self.status != Status::Closed {
+                if self.status() != Status::Closed {
                     return refuse("rated");
                 }
                 if self.rated {
@@ -361,7 +443,7 @@ impl Request {
                 department,
                 level,
             } => {
-                if self.status != Status::Forwarded {
+                if self.status() != Status::Forwarded {
                     return refuse("reminded");
                 }
                 if self.department != Some(department) {
@@ -393,7 +475,7 @@ impl Request {
     }
 
     fn receive(&self, new: NewRequest) -> Result<Vec<RequestEvent>, RequestError> {
-        if self.status != Status::New {
+        if self.status() != Status::New {
             return Err(RequestError::AlreadyReceived);
         }
         let received_year = rome_year(new.received_at);
@@ -433,7 +515,7 @@ impl Request {
     /// on by the calendar days the request waited for the citizen (then to a working day).
     fn answer_due_after_reply(&self, at: DateTime<Utc>, calendar: &WorkingCalendar) -> NaiveDate {
         let due = self.answer_due.unwrap_or_else(|| rome_date(at));
-        match (self.status, self.paused_since) {
+        match (self.status(), self.paused_since) {
             (Status::WaitingForCitizen, Some(since)) => {
                 let paused = (rome_date(at) - rome_date(since)).num_days().max(0) as u32;
                 calendar.deadline(due, paused)
@@ -464,59 +546,39 @@ impl Aggregate for Request {
 
     fn apply(&mut self, event: RequestEvent) {
         use RequestEvent as E;
+        self.standing = self.standing.after(&event);
         match event {
-            E::RequestReceived { answer_due, .. } => {
-                self.status = Status::Received;
-                self.answer_due = Some(answer_due);
-            }
+            E::RequestReceived { answer_due, .. } => self.answer_due = Some(answer_due),
             E::RequestAcknowledged { .. } => self.acknowledged = true,
-            E::AcknowledgementFailed { .. }
-            | E::InternalNoteAdded { .. }
-            | E::RequestRedirected { .. } => {}
-            E::RequestTakenIntoEvaluation { .. } => self.status = Status::InEvaluation,
-            E::InformationRequested { at, .. } => {
-                self.resume_to = Some(if self.status == Status::TakenInCharge {
-                    Status::TakenInCharge
-                } else {
-                    Status::InEvaluation
-                });
-                self.paused_since = Some(at);
-                self.status = Status::WaitingForCitizen;
-            }
+            E::InformationRequested { at, .. } => self.paused_since = Some(at),
             E::CitizenReplied { answer_due, .. } => {
                 self.answer_due = Some(answer_due);
-                if self.status == Status::WaitingForCitizen {
-                    self.status = self.resume_to.take().unwrap_or(Status::InEvaluation);
+                if self.standing.status != Status::WaitingForCitizen {
                     self.paused_since = None;
                 }
             }
             E::RequestForwarded { department, .. } => {
-                self.status = Status::Forwarded;
                 self.department = Some(department);
                 self.reminded.clear();
             }
-            E::RequestTakenInCharge { .. } => self.status = Status::TakenInCharge,
-            E::RequestHandedBack { .. } => {
-                self.status = Status::InEvaluation;
+            E::RequestHandedBack { .. } | E::RequestReopened { .. } => {
                 self.department = None;
                 self.reminded.clear();
             }
-            E::RequestAnswered { .. } => self.status = Status::Answered,
             E::RequestClosed { at, .. } => {
-                self.status = Status::Closed;
                 self.closed_at = Some(at);
                 self.rated = false;
                 self.paused_since = None;
-                self.resume_to = None;
-            }
-            E::RequestReopened { .. } => {
-                self.status = Status::InEvaluation;
-                self.department = None;
-                self.reminded.clear();
             }
             E::RequestReminded { level, .. } => self.reminded.push(level),
             E::RequestRated { .. } => self.rated = true,
             E::PersonalDataErased { .. } => self.erased = true,
+            E::AcknowledgementFailed { .. }
+            | E::InternalNoteAdded { .. }
+            | E::RequestRedirected { .. }
+            | E::RequestTakenIntoEvaluation { .. }
+            | E::RequestTakenInCharge { .. }
+            | E::RequestAnswered { .. } => {}
         }
     }
 }

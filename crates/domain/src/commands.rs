@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    Attachment, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference, ReminderLevel,
-    Sealed, WorkingCalendar,
+    Attachment, Capacity, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference,
+    ReminderLevel, Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +110,12 @@ pub enum RequestCommand {
         at: DateTime<Utc>,
         department: Uuid,
         level: ReminderLevel,
+    },
+    /// A member of staff acts in a capacity: an action the capacity does not allow now
+    /// (`Request::allowed_actions`) is refused before `command` is decided.
+    AsStaff {
+        capacity: Capacity,
+        command: Box<RequestCommand>,
     },
 }
 

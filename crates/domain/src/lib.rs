@@ -1,6 +1,7 @@
 //! The request aggregate and its vocabulary: commands, events, errors and the rules that decide
 //! between them. Pure: no I/O and no clock — time comes in with each command.
 
+mod actions;
 mod aggregate;
 mod calendar;
 mod commands;
@@ -9,7 +10,8 @@ mod reference;
 mod rome;
 mod vocabulary;
 
-pub use aggregate::{decide_after, decide_new, Request, RequestError, Status};
+pub use actions::{Action, Capacity};
+pub use aggregate::{decide_after, decide_new, Request, RequestError, Standing, Status};
 pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
 pub use events::{Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT_VERSION};

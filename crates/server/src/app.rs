@@ -148,7 +148,7 @@ fn frontoffice_routes() -> Router<AppState> {
             "/ufficio/sportello/cittadini/{id}/nuova",
             get(frontoffice::entry_form)
                 .post(frontoffice::enter)
-                .layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+                .layer(DefaultBodyLimit::max(web::upload::MAX_BODY_BYTES)),
         )
         .route(
             "/ufficio/sportello/cittadini/{citizen}/richieste/{id}",
@@ -209,7 +209,7 @@ fn citizen_routes() -> Router<AppState> {
         .route("/area/richieste/{id}", get(area::request))
         .route(
             "/area/richieste/{id}/risposta",
-            post(area::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+            post(area::reply).layer(DefaultBodyLimit::max(web::upload::MAX_BODY_BYTES)),
         )
         .route("/area/richieste/{id}/riapri", post(area::reopen))
         .route("/area/richieste/{id}/valuta", post(area::rate))
@@ -233,7 +233,7 @@ pub fn router(app: AppState) -> Router {
         .route("/segnalazioni/nuova", get(intake::form))
         .route(
             "/segnalazioni",
-            post(intake::submit).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+            post(intake::submit).layer(DefaultBodyLimit::max(web::upload::MAX_BODY_BYTES)),
         )
         .route("/segui/{token}", get(tracking::page))
         .route("/segui/{token}/ricevuta", get(tracking::confirmation))
@@ -251,7 +251,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/segui/{token}/risposta",
-            post(tracking::reply).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+            post(tracking::reply).layer(DefaultBodyLimit::max(web::upload::MAX_BODY_BYTES)),
         )
         .route("/segui/{token}/riapri", post(tracking::reopen))
         .route("/segui/{token}/valuta", post(tracking::rate))
@@ -287,7 +287,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/ufficio/richieste/{id}/{action}",
-            post(backoffice::act).layer(DefaultBodyLimit::max(intake::MAX_BODY_BYTES)),
+            post(backoffice::act).layer(DefaultBodyLimit::max(web::upload::MAX_BODY_BYTES)),
         )
         .route(
             "/ufficio/amministrazione",

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
-use crate::chain;
+use crate::event_store::chain;
 use crate::staff::Role;
 use crate::web::auth::SignedIn;
 use crate::web::{i18n, AppError, Lang, Page, Result};

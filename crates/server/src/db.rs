@@ -28,7 +28,7 @@ pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError
             .await
             .map_err(sqlx::migrate::MigrateError::Execute)?;
     if chained.is_none() {
-        crate::chain::chain_unchained(pool)
+        crate::event_store::chain_unchained(pool)
             .await
             .map_err(sqlx::migrate::MigrateError::Execute)?;
         sqlx::query("INSERT IGNORE INTO settings (name, value) VALUES ('events_chained', '1')")

@@ -205,7 +205,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
         Command::Events { target } => {
             let (pool, _) = open_database(&config).await?;
             if target == "verify" {
-                let report = sportello_server::chain::verify(&pool).await?;
+                let report = sportello_server::event_store::chain::verify(&pool).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 if report.breaks.is_empty() {
                     return Ok(Outcome::Done);

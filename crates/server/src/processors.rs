@@ -47,7 +47,7 @@ pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
     let mut shutdown = shutdown.clone();
     handles.push(tokio::spawn(async move {
         loop {
-            if let Err(error) = mail::outbox::work(&app).await {
+            if let Err(error) = mail::worker::work(&app).await {
                 tracing::error!(%error, "mail outbox failed; retrying");
             }
             tokio::select! {

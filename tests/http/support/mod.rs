@@ -182,7 +182,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        mail::outbox::work(&self.app).await.unwrap();
+        mail::worker::work(&self.app).await.unwrap();
         for projection in sportello_projections::processors() {
             sportello_projections::catch_up(&self.pool, projection.as_ref())
                 .await

@@ -1,5 +1,6 @@
 //! Given/when/then specifications of the request aggregate, one per rule.
 
+mod actions;
 mod citizen;
 mod receive;
 mod workflow;

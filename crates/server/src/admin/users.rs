@@ -185,15 +185,11 @@ async fn invite(app: &AppState, staff_id: Uuid) -> Result<()> {
     .bind(now + Duration::days(INVITATION_DAYS))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at) VALUES (?, 'invitation', ?, ?, ?)",
-    )
-    .bind(staff_id.to_string())
-    .bind(&token)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let mail = sportello_projections::outbox::Mail::Invitation {
+        staff: staff_id,
+        token: token.clone(),
+    };
+    sportello_projections::outbox::queue(&mut tx, &mail, now).await?;
     tx.commit().await?;
     app.mail_queued.notify_waiters();
     Ok(())

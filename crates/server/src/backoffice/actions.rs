@@ -11,15 +11,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sportello_domain::{Outcome, RequestCommand};
 use uuid::Uuid;
 
-use super::request::{actions_for, render, visible_to, Visible};
+use super::request::{action_of, render, visible_to, Visible};
 use crate::app::AppState;
 use crate::directory;
 use crate::event_store::{self, CommandError};
-use crate::intake::{
-    self, attachment_records, prepare_uploads, read_multipart, Upload, MAX_ACCEPTED_BYTES,
-};
+use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::personal;
 use crate::web::auth::SignedIn;
+use crate::web::upload::{read_multipart, Upload};
 use crate::web::{AppError, Lang, Result};
 
 const MESSAGE_MAX: usize = 8000;
@@ -81,7 +80,7 @@ impl<S: Send + Sync> FromRequest<S> for ActionForm {
             let multipart = Multipart::from_request(request, state)
                 .await
                 .map_err(|_| AppError::BadRequest)?;
-            let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+            let received = read_multipart(multipart).await?;
             let mut fields = received.fields;
             fields.push(("csrf_token".into(), received.csrf_token.unwrap_or_default()));
             return Ok(ActionForm::from_fields(
@@ -126,7 +125,11 @@ pub async fn act(
     if seen != visible.events.len() {
         return refuse("request.changed", StatusCode::CONFLICT).await;
     }
-    if !actions_for(&signed_in.staff, &visible.state).contains(&action.as_str()) {
+    let Some(chosen) = action_of(&action) else {
+        return Err(AppError::NotFound);
+    };
+    let capacity = signed_in.staff.capacity();
+    if !visible.state.allowed_actions(&capacity).contains(&chosen) {
         return Err(AppError::Forbidden);
     }
     let command = match command_for(&app, &signed_in, &visible, &action, form).await? {
@@ -138,6 +141,11 @@ pub async fn act(
         "back_office",
         &Uuid::new_v4().to_string(),
     );
+    // The aggregate checks the action against the capacity again, on the events it loads.
+    let command = RequestCommand::AsStaff {
+        capacity,
+        command: Box::new(command),
+    };
     let appended = app
         .requests
         .execute_seen(&visible.aggregate_id, seen, command, metadata)
@@ -201,7 +209,7 @@ async fn command_for(
             if !errors.is_empty() {
                 return Ok(Err("request.error.attachments"));
             }
-            intake::store_attachments(&app.pool, &prepared).await?;
+            store_attachments(&app.pool, &prepared).await?;
             let mut attachments = attachment_records(&prepared);
             for (attachment, file) in attachments.iter_mut().zip(&prepared) {
                 attachment.sealed_name = Some(

@@ -181,10 +181,7 @@ pub async fn inbox(
         .rows
         .into_iter()
         .map(|row| {
-            let open = !matches!(
-                row.status.as_str(),
-                "answered" | "closed" | "waiting_for_citizen"
-            );
+            let open = Status::parse(&row.status).is_some_and(Status::awaits_answer);
             Row {
                 reference: row.reference,
                 received: i18n::date_time(language, row.received_at),

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
-use sportello_domain::{Language, Request, RequestEvent, Sealed, Status};
+use sportello_domain::{Action, Language, Request, RequestEvent, Sealed, Status};
 use uuid::Uuid;
 
 use super::StaffBar;
@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::directory;
 use crate::event_store::{self, Recorded};
 use crate::personal::{self, PersonalData};
-use crate::staff::{self, Role, Staff};
+use crate::staff::{self, Staff};
 use crate::web::auth::SignedIn;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
@@ -69,42 +69,37 @@ pub async fn visible_to(app: &AppState, staff: &Staff, aggregate_id: &str) -> Re
     })
 }
 
-/// The actions this person may take on the request now (their codes, as in the URLs).
+/// The actions this person may take on the request now, as the aggregate decides them
+/// (`Request::allowed_actions`), by their codes in the URLs.
 pub fn actions_for(staff: &Staff, state: &Request) -> Vec<&'static str> {
-    let mut actions = Vec::new();
-    let referent_here = staff.has(Role::Referent)
-        && state
-            .department()
-            .is_some_and(|d| staff.departments.contains(&d));
-    if staff.is_urp() {
-        match state.status() {
-            Status::Received => {
-                actions.extend(["valuta", "chiedi", "rispondi", "inoltra", "reindirizza"])
-            }
-            Status::InEvaluation => {
-                actions.extend(["chiedi", "rispondi", "inoltra", "reindirizza"])
-            }
-            _ => {}
-        }
+    state
+        .allowed_actions(&staff.capacity())
+        .into_iter()
+        .map(path_code)
+        .collect()
+}
+
+/// An action's code in the back office's URLs (`/ufficio/richieste/{id}/{code}`).
+pub fn path_code(action: Action) -> &'static str {
+    match action {
+        Action::TakeIntoEvaluation => "valuta",
+        Action::AskForInformation => "chiedi",
+        Action::Answer => "rispondi",
+        Action::Forward => "inoltra",
+        Action::Redirect => "reindirizza",
+        Action::TakeCharge => "prendi",
+        Action::HandBack => "restituisci",
+        Action::Close => "chiudi",
+        Action::Reopen => "riapri",
+        Action::AddNote => "nota",
     }
-    if referent_here {
-        match state.status() {
-            Status::Forwarded => actions.extend(["prendi", "restituisci"]),
-            Status::TakenInCharge => actions.extend(["chiedi", "rispondi", "restituisci"]),
-            _ => {}
-        }
-    }
-    if staff.is_urp() {
-        match state.status() {
-            Status::Closed => actions.push("riapri"),
-            Status::New => {}
-            _ => actions.push("chiudi"),
-        }
-    }
-    if staff.is_urp() || referent_here {
-        actions.push("nota");
-    }
-    actions
+}
+
+/// The action with this code in the URLs.
+pub fn action_of(code: &str) -> Option<Action> {
+    Action::ALL
+        .into_iter()
+        .find(|action| path_code(*action) == code)
 }
 
 #[derive(Serialize)]
@@ -269,7 +264,7 @@ pub async fn render(
             status => i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
             received => i18n::date_time(language, *received_at),
             due => due.map(|d| i18n::long_date(language, d)),
-            overdue => due.is_some_and(|d| d < today) && !matches!(status, Status::Answered | Status::Closed | Status::WaitingForCitizen),
+            overdue => due.is_some_and(|d| d < today) && status.awaits_answer(),
             paused => status == Status::WaitingForCitizen,
             actions => actions_for(&signed_in.staff, &visible.state),
             version => visible.events.len(),

@@ -227,7 +227,7 @@ async fn delete_stored(
         .bind(aggregate_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE outbox SET tracking_token = NULL WHERE aggregate_id = ?")
+    sqlx::query("UPDATE outbox SET tracking_token = NULL WHERE request_id = ?")
         .bind(aggregate_id)
         .execute(&mut *tx)
         .await?;
@@ -317,7 +317,7 @@ pub async fn erase_citizen(app: &AppState, citizen: &store::Citizen, actor: &str
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("UPDATE outbox SET tracking_token = NULL WHERE aggregate_id = ?")
+    sqlx::query("UPDATE outbox SET tracking_token = NULL WHERE citizen_id = ?")
         .bind(&id)
         .execute(&mut *tx)
         .await?;

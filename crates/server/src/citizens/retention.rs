@@ -26,10 +26,11 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
     loop {
         let due: Vec<String> = sqlx::query_scalar(
             "SELECT aggregate_id FROM queue_requests
-              WHERE organisation_id = ? AND status = 'closed' AND closed_at < ? AND erased_at IS NULL
+              WHERE organisation_id = ? AND status = ? AND closed_at < ? AND erased_at IS NULL
               ORDER BY closed_at LIMIT ?",
         )
         .bind(app.organisation_id.to_string())
+        .bind(sportello_domain::Status::Closed.code())
         .bind(before)
         .bind(BATCH)
         .fetch_all(&app.pool)

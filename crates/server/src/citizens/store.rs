@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sportello_projections::outbox::{self, LinkPurpose, Mail};
 use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
 
@@ -392,12 +393,12 @@ impl Purpose {
         }
     }
 
-    /// The outbox kind of its e-mail.
-    pub fn mail_kind(self) -> &'static str {
+    /// The link's mail.
+    pub fn mail(self) -> LinkPurpose {
         match self {
-            Purpose::Verify => "citizen_verify",
-            Purpose::Reset => "citizen_reset",
-            Purpose::EmailChange => "citizen_email",
+            Purpose::Verify => LinkPurpose::Verify,
+            Purpose::Reset => LinkPurpose::Reset,
+            Purpose::EmailChange => LinkPurpose::NewEmail,
         }
     }
 }
@@ -449,30 +450,13 @@ async fn send_link_once(
     .bind(now + purpose.lifetime())
     .execute(&mut *tx)
     .await?;
-    queue_mail(&mut tx, citizen_id, purpose.mail_kind(), Some(token), now).await?;
+    let mail = Mail::CitizenLink {
+        citizen: citizen_id,
+        purpose: purpose.mail(),
+        token: token.to_string(),
+    };
+    outbox::queue(&mut tx, &mail, now).await?;
     tx.commit().await
-}
-
-/// Queues a mail about an account (the worker reads the account when it sends).
-pub async fn queue_mail(
-    conn: &mut sqlx::MySqlConnection,
-    citizen_id: Uuid,
-    kind: &str,
-    token: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(citizen_id.to_string())
-    .bind(kind)
-    .bind(token)
-    .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// A live link: whose, and the new address it proves (for an e-mail change).

@@ -13,11 +13,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
 use chrono_tz::Europe::Rome;
-use cqrs_es::DomainEvent;
-use serde_json::Value;
+use cqrs_es::{Aggregate, DomainEvent};
 use sportello_domain::{
     decide_after, decide_new, rome_year, Channel, Kind, Language, NewRequest, Outcome, Reference,
-    ReminderLevel, RequestCommand, RequestEvent, Sealed,
+    ReminderLevel, Request, RequestCommand, RequestEvent, Sealed,
 };
 use sportello_projections::personal::{seal_with, PersonalData};
 use sqlx::{MySql, QueryBuilder};
@@ -26,12 +25,11 @@ use uuid::Uuid;
 use super::NAMES;
 use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
-use crate::event_store::{lock_appends, metadata};
+use crate::event_store::{append, lock_appends, metadata, NewEvent};
 use crate::intake::token_hash;
 
 /// Requests written per transaction.
 const BATCH: usize = 500;
-const ROWS_PER_INSERT: usize = 1_000;
 
 /// A small deterministic generator (SplitMix64): the same seed makes the same choices.
 struct Rng(u64);
@@ -115,19 +113,6 @@ const TOPICS: [(&str, f64, &str); 12] = [
 const MONTHS: [f64; 12] = [
     1.05, 1.0, 1.1, 1.0, 1.05, 1.2, 1.0, 0.55, 1.1, 1.1, 1.05, 0.8,
 ];
-
-/// An event ready to insert: aggregate, sequence, type, version, payload, metadata, chain hash
-/// and when it happened.
-type Row = (
-    String,
-    i64,
-    String,
-    String,
-    Value,
-    Value,
-    String,
-    DateTime<Utc>,
-);
 
 pub struct Generated {
     pub requests: usize,
@@ -463,7 +448,7 @@ pub async fn generate(
             *number = (*number).max(last as u32);
         }
         let mut keys: Vec<(Uuid, [u8; 32])> = Vec::with_capacity(batch.len());
-        let mut rows: Vec<Row> = Vec::new();
+        let mut rows: Vec<NewEvent> = Vec::new();
         for (index, at) in batch.iter().enumerate() {
             let n = batch_index * BATCH + index;
             let kind = *rng.pick(&KINDS);
@@ -532,31 +517,17 @@ pub async fn generate(
                 channel.code(),
                 &aggregate_id,
             ))?;
-            let mut previous = crate::chain::GENESIS.to_string();
             for (sequence, event) in life.events.iter().enumerate() {
-                let sequence = sequence as i64 + 1;
-                let payload = serde_json::to_value(event)?;
-                let (event_type, version) = (event.event_type(), event.event_version());
-                let hash = crate::chain::hash(
-                    &previous,
-                    &aggregate_id,
-                    sequence,
-                    &event_type,
-                    &version,
-                    &payload,
-                    &meta,
-                );
-                rows.push((
-                    aggregate_id.clone(),
-                    sequence,
-                    event_type,
-                    version,
-                    payload,
-                    meta.clone(),
-                    hash.clone(),
-                    event.at(),
-                ));
-                previous = hash;
+                rows.push(NewEvent {
+                    aggregate_type: Request::TYPE.to_string(),
+                    aggregate_id: aggregate_id.clone(),
+                    sequence: sequence as i64 + 1,
+                    event_type: event.event_type(),
+                    event_version: event.event_version(),
+                    payload: serde_json::to_value(event)?,
+                    metadata: meta.clone(),
+                    recorded_at: Some(event.at()),
+                });
             }
         }
         total_events += rows.len();
@@ -566,27 +537,7 @@ pub async fn generate(
             row.push_bind(id.to_string()).push_bind(&key[..]);
         });
         query.build().execute(&mut *tx).await?;
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut query: QueryBuilder<MySql> = QueryBuilder::new(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                     payload, metadata, chain_hash, recorded_at) ",
-            );
-            query.push_values(
-                chunk,
-                |mut row, (id, sequence, event_type, version, payload, meta, hash, at)| {
-                    row.push_bind("request")
-                        .push_bind(id)
-                        .push_bind(*sequence)
-                        .push_bind(event_type)
-                        .push_bind(version)
-                        .push_bind(payload)
-                        .push_bind(meta)
-                        .push_bind(hash)
-                        .push_bind(*at);
-                },
-            );
-            query.build().execute(&mut *tx).await?;
-        }
+        append(&mut tx, &rows).await?;
         for (year, last) in &counters {
             sqlx::query(
                 "INSERT INTO reference_counters (organisation_id, year, last_number) VALUES (?, ?, ?)

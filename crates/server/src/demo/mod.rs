@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub mod history;
 
 use crate::app::AppState;
-use crate::intake::{self, file_request, Filed, Submission, ValidRequest};
+use crate::intake::{file_request, Filed, Submission, ValidRequest};
 
 const SAMPLES: &[(Kind, &str, &str, &str)] = &[
     (Kind::Complaint, "lavori-pubblici", "Lampione spento in via Roma", "Il lampione davanti al civico 12 di via Roma è spento da due settimane e la sera la strada è buia."),
@@ -37,7 +37,10 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
         let (kind, topic, subject, description) = SAMPLES[index % SAMPLES.len()];
         let (first_name, last_name) = NAMES[index % NAMES.len()];
         let attachments = if index % 3 == 0 {
-            vec![intake::prepare("foto-segnalazione.png", demo_photo(index))?]
+            vec![crate::files::prepare(
+                "foto-segnalazione.png",
+                demo_photo(index),
+            )?]
         } else {
             vec![]
         };

@@ -18,9 +18,11 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
 use crate::faq::search;
-use crate::intake::{active_topics, attachments, read_multipart};
+use crate::files::attachments;
+use crate::intake::active_topics;
 use crate::web::auth::SignedIn;
 use crate::web::form::Errors;
+use crate::web::upload::read_multipart;
 use crate::web::{AppError, Lang, Page, Result};
 
 /// The largest document accepted.
@@ -314,7 +316,7 @@ pub async fn upload(
     multipart: Multipart,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    let received = read_multipart(multipart, MAX_BYTES + 1024 * 1024).await?;
+    let received = read_multipart(multipart).await?;
     if !signed_in.csrf_ok(received.csrf_token.as_deref().unwrap_or("")) {
         return Err(AppError::Csrf);
     }

@@ -23,13 +23,15 @@ pub use receipt::{receipt_page, receipt_pdf};
 use crate::app::AppState;
 use crate::backoffice::StaffBar;
 use crate::citizens::store::{self, Citizen, NewCitizen};
+use crate::files::prepare_uploads;
 use crate::intake::{
-    active_topics, file_request, is_email, prepare_uploads, read_multipart, NewRequestForm,
-    Submission, DESCRIPTION_MAX, DESCRIPTION_MIN, MAX_ACCEPTED_BYTES, SUBJECT_MAX,
+    active_topics, file_request, is_email, NewRequestForm, Submission, DESCRIPTION_MAX,
+    DESCRIPTION_MIN, SUBJECT_MAX,
 };
 use crate::staff::{Role, Staff};
 use crate::web::auth::SignedIn;
 use crate::web::form::Errors;
+use crate::web::upload::read_multipart;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The channels a request can reach the counter's operator by.
@@ -420,7 +422,7 @@ async fn render_entry(
             lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
             citizen, entry, form => entry.request, errors => errors.shown(language), topics, kinds, channels,
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
-            max_files => crate::intake::MAX_FILES,
+            max_files => crate::files::MAX_FILES,
         },
     )?;
     Ok(html(status, body))
@@ -436,7 +438,7 @@ pub async fn enter(
 ) -> Result<Response> {
     desk(&signed_in)?;
     let citizen = citizen_by_id(&app, &id).await?;
-    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let received = read_multipart(multipart).await?;
     let value = |name: &str| {
         received
             .fields

@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, DomainEvent};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -13,13 +12,14 @@ use sportello_domain::{
     decide_after, decide_new, rome_year, Attachment, Channel, FiledBy, Language, NewRequest,
     Reference, Request, RequestCommand,
 };
+use sportello_projections::outbox::{self, Mail};
 use sqlx::MySqlConnection;
 use uuid::Uuid;
 
-use super::attachments::{PreparedAttachment, PreparedFile};
 use super::ValidRequest;
 use crate::app::AppState;
-use crate::event_store::{insert_events, lock_appends, metadata};
+use crate::event_store::{append, lock_appends, metadata, NewEvent};
+use crate::files::{attachment_records, store_attachments, PreparedAttachment};
 use crate::personal::{self, PersonalData};
 use crate::web::AppError;
 
@@ -47,35 +47,6 @@ pub struct Filed {
 /// The hash under which a tracking token is stored and looked up.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Stores prepared files (and their thumbnails) before the event that will name them.
-pub async fn store_attachments(
-    pool: &sqlx::MySqlPool,
-    attachments: &[PreparedAttachment],
-) -> Result<(), sqlx::Error> {
-    for attachment in attachments {
-        store_file(pool, &attachment.file).await?;
-        if let Some(thumbnail) = &attachment.thumbnail {
-            store_file(pool, thumbnail).await?;
-        }
-    }
-    Ok(())
-}
-
-/// How an event names prepared files.
-pub fn attachment_records(attachments: &[PreparedAttachment]) -> Vec<Attachment> {
-    attachments
-        .iter()
-        .map(|a| Attachment {
-            file_id: a.file.id.clone(),
-            thumbnail_id: a.thumbnail.as_ref().map(|t| t.id.clone()),
-            content_type: a.file.content_type.to_string(),
-            size: a.file.bytes.len() as u64,
-            name: None,
-            sealed_name: None,
-        })
-        .collect()
 }
 
 pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
@@ -177,31 +148,28 @@ async fn commit(
         submission.channel.code(),
         &submission.correlation_id,
     );
-    let serialized: Vec<SerializedEvent> = events
+    let metadata = serde_json::to_value(&metadata).expect("metadata serialises");
+    let new_events: Vec<NewEvent> = events
         .iter()
         .enumerate()
-        .map(|(index, event)| SerializedEvent {
-            aggregate_id: aggregate_id.to_string(),
-            sequence: index + 1,
+        .map(|(index, event)| NewEvent {
             aggregate_type: Request::TYPE.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            sequence: index as i64 + 1,
             event_type: event.event_type(),
             event_version: event.event_version(),
             payload: serde_json::to_value(event).expect("events serialise"),
-            metadata: serde_json::to_value(&metadata).expect("metadata serialises"),
+            metadata: metadata.clone(),
+            recorded_at: None,
         })
         .collect();
-    insert_events(&mut tx, &serialized).await?;
+    append(&mut tx, &new_events).await?;
     if !paper {
-        sqlx::query(
-            "INSERT INTO outbox (aggregate_id, kind, tracking_token, next_attempt_at, created_at)
-             VALUES (?, 'acknowledgement', ?, ?, ?)",
-        )
-        .bind(aggregate_id)
-        .bind(token)
-        .bind(received_at)
-        .bind(received_at)
-        .execute(&mut *tx)
-        .await?;
+        let acknowledgement = Mail::Acknowledgement {
+            request: aggregate_id.to_string(),
+            token: token.to_string(),
+        };
+        outbox::queue(&mut tx, &acknowledgement, received_at).await?;
     }
     if let Some(operator) = submission.filed_by.operator {
         // The receipt can be printed again: its token, sealed under the request's key.
@@ -245,20 +213,4 @@ async fn next_number(
     .execute(conn)
     .await?;
     Ok(next as u32)
-}
-
-async fn store_file(pool: &sqlx::MySqlPool, file: &PreparedFile) -> Result<(), sqlx::Error> {
-    // Stored again (the same bytes): it counts as fresh, so the sweep of unnamed files never
-    // takes one an event is about to name.
-    sqlx::query(
-        "INSERT INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE created_at = CURRENT_TIMESTAMP(6)",
-    )
-    .bind(&file.id)
-    .bind(file.content_type)
-    .bind(file.bytes.len() as i64)
-    .bind(&file.bytes)
-    .execute(pool)
-    .await?;
-    Ok(())
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sportello_domain::Kind;
 
 use crate::mail::OwnAddresses;
+pub use crate::web::form::FieldError;
 
 /// The form as typed. Every field is a string so a mistake re-renders exactly what was sent.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -43,15 +44,6 @@ impl NewRequestForm {
         };
         *field = value;
     }
-}
-
-/// A field and the catalogue key of what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: &'static str,
-    /// What the message is about when the field holds several things (a file's name).
-    pub detail: Option<String>,
 }
 
 /// A request that passed every rule.

@@ -8,18 +8,12 @@ use serde::Serialize;
 use sportello_domain::{Channel, FiledBy, Kind, Language};
 use uuid::Uuid;
 
-use super::attachments::{self, MAX_FILES, MAX_FILE_BYTES};
 use super::form::{FieldError, NewRequestForm, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX};
-use super::upload::{prepare_uploads, read_multipart};
 use super::{active_topics, file_request, Submission};
 use crate::app::AppState;
+use crate::files::{self, prepare_uploads, MAX_FILES, MAX_FILE_BYTES};
+use crate::web::upload::read_multipart;
 use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
-
-/// What the form accepts in all: five files of 10 MB and the text fields, with room for the
-/// multipart framing. Bodies up to twice as large are still read (and their files refused with a
-/// clear message, the typed fields kept); beyond `MAX_BODY_BYTES` the server stops reading.
-pub const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
-pub const MAX_BODY_BYTES: usize = 2 * MAX_ACCEPTED_BYTES;
 
 #[derive(serde::Deserialize)]
 pub struct DraftQuery {
@@ -85,7 +79,7 @@ pub async fn submit(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response> {
-    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let received = read_multipart(multipart).await?;
     let mut form = NewRequestForm::default();
     for (name, value) in &received.fields {
         form.set(name, value.clone());
@@ -119,7 +113,7 @@ pub async fn submit(
     let chosen: Vec<String> = received
         .uploads
         .iter()
-        .map(|upload| attachments::safe_name(&upload.name))
+        .map(|upload| files::safe_name(&upload.name))
         .collect();
     if !csrf::verify_request(
         &app.csrf_secret,

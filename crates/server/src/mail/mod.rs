@@ -3,9 +3,16 @@
 
 mod message;
 pub(crate) mod notices;
-pub mod outbox;
 mod own;
 mod transport;
+pub mod worker;
 
 pub use own::OwnAddresses;
 pub use transport::{SendFailure, Transport};
+
+/// What to do with an outbox row: send this message (and record the acknowledgement if it is
+/// one), or close the row without sending, with the status given.
+pub(crate) enum Plan {
+    Send(lettre::Message),
+    Close(&'static str),
+}

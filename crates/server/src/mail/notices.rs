@@ -9,7 +9,9 @@ use serde::Serialize;
 use sportello_domain::{Language, ReminderLevel, RequestEvent};
 use uuid::Uuid;
 
-use super::outbox::{topic_name, Plan};
+use sportello_projections::outbox::{LinkPurpose, Notice as NoticeKind};
+
+use super::Plan;
 use crate::app::AppState;
 use crate::directory;
 use crate::event_store;
@@ -31,9 +33,10 @@ struct Notice {
 pub(super) async fn plan(
     app: &AppState,
     aggregate_id: &str,
-    kind: &str,
-    sequence: Option<i64>,
+    notice: NoticeKind,
+    sequence: i64,
 ) -> anyhow::Result<Plan> {
+    let kind = notice.code();
     let events = event_store::recorded(&app.pool, aggregate_id).await?;
     let Some(RequestEvent::RequestReceived {
         reference,
@@ -49,22 +52,25 @@ pub(super) async fn plan(
         anyhow::bail!("outbox row names a request with no RequestReceived");
     };
     // A citizen who chose paper at the counter gets no e-mail; the office still does.
-    let for_citizen = !matches!(kind, "forwarded" | "reminder" | "handed_back");
-    if filed_by.paper_only && for_citizen {
+    if filed_by.paper_only && notice.for_citizen() {
         return Ok(Plan::Close("paper"));
     }
     let Some(event) = events
         .iter()
-        .find(|r| Some(r.sequence) == sequence)
+        .find(|r| r.sequence == sequence)
         .map(|r| r.event.clone())
     else {
         anyhow::bail!("outbox row names an event that does not exist");
     };
     let reference = reference.to_string();
     let open = |sealed| async move { personal::open_text(&app.pool, &sealed).await };
-    match kind {
-        "status" => return status_mail(app, &event, language, &personal, &reference).await,
-        "handed_back" => return handed_back_mail(app, aggregate_id, &event, &reference).await,
+    match notice {
+        NoticeKind::Status => {
+            return status_mail(app, &event, language, &personal, &reference).await
+        }
+        NoticeKind::HandedBack => {
+            return handed_back_mail(app, aggregate_id, &event, &reference).await
+        }
         _ => {}
     }
     match event.clone() {
@@ -482,17 +488,7 @@ fn build(
 }
 
 /// The invitation to set a password, sent to the new member of staff (in Italian, plain text).
-pub(super) async fn invitation(
-    app: &AppState,
-    staff_id: &str,
-    token: Option<&str>,
-) -> anyhow::Result<Plan> {
-    let Some(token) = token else {
-        anyhow::bail!("invitation queued without its token")
-    };
-    let Ok(id) = Uuid::parse_str(staff_id) else {
-        return Ok(Plan::Close("skipped"));
-    };
+pub(super) async fn invitation(app: &AppState, id: Uuid, token: &str) -> anyhow::Result<Plan> {
     let Some(person) = staff::find(&app.pool, id).await? else {
         return Ok(Plan::Close("cancelled"));
     };
@@ -515,24 +511,22 @@ pub(super) async fn invitation(
 /// address (sent to that new address).
 pub(super) async fn citizen_link(
     app: &AppState,
-    citizen_id: &str,
-    kind: &str,
-    token: Option<&str>,
+    id: Uuid,
+    purpose: LinkPurpose,
+    token: &str,
 ) -> anyhow::Result<Plan> {
-    let Some(token) = token else {
+    if token.is_empty() {
         // Erased with the account before the mail left.
         return Ok(Plan::Close("cancelled"));
-    };
-    let Ok(id) = Uuid::parse_str(citizen_id) else {
-        return Ok(Plan::Close("skipped"));
-    };
+    }
+    let kind = purpose.code();
     let Some(citizen) = crate::citizens::store::find(&app.pool, id).await? else {
         return Ok(Plan::Close("cancelled"));
     };
-    let (path, to) = match kind {
-        "citizen_verify" => ("conferma", citizen.email.clone()),
-        "citizen_reset" => ("password", citizen.email.clone()),
-        _ => (
+    let (path, to) = match purpose {
+        LinkPurpose::Verify => ("conferma", citizen.email.clone()),
+        LinkPurpose::Reset => ("password", citizen.email.clone()),
+        LinkPurpose::NewEmail => (
             "nuova-email",
             crate::citizens::store::link_address(&app.pool, token).await?,
         ),
@@ -548,7 +542,7 @@ pub(super) async fn citizen_link(
             // Only a proven account is greeted by name: names typed with an unconfirmed
             // registration or sent to a new address are nobody's word yet.
             lang => language.code(),
-            name => (kind == "citizen_reset" && citizen.email_verified).then(|| format!("{} {}", citizen.first_name, citizen.last_name)),
+            name => (purpose == LinkPurpose::Reset && citizen.email_verified).then(|| format!("{} {}", citizen.first_name, citizen.last_name)),
             link, kind, organisation => app.organisation_name,
         },
     )?;
@@ -559,4 +553,25 @@ pub(super) async fn citizen_link(
         .header(ContentType::TEXT_PLAIN)
         .body(text)?;
     Ok(Plan::Send(message))
+}
+
+/// A topic's name in `language` (its code when it is gone).
+pub(super) async fn topic_name(
+    app: &AppState,
+    code: &str,
+    language: Language,
+) -> anyhow::Result<String> {
+    let column = if language == Language::En {
+        "name_en"
+    } else {
+        "name_it"
+    };
+    let name: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM topics WHERE organisation_id = ? AND code = ?"
+    ))
+    .bind(app.organisation_id.to_string())
+    .bind(code)
+    .fetch_optional(&app.pool)
+    .await?;
+    Ok(name.unwrap_or_else(|| code.to_string()))
 }

@@ -100,6 +100,19 @@ impl Staff {
     pub fn may_use_back_office(&self) -> bool {
         self.is_urp() || self.has(Role::Referent)
     }
+
+    /// The capacity this person acts in on requests (what the aggregate checks each action
+    /// against): as the URP, and as the referent of their departments.
+    pub fn capacity(&self) -> sportello_domain::Capacity {
+        sportello_domain::Capacity {
+            urp: self.is_urp(),
+            departments: if self.has(Role::Referent) {
+                self.departments.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 fn uuid(text: &str) -> Uuid {

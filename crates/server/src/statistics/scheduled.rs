@@ -7,6 +7,7 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 use sportello_domain::{rome_date, Language, WorkingCalendar};
+use sportello_projections::outbox::{self, Audience, Mail};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
@@ -15,11 +16,8 @@ use super::figures::Scope;
 use super::period::Period;
 use super::report::{self, Cell};
 use crate::app::AppState;
-use crate::mail::outbox::Plan;
+use crate::mail::Plan;
 use crate::web::i18n;
-
-pub const OUTBOX_KIND: &str = "monthly_report";
-const URP: &str = "urp";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportSettings {
@@ -109,19 +107,19 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
         .to_string();
     let mut audiences = Vec::new();
     if settings.urp {
-        audiences.push(URP.to_string());
+        audiences.push(Audience::Urp);
     }
     if settings.departments {
         for department in crate::directory::departments(&app.pool, app.organisation_id).await? {
             if department.active {
-                audiences.push(department.id.to_string());
+                audiences.push(Audience::Department(department.id));
             }
         }
     }
     let mut queued = 0;
     for audience in audiences {
         let claimed = sportello_projections::retry("monthly report", || {
-            queue_report(app, &month, &audience, now)
+            queue_report(app, &month, audience, now)
         })
         .await?;
         queued += usize::from(claimed);
@@ -138,42 +136,34 @@ pub async fn run(app: &AppState) -> anyhow::Result<usize> {
 async fn queue_report(
     app: &AppState,
     month: &str,
-    audience: &str,
+    audience: Audience,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = app.pool.begin().await?;
     let claimed = sqlx::query(
-            "INSERT IGNORE INTO report_runs (organisation_id, month, audience, queued_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(app.organisation_id.to_string())
-        .bind(month)
-        .bind(audience)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        "INSERT IGNORE INTO report_runs (organisation_id, month, audience, queued_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(app.organisation_id.to_string())
+    .bind(month)
+    .bind(audience.code())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
     if claimed {
-        sqlx::query(
-                "INSERT INTO outbox (aggregate_id, kind, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(format!("{month}:{audience}"))
-            .bind(OUTBOX_KIND)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let mail = Mail::MonthlyReport {
+            month: month.to_string(),
+            audience,
+        };
+        outbox::queue(&mut tx, &mail, now).await?;
     }
     tx.commit().await?;
     Ok(claimed)
 }
 
-/// The report's mail, built when the outbox sends it: `target` is "YYYY-MM:urp" or
-/// "YYYY-MM:<department id>".
-pub(crate) async fn plan(app: &AppState, target: &str) -> anyhow::Result<Plan> {
-    let Some((month, audience)) = target.split_once(':') else {
-        return Ok(Plan::Close("skipped"));
-    };
+/// The report's mail for `month` ("YYYY-MM") and `audience`, built when the outbox sends it.
+pub(crate) async fn plan(app: &AppState, month: &str, audience: Audience) -> anyhow::Result<Plan> {
     let Ok(first) = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
         return Ok(Plan::Close("skipped"));
     };
@@ -189,25 +179,14 @@ pub(crate) async fn plan(app: &AppState, target: &str) -> anyhow::Result<Plan> {
         organisation_id: app.organisation_id.to_string(),
         ..Scope::default()
     };
-    let (to, subject, lead) = if audience == URP {
-        let settings = load(&app.pool, app.organisation_id).await?;
-        let mut to = manager_emails(&app.pool, app.organisation_id).await?;
-        to.extend(settings.recipients);
-        (
-            to,
-            t("mail.report.subject", &[("month", &month_name)]),
-            t("mail.report.urp", &[("month", &month_name)]),
-        )
-    } else {
-        let Ok(id) = Uuid::parse_str(audience) else {
-            return Ok(Plan::Close("skipped"));
-        };
+    let (to, subject, lead) = if let Audience::Department(id) = audience {
         let Some(department) =
-            crate::directory::find_department(&app.pool, app.organisation_id, audience).await?
+            crate::directory::find_department(&app.pool, app.organisation_id, &id.to_string())
+                .await?
         else {
             return Ok(Plan::Close("skipped"));
         };
-        scope.departments = Some(vec![audience.to_string()]);
+        scope.departments = Some(vec![id.to_string()]);
         let mut to = crate::staff::referent_emails(&app.pool, id).await?;
         to.extend(department.head_email.clone());
         (
@@ -217,6 +196,15 @@ pub(crate) async fn plan(app: &AppState, target: &str) -> anyhow::Result<Plan> {
                 "mail.report.department",
                 &[("month", &month_name), ("department", &department.name)],
             ),
+        )
+    } else {
+        let settings = load(&app.pool, app.organisation_id).await?;
+        let mut to = manager_emails(&app.pool, app.organisation_id).await?;
+        to.extend(settings.recipients);
+        (
+            to,
+            t("mail.report.subject", &[("month", &month_name)]),
+            t("mail.report.urp", &[("month", &month_name)]),
         )
     };
     let mut to: Vec<String> = to

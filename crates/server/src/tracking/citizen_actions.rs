@@ -13,12 +13,11 @@ use sportello_domain::{Language, RequestCommand};
 use super::{render_page, Access};
 use crate::app::AppState;
 use crate::event_store::{self, CommandError};
-use crate::intake::{
-    attachment_records, prepare_uploads, read_multipart, store_attachments, DESCRIPTION_MAX,
-    DESCRIPTION_MIN, MAX_ACCEPTED_BYTES,
-};
+use crate::files::{attachment_records, prepare_uploads, store_attachments};
+use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal;
 use crate::web::form::Errors;
+use crate::web::upload::read_multipart;
 use crate::web::{csrf, AppError, ClientIp, Lang, Result};
 
 /// Reasons offered after a good rating (4–5 stars) and after a poor one (1–3).
@@ -67,7 +66,7 @@ pub async fn reply_with(
     multipart: Multipart,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    let received = read_multipart(multipart, MAX_ACCEPTED_BYTES).await?;
+    let received = read_multipart(multipart).await?;
     let form = CitizenForm {
         message: received
             .fields

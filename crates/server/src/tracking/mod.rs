@@ -217,7 +217,7 @@ async fn allowed(
     request: &TrackedRequest,
 ) -> Result<Allowed> {
     let erased = request.erased_at.is_some();
-    let closed = request.status == "closed";
+    let closed = request.status == sportello_domain::Status::Closed.code();
     let reopen_days = app.settings().await?.reopen_days;
     let reopen_until = request
         .closed_at
@@ -280,7 +280,7 @@ async fn render_page(
             in_area => matches!(access, Access::Citizen(..)),
             waiting => request.status == "waiting_for_citizen",
             reply_min => DESCRIPTION_MIN, reply_max => DESCRIPTION_MAX,
-            max_files => crate::intake::MAX_FILES,
+            max_files => crate::files::MAX_FILES,
             positive_reasons => citizen_actions::POSITIVE_REASONS,
             negative_reasons => citizen_actions::NEGATIVE_REASONS,
         },

@@ -6,6 +6,15 @@ use sportello_domain::Language;
 
 use super::i18n;
 
+/// A field and the catalogue key of what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: &'static str,
+    /// What the message is about when the field holds several things (a file's name).
+    pub detail: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownError {
     pub field: String,

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod checked;
 pub mod client;
 pub mod cookies;
 pub mod csrf;
@@ -15,6 +16,7 @@ pub mod origin;
 pub mod security;
 pub mod templates;
 pub mod text;
+pub mod upload;
 
 pub use client::{ClientIp, RateLimiter};
 pub use error::{AppError, Result};

@@ -1,18 +1,26 @@
 //! Reading multipart forms with files: the typed fields are kept even when the files go over
-//! the limits, and every file is checked and prepared before anything is stored.
+//! the limits (`files` checks each file's content before anything is stored).
 
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 
-use super::attachments::{self, PreparedAttachment, MAX_FILES, MAX_FILE_BYTES};
-use super::form::FieldError;
-use crate::web::{AppError, Result};
+use super::{AppError, Result};
+
+/// At most this many files per form.
+pub const MAX_FILES: usize = 5;
+/// At most this large each.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// What a form with files accepts in all: five files of 10 MB and the text fields, with room for
+/// the multipart framing. Bodies up to twice as large are still read (and their files refused
+/// with a clear message, the typed fields kept); beyond `MAX_BODY_BYTES` the server stops.
+pub const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 2 * MAX_ACCEPTED_BYTES;
 
 /// One file as sent; `oversized` files are not kept in memory past the limit.
 pub struct Upload {
     pub name: String,
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) oversized: bool,
+    pub bytes: Vec<u8>,
+    pub oversized: bool,
 }
 
 /// What the multipart body held: the typed fields, the uploads, the CSRF token.
@@ -25,8 +33,9 @@ pub struct Received {
 }
 
 /// Reads a multipart form: text fields (64 KB each at most), files in `attachments` (kept only up
-/// to the per-file limit), stopping once `max_total` bytes have gone by.
-pub async fn read_multipart(mut multipart: Multipart, max_total: usize) -> Result<Received> {
+/// to the per-file limit), stopping once `MAX_ACCEPTED_BYTES` have gone by.
+pub async fn read_multipart(mut multipart: Multipart) -> Result<Received> {
+    let max_total = MAX_ACCEPTED_BYTES;
     let mut received = Received {
         fields: Vec::new(),
         uploads: Vec::new(),
@@ -92,55 +101,4 @@ pub async fn read_multipart(mut multipart: Multipart, max_total: usize) -> Resul
         }
     }
     Ok(received)
-}
-
-/// Checks every upload (in a blocking task: images are decoded and re-encoded).
-pub async fn prepare_uploads(
-    uploads: Vec<Upload>,
-    too_large: bool,
-) -> Result<(Vec<PreparedAttachment>, Vec<FieldError>)> {
-    let mut errors = Vec::new();
-    if too_large {
-        errors.push(FieldError {
-            field: "attachments",
-            message: "form.error.attachments_total",
-            detail: None,
-        });
-        return Ok((Vec::new(), errors));
-    }
-    if uploads.len() > MAX_FILES {
-        errors.push(FieldError {
-            field: "attachments",
-            message: "form.error.attachments_count",
-            detail: None,
-        });
-        return Ok((Vec::new(), errors));
-    }
-    let results = tokio::task::spawn_blocking(move || {
-        uploads
-            .into_iter()
-            .map(|upload| {
-                let result = if upload.oversized {
-                    Err(attachments::AttachmentError::TooLarge)
-                } else {
-                    attachments::prepare(&upload.name, upload.bytes)
-                };
-                (attachments::safe_name(&upload.name), result)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(AppError::internal)?;
-    let mut prepared = Vec::new();
-    for (name, result) in results {
-        match result {
-            Ok(attachment) => prepared.push(attachment),
-            Err(error) => errors.push(FieldError {
-                field: "attachments",
-                message: error.message_key(),
-                detail: Some(name),
-            }),
-        }
-    }
-    Ok((prepared, errors))
 }

@@ -1,6 +1,13 @@
-//! The event store: mysql-es reads the events, and our own append takes the append lock first so
-//! that commits happen in `global_position` order (see projections' `log`). The same append is
-//! used by intake, whose transaction also allocates the reference.
+//! The event store: the request aggregate's command side (`Requests`), mysql-es for reading a
+//! request's events back into it, and the one append path (`append`) every writer of events
+//! uses: this repository, intake's filing and the history generator.
+
+mod append;
+pub mod chain;
+mod read;
+
+pub use append::{append, chain_unchained, lock_appends, NewEvent};
+pub use read::{fold, history, recorded, Recorded};
 
 use std::collections::HashMap;
 
@@ -13,7 +20,7 @@ use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
 use mysql_es::MysqlEventRepository;
 use serde_json::Value;
 use sportello_domain::{Request, RequestCommand, RequestError};
-use sqlx::{MySqlConnection, MySqlPool};
+use sqlx::MySqlPool;
 
 /// The request aggregate's command side: load the request from its events, let it decide,
 /// append what it decided at the next sequence. cqrs-es's store does the loading and the
@@ -107,58 +114,6 @@ impl EventLog {
     }
 }
 
-/// Takes the append lock for the rest of the transaction.
-pub async fn lock_appends(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE")
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Inserts serialized events; the caller holds the append lock and owns the transaction.
-pub async fn insert_events(
-    conn: &mut MySqlConnection,
-    events: &[SerializedEvent],
-) -> Result<(), sqlx::Error> {
-    // Each event's hash chains it to the one before it of the same aggregate (see `chain`).
-    let mut chained: HashMap<(String, i64), String> = HashMap::new();
-    for event in events {
-        let sequence = event.sequence as i64;
-        let previous = match chained.get(&(event.aggregate_id.clone(), sequence - 1)) {
-            Some(hash) => hash.clone(),
-            None => {
-                crate::chain::previous(conn, &event.aggregate_type, &event.aggregate_id, sequence)
-                    .await?
-            }
-        };
-        let chain_hash = crate::chain::hash(
-            &previous,
-            &event.aggregate_id,
-            sequence,
-            &event.event_type,
-            &event.event_version,
-            &event.payload,
-            &event.metadata,
-        );
-        sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                 payload, metadata, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(sequence)
-        .bind(&event.event_type)
-        .bind(&event.event_version)
-        .bind(&event.payload)
-        .bind(&event.metadata)
-        .bind(&chain_hash)
-        .execute(&mut *conn)
-        .await?;
-        chained.insert((event.aggregate_id.clone(), sequence), chain_hash);
-    }
-    Ok(())
-}
-
 /// A duplicate (aggregate, sequence) means another writer got there first.
 fn persistence_error(error: sqlx::Error) -> PersistenceError {
     match &error {
@@ -197,15 +152,22 @@ impl PersistedEventRepository for EventLog {
         self.reads.get_snapshot::<A>(aggregate_id).await
     }
 
+    /// Appends the events. Requests are never snapshotted (their histories are short): the
+    /// store is built without snapshots, and a snapshot handed in is refused, never dropped.
     async fn persist<A: Aggregate>(
         &self,
         events: &[SerializedEvent],
-        _snapshot_update: Option<(String, Value, usize)>,
+        snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
+        if snapshot_update.is_some() {
+            return Err(PersistenceError::UnknownError(
+                "this event store keeps no snapshots".into(),
+            ));
+        }
+        let events: Vec<NewEvent> = events.iter().map(NewEvent::from).collect();
         sportello_projections::retry("event append", || async {
             let mut tx = self.pool.begin().await?;
-            lock_appends(&mut tx).await?;
-            insert_events(&mut tx, events).await?;
+            append(&mut tx, &events).await?;
             tx.commit().await
         })
         .await
@@ -251,76 +213,4 @@ pub async fn execute(
     metadata: HashMap<String, String>,
 ) -> Result<(), CommandError> {
     requests.execute(aggregate_id, command, metadata).await
-}
-
-/// Every event of one request, oldest first, decoded (for processors that need the facts).
-pub async fn history(
-    pool: &MySqlPool,
-    aggregate_id: &str,
-) -> anyhow::Result<Vec<sportello_domain::RequestEvent>> {
-    let rows: Vec<(String, String, Value)> = sqlx::query_as(
-        "SELECT event_type, event_version, payload FROM events
-          WHERE aggregate_type = 'request' AND aggregate_id = ? ORDER BY sequence",
-    )
-    .bind(aggregate_id)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(event_type, version, payload)| {
-            Ok(sportello_projections::decode(
-                &event_type,
-                &version,
-                payload,
-            )?)
-        })
-        .collect()
-}
-
-/// One stored event of a request with who caused it and when it was recorded (the audit view).
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub sequence: i64,
-    pub event: sportello_domain::RequestEvent,
-    pub metadata: HashMap<String, String>,
-    pub recorded_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Every event of one request with its metadata, oldest first.
-pub async fn recorded(pool: &MySqlPool, aggregate_id: &str) -> anyhow::Result<Vec<Recorded>> {
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        Value,
-        Value,
-        chrono::DateTime<chrono::Utc>,
-    )> = sqlx::query_as(
-        "SELECT sequence, event_type, event_version, payload, metadata, recorded_at FROM events
-          WHERE aggregate_type = 'request' AND aggregate_id = ? ORDER BY sequence",
-    )
-    .bind(aggregate_id)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(
-            |(sequence, event_type, version, payload, metadata, recorded_at)| {
-                Ok(Recorded {
-                    sequence,
-                    event: sportello_projections::decode(&event_type, &version, payload)?,
-                    metadata: serde_json::from_value(metadata)?,
-                    recorded_at,
-                })
-            },
-        )
-        .collect()
-}
-
-/// The request as its events make it now (for access checks and actions: never stale).
-pub fn fold(events: &[Recorded]) -> Request {
-    use cqrs_es::Aggregate;
-    let mut request = Request::default();
-    for recorded in events {
-        request.apply(recorded.event.clone());
-    }
-    request
 }

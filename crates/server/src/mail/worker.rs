@@ -1,4 +1,5 @@
-//! The outbox worker. Rows are queued in the same transaction as the event that calls for them;
+//! The mail worker. Rows are queued (`sportello_projections::outbox::queue`) in the same
+//! transaction as the event or the row that calls for them;
 //! each copy of the server claims due rows with a lease, so no row is sent by two copies at
 //! once. A sent acknowledgement is recorded as `RequestAcknowledged` through the aggregate, which
 //! refuses a second one: after a crash or restart a row whose request is already acknowledged
@@ -6,13 +7,13 @@
 
 use std::time::Duration;
 
-use sportello_domain::{Language, RequestCommand, RequestError, RequestEvent};
-use sqlx::Row;
+use sportello_domain::{RequestCommand, RequestError, RequestEvent};
+use sportello_projections::outbox::{Mail, Row, ROW_COLUMNS};
 use uuid::Uuid;
 
 use super::message::{self, Acknowledgement};
 use super::notices;
-use super::SendFailure;
+use super::{Plan, SendFailure};
 use crate::app::AppState;
 use crate::event_store::{self, CommandError};
 use crate::personal;
@@ -22,16 +23,6 @@ const LEASE: Duration = Duration::from_secs(120);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 const BATCH: i64 = 20;
 const ACTOR: &str = "system:mailer";
-
-struct Row_ {
-    id: i64,
-    aggregate_id: String,
-    kind: String,
-    event_sequence: Option<i64>,
-    token: Option<String>,
-    attempts: u32,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
 
 /// Sends every row due now, in one pass in queue order: a row that fails is not tried again in
 /// the same pass. Rows are claimed with `SKIP LOCKED` and a lease, so several server copies
@@ -49,25 +40,25 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
             return Ok(());
         };
         after_id = last;
-        let rows = sqlx::query(
-            "SELECT id, aggregate_id, kind, event_sequence, tracking_token, attempts, created_at FROM outbox
-              WHERE claimed_by = ? ORDER BY id",
-        )
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {ROW_COLUMNS} FROM outbox WHERE claimed_by = ? ORDER BY id"
+        ))
         .bind(&claim)
         .fetch_all(&app.pool)
         .await?;
         for row in rows {
-            let row = Row_ {
-                id: row.try_get("id")?,
-                aggregate_id: row.try_get("aggregate_id")?,
-                kind: row.try_get("kind")?,
-                event_sequence: row.try_get("event_sequence")?,
-                token: row.try_get("tracking_token")?,
-                attempts: row.try_get::<i32, _>("attempts")? as u32,
-                created_at: row.try_get("created_at")?,
+            let Some(mail) = Mail::from_row(&row) else {
+                // Written by a newer version, or damaged: never guessed at.
+                tracing::warn!(
+                    outbox_id = row.id,
+                    kind = row.kind,
+                    "outbox row not understood"
+                );
+                finish(app, &row, "skipped").await?;
+                continue;
             };
-            if let Err(error) = deliver(app, &row).await {
-                tracing::error!(outbox_id = row.id, aggregate_id = row.aggregate_id, %error, "outbox row failed");
+            if let Err(error) = deliver(app, &row, &mail).await {
+                tracing::error!(outbox_id = row.id, kind = row.kind, %error, "outbox row failed");
             }
         }
     }
@@ -115,31 +106,33 @@ async fn claim_rows(
     Ok(Some(last))
 }
 
-/// What to do with a row: send this message (and record the acknowledgement if it is one), or
-/// close the row without sending.
-pub(crate) enum Plan {
-    Send(lettre::Message),
-    Close(&'static str),
-}
-
-async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
-    let is_acknowledgement = row.kind == "acknowledgement";
-    let plan = match row.kind.as_str() {
-        "acknowledgement" => acknowledgement(app, row).await?,
-        "invitation" => notices::invitation(app, &row.aggregate_id, row.token.as_deref()).await?,
-        "citizen_verify" | "citizen_reset" | "citizen_email" => {
-            notices::citizen_link(app, &row.aggregate_id, &row.kind, row.token.as_deref()).await?
+async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
+    let acknowledged = match mail {
+        Mail::Acknowledgement { request, .. } => Some(request.as_str()),
+        _ => None,
+    };
+    let plan = match mail {
+        Mail::Acknowledgement { request, token } => acknowledgement(app, request, token).await?,
+        Mail::Notice {
+            request,
+            notice,
+            sequence,
+        } => notices::plan(app, request, *notice, *sequence).await?,
+        Mail::Invitation { staff, token } => notices::invitation(app, *staff, token).await?,
+        Mail::CitizenLink {
+            citizen,
+            purpose,
+            token,
+        } => notices::citizen_link(app, *citizen, *purpose, token).await?,
+        Mail::MonthlyReport { month, audience } => {
+            crate::statistics::scheduled::plan(app, month, *audience).await?
         }
-        crate::statistics::scheduled::OUTBOX_KIND => {
-            crate::statistics::scheduled::plan(app, &row.aggregate_id).await?
-        }
-        kind => notices::plan(app, &row.aggregate_id, kind, row.event_sequence).await?,
     };
     let mut message = match plan {
         Plan::Send(message) => message,
         Plan::Close(status) => return finish(app, row, status).await,
     };
-    if for_citizen(&row.kind) {
+    if mail.for_citizen() {
         let own = super::OwnAddresses::load(app).await?;
         if message
             .envelope()
@@ -149,29 +142,29 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         {
             // Never to Sportello's own mailboxes as if they were a citizen's: that is a loop.
             tracing::warn!(
-                aggregate_id = row.aggregate_id,
+                outbox_id = row.id,
                 kind = row.kind,
                 "mail to one of our own addresses not sent"
             );
-            if is_acknowledgement {
+            if let Some(request) = acknowledged {
                 let command = RequestCommand::RecordAcknowledgementFailure {
                     at: app.clock.now(),
-                    attempts: row.attempts + 1,
+                    attempts: row.attempts as u32 + 1,
                     reason: "own address".into(),
                 };
-                record(app, &row.aggregate_id, command).await?;
+                record(app, request, command).await?;
             }
             return finish(app, row, "own_address").await;
         }
     }
     stamp(&mut message, &app.config.public_url, row);
-    let attempts = row.attempts + 1;
+    let attempts = row.attempts as u32 + 1;
     match app.mail.send(message).await {
         Ok(()) => {
-            if is_acknowledgement {
+            if let Some(request) = acknowledged {
                 record(
                     app,
-                    &row.aggregate_id,
+                    request,
                     RequestCommand::RecordAcknowledgement {
                         at: app.clock.now(),
                     },
@@ -179,7 +172,8 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
                 .await?;
             }
             tracing::info!(
-                aggregate_id = row.aggregate_id,
+                outbox_id = row.id,
+                aggregate_id = mail.request(),
                 kind = row.kind,
                 attempts,
                 "mail sent"
@@ -189,7 +183,8 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
         Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
             let delay = backoff(app.config.mail_retry_base, attempts);
             tracing::warn!(
-                aggregate_id = row.aggregate_id,
+                outbox_id = row.id,
+                aggregate_id = mail.request(),
                 kind = row.kind,
                 attempts,
                 reason,
@@ -208,16 +203,17 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
             Ok(())
         }
         Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
-            if is_acknowledgement {
+            if let Some(request) = acknowledged {
                 let command = RequestCommand::RecordAcknowledgementFailure {
                     at: app.clock.now(),
                     attempts,
                     reason: reason.clone(),
                 };
-                record(app, &row.aggregate_id, command).await?;
+                record(app, request, command).await?;
             }
             tracing::warn!(
-                aggregate_id = row.aggregate_id,
+                outbox_id = row.id,
+                aggregate_id = mail.request(),
                 kind = row.kind,
                 attempts,
                 reason,
@@ -236,8 +232,8 @@ async fn deliver(app: &AppState, row: &Row_) -> anyhow::Result<()> {
 
 /// The acknowledgement of a new request, unless it was already acknowledged (a row reclaimed
 /// after a crash) or the citizen's data is gone.
-async fn acknowledgement(app: &AppState, row: &Row_) -> anyhow::Result<Plan> {
-    let history = event_store::history(&app.pool, &row.aggregate_id).await?;
+async fn acknowledgement(app: &AppState, request: &str, token: &str) -> anyhow::Result<Plan> {
+    let history = event_store::history(&app.pool, request).await?;
     if history
         .iter()
         .any(|event| matches!(event, RequestEvent::RequestAcknowledged { .. }))
@@ -261,14 +257,11 @@ async fn acknowledgement(app: &AppState, row: &Row_) -> anyhow::Result<Plan> {
         // The citizen's data was erased before the mail left: there is nobody to write to.
         return Ok(Plan::Close("cancelled"));
     };
-    let Some(token) = &row.token else {
-        anyhow::bail!("acknowledgement queued without its tracking token")
-    };
     let reference = reference.to_string();
     let ack = Acknowledgement {
         reference: &reference,
         kind: i18n::text(language, &format!("kind.{}", kind.code()), &[]),
-        topic: topic_name(app, &topic, language).await?,
+        topic: notices::topic_name(app, &topic, language).await?,
         received: i18n::date_time(language, received_at),
         answer_due: i18n::long_date(language, answer_due),
         tracking_link: format!("{}/segui/{token}", app.config.public_url),
@@ -277,20 +270,10 @@ async fn acknowledgement(app: &AppState, row: &Row_) -> anyhow::Result<Plan> {
     Ok(Plan::Send(message::acknowledgement(app, language, &ack)?))
 }
 
-/// Whether a kind of mail is written to a citizen (rather than to staff or a department).
-fn for_citizen(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "invitation" | "forwarded" | "reminder" | "handed_back" | OUTBOX_REPORT
-    )
-}
-
-const OUTBOX_REPORT: &str = crate::statistics::scheduled::OUTBOX_KIND;
-
 /// Headers every mail carries: a `Message-ID` made from its outbox row, so a resend after a
 /// crash carries the same one and receivers can drop the duplicate; and `Auto-Submitted:
 /// auto-generated` (RFC 3834), so out-of-office replies and other automatons do not answer.
-fn stamp(message: &mut lettre::Message, public_url: &str, row: &Row_) {
+fn stamp(message: &mut lettre::Message, public_url: &str, row: &Row) {
     use lettre::message::header::{HeaderName, HeaderValue, MessageId};
     let host = public_url
         .split("://")
@@ -332,7 +315,7 @@ async fn record(app: &AppState, aggregate_id: &str, command: RequestCommand) -> 
 }
 
 /// Closes a row and forgets the tracking token it carried.
-async fn finish(app: &AppState, row: &Row_, status: &str) -> anyhow::Result<()> {
+async fn finish(app: &AppState, row: &Row, status: &str) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE outbox SET status = ?, tracking_token = NULL, finished_at = ?, claimed_by = NULL,
                 claimed_until = NULL WHERE id = ?",
@@ -350,26 +333,6 @@ fn backoff(base: Duration, attempts: u32) -> chrono::Duration {
     let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
     let delay = base.saturating_mul(factor).min(MAX_BACKOFF);
     chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
-}
-
-pub(super) async fn topic_name(
-    app: &AppState,
-    code: &str,
-    language: Language,
-) -> anyhow::Result<String> {
-    let column = if language == Language::En {
-        "name_en"
-    } else {
-        "name_it"
-    };
-    let name: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT {column} FROM topics WHERE organisation_id = ? AND code = ?"
-    ))
-    .bind(app.organisation_id.to_string())
-    .bind(code)
-    .fetch_optional(&app.pool)
-    .await?;
-    Ok(name.unwrap_or_else(|| code.to_string()))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! removing or reordering any recorded event breaks every hash after it. (Removing a request's
 //! newest events leaves a shorter chain that still holds: the chain proves what is there was not
 //! changed, not that nothing came after it.) Written in the append's
-//! transaction (under the append lock); `verify` recomputes every chain and reports the breaks.
+//! transaction (under the append lock, `append`); `verify` recomputes every chain and reports
+//! the breaks.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -58,50 +59,6 @@ pub async fn previous(
     .fetch_optional(conn)
     .await?;
     Ok(hash.flatten().unwrap_or_else(|| GENESIS.to_string()))
-}
-
-/// Chains the events recorded before the chain existed, in order (once, at migration time).
-pub async fn chain_unchained(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
-    let mut chained = 0;
-    loop {
-        let mut tx = pool.begin().await?;
-        crate::event_store::lock_appends(&mut tx).await?;
-        let rows = sqlx::query(
-            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-               FROM events WHERE chain_hash IS NULL ORDER BY global_position LIMIT 1000",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            tx.commit().await?;
-            return Ok(chained);
-        }
-        for row in rows {
-            let (kind, id, sequence): (String, String, i64) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            let previous = previous(&mut tx, &kind, &id, sequence).await?;
-            let payload: Value = row.try_get(5)?;
-            let metadata: Value = row.try_get(6)?;
-            let chain_hash = hash(
-                &previous,
-                &id,
-                sequence,
-                &row.try_get::<String, _>(3)?,
-                &row.try_get::<String, _>(4)?,
-                &payload,
-                &metadata,
-            );
-            sqlx::query("UPDATE events SET chain_hash = ? WHERE aggregate_type = ? AND aggregate_id = ? AND sequence = ?")
-                .bind(chain_hash)
-                .bind(&kind)
-                .bind(&id)
-                .bind(sequence)
-                .execute(&mut *tx)
-                .await?;
-            chained += 1;
-        }
-        tx.commit().await?;
-    }
 }
 
 /// A place where a chain does not hold: which request (its reference when its first event

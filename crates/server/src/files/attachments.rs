@@ -7,8 +7,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
-pub const MAX_FILES: usize = 5;
-pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+pub use crate::web::upload::{MAX_FILES, MAX_FILE_BYTES};
 const THUMBNAIL_SIDE: u32 = 320;
 const MAX_IMAGE_SIDE: u32 = 12_000;
 
