@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::event_store::chain;
 use crate::staff::Role;
-use crate::web::auth::SignedIn;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The request with this reference ("2026/0000001"), if any: from the queue, or (when it has not
@@ -227,4 +227,13 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+/// The auditors' pages: find a request by reference, read and download its history.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/ufficio/revisione", get(find))
+        .route("/ufficio/revisione/{id}", get(page))
+        .route("/ufficio/revisione/{id}/json", get(export))
 }

@@ -8,7 +8,7 @@ use minijinja::context;
 use serde::Deserialize;
 use sportello_domain::Language;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::web::i18n::LANGUAGE_COOKIE;
 use crate::web::{cookies, AppError, Lang, Page, Result};
 
@@ -67,4 +67,13 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
 
 pub async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// The plain pages: home, the language switch, health.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/", get(home))
+        .route("/lingua/{lang}", get(language))
+        .route("/healthz", get(healthz))
 }

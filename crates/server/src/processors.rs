@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
 use crate::mail;
+use crate::state::AppState;
 
 const TICK: Duration = Duration::from_secs(1);
 

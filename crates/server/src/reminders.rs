@@ -10,8 +10,8 @@ use sportello_projections::queue;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::event_store::{self, CommandError};
+use crate::state::AppState;
 
 /// Sends every reminder due now; returns how many were recorded by this call.
 pub async fn run(app: &AppState) -> anyhow::Result<usize> {
@@ -80,7 +80,7 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
         .add(Job::new_async("0 17 * * * *", move |_id, _scheduler| {
             let app = retention_app.clone();
             Box::pin(async move {
-                if let Err(error) = crate::citizens::retention::run(&app).await {
+                if let Err(error) = crate::citizens::run_retention(&app).await {
                     tracing::error!(%error, "retention failed; the next run catches up");
                 }
             })
@@ -90,7 +90,7 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
         .add(Job::new_async("0 */15 * * * *", move |_id, _scheduler| {
             let app = reports_app.clone();
             Box::pin(async move {
-                if let Err(error) = crate::statistics::scheduled::run(&app).await {
+                if let Err(error) = crate::statistics::queue_monthly_reports(&app).await {
                     tracing::error!(%error, "monthly reports failed; the next run catches up");
                 }
             })
@@ -100,7 +100,7 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
         .add(Job::new_async("0 5 * * * *", move |_id, _scheduler| {
             let app = open_data_app.clone();
             Box::pin(async move {
-                if let Err(error) = crate::statistics::open_files::make_today(&app).await {
+                if let Err(error) = crate::statistics::make_open_data(&app).await {
                     tracing::error!(%error, "open data files failed; the next run tries again");
                 }
             })

@@ -14,8 +14,8 @@ use sportello_domain::Language;
 use std::collections::HashMap;
 
 use crate::admin::{log, Admin};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The editable pages: (slug, path, title key, default sections).
@@ -287,4 +287,14 @@ mod tests {
             "kept as text: the template escapes it"
         );
     }
+}
+
+/// The privacy notice and the accessibility statement, and their editing.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/privacy", get(privacy))
+        .route("/accessibilita", get(accessibility))
+        .route("/ufficio/amministrazione/pagine", get(edit))
+        .route("/ufficio/amministrazione/pagine/{slug}/{lang}", post(save))
 }

@@ -11,11 +11,12 @@ use minijinja::context;
 use uuid::Uuid;
 
 use super::{log, Admin};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::directory::canned::{self, CannedAnswer};
 use crate::directory::{self, Department, ExternalBody};
-use crate::intake::{self, is_email, TopicSetting};
+use crate::directory::{self as topics_store, TopicSetting};
+use crate::mail::is_email;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 type Fields = HashMap<String, String>;
@@ -84,7 +85,7 @@ async fn render(
     let (template, title_key, path) = (section.template, section.title_key, section.path);
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
-    let topics = intake::all_topics(&app.pool, app.organisation_id).await?;
+    let topics = topics_store::all_topics(&app.pool, app.organisation_id).await?;
     let answers = canned::all(&app.pool, app.organisation_id).await?;
     let kinds: Vec<(String, String)> = sportello_domain::Kind::ALL
         .iter()
@@ -337,7 +338,7 @@ pub async fn save_topic(
         )
         .await;
     }
-    intake::save_topic(&app.pool, app.organisation_id, &topic).await?;
+    topics_store::save_topic(&app.pool, app.organisation_id, &topic).await?;
     log(&app, &admin, "topic", None).await?;
     Ok(Redirect::to("/ufficio/amministrazione/argomenti").into_response())
 }
@@ -366,7 +367,7 @@ pub async fn save_answer(
     Form(fields): Form<Fields>,
 ) -> Result<Response> {
     check_csrf(&admin, &fields)?;
-    let topics = intake::all_topics(&app.pool, app.organisation_id).await?;
+    let topics = topics_store::all_topics(&app.pool, app.organisation_id).await?;
     let answer = CannedAnswer {
         id: text(&fields, "id"),
         title: text(&fields, "title"),

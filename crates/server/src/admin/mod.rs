@@ -18,9 +18,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::staff::Role;
-use crate::web::auth::SignedIn;
+use crate::staff::SignedIn;
+use crate::state::AppState;
 use crate::web::AppError;
 
 /// A signed-in administrator.
@@ -56,4 +56,44 @@ pub async fn log(
         .execute(&app.pool)
         .await?;
     Ok(())
+}
+
+/// The administration, and the invitation's page where a new member of staff sets a password.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/ufficio/amministrazione",
+            get(|| async { axum::response::Redirect::to("/ufficio/amministrazione/impostazioni") }),
+        )
+        .route(
+            "/ufficio/amministrazione/impostazioni",
+            get(settings).post(save_settings),
+        )
+        .route(
+            "/ufficio/amministrazione/uffici",
+            get(departments).post(save_department),
+        )
+        .route("/ufficio/amministrazione/enti", get(bodies).post(save_body))
+        .route(
+            "/ufficio/amministrazione/argomenti",
+            get(topics).post(save_topic),
+        )
+        .route(
+            "/ufficio/amministrazione/risposte",
+            get(answers).post(save_answer),
+        )
+        .route(
+            "/ufficio/amministrazione/personale",
+            get(users).post(add_user),
+        )
+        .route("/ufficio/amministrazione/personale/{id}", post(save_user))
+        .route(
+            "/ufficio/amministrazione/rapporti",
+            get(reports).post(save_reports),
+        )
+        .route(
+            "/ufficio/invito/{token}",
+            get(invitation).post(accept_invitation),
+        )
 }

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use sportello_domain::Language;
 
 use super::{log, Admin};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
-use crate::statistics::scheduled::{self, ReportSettings};
+use crate::staff::StaffBar;
+use crate::state::AppState;
+use crate::statistics::{self as scheduled, ReportSettings};
 use crate::web::form::{Errors, ShownError};
 use crate::web::{AppError, Lang, Page, Result};
 

@@ -12,9 +12,9 @@ use serde::Serialize;
 use sportello_domain::{Kind, Language, WorkingCalendar};
 
 use super::{log, Admin};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::settings::{self, parse_month_day, Settings};
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 #[derive(Serialize)]

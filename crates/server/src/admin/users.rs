@@ -17,10 +17,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{log, Admin};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::directory;
+use crate::staff::StaffBar;
 use crate::staff::{self, password, NewStaff, Role};
+use crate::state::AppState;
 use crate::web::{csrf, i18n, AppError, Lang, Page, Result};
 
 const INVITATION_DAYS: i64 = 7;

@@ -12,12 +12,12 @@ use sportello_domain::{Outcome, RequestCommand};
 use uuid::Uuid;
 
 use super::request::{action_of, render, visible_to, Visible};
-use crate::app::AppState;
 use crate::directory;
 use crate::event_store::{self, CommandError};
 use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::personal;
-use crate::web::auth::SignedIn;
+use crate::staff::SignedIn;
+use crate::state::AppState;
 use crate::web::upload::{read_multipart, Upload};
 use crate::web::{AppError, Lang, Result};
 

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::{rome_date, Channel, Kind, Language, Status};
 use sportello_projections::queue::{self, InboxFilter, InboxSort};
 
-use super::StaffBar;
-use crate::app::AppState;
 use crate::directory;
-use crate::intake::active_topics;
-use crate::web::auth::SignedIn;
+use crate::directory::active_topics;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, Lang, Page, Result};
 
 pub const PER_PAGE: u32 = 50;

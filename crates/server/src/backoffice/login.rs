@@ -8,9 +8,9 @@ use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::staff::SignedIn;
 use crate::staff::{self, password, sessions, throttle};
-use crate::web::auth::SignedIn;
+use crate::state::AppState;
 use crate::web::{cookies, csrf, AppError, ClientIp, Lang, Page, Result};
 
 #[derive(Deserialize, Default)]

@@ -13,35 +13,35 @@ pub use inbox::inbox;
 pub use login::{login, login_form, logout, logout_everywhere};
 pub use request::{answer_file, download, page, preview, visible_to, Visible};
 
-use serde::Serialize;
-
-use crate::staff::Staff;
-
-/// What the layout shows about the person signed in.
-#[derive(Serialize)]
-pub struct StaffBar {
-    pub name: String,
-    pub csrf_token: String,
-    pub urp: bool,
-    pub admin: bool,
-    pub front_office: bool,
-    pub auditor: bool,
-    pub statistics: bool,
-}
-
-impl StaffBar {
-    pub fn new(staff: &Staff, csrf_token: &str) -> StaffBar {
-        StaffBar {
-            name: staff.name.clone(),
-            csrf_token: csrf_token.to_string(),
-            urp: staff.is_urp(),
-            admin: staff.has(crate::staff::Role::Administrator),
-            front_office: staff.has(crate::staff::Role::FrontOffice) || staff.is_urp(),
-            auditor: staff.has(crate::staff::Role::Auditor)
-                || staff.has(crate::staff::Role::Administrator),
-            statistics: staff.has(crate::staff::Role::UrpManager)
-                || staff.has(crate::staff::Role::Administrator)
-                || staff.has(crate::staff::Role::Referent),
-        }
-    }
+/// Signing in (with the second factor), the inbox, a request's page, its files and actions.
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/ufficio/accesso", get(login_form).post(login))
+        .route(
+            "/ufficio/accesso/codice",
+            get(second_factor::code_form).post(second_factor::check_code),
+        )
+        .route(
+            "/ufficio/profilo/due-fattori",
+            get(second_factor::setup).post(second_factor::confirm_setup),
+        )
+        .route("/ufficio/esci", post(logout))
+        .route("/ufficio/esci-ovunque", post(logout_everywhere))
+        .route("/ufficio/richieste", get(inbox))
+        .route("/ufficio/richieste/{id}", get(page))
+        .route("/ufficio/richieste/{id}/allegati/{position}", get(download))
+        .route(
+            "/ufficio/richieste/{id}/allegati/{position}/anteprima",
+            get(preview),
+        )
+        .route(
+            "/ufficio/richieste/{id}/risposte/{sequence}/{index}",
+            get(answer_file),
+        )
+        .route(
+            "/ufficio/richieste/{id}/{action}",
+            post(act).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+        )
 }

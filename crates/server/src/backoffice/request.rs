@@ -12,13 +12,13 @@ use serde::Serialize;
 use sportello_domain::{Action, Language, Request, RequestEvent, Sealed, Status};
 use uuid::Uuid;
 
-use super::StaffBar;
-use crate::app::AppState;
 use crate::directory;
 use crate::event_store::{self, Recorded};
 use crate::personal::{self, PersonalData};
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
 use crate::staff::{self, Staff};
-use crate::web::auth::SignedIn;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// A request as staff may see it: its events and its state now.
@@ -209,7 +209,7 @@ pub async fn render(
     let today = sportello_domain::rome_date(app.clock.now());
     let due = visible.state.answer_due();
     // The topic's default office is offered first when forwarding.
-    let suggested_department = crate::intake::all_topics(&app.pool, app.organisation_id)
+    let suggested_department = crate::directory::all_topics(&app.pool, app.organisation_id)
         .await?
         .into_iter()
         .find(|t| &t.code == topic)

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::StaffBar;
-use crate::app::AppState;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
 use crate::staff::{self, sessions, totp};
-use crate::web::auth::SignedIn;
+use crate::state::AppState;
 use crate::web::{cookies, csrf, i18n, AppError, Lang, Page, Result};
 
 pub const CHALLENGE_COOKIE: &str = "sportello_challenge";

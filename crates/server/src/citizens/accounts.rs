@@ -13,11 +13,11 @@ use sportello_domain::Language;
 use std::collections::BTreeMap;
 
 use super::respond;
-use super::session::{self, CitizenSignedIn};
-use super::store::{self, NewCitizen, Purpose, Registered};
-use crate::app::AppState;
-use crate::intake::is_email;
+use crate::citizen_store::session::{self, CitizenSignedIn};
+use crate::citizen_store::{self as store, NewCitizen, Purpose, Registered};
+use crate::mail::is_email;
 use crate::staff::{password, sessions, throttle};
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::{csrf, is_local_path, AppError, ClientIp, Lang, Page, Result};
 

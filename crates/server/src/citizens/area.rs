@@ -10,9 +10,10 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_projections::citizen_status;
 
-use super::session::CitizenSignedIn;
-use super::{drafts, respond, store};
-use crate::app::AppState;
+use super::{drafts, respond};
+use crate::citizen_store as store;
+use crate::citizen_store::session::CitizenSignedIn;
+use crate::state::AppState;
 use crate::tracking::{self, Access};
 use crate::web::{i18n, ClientIp, Lang, Page, Result};
 

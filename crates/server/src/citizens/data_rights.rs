@@ -13,12 +13,12 @@ use sportello_domain::{ErasureReason, RequestCommand};
 use sportello_projections::citizen_status;
 use std::collections::BTreeMap;
 
-use super::session::{self, CitizenSignedIn};
-use super::store;
-use crate::app::AppState;
+use crate::citizen_store as store;
+use crate::citizen_store::session::{self, CitizenSignedIn};
 use crate::event_store::{self, CommandError};
 use crate::personal;
 use crate::staff::sessions;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::{AppError, Lang, Result};
 

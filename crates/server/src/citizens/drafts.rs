@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::Language;
 use uuid::Uuid;
 
-use super::session::CitizenSignedIn;
-use crate::app::AppState;
+use crate::citizen_store::session::CitizenSignedIn;
 use crate::intake::NewRequestForm;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Result};
 
 /// The fields a draft keeps.

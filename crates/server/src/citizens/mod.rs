@@ -8,13 +8,14 @@ pub mod data_rights;
 pub mod drafts;
 pub mod oidc;
 pub mod retention;
-pub mod session;
-pub mod store;
 
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-pub use session::CitizenSignedIn;
+pub use area::read_own_writes;
+pub use data_rights::erase_citizen;
+pub use drafts::{load as load_draft, remove as remove_draft, save as save_draft};
+pub use retention::run as run_retention;
 
 use crate::web::{AppError, Result};
 
@@ -28,4 +29,64 @@ pub fn respond(status: StatusCode, body: String, csrf_cookie: Option<String>) ->
         );
     }
     Ok(response)
+}
+
+/// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/area", get(area::home))
+        .route(
+            "/area/registrazione",
+            get(accounts::register_form).post(accounts::register),
+        )
+        .route(
+            "/area/conferma/{token}",
+            get(accounts::confirm_form).post(accounts::confirm),
+        )
+        .route(
+            "/area/accesso",
+            get(accounts::login_form).post(accounts::login),
+        )
+        .route("/area/accesso/oidc", post(oidc::start))
+        .route("/area/accesso/oidc/ritorno", get(oidc::callback))
+        .route("/area/esci", post(accounts::logout))
+        .route(
+            "/area/password-dimenticata",
+            get(accounts::forgot_form).post(accounts::forgot),
+        )
+        .route(
+            "/area/password/{token}",
+            get(accounts::reset_form).post(accounts::reset),
+        )
+        .route(
+            "/area/nuova-email/{token}",
+            get(accounts::email_confirm_form).post(accounts::email_confirm),
+        )
+        .route("/area/profilo", get(accounts::profile))
+        .route("/area/profilo/password", post(accounts::change_password))
+        .route("/area/profilo/email", post(accounts::change_email))
+        .route("/area/profilo/elimina", post(data_rights::delete_account))
+        .route("/area/dati", get(data_rights::export))
+        .route("/area/bozze/{id}/elimina", post(drafts::delete))
+        .route("/area/richieste/{id}", get(area::request))
+        .route(
+            "/area/richieste/{id}/risposta",
+            post(area::reply).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+        )
+        .route("/area/richieste/{id}/riapri", post(area::reopen))
+        .route("/area/richieste/{id}/valuta", post(area::rate))
+        .route(
+            "/area/richieste/{id}/allegati/{position}",
+            get(area::download),
+        )
+        .route(
+            "/area/richieste/{id}/allegati/{position}/anteprima",
+            get(area::preview),
+        )
+        .route(
+            "/area/richieste/{id}/risposte/{sequence}/{index}",
+            get(area::entry_file),
+        )
 }

@@ -17,10 +17,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-use super::session;
-use super::store::{self, NewCitizen};
-use crate::app::AppState;
+use crate::citizen_store::session;
+use crate::citizen_store::{self as store, NewCitizen};
 use crate::config::OidcConfig;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::{cookies, csrf, AppError, Lang, Page, Result};
 
@@ -438,8 +438,7 @@ async fn account_for(
     let now = app.clock.now();
     // An address of the Comune's own is nobody's personal contact (mail to it would loop).
     let own = crate::mail::OwnAddresses::load(app).await?;
-    let email =
-        text(&config.claim_email).filter(|e| crate::intake::is_email(e) && !own.contains(e));
+    let email = text(&config.claim_email).filter(|e| crate::mail::is_email(e) && !own.contains(e));
     // SPID's e-mail is declared by the person, not proven: only an explicit
     // `email_verified: true` lets the address find (and become) an account's.
     let email_verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);

@@ -7,7 +7,7 @@ use chrono::Months;
 use sportello_domain::ErasureReason;
 
 use super::data_rights::erase_request;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Requests handled per run, so one run never holds the database for long.
 const BATCH: i64 = 200;

@@ -23,10 +23,10 @@ use sqlx::{MySql, QueryBuilder};
 use uuid::Uuid;
 
 use super::NAMES;
-use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
 use crate::event_store::{append, lock_appends, metadata, NewEvent};
 use crate::intake::token_hash;
+use crate::state::AppState;
 
 /// Requests written per transaction.
 const BATCH: usize = 500;

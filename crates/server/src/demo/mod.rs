@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 pub mod history;
 
-use crate::app::AppState;
 use crate::intake::{file_request, Filed, Submission, ValidRequest};
+use crate::state::AppState;
 
 const SAMPLES: &[(Kind, &str, &str, &str)] = &[
     (Kind::Complaint, "lavori-pubblici", "Lampione spento in via Roma", "Il lampione davanti al civico 12 di via Roma è spento da due settimane e la sera la strada è buia."),
@@ -317,7 +317,7 @@ const MORE: &[(&str, &[&str], &[&str])] = &[
 /// Adds `count` published FAQs: the real ones first, then (for benchmarks) generated ones
 /// made of each topic's vocabulary.
 pub async fn seed_faqs(app: &AppState, count: usize) -> anyhow::Result<usize> {
-    use crate::faq::store::{save, Draft, Text};
+    use crate::faq::{save, Draft, Text};
     let now = app.clock.now();
     for index in 0..count {
         let draft = match FAQS.get(index) {

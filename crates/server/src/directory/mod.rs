@@ -4,6 +4,12 @@
 
 pub mod canned;
 
+mod topics;
+
+pub use topics::{
+    active_topics, all_topics, save_topic, topic_choices, topic_name, Topic, TopicSetting,
+};
+
 use std::collections::HashMap;
 
 use serde::Serialize;

@@ -15,12 +15,12 @@ use sqlx::{MySqlPool, Row};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
-use crate::faq::search;
+use crate::directory::active_topics;
 use crate::files::attachments;
-use crate::intake::active_topics;
-use crate::web::auth::SignedIn;
+use crate::search;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::upload::read_multipart;
 use crate::web::{AppError, Lang, Page, Result};
@@ -164,12 +164,12 @@ struct Group {
 
 fn grouped(
     documents: Vec<Document>,
-    topics: &[crate::intake::Topic],
+    topics: &[crate::directory::Topic],
     language: Language,
 ) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for document in documents {
-        let name = crate::intake::topic_name(topics, &document.topic_code, language);
+        let name = crate::directory::topic_name(topics, &document.topic_code, language);
         match groups.iter_mut().find(|g| g.topic == name) {
             Some(group) => group.documents.push(document),
             None => groups.push(Group {
@@ -253,7 +253,7 @@ async fn render_staff(
     status: StatusCode,
 ) -> Result<Response> {
     let documents = list(&app.pool, app.organisation_id, false, "").await?;
-    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
+    let topics = crate::directory::topic_choices(&app.pool, app.organisation_id, language).await?;
     let page = Page::new(
         language,
         "/ufficio/documenti",
@@ -503,4 +503,21 @@ pub async fn for_answer(
             )
         })
         .collect())
+}
+
+/// The documents library: the public list and downloads, and the URP's uploads.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/documenti", get(public_list))
+        .route("/documenti/{id}/scarica", get(download))
+        .route(
+            "/ufficio/documenti",
+            get(staff_list)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(MAX_BYTES + 2 * 1024 * 1024)),
+        )
+        .route("/ufficio/documenti/{id}", post(update))
+        .route("/ufficio/documenti/{id}/scarica", get(staff_download))
 }

@@ -6,7 +6,7 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::web::Result;
 
 /// How long after opening a suggestion a form may still be sent before it counts as answered.

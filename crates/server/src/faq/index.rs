@@ -17,7 +17,7 @@ use sqlx::MySqlPool;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use super::search;
+use crate::search;
 
 /// One published text of a FAQ, in one language.
 #[derive(Debug, Clone)]

@@ -4,6 +4,33 @@
 pub mod deflection;
 pub mod index;
 pub mod public;
-pub mod search;
 pub mod staff;
 pub mod store;
+
+pub use deflection::{
+    answered_between as deflections_between, new_session as new_deflection_session,
+    submitted as deflection_submitted, GRACE as DEFLECTION_GRACE,
+};
+pub use store::{save, Draft, Text};
+
+/// The FAQ's public pages and their editing by the URP.
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/faq", get(public::index))
+        .route("/faq/cerca", get(public::search_page))
+        .route("/faq/suggerimenti", get(public::suggestions))
+        .route("/faq/aperture", post(public::opened))
+        .route("/faq/argomenti/{code}", get(public::topic))
+        .route("/faq/{id}", get(public::question))
+        .route("/faq/{id}/voto", post(public::vote))
+        .route("/ufficio/faq", get(staff::list).post(staff::create))
+        .route("/ufficio/faq/nuova", get(staff::new_form))
+        .route("/ufficio/faq/mancanti", get(staff::missing))
+        .route(
+            "/ufficio/faq/{id}",
+            get(staff::edit_form).post(staff::update),
+        )
+        .route("/ufficio/faq/{id}/storia", get(staff::history))
+        .route("/ufficio/richieste/{id}/faq", post(staff::from_request))
+}

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::Language;
 use std::collections::HashMap;
 
-use super::search::{self, Piece};
 use super::store::{self, Faq};
-use crate::app::AppState;
-use crate::intake::active_topics;
+use crate::directory::active_topics;
+use crate::search::{self, Piece};
+use crate::state::AppState;
 use crate::web::{csrf, markup, AppError, ClientIp, Lang, Page, Result};
 
 /// Results per search page, and suggestions shown at once.
@@ -22,7 +22,7 @@ const RESULTS: u32 = 20;
 const SUGGESTIONS: u32 = 5;
 pub const COMMENT_MAX: usize = 1000;
 
-use crate::intake::topic_name;
+use crate::directory::topic_name;
 
 #[derive(Serialize)]
 struct Listed {

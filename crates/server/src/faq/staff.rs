@@ -14,13 +14,15 @@ use sportello_domain::{Language, RequestEvent};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use super::deflection;
 use super::store::{self, Draft, Faq, Text};
-use super::{deflection, search};
-use crate::app::AppState;
-use crate::backoffice::{visible_to, StaffBar};
-use crate::intake::active_topics;
+use crate::backoffice::visible_to;
+use crate::directory::active_topics;
 use crate::personal;
-use crate::web::auth::SignedIn;
+use crate::search;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
@@ -69,7 +71,7 @@ pub async fn list(
                     .text_in(language)
                     .map(|(t, _)| t.question.clone())
                     .unwrap_or_default(),
-                topic: crate::intake::topic_name(&topics, &faq.topic_code, language),
+                topic: crate::directory::topic_name(&topics, &faq.topic_code, language),
                 position: faq.position,
                 published: faq.published,
                 useful,
@@ -207,7 +209,7 @@ async fn render_editor(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Response> {
-    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
+    let topics = crate::directory::topic_choices(&app.pool, app.organisation_id, language).await?;
     let path = id
         .map(|id| format!("/ufficio/faq/{id}"))
         .unwrap_or_else(|| "/ufficio/faq/nuova".into());
@@ -601,7 +603,7 @@ pub async fn missing(
     let gaps: Vec<TopicGap> = rows
         .into_iter()
         .map(|(code, requests, faqs)| TopicGap {
-            topic: crate::intake::topic_name(&topics, &code, language),
+            topic: crate::directory::topic_name(&topics, &code, language),
             requests,
             faqs,
         })

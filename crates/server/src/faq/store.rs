@@ -8,7 +8,7 @@ use sqlx::{MySqlPool, Row};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::search;
+use crate::search;
 use crate::web::markup;
 
 /// A question and its answer in one language.

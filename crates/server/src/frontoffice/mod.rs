@@ -20,16 +20,17 @@ use uuid::Uuid;
 
 pub use receipt::{receipt_page, receipt_pdf};
 
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
-use crate::citizens::store::{self, Citizen, NewCitizen};
+use crate::citizen_store::{self as store, Citizen, NewCitizen};
+use crate::directory::active_topics;
 use crate::files::prepare_uploads;
 use crate::intake::{
-    active_topics, file_request, is_email, NewRequestForm, Submission, DESCRIPTION_MAX,
-    DESCRIPTION_MIN, SUBJECT_MAX,
+    file_request, NewRequestForm, Submission, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX,
 };
+use crate::mail::is_email;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
 use crate::staff::{Role, Staff};
-use crate::web::auth::SignedIn;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::upload::read_multipart;
 use crate::web::{i18n, AppError, Lang, Page, Result};
@@ -252,12 +253,9 @@ pub async fn erase(
         ))
         .into_response());
     }
-    let erased = crate::citizens::data_rights::erase_citizen(
-        &app,
-        &citizen,
-        &format!("staff:{}", signed_in.staff.id),
-    )
-    .await?;
+    let erased =
+        crate::citizens::erase_citizen(&app, &citizen, &format!("staff:{}", signed_in.staff.id))
+            .await?;
     tracing::info!(staff_id = %signed_in.staff.id, requests = erased, "citizen erased at the front office");
     Ok(Redirect::to("/ufficio/sportello?avviso=cancellato").into_response())
 }
@@ -293,7 +291,7 @@ pub async fn citizen(
     desk(&signed_in)?;
     let citizen = citizen_by_id(&app, &id).await?;
     let owner = owner_of(&app, &citizen).await?;
-    crate::citizens::area::read_own_writes(&app).await?;
+    crate::citizens::read_own_writes(&app).await?;
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
     let receipts: Vec<String> = if requests.is_empty() {
         Vec::new()
@@ -391,7 +389,7 @@ async fn render_entry(
     errors: &Errors,
     status: StatusCode,
 ) -> Result<Response> {
-    let topics = crate::intake::topic_choices(&app.pool, app.organisation_id, language).await?;
+    let topics = crate::directory::topic_choices(&app.pool, app.organisation_id, language).await?;
     let kinds: Vec<(String, String)> = Kind::ALL
         .iter()
         .map(|k| {
@@ -553,7 +551,7 @@ pub async fn request(
     desk(&signed_in)?;
     let citizen = citizen_by_id(&app, &citizen_id).await?;
     let owner = owner_of(&app, &citizen).await?;
-    crate::citizens::area::read_own_writes(&app).await?;
+    crate::citizens::read_own_writes(&app).await?;
     let tracked = citizen_status::request_of(&app.pool, &owner, &id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -595,4 +593,29 @@ pub(crate) async fn log_opening(
     .execute(&app.pool)
     .await?;
     Ok(())
+}
+
+/// The counter: `/ufficio` (which sends each person to their desk), citizens found or
+/// registered, requests entered for them, receipts.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/ufficio", get(landing))
+        .route("/ufficio/sportello", get(home))
+        .route("/ufficio/sportello/cittadini", post(create_citizen))
+        .route("/ufficio/sportello/cittadini/{id}", get(citizen))
+        .route(
+            "/ufficio/sportello/cittadini/{id}/nuova",
+            get(entry_form)
+                .post(enter)
+                .layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/ufficio/sportello/cittadini/{citizen}/richieste/{id}",
+            get(request),
+        )
+        .route("/ufficio/sportello/cittadini/{id}/cancella", post(erase))
+        .route("/ufficio/sportello/ricevute/{id}", get(receipt_page))
+        .route("/ufficio/sportello/ricevute/{id}/pdf", get(receipt_pdf))
 }

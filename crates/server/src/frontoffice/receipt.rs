@@ -10,10 +10,10 @@ use minijinja::context;
 use sportello_projections::citizen_status::{self, TrackedRequest};
 
 use super::{desk, qr};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::pdf;
-use crate::web::auth::SignedIn;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
+use crate::state::AppState;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// A request of this organisation, as its citizen sees it (the counter shows them the same).
@@ -94,8 +94,8 @@ async fn receipt(
         return Err(AppError::NotFound);
     }
     super::log_opening(app, signed_in, id).await?;
-    let topics = crate::intake::active_topics(&app.pool, app.organisation_id).await?;
-    let topic = crate::intake::topic_name(&topics, &request.topic_code, language);
+    let topics = crate::directory::active_topics(&app.pool, app.organisation_id).await?;
+    let topic = crate::directory::topic_name(&topics, &request.topic_code, language);
     Ok(Receipt {
         reference: request.reference.clone(),
         received: i18n::date_time(language, request.received_at),

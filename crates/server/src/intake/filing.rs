@@ -17,10 +17,10 @@ use sqlx::MySqlConnection;
 use uuid::Uuid;
 
 use super::ValidRequest;
-use crate::app::AppState;
 use crate::event_store::{append, lock_appends, metadata, NewEvent};
 use crate::files::{attachment_records, store_attachments, PreparedAttachment};
 use crate::personal::{self, PersonalData};
+use crate::state::AppState;
 use crate::web::AppError;
 
 /// A valid request with its prepared files and who sends it.

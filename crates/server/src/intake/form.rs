@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sportello_domain::Kind;
 
-use crate::mail::OwnAddresses;
+use crate::mail::{is_email, OwnAddresses};
 pub use crate::web::form::FieldError;
 
 /// The form as typed. Every field is a string so a mistake re-renders exactly what was sent.
@@ -171,26 +171,6 @@ fn clean_line(text: &str) -> String {
         .chars()
         .filter(|c| !c.is_control() && !crate::web::text::is_invisible_format(*c))
         .collect()
-}
-
-/// A practical check of an address: one @, a dotted domain, no spaces or header-breaking
-/// characters, and an address lettre accepts (so it can never alter a mail header).
-pub fn is_email(text: &str) -> bool {
-    if text.len() > 254
-        || text
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
-    {
-        return false;
-    }
-    let Some((local, domain)) = text.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && text.parse::<lettre::Address>().is_ok()
 }
 
 fn is_phone(text: &str) -> bool {

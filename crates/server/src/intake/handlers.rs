@@ -9,9 +9,10 @@ use sportello_domain::{Channel, FiledBy, Kind, Language};
 use uuid::Uuid;
 
 use super::form::{FieldError, NewRequestForm, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX};
-use super::{active_topics, file_request, Submission};
-use crate::app::AppState;
+use super::{file_request, Submission};
+use crate::directory::active_topics;
 use crate::files::{self, prepare_uploads, MAX_FILES, MAX_FILE_BYTES};
+use crate::state::AppState;
 use crate::web::upload::read_multipart;
 use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
 
@@ -27,11 +28,11 @@ pub async fn form(
     headers: HeaderMap,
     Query(query): Query<DraftQuery>,
 ) -> Result<Response> {
-    let citizen = crate::citizens::session::current(&app, &headers).await?;
+    let citizen = crate::citizen_store::session::current(&app, &headers).await?;
     let mut form = NewRequestForm::default();
     let mut draft = None;
     if let (Some(signed_in), Some(id)) = (&citizen, &query.bozza) {
-        form = crate::citizens::drafts::load(&app, signed_in.citizen.id, id)
+        form = crate::citizens::load_draft(&app, signed_in.citizen.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
         draft = Some(id.clone());
@@ -55,7 +56,7 @@ pub async fn form(
 }
 
 /// A signed-in citizen's name and address, where the form has none yet.
-fn fill_from_account(form: &mut NewRequestForm, citizen: &crate::citizens::store::Citizen) {
+fn fill_from_account(form: &mut NewRequestForm, citizen: &crate::citizen_store::Citizen) {
     let fill = |field: &mut String, value: &str| {
         if field.trim().is_empty() {
             *field = value.to_string();
@@ -93,7 +94,7 @@ pub async fn submit(
     };
     let draft = field("bozza").filter(|id| !id.is_empty());
     let form_session = field("form_session").unwrap_or_default();
-    let citizen = crate::citizens::session::current(&app, &headers).await?;
+    let citizen = crate::citizen_store::session::current(&app, &headers).await?;
     let signed_in = citizen.is_some();
     let form = &form;
     let render = |app, language, headers, form, errors, chosen, status| {
@@ -147,7 +148,7 @@ pub async fn submit(
         .await;
     }
     if let (Some(signed_in), Some("draft")) = (&citizen, field("action").as_deref()) {
-        crate::citizens::drafts::save(&app, signed_in.citizen.id, draft.as_deref(), form).await?;
+        crate::citizens::save_draft(&app, signed_in.citizen.id, draft.as_deref(), form).await?;
         return Ok(Redirect::to("/area?avviso=bozza").into_response());
     }
     let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
@@ -174,9 +175,9 @@ pub async fn submit(
             };
             let filed = file_request(&app, submission).await?;
             // The FAQ suggested while writing did not answer this one.
-            crate::faq::deflection::submitted(&app, &form_session).await?;
+            crate::faq::deflection_submitted(&app, &form_session).await?;
             if let (Some(signed_in), Some(draft)) = (&citizen, &draft) {
-                crate::citizens::drafts::remove(&app, signed_in.citizen.id, draft).await?;
+                crate::citizens::remove_draft(&app, signed_in.citizen.id, draft).await?;
             }
             Ok(Redirect::to(&format!("/segui/{}/ricevuta", filed.token)).into_response())
         }
@@ -280,7 +281,7 @@ async fn render(
             chosen => if errors.is_empty() { &[][..] } else { chosen },
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
             max_files => MAX_FILES, max_file_mb => MAX_FILE_BYTES / (1024 * 1024),
-            signed_in, draft, form_session => form_session.filter(|s| s.len() == 43).map(str::to_string).unwrap_or_else(crate::faq::deflection::new_session),
+            signed_in, draft, form_session => form_session.filter(|s| s.len() == 43).map(str::to_string).unwrap_or_else(crate::faq::new_deflection_session),
         },
     )?;
     let mut response = (status, Html(body)).into_response();

@@ -4,14 +4,21 @@
 mod filing;
 mod form;
 mod handlers;
-mod topics;
 
 pub use filing::{file_request, token_hash, Filed, Submission};
 pub use form::{
-    is_email, FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN,
-    SUBJECT_MAX,
+    FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX,
 };
 pub use handlers::{form, submit};
-pub use topics::{
-    active_topics, all_topics, save_topic, topic_choices, topic_name, Topic, TopicSetting,
-};
+
+/// The new-request form and its submission.
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/segnalazioni/nuova", get(form))
+        .route(
+            "/segnalazioni",
+            post(submit).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+        )
+}

@@ -7,8 +7,8 @@ use minijinja::context;
 use serde::Serialize;
 use sportello_domain::Language;
 
-use crate::app::AppState;
 use crate::personal::PersonalData;
+use crate::state::AppState;
 use crate::web::i18n;
 
 /// What the acknowledgement tells the citizen.

@@ -1,13 +1,13 @@
 //! E-mail: the outbox worker that sends what handlers queued, the transports (SMTP or `.eml`
 //! files), and the messages. No handler talks to SMTP.
 
+mod address;
 mod message;
 pub(crate) mod notices;
-mod own;
 mod transport;
 pub mod worker;
 
-pub use own::OwnAddresses;
+pub use address::{is_email, OwnAddresses};
 pub use transport::{SendFailure, Transport};
 
 /// What to do with an outbox row: send this message (and record the acknowledgement if it is

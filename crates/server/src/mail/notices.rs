@@ -12,11 +12,11 @@ use uuid::Uuid;
 use sportello_projections::outbox::{LinkPurpose, Notice as NoticeKind};
 
 use super::Plan;
-use crate::app::AppState;
 use crate::directory;
 use crate::event_store;
 use crate::personal;
 use crate::staff;
+use crate::state::AppState;
 use crate::web::i18n;
 
 #[derive(Serialize)]
@@ -227,7 +227,7 @@ async fn department_mail(
     if level == Some(ReminderLevel::Head) {
         to.extend(department.head_email.clone());
     }
-    to.retain(|address| crate::intake::is_email(address));
+    to.retain(|address| crate::mail::is_email(address));
     to.sort();
     to.dedup();
     if to.is_empty() {
@@ -355,7 +355,7 @@ async fn handed_back_mail(
     let to: Vec<String> = staff::urp_emails(&app.pool, app.organisation_id)
         .await?
         .into_iter()
-        .filter(|address| crate::intake::is_email(address))
+        .filter(|address| crate::mail::is_email(address))
         .collect();
     if to.is_empty() {
         return Ok(Plan::Close("skipped"));
@@ -520,7 +520,7 @@ pub(super) async fn citizen_link(
         return Ok(Plan::Close("cancelled"));
     }
     let kind = purpose.code();
-    let Some(citizen) = crate::citizens::store::find(&app.pool, id).await? else {
+    let Some(citizen) = crate::citizen_store::find(&app.pool, id).await? else {
         return Ok(Plan::Close("cancelled"));
     };
     let (path, to) = match purpose {
@@ -528,7 +528,7 @@ pub(super) async fn citizen_link(
         LinkPurpose::Reset => ("password", citizen.email.clone()),
         LinkPurpose::NewEmail => (
             "nuova-email",
-            crate::citizens::store::link_address(&app.pool, token).await?,
+            crate::citizen_store::link_address(&app.pool, token).await?,
         ),
     };
     let Some(to) = to else {

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::message::{self, Acknowledgement};
 use super::notices;
 use super::{Plan, SendFailure};
-use crate::app::AppState;
 use crate::event_store::{self, CommandError};
 use crate::personal;
+use crate::state::AppState;
 use crate::web::i18n;
 
 const LEASE: Duration = Duration::from_secs(120);
@@ -125,7 +125,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
             token,
         } => notices::citizen_link(app, *citizen, *purpose, token).await?,
         Mail::MonthlyReport { month, audience } => {
-            crate::statistics::scheduled::plan(app, month, *audience).await?
+            crate::statistics::monthly_report(app, month, *audience).await?
         }
     };
     let mut message = match plan {

@@ -2,10 +2,15 @@
 //! throttling. Who may do what is decided here (`Staff::may_*`), from the database on every
 //! request, so a role change takes effect at once on existing sessions.
 
+mod bar;
 pub mod password;
 pub mod sessions;
+mod signed_in;
 pub mod throttle;
 pub mod totp;
+
+pub use bar::StaffBar;
+pub use signed_in::SignedIn;
 
 use std::str::FromStr;
 
@@ -192,7 +197,7 @@ pub async fn add(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Uuid, AddStaffError> {
     let email = new.email.trim().to_lowercase();
-    if !crate::intake::is_email(&email) {
+    if !crate::mail::is_email(&email) {
         return Err(AddStaffError::Invalid("the e-mail address is not valid"));
     }
     if new.name.trim().is_empty() {

@@ -13,11 +13,11 @@ use super::export;
 use super::figures::{self, Figures, Scope};
 use super::period::{self, Period};
 use super::report::{self, Names, Table};
-use crate::app::AppState;
-use crate::backoffice::StaffBar;
 use crate::directory;
+use crate::staff::SignedIn;
+use crate::staff::StaffBar;
 use crate::staff::{Role, Staff};
-use crate::web::auth::SignedIn;
+use crate::state::AppState;
 use crate::web::form::{Errors, ShownError};
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
@@ -71,7 +71,7 @@ fn scope_for(staff: &Staff, organisation_id: String) -> Result<Scope> {
 
 /// The names of topics (active or not) and departments, in the reader's language.
 pub async fn names(app: &AppState, language: Language) -> Result<Names> {
-    let topics = crate::intake::all_topics(&app.pool, app.organisation_id).await?;
+    let topics = crate::directory::all_topics(&app.pool, app.organisation_id).await?;
     Ok(Names {
         language,
         topics: topics

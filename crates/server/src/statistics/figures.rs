@@ -17,6 +17,9 @@ use super::period::{Bucket, Period};
 use super::quantiles::{Histogram, Quantiles};
 use crate::web::Result;
 
+/// The smallest count shown in public as it is (smaller ones are pooled or held back).
+pub const SMALL: i64 = 5;
+
 /// Whose requests are counted: the organisation, optionally some departments only (a referent's),
 /// and the filters chosen.
 #[derive(Debug, Clone, Default)]
@@ -294,9 +297,9 @@ pub async fn compute(
     if scope.is_whole() {
         let from = sportello_domain::rome_midnight(period.from);
         let to = sportello_domain::rome_midnight(period.to.succ_opt().expect("a next day"));
-        let settled = now - crate::faq::deflection::GRACE;
+        let settled = now - crate::faq::DEFLECTION_GRACE;
         totals.deflections =
-            Some(crate::faq::deflection::answered_between(pool, from, to.min(settled)).await?);
+            Some(crate::faq::deflections_between(pool, from, to.min(settled)).await?);
     }
 
     Ok(Figures {

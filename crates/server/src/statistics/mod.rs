@@ -16,3 +16,16 @@ pub mod report;
 pub mod scheduled;
 
 pub use dashboard::{dashboard, download};
+pub use open_files::make_today as make_open_data;
+pub(crate) use scheduled::plan as monthly_report;
+pub use scheduled::{load, run as queue_monthly_reports, save, ReportSettings};
+
+/// The public figures and open data, and the staff's dashboard with its exports.
+pub fn routes() -> axum::Router<crate::state::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/statistiche", get(public::page))
+        .route("/statistiche/dati/{file}", get(open_files::download))
+        .route("/ufficio/statistiche", get(dashboard))
+        .route("/ufficio/statistiche/esporta/{format}", get(download))
+}

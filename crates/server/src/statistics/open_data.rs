@@ -13,10 +13,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sportello_domain::Language;
 
-use super::open_files::Writer;
-use super::public::SMALL;
+use super::figures::SMALL;
 use super::quantiles::Histogram;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::web::{AppError, Result};
 
 pub const LICENCE: (&str, &str) = (
@@ -121,12 +120,17 @@ type Record = (
     Option<NaiveDate>,
 );
 
+/// Where a dataset's rows go, one at a time (the open data file being written).
+pub(super) trait Rows {
+    async fn row(&mut self, row: &Map<String, Value>) -> Result<()>;
+}
+
 /// Writes the rows of a dataset as of the end of the day before `today`.
 pub(super) async fn write_rows(
     app: &AppState,
     name: &str,
     today: NaiveDate,
-    out: &mut Writer,
+    out: &mut impl Rows,
 ) -> Result<()> {
     let organisation = app.organisation_id.to_string();
     match name {
@@ -219,7 +223,7 @@ async fn aggregates(app: &AppState, today: NaiveDate) -> Result<Vec<Map<String, 
     .fetch_all(&app.pool)
     .await?;
     let topics: BTreeMap<String, String> =
-        crate::intake::all_topics(&app.pool, app.organisation_id)
+        crate::directory::all_topics(&app.pool, app.organisation_id)
             .await?
             .into_iter()
             .map(|t| (t.code, t.name_it))

@@ -16,8 +16,8 @@ use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::sync::Mutex;
 
-use super::open_data::{description, write_rows, Dataset, DATASETS, LICENCE};
-use crate::app::AppState;
+use super::open_data::{description, write_rows, Dataset, Rows, DATASETS, LICENCE};
+use crate::state::AppState;
 use crate::web::{AppError, Result};
 
 /// A dataset's file being written: the CSV header or the JSON document's head, the rows as they
@@ -62,7 +62,21 @@ impl Writer {
         self.file.write_all(bytes).await.map_err(AppError::internal)
     }
 
-    pub async fn row(&mut self, row: &Map<String, Value>) -> Result<()> {
+    async fn finish(mut self) -> Result<()> {
+        if self.json {
+            self.write(b"]}").await?;
+        }
+        self.file.flush().await.map_err(AppError::internal)?;
+        self.file
+            .get_mut()
+            .sync_all()
+            .await
+            .map_err(AppError::internal)
+    }
+}
+
+impl Rows for Writer {
+    async fn row(&mut self, row: &Map<String, Value>) -> Result<()> {
         let text = if self.json {
             let separator = if self.rows == 0 { "" } else { "," };
             format!(
@@ -74,18 +88,6 @@ impl Writer {
         };
         self.rows += 1;
         self.write(text.as_bytes()).await
-    }
-
-    async fn finish(mut self) -> Result<()> {
-        if self.json {
-            self.write(b"]}").await?;
-        }
-        self.file.flush().await.map_err(AppError::internal)?;
-        self.file
-            .get_mut()
-            .sync_all()
-            .await
-            .map_err(AppError::internal)
     }
 }
 

@@ -12,14 +12,11 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_domain::{rome_date, Language};
 
-use super::figures::{self, share, Figures, Line, Scope};
+use super::figures::{self, share, Figures, Line, Scope, SMALL};
 use super::period::Period;
 use super::report::{self, Cell};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::web::{i18n, Lang, Page, Result};
-
-/// The smallest count shown as it is.
-pub const SMALL: i64 = 5;
 
 /// A line of the public tables, already formatted and suppressed.
 #[derive(Debug, Serialize, PartialEq)]

@@ -15,8 +15,8 @@ use super::dashboard::{figures_for, report_files};
 use super::figures::Scope;
 use super::period::Period;
 use super::report::{self, Cell};
-use crate::app::AppState;
 use crate::mail::Plan;
+use crate::state::AppState;
 use crate::web::i18n;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,11 +11,11 @@ use serde::Serialize;
 use sportello_domain::{Language, RequestCommand};
 
 use super::{render_page, Access};
-use crate::app::AppState;
 use crate::event_store::{self, CommandError};
 use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal;
+use crate::state::AppState;
 use crate::web::form::Errors;
 use crate::web::upload::read_multipart;
 use crate::web::{csrf, AppError, ClientIp, Lang, Result};

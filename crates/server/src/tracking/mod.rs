@@ -13,8 +13,8 @@ use minijinja::context;
 use serde::Serialize;
 use sportello_projections::citizen_status::{self, Owner, TrackedRequest};
 
-use crate::app::AppState;
 use crate::directory::{self, ExternalBody};
+use crate::state::AppState;
 
 use crate::intake::token_hash;
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
@@ -554,4 +554,26 @@ mod tests {
             "attachment; filename=\"perch_ _x_.pdf\"; filename*=UTF-8''perch%C3%A9%20%22x%22.pdf"
         );
     }
+}
+
+/// The private link's pages: the request, its confirmation, its files, and the citizen's
+/// reply, reopening and rating.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/segui/{token}", get(page))
+        .route("/segui/{token}/ricevuta", get(confirmation))
+        .route(
+            "/segui/{token}/risposte/{sequence}/{index}",
+            get(answer_file),
+        )
+        .route(
+            "/segui/{token}/risposta",
+            post(reply).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+        )
+        .route("/segui/{token}/riapri", post(reopen))
+        .route("/segui/{token}/valuta", post(rate))
+        .route("/segui/{token}/allegati/{position}", get(download))
+        .route("/segui/{token}/allegati/{position}/anteprima", get(preview))
 }

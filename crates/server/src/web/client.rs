@@ -10,19 +10,19 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp
 where
-    AppState: FromRef<S>,
+    std::sync::Arc<Config>: FromRef<S>,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientIp, Self::Rejection> {
-        let app = AppState::from_ref(state);
+        let config = std::sync::Arc::<Config>::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -35,7 +35,7 @@ where
         Ok(ClientIp(client_address(
             peer,
             forwarded,
-            &app.config.trusted_proxies,
+            &config.trusted_proxies,
         )))
     }
 }

@@ -7,8 +7,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
-use super::{i18n, Page};
-use crate::app::AppState;
+use super::{i18n, Page, Templates};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -113,8 +112,19 @@ impl IntoResponse for AppError {
     }
 }
 
+/// What an error page needs: the templates and the organisation's name.
+#[derive(Clone)]
+pub struct ErrorPages {
+    pub templates: std::sync::Arc<Templates>,
+    pub organisation_name: String,
+}
+
 /// Renders error responses as pages in the visitor's language.
-pub async fn render_errors(State(app): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn render_errors(
+    State(app): State<ErrorPages>,
+    request: Request,
+    next: Next,
+) -> Response {
     let language = i18n::from_headers(request.headers());
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
@@ -143,7 +153,7 @@ pub async fn render_errors(State(app): State<AppState>, request: Request, next: 
 }
 
 fn page(
-    app: &AppState,
+    app: &ErrorPages,
     status: StatusCode,
     language: sportello_domain::Language,
     path: &str,

@@ -3,7 +3,6 @@
 //! the one error type with its pages.
 
 pub mod assets;
-pub mod auth;
 pub mod checked;
 pub mod client;
 pub mod cookies;
@@ -28,7 +27,7 @@ pub fn query_string(pairs: &[(&str, &String)]) -> String {
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", auth::encode(v)))
+        .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -42,6 +41,19 @@ pub fn is_local_path(path: &str) -> bool {
         && path
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%".contains(&b))
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn encode(path: &str) -> String {
+    path.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

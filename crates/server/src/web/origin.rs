@@ -9,10 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppError;
-use crate::app::AppState;
+use crate::config::Config;
 
 pub async fn same_origin_only(
-    State(app): State<AppState>,
+    State(config): State<std::sync::Arc<Config>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -20,7 +20,7 @@ pub async fn same_origin_only(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && !is_same_origin(request.headers(), &app.config.public_url) {
+    if !safe && !is_same_origin(request.headers(), &config.public_url) {
         tracing::warn!(method = %request.method(), "cross-origin request refused");
         return AppError::Csrf.into_response();
     }

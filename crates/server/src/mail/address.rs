@@ -1,11 +1,31 @@
-//! Sportello's own addresses: the sender, every department's address and head, every member of
+//! E-mail addresses: what counts as one (`is_email`), and Sportello's own: the sender, every department's address and head, every member of
 //! staff. None of them may be a citizen's contact (an acknowledgement to the sender's own mailbox
 //! starts a loop), and the mail worker never writes to one of them about a request as if it
 //! were a citizen.
 
 use std::collections::HashSet;
 
-use crate::app::AppState;
+use crate::state::AppState;
+
+/// A practical check of an address: one @, a dotted domain, no spaces or header-breaking
+/// characters, and an address lettre accepts (so it can never alter a mail header).
+pub fn is_email(text: &str) -> bool {
+    if text.len() > 254
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
+    {
+        return false;
+    }
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && text.parse::<lettre::Address>().is_ok()
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct OwnAddresses(HashSet<String>);

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::store::{self, Citizen};
-use crate::app::AppState;
+use crate::citizen_store::{self as store, Citizen};
 use crate::staff::sessions::{self, Owner};
-use crate::web::auth::encode;
+use crate::state::AppState;
+use crate::web::encode;
 use crate::web::{cookies, AppError};
 
 /// A signed-in citizen.
@@ -62,7 +62,13 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let app = AppState::from_ref(state);
         match current(&app, &parts.headers).await {
-            Ok(Some(signed_in)) => Ok(signed_in),
+            Ok(Some(signed_in)) => {
+                // The session's token is what the area's forms carry (`web::checked`).
+                parts.extensions.insert(crate::web::checked::SessionToken(
+                    signed_in.csrf_token.clone(),
+                ));
+                Ok(signed_in)
+            }
             Ok(None) => {
                 let back = if parts.method == axum::http::Method::GET {
                     parts

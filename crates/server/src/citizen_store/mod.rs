@@ -2,6 +2,10 @@
 //! sign in (password, OpenID Connect, or not at all for someone the front office registered),
 //! and the single-use links mailed to them.
 
+pub mod session;
+
+pub use session::CitizenSignedIn;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};

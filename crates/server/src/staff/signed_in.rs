@@ -5,9 +5,10 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::cookies;
-use crate::app::AppState;
 use crate::staff::{self, sessions, Staff};
+use crate::state::AppState;
+use crate::web::checked::SessionToken;
+use crate::web::{cookies, encode};
 
 /// A signed-in member of staff allowed into the back office.
 #[derive(Debug, Clone)]
@@ -20,7 +21,7 @@ pub struct SignedIn {
 impl SignedIn {
     /// Whether a staff form's token is this session's (compared in constant time).
     pub fn csrf_ok(&self, token: &str) -> bool {
-        super::csrf::constant_time_eq(self.csrf_token.as_bytes(), token.as_bytes())
+        crate::web::csrf::constant_time_eq(self.csrf_token.as_bytes(), token.as_bytes())
     }
 }
 
@@ -56,7 +57,7 @@ where
         let session = match sessions::load(&app.pool, &cookie, now).await {
             Ok(Some(session)) => session,
             Ok(None) => return Err(to_login()),
-            Err(error) => return Err(super::AppError::internal(error).into_response()),
+            Err(error) => return Err(crate::web::AppError::internal(error).into_response()),
         };
         let sessions::Owner::Staff(staff_id) = session.owner else {
             return Err(to_login());
@@ -70,8 +71,8 @@ where
             {
                 staff
             }
-            Ok(_) => return Err(super::AppError::NotFound.into_response()),
-            Err(error) => return Err(super::AppError::internal(error).into_response()),
+            Ok(_) => return Err(crate::web::AppError::NotFound.into_response()),
+            Err(error) => return Err(crate::web::AppError::internal(error).into_response()),
         };
         // Where two factors are required, someone without them may only set them up or leave.
         let path = parts.uri.path();
@@ -81,26 +82,17 @@ where
                     return Err(Redirect::to("/ufficio/profilo/due-fattori").into_response());
                 }
                 Ok(_) => {}
-                Err(error) => return Err(super::AppError::internal(error).into_response()),
+                Err(error) => return Err(crate::web::AppError::internal(error).into_response()),
             }
         }
+        // The session's token is what this person's forms carry (`web::checked`).
+        parts
+            .extensions
+            .insert(SessionToken(session.csrf_token.clone()));
         Ok(SignedIn {
             staff,
             csrf_token: session.csrf_token,
             cookie,
         })
     }
-}
-
-/// Percent-encodes a path for a query parameter.
-pub fn encode(path: &str) -> String {
-    path.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -1,0 +1,119 @@
+//! The application state every handler shares: one field per shared thing, each with a comment.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::MySqlPool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::event_store::{self, Requests};
+use crate::mail::Transport;
+use crate::web::checked::CsrfKey;
+use crate::web::{RateLimiter, Templates};
+use crate::{db, faq};
+
+/// The default organisation created by the first migration (one Comune per install for now).
+pub const DEFAULT_ORGANISATION: Uuid = Uuid::from_u128(0x6f1c2a7e_4b0d_4c57_9a39_1b7c1d0e0001);
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The one database: events, read models, files, outbox, secrets.
+    pub pool: MySqlPool,
+    /// The request aggregate's command side (cqrs-es over our event log).
+    pub requests: Arc<Requests>,
+    /// Page and mail templates with the translation catalogue.
+    pub templates: Arc<Templates>,
+    /// Where "now" comes from.
+    pub clock: Clock,
+    /// Signs CSRF tokens; the same for every server copy (kept in the database).
+    pub csrf_secret: Arc<Vec<u8>>,
+    /// Woken after this copy appends events, so projections catch up at once.
+    pub events_appended: Arc<Notify>,
+    /// Woken after this copy queues mail.
+    pub mail_queued: Arc<Notify>,
+    /// Submissions per client per hour (per copy).
+    pub submissions: Arc<RateLimiter>,
+    /// SMTP, or `.eml` files when no SMTP server is configured.
+    pub mail: Arc<Transport>,
+    /// The organisation these pages serve.
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    /// The published FAQs' search index, rebuilt when another save changes them (any copy).
+    pub faq_index: faq::index::SharedIndex,
+    /// The organisation's settings as last read (at most `recent::STALENESS` old).
+    pub kept_settings: Arc<crate::recent::Recent<crate::settings::Settings>>,
+}
+
+impl AppState {
+    /// Connects the pieces to an already migrated database.
+    pub async fn build(config: Config, pool: MySqlPool, clock: Clock) -> anyhow::Result<AppState> {
+        let csrf_secret = db::shared_secret(&pool, "csrf_secret").await?;
+        let organisation_name: String =
+            sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
+                .bind(DEFAULT_ORGANISATION.to_string())
+                .fetch_one(&pool)
+                .await?;
+        let mail = Transport::from_config(&config)?;
+        Ok(AppState {
+            submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
+            config: Arc::new(config),
+            requests: Arc::new(event_store::requests(pool.clone())),
+            pool,
+            templates: Arc::new(Templates::new()),
+            clock,
+            csrf_secret: Arc::new(csrf_secret),
+            events_appended: Arc::new(Notify::new()),
+            mail_queued: Arc::new(Notify::new()),
+            mail: Arc::new(mail),
+            organisation_id: DEFAULT_ORGANISATION,
+            organisation_name,
+            faq_index: Default::default(),
+            kept_settings: Default::default(),
+        })
+    }
+
+    /// The organisation's settings: as saved through this copy, or at most a second old when
+    /// another copy saved them (pages do not read them from the database each time).
+    pub async fn settings(&self) -> Result<crate::settings::Settings, sqlx::Error> {
+        self.kept_settings
+            .get(|| crate::settings::load(&self.pool, self.organisation_id, &self.config))
+            .await
+    }
+
+    /// Whether cookies must be marked Secure (the public URL is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.config.public_url.starts_with("https://")
+    }
+}
+
+/// The CSRF forms' key, for `web::checked`'s extractors.
+impl FromRef<AppState> for CsrfKey {
+    fn from_ref(app: &AppState) -> CsrfKey {
+        CsrfKey {
+            secret: app.csrf_secret.clone(),
+            secure: app.secure_cookies(),
+        }
+    }
+}
+
+/// The configuration, for the kernel's extractors and middleware.
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(app: &AppState) -> Arc<Config> {
+        app.config.clone()
+    }
+}
+
+/// What error pages need, for `web::error::render_errors`.
+impl FromRef<AppState> for crate::web::error::ErrorPages {
+    fn from_ref(app: &AppState) -> crate::web::error::ErrorPages {
+        crate::web::error::ErrorPages {
+            templates: app.templates.clone(),
+            organisation_name: app.organisation_name.clone(),
+        }
+    }
+}
