@@ -8,15 +8,17 @@ mod commands;
 mod events;
 mod reference;
 mod rome;
+mod status;
 mod vocabulary;
 
 pub use actions::{Action, Capacity};
-pub use aggregate::{decide_after, decide_new, Request, RequestError, Standing, Status};
+pub use aggregate::{decide_after, decide_new, Request, RequestError};
 pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
 pub use events::{Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT_VERSION};
 pub use reference::{Reference, ReferenceError};
 pub use rome::{rome_date, rome_midnight, rome_year};
+pub use status::{Standing, Status};
 pub use vocabulary::{Channel, Kind, Language, Outcome, ReminderLevel};
 
 #[cfg(test)]

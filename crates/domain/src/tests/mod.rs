@@ -3,6 +3,7 @@
 mod actions;
 mod citizen;
 mod receive;
+mod waiting_and_reminders;
 mod workflow;
 
 use chrono::{DateTime, NaiveDate, Utc};

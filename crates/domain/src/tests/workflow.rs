@@ -7,17 +7,17 @@ use uuid::Uuid;
 use super::*;
 use crate::*;
 
-const OPERATOR: Uuid = Uuid::from_u128(1);
-const REFERENT: Uuid = Uuid::from_u128(2);
-const ROADS: Uuid = Uuid::from_u128(10);
-const PARKS: Uuid = Uuid::from_u128(11);
-const REGION: Uuid = Uuid::from_u128(20);
+pub(super) const OPERATOR: Uuid = Uuid::from_u128(1);
+pub(super) const REFERENT: Uuid = Uuid::from_u128(2);
+pub(super) const ROADS: Uuid = Uuid::from_u128(10);
+pub(super) const PARKS: Uuid = Uuid::from_u128(11);
+pub(super) const REGION: Uuid = Uuid::from_u128(20);
 
 pub(super) fn t(minutes: i64) -> DateTime<Utc> {
     at("2026-03-10T09:00:00Z") + chrono::Duration::minutes(minutes)
 }
 
-fn received_event() -> RequestEvent {
+pub(super) fn received_event() -> RequestEvent {
     received("2026/0000001", t(0), date(2026, 4, 9))
 }
 
@@ -438,163 +438,6 @@ fn outcomes_must_match_what_happened() {
             outcome: Outcome::NotCompetent,
         })
         .then_expect_error(RequestError::RedirectToCloseAsNotCompetent);
-}
-
-#[test]
-fn a_reply_after_a_question_resumes_the_clock_and_moves_the_deadline() {
-    // Asked on 10 March, answered on 20 March: ten days paused, due 9 April → 19 April (a
-    // Sunday) → Monday 20 April.
-    let mut events = history_to(Status::InEvaluation);
-    events.push(RequestEvent::InformationRequested {
-        by: OPERATOR,
-        at: at("2026-03-10T10:00:00Z"),
-        message: sealed(),
-    });
-    let reply_at = at("2026-03-20T08:00:00Z");
-    RequestTest::with(())
-        .given(events)
-        .when(RequestCommand::RecordCitizenReply {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-        })
-        .then_expect_events(vec![RequestEvent::CitizenReplied {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            answer_due: date(2026, 4, 20),
-        }]);
-}
-
-#[test]
-fn a_reply_without_a_question_leaves_the_deadline_and_the_status() {
-    let reply_at = t(60);
-    let result = RequestTest::with(())
-        .given(history_to(Status::TakenInCharge))
-        .when(RequestCommand::RecordCitizenReply {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-        })
-        .inspect_result()
-        .unwrap();
-    assert_eq!(
-        result,
-        vec![RequestEvent::CitizenReplied {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            answer_due: date(2026, 4, 9)
-        }]
-    );
-}
-
-#[test]
-fn a_reply_returns_the_request_to_whoever_asked() {
-    let mut request = Request::default();
-    for event in history_to(Status::TakenInCharge) {
-        request.apply(event);
-    }
-    request.apply(RequestEvent::InformationRequested {
-        by: REFERENT,
-        at: t(20),
-        message: sealed(),
-    });
-    assert_eq!(request.status(), Status::WaitingForCitizen);
-    request.apply(RequestEvent::CitizenReplied {
-        at: t(30),
-        message: sealed(),
-        attachments: vec![],
-        answer_due: date(2026, 4, 9),
-    });
-    assert_eq!(request.status(), Status::TakenInCharge);
-    assert_eq!(request.department(), Some(ROADS));
-}
-
-#[test]
-fn each_reminder_is_recorded_once_and_the_head_only_after_the_referents() {
-    use ReminderLevel::*;
-    let remind = |level| RequestCommand::Remind {
-        at: t(100),
-        department: ROADS,
-        level,
-    };
-    let reminded = |level| RequestEvent::RequestReminded {
-        at: t(100),
-        department: ROADS,
-        level,
-    };
-    RequestTest::with(())
-        .given(history_to(Status::Forwarded))
-        .when(remind(Head))
-        .then_expect_error(RequestError::EscalationBeforeReminder);
-    RequestTest::with(())
-        .given(history_to(Status::Forwarded))
-        .when(remind(Referents))
-        .then_expect_events(vec![reminded(Referents)]);
-    let mut events = history_to(Status::Forwarded);
-    events.push(reminded(Referents));
-    RequestTest::with(())
-        .given(events.clone())
-        .when(remind(Referents))
-        .then_expect_error(RequestError::AlreadyReminded);
-    RequestTest::with(())
-        .given(events.clone())
-        .when(remind(Head))
-        .then_expect_events(vec![reminded(Head)]);
-    events.push(reminded(Head));
-    RequestTest::with(())
-        .given(events)
-        .when(remind(Head))
-        .then_expect_error(RequestError::AlreadyReminded);
-}
-
-#[test]
-fn a_new_forwarding_starts_its_reminders_afresh() {
-    let mut events = history_to(Status::Forwarded);
-    events.push(RequestEvent::RequestReminded {
-        at: t(100),
-        department: ROADS,
-        level: ReminderLevel::Referents,
-    });
-    events.push(RequestEvent::RequestHandedBack {
-        by: REFERENT,
-        at: t(101),
-        department: ROADS,
-        note: sealed(),
-    });
-    events.push(RequestEvent::RequestForwarded {
-        by: OPERATOR,
-        at: t(102),
-        department: PARKS,
-        note: None,
-    });
-    RequestTest::with(())
-        .given(events)
-        .when(RequestCommand::Remind {
-            at: t(200),
-            department: PARKS,
-            level: ReminderLevel::Referents,
-        })
-        .then_expect_events(vec![RequestEvent::RequestReminded {
-            at: t(200),
-            department: PARKS,
-            level: ReminderLevel::Referents,
-        }]);
-}
-
-#[test]
-fn a_reminder_for_another_department_is_refused() {
-    RequestTest::with(())
-        .given(history_to(Status::Forwarded))
-        .when(RequestCommand::Remind {
-            at: t(100),
-            department: PARKS,
-            level: ReminderLevel::Referents,
-        })
-        .then_expect_error(RequestError::WrongDepartment);
 }
 
 #[test]
