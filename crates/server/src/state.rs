@@ -85,6 +85,20 @@ impl AppState {
             .await
     }
 
+    /// Renders a page in the layout, in `language`, for this organisation.
+    pub fn render(
+        &self,
+        language: sportello_domain::Language,
+        view: crate::web::View,
+    ) -> crate::web::Result<axum::response::Response> {
+        view.render(&self.templates, &self.organisation_name, language)
+    }
+
+    /// What public forms' CSRF tokens are made and checked with.
+    pub fn csrf_key(&self) -> CsrfKey {
+        CsrfKey::from_ref(self)
+    }
+
     /// Whether cookies must be marked Secure (the public URL is HTTPS).
     pub fn secure_cookies(&self) -> bool {
         self.config.public_url.starts_with("https://")

@@ -2,10 +2,9 @@
 //! phases, and each request's page with the same actions as the tracking link. A request that is
 //! not theirs is a 404 on every URL.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Form;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_projections::citizen_status;
@@ -15,6 +14,8 @@ use crate::citizen_store as store;
 use crate::citizen_store::session::CitizenSignedIn;
 use crate::state::AppState;
 use crate::tracking::{self, Access};
+use crate::tracking::{RatingForm, ReopenForm, ReplyForm, Sent};
+use crate::web::checked::{CsrfForm, CsrfMultipart, Refused};
 use crate::web::{i18n, ClientIp, Lang, Page, Result};
 
 #[derive(Serialize)]
@@ -115,10 +116,10 @@ pub async fn reply(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    multipart: Multipart,
+    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
-    tracking::reply_with(&app, language, client, &headers, &access, multipart).await
+    tracking::reply_with(&app, language, client, &headers, &access, submitted).await
 }
 
 pub async fn reopen(
@@ -127,10 +128,10 @@ pub async fn reopen(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    submitted: std::result::Result<CsrfForm<ReopenForm>, Refused<ReopenForm>>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
-    tracking::reopen_with(&app, language, &headers, &access, fields).await
+    tracking::reopen_with(&app, language, &headers, &access, Sent::of(submitted)?).await
 }
 
 pub async fn rate(
@@ -139,10 +140,10 @@ pub async fn rate(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    submitted: std::result::Result<CsrfForm<RatingForm>, Refused<RatingForm>>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
-    tracking::rate_with(&app, language, &headers, &access, fields).await
+    tracking::rate_with(&app, language, &headers, &access, Sent::of(submitted)?).await
 }
 
 pub async fn download(

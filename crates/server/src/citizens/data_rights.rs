@@ -7,11 +7,9 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde_json::json;
 use sportello_domain::{ErasureReason, RequestCommand};
 use sportello_projections::citizen_status;
-use std::collections::BTreeMap;
 
 use crate::citizen_store as store;
 use crate::citizen_store::session::{self, CitizenSignedIn};
@@ -19,6 +17,7 @@ use crate::event_store::{self, CommandError};
 use crate::personal;
 use crate::staff::sessions;
 use crate::state::AppState;
+use crate::web::checked::CsrfForm;
 use crate::web::form::Errors;
 use crate::web::{AppError, Lang, Result};
 
@@ -239,7 +238,13 @@ async fn delete_stored(
     Ok(())
 }
 
-type Fields = BTreeMap<String, String>;
+/// The account deletion's form: the password (when the account has one) and the confirmation.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Deletion {
+    delete_password: String,
+    confirm: String,
+}
 
 /// Deleting the account: every request's personal data is erased, then the account itself.
 pub async fn delete_account(
@@ -247,38 +252,27 @@ pub async fn delete_account(
     Lang(language): Lang,
     crate::web::ClientIp(client): crate::web::ClientIp,
     signed_in: CitizenSignedIn,
-    Form(form): Form<Fields>,
+    CsrfForm(form): CsrfForm<Deletion>,
 ) -> Result<Response> {
-    let given = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    if !signed_in.csrf_ok(given("csrf_token")) {
-        return Err(AppError::Csrf);
-    }
     let citizen = &signed_in.citizen;
     let mut errors = Errors::new();
     if citizen.has_password
-        && !super::accounts::current_password_ok(&app, client, citizen.id, given("delete_password"))
-            .await?
+        && !super::passwords::current_ok(&app, client, citizen.id, &form.delete_password).await?
     {
         errors.add("delete_password", "area.error.current_password");
     }
-    if given("confirm") != "yes" {
+    if form.confirm != "yes" {
         errors.add("delete_confirm", "area.error.delete_confirm");
     }
     if !errors.is_empty() {
-        let page = crate::web::Page::new(
-            language,
-            "/area/profilo",
-            &app.organisation_name,
-            "area.profile.title",
-        );
-        let body = app.templates.render(
-            "area/profile.html",
-            minijinja::context! {
-                lang => page.lang, page, citizen, csrf_token => signed_in.csrf_token,
-                form => Fields::new(), errors => errors.shown(language),
-            },
-        )?;
-        return super::respond(StatusCode::UNPROCESSABLE_ENTITY, body, None);
+        let view =
+            crate::web::View::new("area/profile.html", "/area/profilo", "area.profile.title")
+                .with(minijinja::context! {
+                    citizen, csrf_token => signed_in.csrf_token,
+                    form => minijinja::context! {}, errors => errors.shown(language),
+                })
+                .status(StatusCode::UNPROCESSABLE_ENTITY);
+        return app.render(language, view);
     }
     let erased = erase_citizen(&app, citizen, &format!("citizen:{}", citizen.id)).await?;
     tracing::info!(

@@ -3,15 +3,15 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sportello_domain::Language;
 use uuid::Uuid;
 
 use crate::citizen_store::session::CitizenSignedIn;
 use crate::intake::NewRequestForm;
 use crate::state::AppState;
+use crate::web::checked::{CsrfForm, NoFields};
 use crate::web::{i18n, AppError, Result};
 
 /// The fields a draft keeps.
@@ -125,20 +125,12 @@ pub async fn remove(app: &AppState, citizen_id: Uuid, draft_id: &str) -> Result<
     Ok(())
 }
 
-#[derive(Deserialize)]
-pub struct TokenOnly {
-    csrf_token: String,
-}
-
 pub async fn delete(
     State(app): State<AppState>,
     signed_in: CitizenSignedIn,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnly>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    if !signed_in.csrf_ok(&form.csrf_token) {
-        return Err(AppError::Csrf);
-    }
     remove(&app, signed_in.citizen.id, &id).await?;
     Ok(Redirect::to("/area").into_response())
 }

@@ -2,12 +2,15 @@
 //! citizen, replies, reopening and rating, drafts, and the citizen's data rights (export,
 //! erasure) with the retention job that anonymises old requests.
 
-pub mod accounts;
 pub mod area;
 pub mod data_rights;
 pub mod drafts;
 pub mod oidc;
+mod passwords;
+pub mod profile;
+pub mod registration;
 pub mod retention;
+pub mod sign_in;
 
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -39,34 +42,34 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/area", get(area::home))
         .route(
             "/area/registrazione",
-            get(accounts::register_form).post(accounts::register),
+            get(registration::register_form).post(registration::register),
         )
         .route(
             "/area/conferma/{token}",
-            get(accounts::confirm_form).post(accounts::confirm),
+            get(registration::confirm_form).post(registration::confirm),
         )
         .route(
             "/area/accesso",
-            get(accounts::login_form).post(accounts::login),
+            get(sign_in::login_form).post(sign_in::login),
         )
         .route("/area/accesso/oidc", post(oidc::start))
         .route("/area/accesso/oidc/ritorno", get(oidc::callback))
-        .route("/area/esci", post(accounts::logout))
+        .route("/area/esci", post(sign_in::logout))
         .route(
             "/area/password-dimenticata",
-            get(accounts::forgot_form).post(accounts::forgot),
+            get(registration::forgot_form).post(registration::forgot),
         )
         .route(
             "/area/password/{token}",
-            get(accounts::reset_form).post(accounts::reset),
+            get(registration::reset_form).post(registration::reset),
         )
         .route(
             "/area/nuova-email/{token}",
-            get(accounts::email_confirm_form).post(accounts::email_confirm),
+            get(profile::email_confirm_form).post(profile::email_confirm),
         )
-        .route("/area/profilo", get(accounts::profile))
-        .route("/area/profilo/password", post(accounts::change_password))
-        .route("/area/profilo/email", post(accounts::change_email))
+        .route("/area/profilo", get(profile::profile))
+        .route("/area/profilo/password", post(profile::change_password))
+        .route("/area/profilo/email", post(profile::change_email))
         .route("/area/profilo/elimina", post(data_rights::delete_account))
         .route("/area/dati", get(data_rights::export))
         .route("/area/bozze/{id}/elimina", post(drafts::delete))

@@ -7,7 +7,6 @@
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -15,14 +14,14 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
 use crate::citizen_store::session;
 use crate::citizen_store::{self as store, NewCitizen};
 use crate::config::OidcConfig;
 use crate::state::AppState;
+use crate::web::checked::{CsrfForm, NoFields};
 use crate::web::form::Errors;
-use crate::web::{cookies, csrf, AppError, Lang, Page, Result};
+use crate::web::{cookies, csrf, AppError, Lang, Result};
 
 const BROWSER_COOKIE: &str = "sportello_oidc";
 const LOGIN_LIFETIME: Duration = Duration::minutes(10);
@@ -101,23 +100,16 @@ fn failed(
 ) -> Result<Response> {
     let mut errors = Errors::new();
     errors.add("oidc", key);
-    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(
-        language,
-        "/area/accesso",
-        &app.organisation_name,
-        "area.login.title",
-    );
-    let mut form = BTreeMap::new();
-    form.insert("torna".to_string(), "/area".to_string());
-    let body = app.templates.render(
+    let view = super::registration::public(
+        app,
+        headers,
         "area/login.html",
-        context! {
-            lang => page.lang, page, form, csrf_token, errors => errors.shown(language),
-            oidc => app.config.oidc.as_ref().map(|o| o.button_label.clone()),
-        },
-    )?;
-    super::respond(status, body, cookie)
+        "/area/accesso",
+        "area.login.title",
+    )
+    .with(context! { form => context! { torna => "/area" }, errors => errors.shown(language) })
+    .status(status);
+    app.render(language, view)
 }
 
 /// Starts a sign-in: a POST (it stores the login in progress), answered with the redirect to
@@ -127,17 +119,9 @@ pub async fn start(
     Lang(language): Lang,
     crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
-    Form(form): Form<BTreeMap<String, String>>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
     let config = app.config.oidc.clone().ok_or(AppError::NotFound)?;
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        form.get("csrf_token").map(String::as_str),
-        app.secure_cookies(),
-    ) {
-        return Err(AppError::Csrf);
-    }
     if !app.submissions.allow(client) {
         return Err(AppError::TooManyRequests);
     }

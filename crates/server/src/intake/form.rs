@@ -1,14 +1,15 @@
 //! The new-request form: what was typed (kept as typed, to show it again) and its parsing into a
 //! valid request, or the list of field errors.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sportello_domain::Kind;
 
 use crate::mail::{is_email, OwnAddresses};
 pub use crate::web::form::FieldError;
 
 /// The form as typed. Every field is a string so a mistake re-renders exactly what was sent.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NewRequestForm {
     pub kind: String,
     pub topic: String,

@@ -1,10 +1,10 @@
 //! The form's two routes: showing it, and receiving it.
 
-use axum::extract::{Multipart, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sportello_domain::{Channel, FiledBy, Kind, Language};
 use uuid::Uuid;
 
@@ -13,8 +13,8 @@ use super::{file_request, Submission};
 use crate::directory::active_topics;
 use crate::files::{self, prepare_uploads, MAX_FILES, MAX_FILE_BYTES};
 use crate::state::AppState;
-use crate::web::upload::read_multipart;
-use crate::web::{csrf, i18n, AppError, ClientIp, Lang, Page, Result};
+use crate::web::checked::{CsrfMultipart, Refused};
+use crate::web::{i18n, AppError, ClientIp, Lang, Result, View};
 
 #[derive(serde::Deserialize)]
 pub struct DraftQuery {
@@ -40,19 +40,14 @@ pub async fn form(
     if let Some(signed_in) = &citizen {
         fill_from_account(&mut form, &signed_in.citizen);
     }
-    render(
-        &app,
-        language,
-        &headers,
-        &form,
-        &[],
-        &[],
-        StatusCode::OK,
-        citizen.is_some(),
-        draft.as_deref(),
-        None,
-    )
-    .await
+    let shown = Shown {
+        signed_in: citizen.is_some(),
+        draft,
+        form_session: None,
+        chosen: Vec::new(),
+    };
+    let view = form_view(&app, language, &headers, &form, &[], &shown).await?;
+    app.render(language, view)
 }
 
 /// A signed-in citizen's name and address, where the form has none yet.
@@ -73,82 +68,77 @@ fn fill_from_account(form: &mut NewRequestForm, citizen: &crate::citizen_store::
     }
 }
 
+/// What the form sends: the request as typed, a draft it continues, the anonymous session the
+/// FAQ's suggestions were counted under, and whether it is only saved as a draft.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Sending {
+    #[serde(flatten)]
+    request: NewRequestForm,
+    bozza: String,
+    form_session: String,
+    action: String,
+}
+
 pub async fn submit(
     State(app): State<AppState>,
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    multipart: Multipart,
+    submitted: std::result::Result<CsrfMultipart<Sending>, Refused<CsrfMultipart<Sending>>>,
 ) -> Result<Response> {
-    let received = read_multipart(multipart).await?;
-    let mut form = NewRequestForm::default();
-    for (name, value) in &received.fields {
-        form.set(name, value.clone());
-    }
-    let field = |name: &str| {
-        received
-            .fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+    let (sent, forged) = match submitted {
+        Ok(sent) => (sent, false),
+        Err(Refused::Forged(sent)) => (sent, true),
+        Err(Refused::Malformed(error)) => return Err(error),
     };
-    let draft = field("bozza").filter(|id| !id.is_empty());
-    let form_session = field("form_session").unwrap_or_default();
+    let Sending {
+        request: form,
+        bozza,
+        form_session,
+        action,
+    } = sent.form;
+    let draft = Some(bozza).filter(|id| !id.is_empty());
     let citizen = crate::citizen_store::session::current(&app, &headers).await?;
-    let signed_in = citizen.is_some();
-    let form = &form;
-    let render = |app, language, headers, form, errors, chosen, status| {
-        render(
-            app,
-            language,
-            headers,
-            form,
-            errors,
-            chosen,
-            status,
-            signed_in,
-            draft.as_deref(),
-            Some(form_session.as_str()),
-        )
+    let shown = Shown {
+        signed_in: citizen.is_some(),
+        draft: draft.clone(),
+        form_session: Some(form_session.clone()),
+        chosen: sent
+            .uploads
+            .iter()
+            .map(|upload| files::safe_name(&upload.name))
+            .collect(),
     };
-    let chosen: Vec<String> = received
-        .uploads
-        .iter()
-        .map(|upload| files::safe_name(&upload.name))
-        .collect();
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        received.csrf_token.as_deref(),
-        app.secure_cookies(),
-    ) {
-        let errors = [general_error("form.error.csrf")];
-        return render(
-            &app,
-            language,
-            &headers,
-            form,
-            &errors,
-            &chosen,
+    let again = |errors: Vec<FieldError>, status| {
+        let (form, shown) = (&form, &shown);
+        let app = &app;
+        let headers = &headers;
+        async move {
+            app.render(
+                language,
+                form_view(app, language, headers, form, &errors, shown)
+                    .await?
+                    .status(status),
+            )
+        }
+    };
+    if forged {
+        return again(
+            vec![general_error("form.error.csrf")],
             StatusCode::FORBIDDEN,
         )
         .await;
     }
     if !app.submissions.allow(client) {
-        let errors = [general_error("form.error.too_many")];
-        return render(
-            &app,
-            language,
-            &headers,
-            form,
-            &errors,
-            &chosen,
+        return again(
+            vec![general_error("form.error.too_many")],
             StatusCode::TOO_MANY_REQUESTS,
         )
         .await;
     }
-    if let (Some(signed_in), Some("draft")) = (&citizen, field("action").as_deref()) {
-        crate::citizens::save_draft(&app, signed_in.citizen.id, draft.as_deref(), form).await?;
+    if let (Some(signed_in), "draft") = (&citizen, action.as_str()) {
+        crate::citizens::save_draft(&app, signed_in.citizen.id, draft.as_deref(), &form).await?;
         return Ok(Redirect::to("/area?avviso=bozza").into_response());
     }
     let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
@@ -158,44 +148,34 @@ pub async fn submit(
         .collect();
     let own = crate::mail::OwnAddresses::load(&app).await?;
     let parsed = form.parse(&topics, &own);
-    let (prepared, mut errors) = prepare_uploads(received.uploads, received.too_large).await?;
-    match parsed {
-        Ok(request) if errors.is_empty() => {
-            let submission = Submission {
-                request,
-                attachments: prepared,
-                language,
-                channel: Channel::Web,
-                actor: "citizen".into(),
-                correlation_id: Uuid::new_v4().to_string(),
-                filed_by: FiledBy {
-                    citizen: citizen.as_ref().map(|c| c.citizen.id),
-                    ..FiledBy::default()
-                },
-            };
-            let filed = file_request(&app, submission).await?;
-            // The FAQ suggested while writing did not answer this one.
-            crate::faq::deflection_submitted(&app, &form_session).await?;
-            if let (Some(signed_in), Some(draft)) = (&citizen, &draft) {
-                crate::citizens::remove_draft(&app, signed_in.citizen.id, draft).await?;
-            }
-            Ok(Redirect::to(&format!("/segui/{}/ricevuta", filed.token)).into_response())
-        }
+    let (prepared, mut errors) = prepare_uploads(sent.uploads, sent.too_large).await?;
+    let request = match parsed {
+        Ok(request) if errors.is_empty() => request,
         parsed => {
             let mut all = parsed.err().unwrap_or_default();
             all.append(&mut errors);
-            render(
-                &app,
-                language,
-                &headers,
-                form,
-                &all,
-                &chosen,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            return again(all, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
+    };
+    let submission = Submission {
+        request,
+        attachments: prepared,
+        language,
+        channel: Channel::Web,
+        actor: "citizen".into(),
+        correlation_id: Uuid::new_v4().to_string(),
+        filed_by: FiledBy {
+            citizen: citizen.as_ref().map(|c| c.citizen.id),
+            ..FiledBy::default()
+        },
+    };
+    let filed = file_request(&app, submission).await?;
+    // The FAQ suggested while writing did not answer this one.
+    crate::faq::deflection_submitted(&app, &form_session).await?;
+    if let (Some(signed_in), Some(draft)) = (&citizen, &draft) {
+        crate::citizens::remove_draft(&app, signed_in.citizen.id, draft).await?;
     }
+    Ok(Redirect::to(&format!("/segui/{}/ricevuta", filed.token)).into_response())
 }
 
 fn general_error(message: &'static str) -> FieldError {
@@ -221,23 +201,26 @@ struct Choice {
     label: String,
 }
 
-/// Renders the form, keeping `form` as typed. `chosen` names files that must be chosen again.
-#[allow(clippy::too_many_arguments)]
-async fn render(
+/// What the page shows besides the form: whether someone is signed in (a draft can be saved),
+/// the draft being continued, the FAQ's anonymous session, the files to choose again.
+struct Shown {
+    signed_in: bool,
+    draft: Option<String>,
+    form_session: Option<String>,
+    chosen: Vec<String>,
+}
+
+/// The form, keeping `form` as typed, with `errors`.
+async fn form_view(
     app: &AppState,
     language: Language,
     headers: &HeaderMap,
     form: &NewRequestForm,
     errors: &[FieldError],
-    chosen: &[String],
-    status: StatusCode,
-    signed_in: bool,
-    draft: Option<&str>,
-    form_session: Option<&str>,
-) -> Result<Response> {
-    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let topics = active_topics(&app.pool, app.organisation_id).await?;
-    let topics: Vec<Choice> = topics
+    shown: &Shown,
+) -> Result<View> {
+    let topics: Vec<Choice> = active_topics(&app.pool, app.organisation_id)
+        .await?
         .into_iter()
         .map(|topic| Choice {
             label: if language == Language::En {
@@ -255,7 +238,7 @@ async fn render(
             label: i18n::text(language, &format!("kind.{}", kind.code()), &[]),
         })
         .collect();
-    let shown: Vec<ShownError> = errors
+    let shown_errors: Vec<ShownError> = errors
         .iter()
         .enumerate()
         .map(|(index, error)| ShownError {
@@ -268,28 +251,18 @@ async fn render(
             ),
         })
         .collect();
-    let page = Page::new(
-        language,
-        "/segnalazioni/nuova",
-        &app.organisation_name,
-        "form.title",
-    );
-    let body = app.templates.render(
-        "new_request.html",
-        context! {
-            lang => page.lang, page, form, errors => shown, kinds, topics, csrf_token,
-            chosen => if errors.is_empty() { &[][..] } else { chosen },
+    let form_session = shown
+        .form_session
+        .clone()
+        .filter(|s| s.len() == 43)
+        .unwrap_or_else(crate::faq::new_deflection_session);
+    Ok(View::new("new_request.html", "/segnalazioni/nuova", "form.title")
+        .public_form(&app.csrf_key(), headers)
+        .with(context! {
+            form, errors => shown_errors, kinds, topics,
+            chosen => if errors.is_empty() { Vec::new() } else { shown.chosen.clone() },
             description_min => DESCRIPTION_MIN, description_max => DESCRIPTION_MAX, subject_max => SUBJECT_MAX,
             max_files => MAX_FILES, max_file_mb => MAX_FILE_BYTES / (1024 * 1024),
-            signed_in, draft, form_session => form_session.filter(|s| s.len() == 43).map(str::to_string).unwrap_or_else(crate::faq::new_deflection_session),
-        },
-    )?;
-    let mut response = (status, Html(body)).into_response();
-    if let Some(cookie) = csrf_cookie {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+            signed_in => shown.signed_in, draft => shown.draft, form_session,
+        }))
 }

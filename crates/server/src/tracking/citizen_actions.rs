@@ -3,22 +3,21 @@
 //! request within the period, and rate the answer in two steps (stars, then reasons and a
 //! comment: the Designers Italia rating pattern, which works without JavaScript).
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sportello_domain::{Language, RequestCommand};
 
-use super::{render_page, Access};
+use super::{tracking_view, Access};
 use crate::event_store::{self, CommandError};
 use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal;
 use crate::state::AppState;
+use crate::web::checked::{CsrfForm, CsrfMultipart, Refused};
 use crate::web::form::Errors;
-use crate::web::upload::read_multipart;
-use crate::web::{csrf, AppError, ClientIp, Lang, Result};
+use crate::web::{AppError, ClientIp, Lang, Result};
 
 /// Reasons offered after a good rating (4–5 stars) and after a poor one (1–3).
 pub const POSITIVE_REASONS: &[&str] = &["clear", "easy", "fast", "helpful", "other"];
@@ -35,23 +34,60 @@ pub struct CitizenForm {
     pub comment: String,
 }
 
+/// What the citizen sends, as it arrived: the fields, and whether the form's token was good
+/// (a page shows the form again with what was typed either way).
+pub struct Sent<T> {
+    pub form: T,
+    pub forged: bool,
+}
+
+impl<T> Sent<T> {
+    pub fn of(submitted: std::result::Result<CsrfForm<T>, Refused<T>>) -> Result<Sent<T>> {
+        match submitted {
+            Ok(CsrfForm(form)) => Ok(Sent {
+                form,
+                forged: false,
+            }),
+            Err(Refused::Forged(form)) => Ok(Sent { form, forged: true }),
+            Err(Refused::Malformed(error)) => Err(error),
+        }
+    }
+}
+
+/// A reply's fields (its files come beside them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyForm {
+    message: String,
+}
+
+/// A reopening's fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReopenForm {
+    reason: String,
+}
+
+/// A rating's fields: the first step sends the stars; the second the reasons and a comment too.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RatingForm {
+    stars: String,
+    reasons: Vec<String>,
+    comment: String,
+    step: String,
+}
+
 pub async fn reply(
     State(app): State<AppState>,
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(token): Path<String>,
-    multipart: Multipart,
+    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
 ) -> Result<Response> {
-    reply_with(
-        &app,
-        language,
-        client,
-        &headers,
-        &Access::Token(token),
-        multipart,
-    )
-    .await
+    let access = Access::Token(token);
+    reply_with(&app, language, client, &headers, &access, submitted).await
 }
 
 /// A reply: more information, or the answer to a question (which resumes the answer clock),
@@ -63,35 +99,28 @@ pub async fn reply_with(
     client: std::net::IpAddr,
     headers: &HeaderMap,
     access: &Access,
-    multipart: Multipart,
+    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    let received = read_multipart(multipart).await?;
+    let (sent, forged) = match submitted {
+        Ok(sent) => (sent, false),
+        Err(Refused::Forged(sent)) => (sent, true),
+        Err(Refused::Malformed(error)) => return Err(error),
+    };
     let form = CitizenForm {
-        message: received
-            .fields
-            .iter()
-            .find(|(name, _)| name == "message")
-            .map(|(_, v)| v.trim().replace("\r\n", "\n"))
-            .unwrap_or_default(),
+        message: sent.form.message.trim().replace("\r\n", "\n"),
         ..CitizenForm::default()
     };
     let mut errors = Errors::new();
     let fail = |errors: Errors, status: StatusCode| {
         let (request, form) = (&request, &form);
         async move {
-            render_page(
-                app, language, headers, access, request, form, &errors, status,
-            )
-            .await
+            let view =
+                tracking_view(app, language, headers, access, request, form, &errors).await?;
+            app.render(language, view.status(status))
         }
     };
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        headers,
-        received.csrf_token.as_deref(),
-        app.secure_cookies(),
-    ) {
+    if forged {
         errors.add("message", "form.error.csrf");
         return fail(errors, StatusCode::FORBIDDEN).await;
     }
@@ -103,7 +132,7 @@ pub async fn reply_with(
     if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&length) {
         errors.add("message", "tracking.reply_error.length");
     }
-    let (prepared, file_errors) = prepare_uploads(received.uploads, received.too_large).await?;
+    let (prepared, file_errors) = prepare_uploads(sent.uploads, sent.too_large).await?;
     for error in &file_errors {
         errors.add("reply-files", error.message);
     }
@@ -164,25 +193,15 @@ async fn execute(
     }
 }
 
-/// Form fields, with repeated names (the reasons' checkboxes) kept in order.
-pub type Fields = Vec<(String, String)>;
-
-fn value<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
 pub async fn reopen(
     State(app): State<AppState>,
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    Form(fields): Form<Fields>,
+    submitted: std::result::Result<CsrfForm<ReopenForm>, Refused<ReopenForm>>,
 ) -> Result<Response> {
-    reopen_with(&app, language, &headers, &Access::Token(token), fields).await
+    let sent = Sent::of(submitted)?;
+    reopen_with(&app, language, &headers, &Access::Token(token), sent).await
 }
 
 pub async fn reopen_with(
@@ -190,20 +209,15 @@ pub async fn reopen_with(
     language: Language,
     headers: &HeaderMap,
     access: &Access,
-    fields: Fields,
+    sent: Sent<ReopenForm>,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
     let form = CitizenForm {
-        reason: value(&fields, "reason").trim().replace("\r\n", "\n"),
+        reason: sent.form.reason.trim().replace("\r\n", "\n"),
         ..CitizenForm::default()
     };
     let mut errors = Errors::new();
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        headers,
-        Some(value(&fields, "csrf_token")),
-        app.secure_cookies(),
-    ) {
+    if sent.forged {
         errors.add("reopen-reason", "form.error.csrf");
     } else if !(DESCRIPTION_MIN..=DESCRIPTION_MAX).contains(&form.reason.chars().count()) {
         errors.add("reopen-reason", "tracking.reopen_error.length");
@@ -222,17 +236,8 @@ pub async fn reopen_with(
             Err(key) => errors.add("reopen-reason", key),
         }
     }
-    render_page(
-        app,
-        language,
-        headers,
-        access,
-        &request,
-        &form,
-        &errors,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    let view = tracking_view(app, language, headers, access, &request, &form, &errors).await?;
+    app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY))
 }
 
 pub async fn rate(
@@ -240,9 +245,10 @@ pub async fn rate(
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    Form(fields): Form<Fields>,
+    submitted: std::result::Result<CsrfForm<RatingForm>, Refused<RatingForm>>,
 ) -> Result<Response> {
-    rate_with(&app, language, &headers, &Access::Token(token), fields).await
+    let sent = Sent::of(submitted)?;
+    rate_with(&app, language, &headers, &Access::Token(token), sent).await
 }
 
 /// The rating: the first step sends the stars and gets the second step back; the second sends
@@ -252,36 +258,28 @@ pub async fn rate_with(
     language: Language,
     headers: &HeaderMap,
     access: &Access,
-    fields: Fields,
+    sent: Sent<RatingForm>,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    let stars: Option<u8> = value(&fields, "stars")
-        .parse()
-        .ok()
-        .filter(|s| (1..=5).contains(s));
+    let fields = sent.form;
+    let stars: Option<u8> = fields.stars.parse().ok().filter(|s| (1..=5).contains(s));
     let offered = match stars {
         Some(4..=5) => POSITIVE_REASONS,
         _ => NEGATIVE_REASONS,
     };
     let reasons: Vec<String> = fields
-        .iter()
-        .filter(|(name, v)| name == "reasons" && offered.contains(&v.as_str()))
-        .map(|(_, v)| v.clone())
+        .reasons
+        .into_iter()
+        .filter(|reason| offered.contains(&reason.as_str()))
         .collect();
     let form = CitizenForm {
         stars,
         reasons: reasons.clone(),
-        comment: value(&fields, "comment").trim().replace("\r\n", "\n"),
+        comment: fields.comment.trim().replace("\r\n", "\n"),
         ..CitizenForm::default()
     };
     let mut errors = Errors::new();
-    let csrf_ok = csrf::verify_request(
-        &app.csrf_secret,
-        headers,
-        Some(value(&fields, "csrf_token")),
-        app.secure_cookies(),
-    );
-    if !csrf_ok {
+    if sent.forged {
         errors.add("rating-stars", "form.error.csrf");
     } else if stars.is_none() {
         errors.add("rating-stars", "tracking.rate_error.stars");
@@ -293,11 +291,9 @@ pub async fn rate_with(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    if !errors.is_empty() || value(&fields, "step") != "2" {
-        return render_page(
-            app, language, headers, access, &request, &form, &errors, status,
-        )
-        .await;
+    if !errors.is_empty() || fields.step != "2" {
+        let view = tracking_view(app, language, headers, access, &request, &form, &errors).await?;
+        return app.render(language, view.status(status));
     }
     let comment = if form.comment.is_empty() {
         None
@@ -318,17 +314,9 @@ pub async fn rate_with(
         Ok(()) => Ok(Redirect::to(&format!("{}#rating-title", access.base())).into_response()),
         Err(key) => {
             errors.add("rating-stars", key);
-            render_page(
-                app,
-                language,
-                headers,
-                access,
-                &request,
-                &form,
-                &errors,
-                StatusCode::CONFLICT,
-            )
-            .await
+            let view =
+                tracking_view(app, language, headers, access, &request, &form, &errors).await?;
+            app.render(language, view.status(StatusCode::CONFLICT))
         }
     }
 }

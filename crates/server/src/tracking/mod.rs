@@ -7,7 +7,7 @@
 mod citizen_actions;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
@@ -20,9 +20,12 @@ use crate::intake::token_hash;
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal::{self, PersonalData};
 use crate::web::form::Errors;
-use crate::web::{csrf, i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Lang, Page, Result, View};
 
-pub use citizen_actions::{rate, rate_with, reopen, reopen_with, reply, reply_with, CitizenForm};
+pub use citizen_actions::{
+    rate, rate_with, reopen, reopen_with, reply, reply_with, CitizenForm, RatingForm, ReopenForm,
+    ReplyForm, Sent,
+};
 
 /// How the citizen reaches a request.
 #[derive(Debug, Clone)]
@@ -189,17 +192,18 @@ pub async fn show(
     access: &Access,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    render_page(
+    let form = CitizenForm::default();
+    let view = tracking_view(
         app,
         language,
         headers,
         access,
         &request,
-        &CitizenForm::default(),
+        &form,
         &Errors::new(),
-        StatusCode::OK,
     )
-    .await
+    .await?;
+    app.render(language, view)
 }
 
 /// What the citizen may do now.
@@ -235,8 +239,7 @@ async fn allowed(
 }
 
 /// The request's page, with the citizen's forms (their errors and what was typed).
-#[allow(clippy::too_many_arguments)]
-async fn render_page(
+async fn tracking_view(
     app: &AppState,
     language: sportello_domain::Language,
     headers: &HeaderMap,
@@ -244,8 +247,7 @@ async fn render_page(
     request: &TrackedRequest,
     form: &CitizenForm,
     errors: &Errors,
-    status: StatusCode,
-) -> Result<Response> {
+) -> Result<View> {
     let summary = summary(app, language, access, request).await?;
     let history = shown_history(app, language, &request.aggregate_id).await?;
     let names = summary
@@ -268,31 +270,20 @@ async fn render_page(
                 has_preview: attachment.thumbnail_id.is_some(),
             })
             .collect();
-    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
     let base = access.base();
-    let page = Page::new(language, &base, &app.organisation_name, "tracking.title");
     let allowed = allowed(app, language, request).await?;
-    let body = app.templates.render(
-        "tracking.html",
-        context! {
-            lang => page.lang, page, summary, base, history, attachments, csrf_token,
+    Ok(View::new("tracking.html", base.clone(), "tracking.title")
+        .public_form(&app.csrf_key(), headers)
+        .with(context! {
+            summary, base, history, attachments,
             errors => errors.shown(language), form, allowed,
             in_area => matches!(access, Access::Citizen(..)),
-            waiting => request.status == "waiting_for_citizen",
+            waiting => request.status == sportello_domain::Status::WaitingForCitizen.code(),
             reply_min => DESCRIPTION_MIN, reply_max => DESCRIPTION_MAX,
             max_files => crate::files::MAX_FILES,
             positive_reasons => citizen_actions::POSITIVE_REASONS,
             negative_reasons => citizen_actions::NEGATIVE_REASONS,
-        },
-    )?;
-    let mut response = (status, private(body)).into_response();
-    if let Some(cookie) = csrf_cookie {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+        }))
 }
 
 /// The public history in words: each entry with its date, the department it went to or the

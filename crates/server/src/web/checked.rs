@@ -43,6 +43,10 @@ pub struct CsrfMultipart<T> {
     pub too_large: bool,
 }
 
+/// A form that sends nothing but its token (a button: sign out, confirm).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoFields {}
+
 /// Why a form did not reach its handler.
 #[derive(Debug)]
 pub enum Refused<T> {

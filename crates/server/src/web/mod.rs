@@ -16,11 +16,13 @@ pub mod security;
 pub mod templates;
 pub mod text;
 pub mod upload;
+pub mod view;
 
 pub use client::{ClientIp, RateLimiter};
 pub use error::{AppError, Result};
 pub use i18n::Lang;
 pub use templates::{Page, Templates};
+pub use view::View;
 
 /// `a=1&b=x%20y` from the pairs whose value is not empty, values percent-encoded.
 pub fn query_string(pairs: &[(&str, &String)]) -> String {
