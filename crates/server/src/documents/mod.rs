@@ -2,28 +2,25 @@
 //! description, topic and language. A public list with search and safe downloads; staff upload
 //! and edit them and attach them to answers, so "send the form" is two clicks.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sportello_domain::{Attachment, Language};
 use sqlx::{MySqlPool, Row};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::directory::active_topics;
 use crate::files::attachments;
 use crate::search;
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::state::AppState;
+use crate::web::checked::{CsrfForm, CsrfMultipart};
 use crate::web::form::Errors;
-use crate::web::upload::read_multipart;
-use crate::web::{AppError, Lang, Page, Result};
+use crate::web::{AppError, Lang, Page, Result, View};
 
 /// The largest document accepted.
 pub const MAX_BYTES: usize = attachments::MAX_FILE_BYTES;
@@ -235,39 +232,53 @@ fn urp(signed_in: &SignedIn) -> Result<()> {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-struct Fields {
+/// A document's description as typed (its file comes beside it on upload).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fields {
     title: String,
     description: String,
     topic: String,
     language: String,
-    published: bool,
+    /// "1" when ticked.
+    published: String,
 }
 
-async fn render_staff(
+impl Fields {
+    fn trimmed(self) -> Fields {
+        Fields {
+            title: self.title.trim().to_string(),
+            description: self.description.trim().to_string(),
+            topic: self.topic.trim().to_string(),
+            language: self.language.trim().to_string(),
+            published: self.published,
+        }
+    }
+
+    fn published(&self) -> bool {
+        self.published == "1"
+    }
+}
+
+/// The library as staff see it: every document, and the form that adds one.
+async fn staff_view(
     app: &AppState,
     language: Language,
     signed_in: &SignedIn,
     form: &Fields,
     errors: &Errors,
-    status: StatusCode,
-) -> Result<Response> {
+) -> Result<View> {
     let documents = list(&app.pool, app.organisation_id, false, "").await?;
     let topics = crate::directory::topic_choices(&app.pool, app.organisation_id, language).await?;
-    let page = Page::new(
-        language,
-        "/ufficio/documenti",
-        &app.organisation_name,
-        "documents.staff.title",
-    );
-    let body = app.templates.render(
+    Ok(View::new(
         "documents/staff.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            documents, topics, form, errors => errors.shown(language), max_mb => MAX_BYTES / (1024 * 1024),
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+        "/ufficio/documenti",
+        "documents.staff.title",
+    )
+    .with(context! {
+        staff => signed_in.bar(), documents, topics, form, errors => errors.shown(language),
+        max_mb => MAX_BYTES / (1024 * 1024),
+    }))
 }
 
 pub async fn staff_list(
@@ -278,18 +289,11 @@ pub async fn staff_list(
     urp(&signed_in)?;
     let form = Fields {
         language: language.code().into(),
-        published: true,
+        published: "1".into(),
         ..Fields::default()
     };
-    render_staff(
-        &app,
-        language,
-        &signed_in,
-        &form,
-        &Errors::new(),
-        StatusCode::OK,
-    )
-    .await
+    let view = staff_view(&app, language, &signed_in, &form, &Errors::new()).await?;
+    app.render(language, view)
 }
 
 fn check(fields: &Fields, topics: &[String], errors: &mut Errors) {
@@ -313,28 +317,10 @@ pub async fn upload(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
-    multipart: Multipart,
+    sent: CsrfMultipart<Fields>,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    let received = read_multipart(multipart).await?;
-    if !signed_in.csrf_ok(received.csrf_token.as_deref().unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
-    let get = |name: &str| {
-        received
-            .fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let fields = Fields {
-        title: get("title"),
-        description: get("description"),
-        topic: get("topic"),
-        language: get("language"),
-        published: get("published") == "1",
-    };
+    let fields = sent.form.trimmed();
     let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
         .await?
         .into_iter()
@@ -342,15 +328,13 @@ pub async fn upload(
         .collect();
     let mut errors = Errors::new();
     check(&fields, &topics, &mut errors);
-    let upload = received.uploads.into_iter().next();
+    let upload = sent.uploads.into_iter().next();
     let file = match upload {
         None => {
             errors.add("file", "documents.error.file");
             None
         }
-        Some(upload)
-            if upload.oversized || received.too_large || upload.bytes.len() > MAX_BYTES =>
-        {
+        Some(upload) if upload.oversized || sent.too_large || upload.bytes.len() > MAX_BYTES => {
             errors.add("file", "documents.error.too_large");
             None
         }
@@ -365,27 +349,11 @@ pub async fn upload(
         }
     };
     let Some((name, content_type, bytes)) = file.filter(|_| errors.is_empty()) else {
-        return render_staff(
-            &app,
-            language,
-            &signed_in,
-            &fields,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let view = staff_view(&app, language, &signed_in, &fields, &errors).await?;
+        return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
     };
     let file_id = hex::encode(Sha256::digest(&bytes));
-    sqlx::query(
-        "INSERT INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE created_at = CURRENT_TIMESTAMP(6)",
-    )
-    .bind(&file_id)
-    .bind(content_type)
-    .bind(bytes.len() as i64)
-    .bind(&bytes)
-    .execute(&app.pool)
-    .await?;
+    crate::files::store_bytes(&app.pool, &file_id, content_type, &bytes).await?;
     let now = app.clock.now();
     let id = Uuid::new_v4();
     sqlx::query(
@@ -403,7 +371,7 @@ pub async fn upload(
     .bind(attachments::safe_name(&name))
     .bind(content_type)
     .bind(bytes.len() as i64)
-    .bind(fields.published)
+    .bind(fields.published())
     .bind(search_text(&fields.title, &fields.description))
     .bind(now)
     .bind(now)
@@ -420,27 +388,13 @@ pub async fn update(
     Lang(language): Lang,
     signed_in: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    if !signed_in.csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
     find(&app.pool, app.organisation_id, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let get = |name: &str| {
-        form.get(name)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let fields = Fields {
-        title: get("title"),
-        description: get("description"),
-        topic: get("topic"),
-        language: get("language"),
-        published: get("published") == "1",
-    };
+    let fields = form.trimmed();
     let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
         .await?
         .into_iter()
@@ -449,15 +403,8 @@ pub async fn update(
     let mut errors = Errors::new();
     check(&fields, &topics, &mut errors);
     if !errors.is_empty() {
-        return render_staff(
-            &app,
-            language,
-            &signed_in,
-            &fields,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let view = staff_view(&app, language, &signed_in, &fields, &errors).await?;
+        return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
     }
     sqlx::query(
         "UPDATE documents SET title = ?, description = ?, topic_code = ?, language = ?, published = ?,
@@ -467,7 +414,7 @@ pub async fn update(
     .bind(&fields.description)
     .bind(&fields.topic)
     .bind(&fields.language)
-    .bind(fields.published)
+    .bind(fields.published())
     .bind(search_text(&fields.title, &fields.description))
     .bind(app.clock.now())
     .bind(signed_in.staff.id.to_string())

@@ -2,7 +2,9 @@
 //! count of questions they answered, votes, and staff editing with every version kept.
 
 pub mod deflection;
+mod from_request;
 pub mod index;
+mod missing;
 pub mod public;
 pub mod staff;
 pub mod store;
@@ -26,11 +28,14 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/faq/{id}/voto", post(public::vote))
         .route("/ufficio/faq", get(staff::list).post(staff::create))
         .route("/ufficio/faq/nuova", get(staff::new_form))
-        .route("/ufficio/faq/mancanti", get(staff::missing))
+        .route("/ufficio/faq/mancanti", get(missing::missing))
         .route(
             "/ufficio/faq/{id}",
             get(staff::edit_form).post(staff::update),
         )
         .route("/ufficio/faq/{id}/storia", get(staff::history))
-        .route("/ufficio/richieste/{id}/faq", post(staff::from_request))
+        .route(
+            "/ufficio/richieste/{id}/faq",
+            post(from_request::from_request),
+        )
 }

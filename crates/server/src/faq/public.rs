@@ -5,17 +5,17 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_domain::Language;
-use std::collections::HashMap;
 
 use super::store::{self, Faq};
 use crate::directory::active_topics;
 use crate::search::{self, Piece};
 use crate::state::AppState;
-use crate::web::{csrf, markup, AppError, ClientIp, Lang, Page, Result};
+use crate::web::checked::{CsrfForm, Refused};
+use crate::web::View;
+use crate::web::{markup, AppError, ClientIp, Lang, Page, Result};
 
 /// Results per search page, and suggestions shown at once.
 const RESULTS: u32 = 20;
@@ -121,19 +121,12 @@ pub async fn question(
     Path(id): Path<String>,
     Query(voted): Query<Voted>,
 ) -> Result<Response> {
-    show_question(
-        &app,
-        language,
-        &headers,
-        &id,
-        voted.grazie.is_some(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let view = show_question(&app, language, &headers, &id, voted.grazie.is_some(), None).await?;
+    app.render(language, view)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A question's page with its vote form: thanks after a vote, or the vote's error and what was
+/// typed in the comment.
 async fn show_question(
     app: &AppState,
     language: Language,
@@ -141,42 +134,32 @@ async fn show_question(
     id: &str,
     thanks: bool,
     error: Option<(&str, String)>,
-    status: StatusCode,
-) -> Result<Response> {
+) -> Result<View> {
     let faq = store::find(&app.pool, app.organisation_id, id)
         .await?
         .filter(|faq| faq.published)
         .ok_or(AppError::NotFound)?;
     let (text, shown) = faq.text_in(language).ok_or(AppError::NotFound)?;
     let topics = active_topics(&app.pool, app.organisation_id).await?;
-    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(
-        language,
-        &format!("/faq/{id}"),
-        &app.organisation_name,
-        "faq.title",
-    );
     let (error_key, comment) = error
         .map(|(k, c)| (Some(k), c))
         .unwrap_or((None, String::new()));
-    let body = app.templates.render(
-        "faq/question.html",
-        context! {
-            lang => page.lang, page, id, question => text.question, answer => markup::parse(&text.answer),
+    Ok(View::new("faq/question.html", format!("/faq/{id}"), "faq.title")
+        .public_form(&app.csrf_key(), headers)
+        .with(context! {
+            id, question => text.question, answer => markup::parse(&text.answer),
             text_lang => (shown != language).then_some(shown.code()),
             topic_code => faq.topic_code, topic => topic_name(&topics, &faq.topic_code, language),
-            csrf_token, thanks, error => error_key, comment, comment_max => COMMENT_MAX,
-        },
-    )?;
-    let mut response = Html(body).into_response();
-    *response.status_mut() = status;
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+            thanks, error => error_key, comment, comment_max => COMMENT_MAX,
+        }))
+}
+
+/// "Was this useful?" as sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Vote {
+    useful: String,
+    comment: String,
 }
 
 /// "Was this useful?": yes or no, and an optional comment. Anonymous, rate-limited.
@@ -186,68 +169,35 @@ pub async fn vote(
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    submitted: std::result::Result<CsrfForm<Vote>, Refused<Vote>>,
 ) -> Result<Response> {
-    let comment = form
-        .get("comment")
-        .map(|c| c.trim().to_string())
-        .unwrap_or_default();
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        form.get("csrf_token").map(String::as_str),
-        app.secure_cookies(),
-    ) {
-        return show_question(
-            &app,
-            language,
-            &headers,
-            &id,
-            false,
-            Some(("form.error.csrf", comment)),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
-    let useful = match form.get("useful").map(String::as_str) {
-        Some("yes") => true,
-        Some("no") => false,
-        _ => {
-            return show_question(
-                &app,
-                language,
-                &headers,
-                &id,
-                false,
-                Some(("faq.vote.error.choice", comment)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    let (form, forged) = match submitted {
+        Ok(CsrfForm(form)) => (form, false),
+        Err(Refused::Forged(form)) => (form, true),
+        Err(Refused::Malformed(error)) => return Err(error),
+    };
+    let comment = form.comment.trim().to_string();
+    let refuse = |key: &'static str, status: StatusCode| {
+        let (app, headers, id, comment) = (&app, &headers, &id, comment.clone());
+        async move {
+            let view =
+                show_question(app, language, headers, id, false, Some((key, comment))).await?;
+            app.render(language, view.status(status))
         }
     };
+    if forged {
+        return refuse("form.error.csrf", StatusCode::FORBIDDEN).await;
+    }
+    let useful = match form.useful.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return refuse("faq.vote.error.choice", StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
     if comment.chars().count() > COMMENT_MAX {
-        return show_question(
-            &app,
-            language,
-            &headers,
-            &id,
-            false,
-            Some(("faq.vote.error.long", comment)),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse("faq.vote.error.long", StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     if !app.submissions.allow(client) {
-        return show_question(
-            &app,
-            language,
-            &headers,
-            &id,
-            false,
-            Some(("form.error.too_many", comment)),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
+        return refuse("form.error.too_many", StatusCode::TOO_MANY_REQUESTS).await;
     }
     let faq = store::find(&app.pool, app.organisation_id, &id)
         .await?
@@ -348,23 +298,21 @@ pub async fn suggestions(
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
 }
 
+/// A suggestion opened from the new-request form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Opened {
+    form_session: String,
+    faq: String,
+}
+
 /// The form's script reports a suggestion opened (a POST with the form's token): counted by the
 /// form's anonymous session, so a form sent afterwards does not count as answered by the FAQ.
 pub async fn opened(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Opened>,
 ) -> Result<StatusCode> {
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        form.get("csrf_token").map(String::as_str),
-        app.secure_cookies(),
-    ) {
-        return Err(AppError::Csrf);
-    }
-    let session = form.get("form_session").map(String::as_str).unwrap_or("");
-    let faq = form.get("faq").map(String::as_str).unwrap_or("");
+    let (session, faq) = (form.form_session.as_str(), form.faq.as_str());
     if session.len() != 43 || uuid::Uuid::parse_str(faq).is_err() {
         return Err(AppError::BadRequest);
     }

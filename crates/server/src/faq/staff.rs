@@ -5,31 +5,26 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
 use minijinja::context;
-use serde::Serialize;
-use sportello_domain::{Language, RequestEvent};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use sportello_domain::Language;
 use uuid::Uuid;
 
 use super::deflection;
 use super::store::{self, Draft, Faq, Text};
-use crate::backoffice::visible_to;
 use crate::directory::active_topics;
-use crate::personal;
-use crate::search;
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::state::AppState;
+use crate::web::checked::CsrfForm;
 use crate::web::form::Errors;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Lang, Result, View};
 
-const QUESTION_MAX: usize = 300;
+pub(super) const QUESTION_MAX: usize = 300;
 const ANSWER_MAX: usize = 20_000;
 
-fn urp(signed_in: &SignedIn) -> Result<()> {
+pub(super) fn urp(signed_in: &SignedIn) -> Result<()> {
     if signed_in.staff.is_urp() {
         Ok(())
     } else {
@@ -81,25 +76,19 @@ pub async fn list(
             }
         })
         .collect();
-    let page = Page::new(
-        language,
-        "/ufficio/faq",
-        &app.organisation_name,
-        "faq.staff.title",
-    );
-    let body = app.templates.render(
-        "faq/staff_list.html",
-        context! { lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), rows, total_answered },
-    )?;
-    Ok(Html(body).into_response())
+    let view = View::new("faq/staff_list.html", "/ufficio/faq", "faq.staff.title")
+        .with(context! { staff => signed_in.bar(), rows, total_answered });
+    app.render(language, view)
 }
 
 /// The editor's fields, as typed.
-#[derive(Debug, Clone, Default, Serialize)]
-struct Fields {
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fields {
     topic: String,
     position: String,
-    published: bool,
+    /// "1" when ticked.
+    published: String,
     question_it: String,
     answer_it: String,
     question_en: String,
@@ -113,7 +102,11 @@ impl Fields {
         Fields {
             topic: faq.topic_code.clone(),
             position: faq.position.to_string(),
-            published: faq.published,
+            published: if faq.published {
+                "1".into()
+            } else {
+                String::new()
+            },
             question_it: text(&faq.it).question,
             answer_it: text(&faq.it).answer,
             question_en: text(&faq.en).question,
@@ -122,21 +115,18 @@ impl Fields {
         }
     }
 
-    fn from_form(form: &HashMap<String, String>) -> Fields {
-        let get = |name: &str| {
-            form.get(name)
-                .map(|v| v.trim().replace("\r\n", "\n"))
-                .unwrap_or_default()
-        };
+    /// As typed, trimmed, line ends as `\n`.
+    fn normalised(self) -> Fields {
+        let clean = |text: String| text.trim().replace("\r\n", "\n");
         Fields {
-            topic: get("topic"),
-            position: get("position"),
-            published: form.get("published").is_some_and(|v| v == "1"),
-            question_it: get("question_it"),
-            answer_it: get("answer_it"),
-            question_en: get("question_en"),
-            answer_en: get("answer_en"),
-            revision: get("revision"),
+            topic: clean(self.topic),
+            position: clean(self.position),
+            published: self.published,
+            question_it: clean(self.question_it),
+            answer_it: clean(self.answer_it),
+            question_en: clean(self.question_en),
+            answer_en: clean(self.answer_en),
+            revision: clean(self.revision),
         }
     }
 
@@ -190,7 +180,7 @@ impl Fields {
         Ok(Draft {
             topic_code: self.topic.clone(),
             position: position.unwrap_or(0),
-            published: self.published,
+            published: self.published == "1",
             it,
             en,
             source_request: None,
@@ -198,31 +188,25 @@ impl Fields {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn render_editor(
+/// The editor, for a new FAQ or the one with `id`, with what was typed and its errors.
+async fn editor_view(
     app: &AppState,
     language: Language,
     signed_in: &SignedIn,
     id: Option<&str>,
     fields: &Fields,
     errors: &Errors,
-    notice: Option<&str>,
-    status: StatusCode,
-) -> Result<Response> {
+) -> Result<View> {
     let topics = crate::directory::topic_choices(&app.pool, app.organisation_id, language).await?;
     let path = id
         .map(|id| format!("/ufficio/faq/{id}"))
         .unwrap_or_else(|| "/ufficio/faq/nuova".into());
-    let page = Page::new(language, &path, &app.organisation_name, "faq.staff.edit");
-    let body = app.templates.render(
-        "faq/staff_edit.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            id, form => fields, errors => errors.shown(language), topics, notice,
+    Ok(
+        View::new("faq/staff_edit.html", path, "faq.staff.edit").with(context! {
+            staff => signed_in.bar(), id, form => fields, errors => errors.shown(language), topics,
             question_max => QUESTION_MAX, answer_max => ANSWER_MAX,
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+        }),
+    )
 }
 
 pub async fn new_form(
@@ -235,17 +219,8 @@ pub async fn new_form(
         position: "0".into(),
         ..Fields::default()
     };
-    render_editor(
-        &app,
-        language,
-        &signed_in,
-        None,
-        &fields,
-        &Errors::new(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let view = editor_view(&app, language, &signed_in, None, &fields, &Errors::new()).await?;
+    app.render(language, view)
 }
 
 pub async fn edit_form(
@@ -263,24 +238,24 @@ pub async fn edit_form(
         .then_some(())
         .is_none()
         .then_some("faq.staff.draft_notice");
-    render_editor(
+    let fields = Fields::from_faq(&faq);
+    let view = editor_view(
         &app,
         language,
         &signed_in,
         Some(&id),
-        &Fields::from_faq(&faq),
+        &fields,
         &Errors::new(),
-        notice,
-        StatusCode::OK,
     )
-    .await
+    .await?;
+    app.render(language, view.with(context! { notice }))
 }
 
 pub async fn create(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
     save(app, language, signed_in, None, form).await
 }
@@ -290,7 +265,7 @@ pub async fn update(
     Lang(language): Lang,
     signed_in: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
     save(app, language, signed_in, Some(id), form).await
 }
@@ -300,13 +275,18 @@ async fn save(
     language: Language,
     signed_in: SignedIn,
     id: Option<String>,
-    form: HashMap<String, String>,
+    form: Fields,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    if !signed_in.csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
-    let fields = Fields::from_form(&form);
+    let fields = form.normalised();
+    let refuse = |errors: Errors, status: StatusCode| {
+        let (app, signed_in, id, fields) = (&app, &signed_in, &id, &fields);
+        async move {
+            let view =
+                editor_view(app, language, signed_in, id.as_deref(), fields, &errors).await?;
+            app.render(language, view.status(status))
+        }
+    };
     let existing = match &id {
         Some(id) => Some(
             store::find(&app.pool, app.organisation_id, id)
@@ -322,36 +302,14 @@ async fn save(
         .collect();
     let draft = match fields.parse(&topics) {
         Ok(draft) => draft,
-        Err(errors) => {
-            return render_editor(
-                &app,
-                language,
-                &signed_in,
-                id.as_deref(),
-                &fields,
-                &errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     if let Some(existing) = &existing {
         // Someone else saved in between: show their version instead of overwriting it.
         if fields.revision != existing.revision.to_string() {
             let mut errors = Errors::new();
             errors.add("general", "faq.error.changed");
-            return render_editor(
-                &app,
-                language,
-                &signed_in,
-                id.as_deref(),
-                &fields,
-                &errors,
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await;
+            return refuse(errors, StatusCode::CONFLICT).await;
         }
     }
     let saved = match store::save_over(
@@ -369,17 +327,7 @@ async fn save(
         Err(store::SaveError::Stale) => {
             let mut errors = Errors::new();
             errors.add("general", "faq.error.changed");
-            return render_editor(
-                &app,
-                language,
-                &signed_in,
-                id.as_deref(),
-                &fields,
-                &errors,
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await;
+            return refuse(errors, StatusCode::CONFLICT).await;
         }
         Err(store::SaveError::Database(error)) => return Err(error.into()),
     };
@@ -434,253 +382,14 @@ pub async fn history(
         .into_iter()
         .map(|(useful, comment, at)| (useful, comment, i18n::date_time(language, at)))
         .collect();
-    let page = Page::new(
-        language,
-        &format!("/ufficio/faq/{id}/storia"),
-        &app.organisation_name,
-        "faq.staff.history",
-    );
-    let body = app.templates.render(
+    let view = View::new(
         "faq/staff_history.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            id, question => faq.text_in(language).map(|(t, _)| t.question.clone()), revisions, comments,
-        },
-    )?;
-    Ok(Html(body).into_response())
-}
-
-/// Replaces the citizen's personal data in a text staff wrote for them: their names, e-mail
-/// and phone, and anything shaped like an e-mail address, a phone number or a fiscal code.
-pub fn depersonalise(text: &str, known: &[&str]) -> String {
-    let mut out = text.to_string();
-    let mut known: Vec<&str> = known
-        .iter()
-        .copied()
-        .filter(|k| k.trim().chars().count() >= 2)
-        .collect();
-    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
-    for value in known {
-        out = replace_case_insensitive(&out, value.trim(), "[…]");
-    }
-    out.split_inclusive(char::is_whitespace)
-        .map(|token| {
-            let word = token.trim_end();
-            let bare = word.trim_matches(|c: char| ",.;:()[]<>\"'".contains(c));
-            let digits = bare.chars().filter(char::is_ascii_digit).count();
-            let is_email = bare.contains('@') && bare.contains('.');
-            let is_phone = digits >= 6
-                && bare
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || "+-./".contains(c));
-            let is_fiscal =
-                bare.len() == 16 && bare.chars().all(|c| c.is_ascii_alphanumeric()) && digits >= 5;
-            if is_email || is_phone || is_fiscal {
-                format!("{}{}", word.replace(bare, "[…]"), &token[word.len()..])
-            } else {
-                token.to_string()
-            }
-        })
-        .collect()
-}
-
-fn replace_case_insensitive(text: &str, needle: &str, with: &str) -> String {
-    let lower = text.to_lowercase();
-    let needle_lower = needle.to_lowercase();
-    if needle_lower.is_empty() || lower.len() != text.len() {
-        return text.replace(needle, with);
-    }
-    let mut out = String::new();
-    let mut last = 0;
-    for (index, _) in lower.match_indices(&needle_lower) {
-        out.push_str(&text[last..index]);
-        out.push_str(with);
-        last = index + needle.len();
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
-/// One click on an answered request: a draft FAQ (unpublished) from its subject and answer, with
-/// the citizen's personal data taken out, opened in the editor for review.
-pub async fn from_request(
-    State(app): State<AppState>,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response> {
-    urp(&signed_in)?;
-    if !signed_in.csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
-    let visible = visible_to(&app, &signed_in.staff, &id).await?;
-    let RequestEvent::RequestReceived {
-        topic,
-        language,
-        personal: sealed,
-        ..
-    } = &visible.received
-    else {
-        return Err(AppError::NotFound);
-    };
-    let answer = visible.events.iter().rev().find_map(|r| match &r.event {
-        RequestEvent::RequestAnswered { message, .. } => Some(message.clone()),
-        _ => None,
+        format!("/ufficio/faq/{id}/storia"),
+        "faq.staff.history",
+    )
+    .with(context! {
+        staff => signed_in.bar(),
+        id, question => faq.text_in(language).map(|(t, _)| t.question.clone()), revisions, comments,
     });
-    let Some(answer) = answer else {
-        return Err(AppError::NotFound);
-    };
-    let answer = personal::open_text(&app.pool, &answer)
-        .await?
-        .ok_or(AppError::Gone)?;
-    let citizen = personal::open(&app.pool, sealed)
-        .await?
-        .ok_or(AppError::Gone)?;
-    let full_name = format!("{} {}", citizen.first_name, citizen.last_name);
-    let known = [
-        full_name.as_str(),
-        citizen.first_name.as_str(),
-        citizen.last_name.as_str(),
-        citizen.email.as_str(),
-        citizen.phone.as_deref().unwrap_or(""),
-    ];
-    let text = Text {
-        question: depersonalise(&citizen.subject, &known)
-            .chars()
-            .take(QUESTION_MAX)
-            .collect(),
-        answer: depersonalise(&answer, &known),
-    };
-    let draft = Draft {
-        topic_code: topic.clone(),
-        position: 0,
-        published: false,
-        it: (*language == Language::It).then(|| text.clone()),
-        en: (*language == Language::En).then_some(text),
-        source_request: Some(id.clone()),
-    };
-    let faq = store::save(
-        &app.pool,
-        app.organisation_id,
-        None,
-        &draft,
-        signed_in.staff.id,
-        app.clock.now(),
-    )
-    .await?;
-    tracing::info!(faq_id = %faq, aggregate_id = %id, "draft FAQ made from a request");
-    Ok(Redirect::to(&format!("/ufficio/faq/{faq}")).into_response())
-}
-
-#[derive(Serialize)]
-struct TopicGap {
-    topic: String,
-    requests: i64,
-    faqs: i64,
-}
-
-/// What recent requests ask that no published FAQ answers: topics with many requests and few
-/// FAQs, and the frequent words of recent subjects that no published FAQ contains.
-pub async fn missing(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
-    urp(&signed_in)?;
-    let since = app.clock.now() - Duration::days(90);
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT q.topic_code, COUNT(*) AS requests,
-                (SELECT COUNT(*) FROM faqs f WHERE f.organisation_id = q.organisation_id
-                    AND f.topic_code = q.topic_code AND f.published) AS faqs
-           FROM queue_requests q WHERE q.organisation_id = ? AND q.received_at >= ?
-          GROUP BY q.topic_code ORDER BY requests DESC",
-    )
-    .bind(app.organisation_id.to_string())
-    .bind(since)
-    .fetch_all(&app.pool)
-    .await?;
-    let topics = active_topics(&app.pool, app.organisation_id).await?;
-    let gaps: Vec<TopicGap> = rows
-        .into_iter()
-        .map(|(code, requests, faqs)| TopicGap {
-            topic: crate::directory::topic_name(&topics, &code, language),
-            requests,
-            faqs,
-        })
-        .collect();
-    let subjects: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT subject FROM queue_requests WHERE organisation_id = ? AND received_at >= ?
-          ORDER BY received_at DESC LIMIT 2000",
-    )
-    .bind(app.organisation_id.to_string())
-    .bind(since)
-    .fetch_all(&app.pool)
-    .await?;
-    let covered: Vec<String> = sqlx::query_scalar(
-        "SELECT CONCAT(search_question, ' ', search_answer) FROM faq_texts WHERE organisation_id = ? AND published AND language = 'it'",
-    )
-    .bind(app.organisation_id.to_string())
-    .fetch_all(&app.pool)
-    .await?;
-    let covered: std::collections::HashSet<String> = covered
-        .iter()
-        .flat_map(|t| t.split(' ').map(str::to_string))
-        .collect();
-    // Count stems of subjects; show each with a word as citizens wrote it.
-    let mut counts: HashMap<String, (i64, String)> = HashMap::new();
-    for subject in subjects.into_iter().flatten() {
-        let mut seen = std::collections::HashSet::new();
-        for word in search::words(&subject) {
-            let stems = search::stems(Language::It, &word);
-            let Some(stem) = stems.first() else { continue };
-            if word.chars().count() < 4 || covered.contains(stem) || !seen.insert(stem.clone()) {
-                continue;
-            }
-            counts.entry(stem.clone()).or_insert((0, word.clone())).0 += 1;
-        }
-    }
-    let mut words: Vec<(String, i64)> = counts
-        .into_values()
-        .map(|(n, word)| (word, n))
-        .filter(|(_, n)| *n >= 2)
-        .collect();
-    words.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    words.truncate(30);
-    let page = Page::new(
-        language,
-        "/ufficio/faq/mancanti",
-        &app.organisation_name,
-        "faq.staff.missing",
-    );
-    let body = app.templates.render(
-        "faq/staff_missing.html",
-        context! { lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), gaps, words },
-    )?;
-    Ok(Html(body).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::depersonalise;
-
-    #[test]
-    fn personal_data_is_taken_out() {
-        let text = "Gentile Maria Rossi, la chiameremo al 333 1234567 o scriva a maria.rossi@example.it (RSSMRA80A41H501Z).";
-        let out = depersonalise(
-            text,
-            &[
-                "Maria Rossi",
-                "Maria",
-                "Rossi",
-                "maria.rossi@example.it",
-                "333 1234567",
-            ],
-        );
-        assert!(
-            !out.contains("Maria") && !out.contains("Rossi") && !out.contains("333"),
-            "{out}"
-        );
-        assert!(!out.contains("RSSMRA"), "{out}");
-        assert!(out.starts_with("Gentile […],"), "{out}");
-    }
+    app.render(language, view)
 }

@@ -12,4 +12,4 @@ pub use attachments::{
     MAX_FILE_BYTES,
 };
 pub use prepare::prepare_uploads;
-pub use store::{attachment_records, store_attachments};
+pub use store::{attachment_records, store_attachments, store_bytes};

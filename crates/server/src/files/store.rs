@@ -35,16 +35,25 @@ pub fn attachment_records(attachments: &[PreparedAttachment]) -> Vec<Attachment>
 }
 
 async fn store_file(pool: &sqlx::MySqlPool, file: &PreparedFile) -> Result<(), sqlx::Error> {
-    // Stored again (the same bytes): it counts as fresh, so the sweep of unnamed files never
-    // takes one an event is about to name.
+    store_bytes(pool, &file.id, file.content_type, &file.bytes).await
+}
+
+/// Stores `bytes` under `id` (their SHA-256). Stored again (the same bytes), a file counts as
+/// fresh, so the sweep of unnamed files never takes one an event or a document is about to name.
+pub async fn store_bytes(
+    pool: &sqlx::MySqlPool,
+    id: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO files (id, content_type, size, bytes) VALUES (?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE created_at = CURRENT_TIMESTAMP(6)",
     )
-    .bind(&file.id)
-    .bind(file.content_type)
-    .bind(file.bytes.len() as i64)
-    .bind(&file.bytes)
+    .bind(id)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(bytes)
     .execute(pool)
     .await?;
     Ok(())

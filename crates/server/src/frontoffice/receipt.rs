@@ -93,7 +93,7 @@ async fn receipt(
     {
         return Err(AppError::NotFound);
     }
-    super::log_opening(app, signed_in, id).await?;
+    super::record::log_opening(app, signed_in, id).await?;
     let topics = crate::directory::active_topics(&app.pool, app.organisation_id).await?;
     let topic = crate::directory::topic_name(&topics, &request.topic_code, language);
     Ok(Receipt {

@@ -19,6 +19,11 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// What the staff pages' header shows about this person.
+    pub fn bar(&self) -> super::StaffBar {
+        super::StaffBar::new(&self.staff, &self.csrf_token)
+    }
+
     /// Whether a staff form's token is this session's (compared in constant time).
     pub fn csrf_ok(&self, token: &str) -> bool {
         crate::web::csrf::constant_time_eq(self.csrf_token.as_bytes(), token.as_bytes())
