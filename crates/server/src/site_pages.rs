@@ -7,15 +7,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use minijinja::context;
 use serde::Serialize;
 use sportello_domain::Language;
-use std::collections::HashMap;
 
 use crate::admin::{log, Admin};
 use crate::staff::StaffBar;
 use crate::state::AppState;
+use crate::web::checked::CsrfForm;
 use crate::web::{i18n, AppError, Lang, Page, Result};
 
 /// The editable pages: (slug, path, title key, default sections).
@@ -190,33 +189,29 @@ async fn render(
     Ok((status, Html(body)).into_response())
 }
 
+/// A page's text as the administrator wrote it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct PageText {
+    title: String,
+    body: String,
+}
+
 pub async fn save(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
     Path((slug, lang)): Path<(String, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<PageText>,
 ) -> Result<Response> {
-    if !admin
-        .0
-        .csrf_ok(form.get("csrf_token").map(String::as_str).unwrap_or(""))
-    {
-        return Err(AppError::Csrf);
-    }
     let slug = PAGES
         .iter()
         .map(|p| p.0)
         .find(|s| *s == slug)
         .ok_or(AppError::NotFound)?;
     let page_language = Language::parse(&lang).ok_or(AppError::NotFound)?;
-    let title = form
-        .get("title")
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
-    let body = form
-        .get("body")
-        .map(|b| b.trim().replace("\r\n", "\n"))
-        .unwrap_or_default();
+    let title = form.title.trim().to_string();
+    let body = form.body.trim().replace("\r\n", "\n");
     let error = if title.is_empty() || title.chars().count() > TITLE_MAX {
         Some("admin.error.page_title")
     } else if body.is_empty() || body.chars().count() > BODY_MAX {
@@ -264,6 +259,16 @@ pub async fn save(
     .into_response())
 }
 
+/// The privacy notice and the accessibility statement, and their editing.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/privacy", get(privacy))
+        .route("/accessibilita", get(accessibility))
+        .route("/ufficio/amministrazione/pagine", get(edit))
+        .route("/ufficio/amministrazione/pagine/{slug}/{lang}", post(save))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,14 +292,4 @@ mod tests {
             "kept as text: the template escapes it"
         );
     }
-}
-
-/// The privacy notice and the accessibility statement, and their editing.
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/privacy", get(privacy))
-        .route("/accessibilita", get(accessibility))
-        .route("/ufficio/amministrazione/pagine", get(edit))
-        .route("/ufficio/amministrazione/pagine/{slug}/{lang}", post(save))
 }

@@ -30,13 +30,23 @@ pub(super) async fn index_words(
     Ok(())
 }
 
+/// A queued request's id, organisation, receipt time, subject, citizen's name and address.
+type Queued = (
+    String,
+    String,
+    chrono::DateTime<chrono::Utc>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Fills the search terms of requests already in the queue (once, after the migration that
 /// made the index: the queue's clear columns hold what is needed, so nothing is rebuilt).
 pub async fn fill_words(pool: &sqlx::MySqlPool) -> Result<u64, ProjectionError> {
     let mut after = String::new();
     let mut filled = 0;
     loop {
-        let rows: Vec<(String, String, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, Option<String>)> =
+        let rows: Vec<Queued> =
             sqlx::query_as(
                 "SELECT aggregate_id, organisation_id, received_at, subject, citizen_name, citizen_email
                    FROM queue_requests WHERE aggregate_id > ? ORDER BY aggregate_id LIMIT 1000",

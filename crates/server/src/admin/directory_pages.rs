@@ -1,13 +1,11 @@
 //! Departments, other bodies and topics: each a list where every entry is a small form, plus a
 //! form for a new one. A mistake shows the page again with the message and what was typed.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{log, Admin};
@@ -15,11 +13,38 @@ use crate::directory::canned::{self, CannedAnswer};
 use crate::directory::{self, Department, ExternalBody};
 use crate::directory::{self as topics_store, TopicSetting};
 use crate::mail::is_email;
-use crate::staff::StaffBar;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::checked::CsrfForm;
+use crate::web::{i18n, AppError, Lang, Result, View};
 
-type Fields = HashMap<String, String>;
+/// What the directory pages' forms send (each form a part of these fields): a department, another
+/// body, a topic or a canned answer, new or changed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fields {
+    active: String,
+    address: String,
+    body_en: String,
+    body_it: String,
+    code: String,
+    default_department: String,
+    email: String,
+    existing: String,
+    handles: String,
+    head_email: String,
+    head_name: String,
+    hours: String,
+    id: String,
+    kind: String,
+    name: String,
+    name_en: String,
+    name_it: String,
+    phone: String,
+    position: String,
+    title: String,
+    topic: String,
+    website: String,
+}
 
 /// One of the directory pages: its template, title and address.
 struct Section {
@@ -49,30 +74,7 @@ const ANSWERS: Section = Section {
     path: "/ufficio/amministrazione/risposte",
 };
 
-fn text(fields: &Fields, name: &str) -> String {
-    fields
-        .get(name)
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
-}
-
-fn checked(fields: &Fields, name: &str) -> bool {
-    fields.get(name).is_some_and(|v| v == "1")
-}
-
-fn check_csrf(admin: &Admin, fields: &Fields) -> Result<()> {
-    if admin
-        .0
-        .csrf_ok(fields.get("csrf_token").map(String::as_str).unwrap_or(""))
-    {
-        Ok(())
-    } else {
-        Err(AppError::Csrf)
-    }
-}
-
 /// Renders one of the directory pages with an optional error and the typed new entry.
-#[allow(clippy::too_many_arguments)]
 async fn render(
     app: &AppState,
     language: sportello_domain::Language,
@@ -80,8 +82,7 @@ async fn render(
     section: &Section,
     error: Option<String>,
     typed: &Fields,
-    status: StatusCode,
-) -> Result<Response> {
+) -> Result<View> {
     let (template, title_key, path) = (section.template, section.title_key, section.path);
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
@@ -96,15 +97,9 @@ async fn render(
             )
         })
         .collect();
-    let page = Page::new(language, path, &app.organisation_name, title_key);
-    let body = app.templates.render(
-        template,
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
-            departments, bodies, topics, answers, kinds, error, typed,
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+    Ok(View::new(template, path, title_key).with(context! {
+        staff => admin.0.bar(), departments, bodies, topics, answers, kinds, error, typed,
+    }))
 }
 
 pub async fn departments(
@@ -112,32 +107,31 @@ pub async fn departments(
     Lang(language): Lang,
     admin: Admin,
 ) -> Result<Response> {
-    render(
+    let view = render(
         &app,
         language,
         &admin,
         &DEPARTMENTS,
         None,
-        &Fields::new(),
-        StatusCode::OK,
+        &Fields::default(),
     )
-    .await
+    .await?;
+    app.render(language, view)
 }
 
 pub async fn save_department(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(fields): Form<Fields>,
+    CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
-    check_csrf(&admin, &fields)?;
     let department = Department {
-        id: Uuid::parse_str(&text(&fields, "id")).unwrap_or_else(|_| Uuid::nil()),
-        name: text(&fields, "name"),
-        email: text(&fields, "email"),
-        head_name: Some(text(&fields, "head_name")).filter(|v| !v.is_empty()),
-        head_email: Some(text(&fields, "head_email")).filter(|v| !v.is_empty()),
-        active: checked(&fields, "active") || text(&fields, "id").is_empty(),
+        id: Uuid::parse_str(fields.id.trim()).unwrap_or_else(|_| Uuid::nil()),
+        name: fields.name.trim().to_string(),
+        email: fields.email.trim().to_string(),
+        head_name: Some(fields.head_name.trim().to_string()).filter(|v| !v.is_empty()),
+        head_email: Some(fields.head_email.trim().to_string()).filter(|v| !v.is_empty()),
+        active: (fields.active == "1") || fields.id.trim().to_string().is_empty(),
     };
     let problem = if department.name.is_empty() || department.name.chars().count() > 200 {
         Some("admin.error.name")
@@ -153,16 +147,10 @@ pub async fn save_department(
     };
     if let Some(key) = problem {
         let error = Some(i18n::text(language, key, &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            &DEPARTMENTS,
-            error,
-            &fields,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        {
+            let view = render(&app, language, &admin, &DEPARTMENTS, error, &fields).await?;
+            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
+        }
     }
     let saved = if department.id.is_nil() {
         let head = department
@@ -188,16 +176,10 @@ pub async fn save_department(
         Ok(None) => return Err(AppError::NotFound),
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23000") => {
             let error = Some(i18n::text(language, "admin.error.duplicate", &[]));
-            return render(
-                &app,
-                language,
-                &admin,
-                &DEPARTMENTS,
-                error,
-                &fields,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            {
+                let view = render(&app, language, &admin, &DEPARTMENTS, error, &fields).await?;
+                return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
+            }
         }
         Err(error) => return Err(error.into()),
     }
@@ -209,35 +191,26 @@ pub async fn bodies(
     Lang(language): Lang,
     admin: Admin,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &admin,
-        &BODIES,
-        None,
-        &Fields::new(),
-        StatusCode::OK,
-    )
-    .await
+    let view = render(&app, language, &admin, &BODIES, None, &Fields::default()).await?;
+    app.render(language, view)
 }
 
 pub async fn save_body(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(fields): Form<Fields>,
+    CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
-    check_csrf(&admin, &fields)?;
     let body = ExternalBody {
-        id: Uuid::parse_str(&text(&fields, "id")).unwrap_or_else(|_| Uuid::nil()),
-        name: text(&fields, "name"),
-        handles: text(&fields, "handles"),
-        address: text(&fields, "address"),
-        phone: text(&fields, "phone"),
-        email: text(&fields, "email"),
-        website: text(&fields, "website"),
-        hours: text(&fields, "hours"),
-        active: checked(&fields, "active") || text(&fields, "id").is_empty(),
+        id: Uuid::parse_str(fields.id.trim()).unwrap_or_else(|_| Uuid::nil()),
+        name: fields.name.trim().to_string(),
+        handles: fields.handles.trim().to_string(),
+        address: fields.address.trim().to_string(),
+        phone: fields.phone.trim().to_string(),
+        email: fields.email.trim().to_string(),
+        website: fields.website.trim().to_string(),
+        hours: fields.hours.trim().to_string(),
+        active: (fields.active == "1") || fields.id.trim().to_string().is_empty(),
     };
     let problem = if body.name.is_empty() || body.name.chars().count() > 200 {
         Some("admin.error.name")
@@ -253,16 +226,10 @@ pub async fn save_body(
     };
     if let Some(key) = problem {
         let error = Some(i18n::text(language, key, &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            &BODIES,
-            error,
-            &fields,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        {
+            let view = render(&app, language, &admin, &BODIES, error, &fields).await?;
+            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
+        }
     }
     let id = if body.id.is_nil() {
         directory::add_external_body(&app.pool, app.organisation_id, &body).await?
@@ -280,33 +247,24 @@ pub async fn topics(
     Lang(language): Lang,
     admin: Admin,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &admin,
-        &TOPICS,
-        None,
-        &Fields::new(),
-        StatusCode::OK,
-    )
-    .await
+    let view = render(&app, language, &admin, &TOPICS, None, &Fields::default()).await?;
+    app.render(language, view)
 }
 
 pub async fn save_topic(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(fields): Form<Fields>,
+    CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
-    check_csrf(&admin, &fields)?;
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
-    let department = text(&fields, "default_department");
+    let department = fields.default_department.trim().to_string();
     let topic = TopicSetting {
-        code: text(&fields, "code").to_lowercase(),
-        name_it: text(&fields, "name_it"),
-        name_en: text(&fields, "name_en"),
-        position: text(&fields, "position").parse().unwrap_or(0),
-        active: checked(&fields, "active") || text(&fields, "existing").is_empty(),
+        code: fields.code.trim().to_string().to_lowercase(),
+        name_it: fields.name_it.trim().to_string(),
+        name_en: fields.name_en.trim().to_string(),
+        position: fields.position.trim().to_string().parse().unwrap_or(0),
+        active: (fields.active == "1") || fields.existing.trim().to_string().is_empty(),
         default_department: Some(department.clone()).filter(|d| !d.is_empty()),
     };
     let code_ok = !topic.code.is_empty()
@@ -327,16 +285,10 @@ pub async fn save_topic(
     };
     if let Some(key) = problem {
         let error = Some(i18n::text(language, key, &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            &TOPICS,
-            error,
-            &fields,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        {
+            let view = render(&app, language, &admin, &TOPICS, error, &fields).await?;
+            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
+        }
     }
     topics_store::save_topic(&app.pool, app.organisation_id, &topic).await?;
     log(&app, &admin, "topic", None).await?;
@@ -348,34 +300,27 @@ pub async fn answers(
     Lang(language): Lang,
     admin: Admin,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &admin,
-        &ANSWERS,
-        None,
-        &Fields::new(),
-        StatusCode::OK,
-    )
-    .await
+    let view = render(&app, language, &admin, &ANSWERS, None, &Fields::default()).await?;
+    app.render(language, view)
 }
 
 pub async fn save_answer(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(fields): Form<Fields>,
+    CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
-    check_csrf(&admin, &fields)?;
     let topics = topics_store::all_topics(&app.pool, app.organisation_id).await?;
     let answer = CannedAnswer {
-        id: text(&fields, "id"),
-        title: text(&fields, "title"),
-        kind: Some(text(&fields, "kind")).filter(|k| sportello_domain::Kind::parse(k).is_some()),
-        topic_code: Some(text(&fields, "topic")).filter(|t| topics.iter().any(|x| &x.code == t)),
-        body_it: text(&fields, "body_it"),
-        body_en: text(&fields, "body_en"),
-        active: checked(&fields, "active") || text(&fields, "id").is_empty(),
+        id: fields.id.trim().to_string(),
+        title: fields.title.trim().to_string(),
+        kind: Some(fields.kind.trim().to_string())
+            .filter(|k| sportello_domain::Kind::parse(k).is_some()),
+        topic_code: Some(fields.topic.trim().to_string())
+            .filter(|t| topics.iter().any(|x| &x.code == t)),
+        body_it: fields.body_it.trim().to_string(),
+        body_en: fields.body_en.trim().to_string(),
+        active: (fields.active == "1") || fields.id.trim().to_string().is_empty(),
     };
     let problem = if answer.title.is_empty() || answer.title.chars().count() > 200 {
         Some("admin.error.name")
@@ -386,16 +331,10 @@ pub async fn save_answer(
     };
     if let Some(key) = problem {
         let error = Some(i18n::text(language, key, &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            &ANSWERS,
-            error,
-            &fields,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        {
+            let view = render(&app, language, &admin, &ANSWERS, error, &fields).await?;
+            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
+        }
     }
     if !canned::save(&app.pool, app.organisation_id, &answer).await? {
         return Err(AppError::NotFound);

@@ -1,22 +1,18 @@
 //! The monthly reports' settings: whether the URP's and the departments' reports are e-mailed,
 //! on which working day of the month, and to whom besides the URP managers.
 
-use std::collections::HashMap;
-
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use sportello_domain::Language;
 
 use super::{log, Admin};
-use crate::staff::StaffBar;
 use crate::state::AppState;
 use crate::statistics::{self as scheduled, ReportSettings};
+use crate::web::checked::CsrfForm;
 use crate::web::form::{Errors, ShownError};
-use crate::web::{AppError, Lang, Page, Result};
+use crate::web::{Lang, Result, View};
 
 const MAX_RECIPIENTS: usize = 20;
 /// `organisations.report_recipients` is a `VARCHAR(1000)`.
@@ -35,56 +31,43 @@ pub async fn reports(
     Query(saved): Query<Saved>,
 ) -> Result<Response> {
     let current = scheduled::load(&app.pool, app.organisation_id).await?;
-    let values = HashMap::from([
-        (
-            "urp".to_string(),
-            if current.urp { "1" } else { "" }.to_string(),
-        ),
-        (
-            "departments".to_string(),
-            if current.departments { "1" } else { "" }.to_string(),
-        ),
-        ("working_day".to_string(), current.working_day.to_string()),
-        ("recipients".to_string(), current.recipients.join(", ")),
-    ]);
-    render(
-        &app,
-        language,
-        &admin,
-        &values,
-        Vec::new(),
-        saved.salvato == "1",
-        StatusCode::OK,
-    )
+    let form = ReportsForm {
+        urp: if current.urp { "1" } else { "" }.to_string(),
+        departments: if current.departments { "1" } else { "" }.to_string(),
+        working_day: current.working_day.to_string(),
+        recipients: current.recipients.join(", "),
+    };
+    let view =
+        reports_view(&admin, &form, Vec::new()).with(context! { saved => saved.salvato == "1" });
+    app.render(language, view)
+}
+
+/// The reports' settings as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReportsForm {
+    urp: String,
+    departments: String,
+    working_day: String,
+    recipients: String,
 }
 
 pub async fn save_reports(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(values): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<ReportsForm>,
 ) -> Result<Response> {
-    if !admin
-        .0
-        .csrf_ok(values.get("csrf_token").map(String::as_str).unwrap_or(""))
-    {
-        return Err(AppError::Csrf);
-    }
-    let value = |name: &str| {
-        values
-            .get(name)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
     let mut errors = Errors::new();
-    let working_day = match value("working_day").parse::<u32>() {
+    let working_day = match form.working_day.trim().parse::<u32>() {
         Ok(day) if (1..=10).contains(&day) => day,
         _ => {
             errors.add("working_day", "admin.reports.error.day");
             1
         }
     };
-    let recipients: Vec<String> = value("recipients")
+    let recipients: Vec<String> = form
+        .recipients
         .split([',', ';', '\n'])
         .map(str::trim)
         .filter(|a| !a.is_empty())
@@ -104,19 +87,13 @@ pub async fn save_reports(
         );
     }
     if !errors.is_empty() {
-        return render(
-            &app,
-            language,
-            &admin,
-            &values,
-            errors.shown(language),
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let view = reports_view(&admin, &form, errors.shown(language))
+            .status(StatusCode::UNPROCESSABLE_ENTITY);
+        return app.render(language, view);
     }
     let settings = ReportSettings {
-        urp: value("urp") == "1",
-        departments: value("departments") == "1",
+        urp: form.urp == "1",
+        departments: form.departments == "1",
         working_day,
         recipients,
     };
@@ -125,30 +102,16 @@ pub async fn save_reports(
     Ok(Redirect::to("/ufficio/amministrazione/rapporti?salvato=1").into_response())
 }
 
-fn render(
-    app: &AppState,
-    language: Language,
-    admin: &Admin,
-    values: &HashMap<String, String>,
-    errors: Vec<ShownError>,
-    saved: bool,
-    status: StatusCode,
-) -> Result<Response> {
-    let page = Page::new(
-        language,
-        "/ufficio/amministrazione/rapporti",
-        &app.organisation_name,
-        "admin.reports.title",
-    );
-    let value = |name: &str| values.get(name).cloned().unwrap_or_default();
-    let body = app.templates.render(
+/// The reports' settings page, with what was typed and its errors.
+fn reports_view(admin: &Admin, form: &ReportsForm, errors: Vec<ShownError>) -> View {
+    View::new(
         "admin/reports.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
-            errors, saved,
-            urp => value("urp") == "1", departments => value("departments") == "1",
-            working_day => value("working_day"), recipients => value("recipients"),
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+        "/ufficio/amministrazione/rapporti",
+        "admin.reports.title",
+    )
+    .with(context! {
+        staff => admin.0.bar(), errors,
+        urp => form.urp == "1", departments => form.departments == "1",
+        working_day => form.working_day, recipients => form.recipients,
+    })
 }

@@ -5,17 +5,45 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sportello_domain::{Kind, Language, WorkingCalendar};
 
 use super::{log, Admin};
 use crate::settings::{self, parse_month_day, Settings};
-use crate::staff::StaffBar;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::checked::CsrfForm;
+use crate::web::{i18n, Lang, Result, View};
+
+/// The settings as the page sends them (every value as typed, checked below).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    days_information: String,
+    days_complaint: String,
+    days_suggestion: String,
+    days_praise: String,
+    reminder_days: String,
+    escalation_days: String,
+    reopen_days: String,
+    retention_months: String,
+    patron_saint: String,
+    require_totp: String,
+}
+
+impl SettingsForm {
+    /// The values by field name, as the page's fields are built.
+    fn values(&self) -> HashMap<String, String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value.as_str()?.to_string())))
+                .collect(),
+            _ => HashMap::new(),
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Field {
@@ -67,13 +95,9 @@ pub async fn settings(
             String::new()
         },
     );
-    render(
-        &app,
+    app.render(
         language,
-        &admin,
-        &values,
-        &HashMap::new(),
-        StatusCode::OK,
+        settings_view(language, &admin, &values, &HashMap::new()),
     )
 }
 
@@ -81,14 +105,9 @@ pub async fn save_settings(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    Form(values): Form<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Result<Response> {
-    if !admin
-        .0
-        .csrf_ok(values.get("csrf_token").map(String::as_str).unwrap_or(""))
-    {
-        return Err(AppError::Csrf);
-    }
+    let values = form.values();
     let mut errors: HashMap<String, String> = HashMap::new();
     let mut days = |name: &str| -> u32 {
         let value = values.get(name).map(|v| v.trim()).unwrap_or("");
@@ -152,14 +171,8 @@ pub async fn save_settings(
         );
     }
     if !errors.is_empty() {
-        return render(
-            &app,
-            language,
-            &admin,
-            &values,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let view = settings_view(language, &admin, &values, &errors);
+        return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
     }
     let settings = Settings {
         answer_days,
@@ -176,14 +189,13 @@ pub async fn save_settings(
     Ok(Redirect::to("/ufficio/amministrazione/impostazioni?salvato=1").into_response())
 }
 
-fn render(
-    app: &AppState,
+/// The settings page with `values` as typed and their `errors`.
+fn settings_view(
     language: Language,
     admin: &Admin,
     values: &HashMap<String, String>,
     errors: &HashMap<String, String>,
-    status: StatusCode,
-) -> Result<Response> {
+) -> View {
     let value = |name: &str| values.get(name).cloned().unwrap_or_default();
     let field = |name: String, label: String| Field {
         value: value(&name),
@@ -215,22 +227,17 @@ fn render(
         "escalation_days".into(),
         i18n::text(language, "admin.settings.escalation_days", &[]),
     ));
-    let page = Page::new(
-        language,
-        "/ufficio/amministrazione/impostazioni",
-        &app.organisation_name,
-        "admin.settings.title",
-    );
-    let body = app.templates.render(
+    View::new(
         "admin/settings.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
-            fields, patron_saint => value("patron_saint"), patron_error => errors.get("patron_saint"),
-            require_totp => value("require_totp") == "1",
-            reopen_days => value("reopen_days"), reopen_error => errors.get("reopen_days"),
-            retention_months => value("retention_months"), retention_error => errors.get("retention_months"),
-            errors => errors.values().collect::<Vec<_>>(),
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+        "/ufficio/amministrazione/impostazioni",
+        "admin.settings.title",
+    )
+    .with(context! {
+        staff => admin.0.bar(),
+        fields, patron_saint => value("patron_saint"), patron_error => errors.get("patron_saint"),
+        require_totp => value("require_totp") == "1",
+        reopen_days => value("reopen_days"), reopen_error => errors.get("reopen_days"),
+        retention_months => value("retention_months"), retention_error => errors.get("retention_months"),
+        errors => errors.values().collect::<Vec<_>>(),
+    })
 }

@@ -2,61 +2,53 @@
 //! password, valid seven days), change roles and departments, deactivate (which ends every
 //! session of that person at once).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Duration;
 use minijinja::context;
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{log, Admin};
 use crate::directory;
-use crate::staff::StaffBar;
 use crate::staff::{self, password, NewStaff, Role};
 use crate::state::AppState;
-use crate::web::{csrf, i18n, AppError, Lang, Page, Result};
+use crate::web::checked::{CsrfForm, Refused};
+use crate::web::{i18n, AppError, Lang, Result, View};
 
 const INVITATION_DAYS: i64 = 7;
 
-/// Repeated form fields (checkbox groups) as name → values.
-fn parse_form(raw: &[u8]) -> HashMap<String, Vec<String>> {
-    let mut fields: HashMap<String, Vec<String>> = HashMap::new();
-    for (name, value) in form_urlencoded::parse(raw) {
-        fields
-            .entry(name.into_owned())
-            .or_default()
-            .push(value.into_owned());
+/// A member of staff as the administration's forms send them: a new one (name and address),
+/// or a change (active, two factors reset, invited again); the role and department checkbox
+/// groups as lists.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StaffForm {
+    name: String,
+    email: String,
+    role: Vec<String>,
+    department: Vec<String>,
+    active: String,
+    reset_totp: String,
+    reinvite: String,
+}
+
+impl StaffForm {
+    fn roles(&self) -> Vec<Role> {
+        self.role.iter().filter_map(|r| r.parse().ok()).collect()
     }
-    fields
-}
 
-fn one(fields: &HashMap<String, Vec<String>>, name: &str) -> String {
-    fields
-        .get(name)
-        .and_then(|v| v.first())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
-}
-
-fn roles_of(fields: &HashMap<String, Vec<String>>) -> Vec<Role> {
-    fields
-        .get("role")
-        .map(|v| v.iter().filter_map(|r| r.parse().ok()).collect())
-        .unwrap_or_default()
-}
-
-fn departments_of(fields: &HashMap<String, Vec<String>>) -> Vec<Uuid> {
-    fields
-        .get("department")
-        .map(|v| v.iter().filter_map(|d| Uuid::parse_str(d).ok()).collect())
-        .unwrap_or_default()
+    fn departments(&self) -> Vec<Uuid> {
+        self.department
+            .iter()
+            .filter_map(|d| Uuid::parse_str(d).ok())
+            .collect()
+    }
 }
 
 pub async fn users(
@@ -64,25 +56,18 @@ pub async fn users(
     Lang(language): Lang,
     admin: Admin,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &admin,
-        None,
-        &HashMap::new(),
-        StatusCode::OK,
-    )
-    .await
+    let view = users_view(&app, language, &admin, None, &StaffForm::default()).await?;
+    app.render(language, view)
 }
 
-async fn render(
+/// Everyone, the form that invites someone (with what was typed), and an error, if any.
+async fn users_view(
     app: &AppState,
     language: sportello_domain::Language,
     admin: &Admin,
     error: Option<String>,
-    typed: &HashMap<String, Vec<String>>,
-    status: StatusCode,
-) -> Result<Response> {
+    typed: &StaffForm,
+) -> Result<View> {
     let people = staff::list(&app.pool, app.organisation_id).await?;
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let roles: Vec<(String, String)> = Role::ALL
@@ -94,26 +79,15 @@ async fn render(
             )
         })
         .collect();
-    let typed_one: HashMap<String, String> = typed
-        .iter()
-        .map(|(k, v)| (k.clone(), v.first().cloned().unwrap_or_default()))
-        .collect();
-    let page = Page::new(
-        language,
-        "/ufficio/amministrazione/personale",
-        &app.organisation_name,
-        "admin.users.title",
-    );
-    let body = app.templates.render(
+    Ok(View::new(
         "admin/users.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&admin.0.staff, &admin.0.csrf_token),
-            people, departments, roles, error, typed => typed_one,
-            typed_roles => typed.get("role").cloned().unwrap_or_default(),
-            typed_departments => typed.get("department").cloned().unwrap_or_default(),
-        },
-    )?;
-    Ok((status, Html(body)).into_response())
+        "/ufficio/amministrazione/personale",
+        "admin.users.title",
+    )
+    .with(context! {
+        staff => admin.0.bar(), people, departments, roles, error, typed,
+        typed_roles => typed.role, typed_departments => typed.department,
+    }))
 }
 
 /// Invites a new member of staff: the account exists at once, without a usable password, and an
@@ -122,17 +96,13 @@ pub async fn add_user(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
-    RawForm(raw): RawForm,
+    CsrfForm(fields): CsrfForm<StaffForm>,
 ) -> Result<Response> {
-    let fields = parse_form(&raw);
-    if !admin.0.csrf_ok(&one(&fields, "csrf_token")) {
-        return Err(AppError::Csrf);
-    }
     let (email, name, roles, departments) = (
-        one(&fields, "email"),
-        one(&fields, "name"),
-        roles_of(&fields),
-        departments_of(&fields),
+        fields.email.trim().to_string(),
+        fields.name.trim().to_string(),
+        fields.roles(),
+        fields.departments(),
     );
     let mut unusable = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut unusable);
@@ -152,15 +122,8 @@ pub async fn add_user(
                 _ => "admin.error.staff_invalid",
             };
             let error = Some(i18n::text(language, key, &[]));
-            return render(
-                &app,
-                language,
-                &admin,
-                error,
-                &fields,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            let view = users_view(&app, language, &admin, error, &fields).await?;
+            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(staff::AddStaffError::Database(error)) => return Err(error.into()),
     };
@@ -200,54 +163,40 @@ pub async fn save_user(
     Lang(language): Lang,
     admin: Admin,
     Path(id): Path<Uuid>,
-    RawForm(raw): RawForm,
+    CsrfForm(fields): CsrfForm<StaffForm>,
 ) -> Result<Response> {
-    let fields = parse_form(&raw);
-    if !admin.0.csrf_ok(&one(&fields, "csrf_token")) {
-        return Err(AppError::Csrf);
-    }
-    let roles = roles_of(&fields);
+    let refuse = |key: &str| {
+        let error = Some(i18n::text(language, key, &[]));
+        let (app, admin) = (&app, &admin);
+        async move {
+            let view = users_view(app, language, admin, error, &StaffForm::default()).await?;
+            app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    };
+    let roles = fields.roles();
     if roles.is_empty() {
-        let error = Some(i18n::text(language, "admin.error.staff_invalid", &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            error,
-            &HashMap::new(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse("admin.error.staff_invalid").await;
     }
-    let active = one(&fields, "active") == "1";
+    let active = fields.active == "1";
     if id == admin.0.staff.id && (!active || !roles.contains(&Role::Administrator)) {
-        let error = Some(i18n::text(language, "admin.error.self", &[]));
-        return render(
-            &app,
-            language,
-            &admin,
-            error,
-            &HashMap::new(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse("admin.error.self").await;
     }
     if !staff::update(
         &app.pool,
         app.organisation_id,
         id,
         &roles,
-        &departments_of(&fields),
+        &fields.departments(),
         active,
     )
     .await?
     {
         return Err(AppError::NotFound);
     }
-    if one(&fields, "reset_totp") == "1" {
+    if fields.reset_totp == "1" {
         staff::reset_totp(&app.pool, id).await?;
     }
-    if one(&fields, "reinvite") == "1" {
+    if fields.reinvite == "1" {
         invite(&app, id).await?;
     }
     log(&app, &admin, "staff_updated", Some(id)).await?;
@@ -277,41 +226,28 @@ pub async fn invitation(
     Path(token): Path<String>,
 ) -> Result<Response> {
     invited(&app, &token).await?;
-    render_invitation(&app, language, &headers, &token, None, StatusCode::OK)
+    app.render(language, invitation_view(&app, &headers, &token, None))
 }
 
-fn render_invitation(
+/// The invitation's page: choose a password.
+fn invitation_view(
     app: &AppState,
-    language: sportello_domain::Language,
     headers: &axum::http::HeaderMap,
     token: &str,
     error: Option<String>,
-    status: StatusCode,
-) -> Result<Response> {
-    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(
-        language,
-        "/ufficio/accesso",
-        &app.organisation_name,
-        "invitation.title",
-    );
-    let body = app.templates.render(
+) -> View {
+    View::new(
         "admin/invitation.html",
-        context! { lang => page.lang, page, token, csrf_token, error },
-    )?;
-    let mut response = (status, Html(body)).into_response();
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(
-            axum::http::header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+        "/ufficio/accesso",
+        "invitation.title",
+    )
+    .public_form(&app.csrf_key(), headers)
+    .with(context! { token, error })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct PasswordForm {
-    csrf_token: String,
     password: String,
     password_confirmation: String,
 }
@@ -321,43 +257,29 @@ pub async fn accept_invitation(
     Lang(language): Lang,
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
-    Form(form): Form<PasswordForm>,
+    submitted: std::result::Result<CsrfForm<PasswordForm>, Refused<PasswordForm>>,
 ) -> Result<Response> {
     let staff_id = invited(&app, &token).await?;
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        Some(&form.csrf_token),
-        app.secure_cookies(),
-    ) {
-        return render_invitation(
-            &app,
+    let refuse = |key: &str, status| {
+        let error = Some(i18n::text(language, key, &[]));
+        app.render(
             language,
-            &headers,
-            &token,
-            Some(i18n::text(language, "login.error.csrf", &[])),
-            StatusCode::FORBIDDEN,
-        );
-    }
+            invitation_view(&app, &headers, &token, error).status(status),
+        )
+    };
+    let form = match submitted {
+        Ok(CsrfForm(form)) => form,
+        Err(Refused::Forged(_)) => return refuse("login.error.csrf", StatusCode::FORBIDDEN),
+        Err(Refused::Malformed(error)) => return Err(error),
+    };
     if form.password != form.password_confirmation {
-        return render_invitation(
-            &app,
-            language,
-            &headers,
-            &token,
-            Some(i18n::text(language, "invitation.error.mismatch", &[])),
+        return refuse(
+            "invitation.error.mismatch",
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     if password::check_strength(&form.password).is_err() {
-        return render_invitation(
-            &app,
-            language,
-            &headers,
-            &token,
-            Some(i18n::text(language, "invitation.error.weak", &[])),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return refuse("invitation.error.weak", StatusCode::UNPROCESSABLE_ENTITY);
     }
     staff::set_password(&app.pool, staff_id, &form.password).await?;
     Ok(Redirect::to("/ufficio/accesso").into_response())

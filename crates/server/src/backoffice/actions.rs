@@ -2,12 +2,12 @@
 //! carries the version the person saw; if the request changed meanwhile (or another copy wins
 //! the append), nothing is recorded and the page says "this request changed, reload".
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use sportello_domain::{Outcome, RequestCommand};
 use uuid::Uuid;
 
@@ -18,84 +18,78 @@ use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::personal;
 use crate::staff::SignedIn;
 use crate::state::AppState;
-use crate::web::upload::{read_multipart, Upload};
+use crate::web::checked::{CsrfForm, CsrfKey, CsrfMultipart};
+use crate::web::upload::Upload;
 use crate::web::{AppError, Lang, Result};
 
 const MESSAGE_MAX: usize = 8000;
 
-/// What an action's form sends; the answer's form may carry files.
-pub struct ActionForm {
-    csrf_token: String,
-    version: usize,
+/// An action's fields, as sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ActionFields {
+    version: String,
     message: String,
     department: String,
     external_body: String,
     outcome: String,
     /// Library documents chosen for an answer.
     documents: Vec<String>,
+}
+
+/// What an action's form sends, its token checked; the answer's form may carry files.
+pub struct ActionForm {
+    version: usize,
+    message: String,
+    department: String,
+    external_body: String,
+    outcome: String,
+    documents: Vec<String>,
     uploads: Vec<Upload>,
     too_large: bool,
 }
 
 impl ActionForm {
-    fn from_fields(
-        fields: Vec<(String, String)>,
-        uploads: Vec<Upload>,
-        too_large: bool,
-    ) -> ActionForm {
-        let get = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+    fn of(fields: ActionFields, uploads: Vec<Upload>, too_large: bool) -> ActionForm {
         ActionForm {
-            csrf_token: get("csrf_token"),
-            version: get("version").parse().unwrap_or(usize::MAX),
-            message: get("message"),
-            department: get("department"),
-            external_body: get("external_body"),
-            outcome: get("outcome"),
-            documents: fields
-                .iter()
-                .filter(|(k, _)| k == "documents")
-                .map(|(_, v)| v.clone())
-                .collect(),
+            version: fields.version.parse().unwrap_or(usize::MAX),
+            message: fields.message,
+            department: fields.department,
+            external_body: fields.external_body,
+            outcome: fields.outcome,
+            documents: fields.documents,
             uploads,
             too_large,
         }
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for ActionForm {
-    type Rejection = AppError;
+/// The answer's form is multipart (it may carry files), the others plain: each checked as such.
+impl<S> FromRequest<S> for ActionForm
+where
+    S: Send + Sync,
+    CsrfKey: FromRef<S>,
+{
+    type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Result<ActionForm, AppError> {
+    async fn from_request(
+        request: Request,
+        state: &S,
+    ) -> std::result::Result<ActionForm, Response> {
         let multipart = request
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|kind| kind.as_bytes().starts_with(b"multipart/form-data"));
         if multipart {
-            let multipart = Multipart::from_request(request, state)
+            let sent = CsrfMultipart::<ActionFields>::from_request(request, state)
                 .await
-                .map_err(|_| AppError::BadRequest)?;
-            let received = read_multipart(multipart).await?;
-            let mut fields = received.fields;
-            fields.push(("csrf_token".into(), received.csrf_token.unwrap_or_default()));
-            return Ok(ActionForm::from_fields(
-                fields,
-                received.uploads,
-                received.too_large,
-            ));
+                .map_err(IntoResponse::into_response)?;
+            return Ok(ActionForm::of(sent.form, sent.uploads, sent.too_large));
         }
-        let bytes = Bytes::from_request(request, state)
+        let CsrfForm(fields) = CsrfForm::<ActionFields>::from_request(request, state)
             .await
-            .map_err(|_| AppError::BadRequest)?;
-        let fields = form_urlencoded::parse(&bytes)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        Ok(ActionForm::from_fields(fields, Vec::new(), false))
+            .map_err(IntoResponse::into_response)?;
+        Ok(ActionForm::of(fields, Vec::new(), false))
     }
 }
 
@@ -106,9 +100,6 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     form: ActionForm,
 ) -> Result<Response> {
-    if !signed_in.csrf_ok(&form.csrf_token) {
-        return Err(AppError::Csrf);
-    }
     let visible = visible_to(&app, &signed_in.staff, &id).await?;
     let refuse = |notice: &'static str, status: StatusCode| {
         let (app, signed_in, visible) = (&app, &signed_in, &visible);

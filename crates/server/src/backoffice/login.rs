@@ -3,15 +3,15 @@
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
 use crate::staff::SignedIn;
 use crate::staff::{self, password, sessions, throttle};
 use crate::state::AppState;
-use crate::web::{cookies, csrf, AppError, ClientIp, Lang, Page, Result};
+use crate::web::checked::{CsrfForm, NoFields, Refused};
+use crate::web::{cookies, AppError, ClientIp, Lang, Result, View};
 
 #[derive(Deserialize, Default)]
 pub struct Back {
@@ -38,22 +38,15 @@ pub async fn login_form(
     headers: HeaderMap,
     Query(back): Query<Back>,
 ) -> Result<Response> {
-    render(
-        &app,
-        language,
-        &headers,
-        "",
-        back.torna.as_deref(),
-        None,
-        StatusCode::OK,
-    )
+    let view = login_view(&app, &headers, "", back.torna.as_deref(), None);
+    app.render(language, view)
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct LoginForm {
     email: String,
     password: String,
-    csrf_token: String,
     torna: Option<String>,
 }
 
@@ -62,36 +55,25 @@ pub async fn login(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    submitted: std::result::Result<CsrfForm<LoginForm>, Refused<LoginForm>>,
 ) -> Result<Response> {
+    let (form, forged) = match submitted {
+        Ok(CsrfForm(form)) => (form, false),
+        Err(Refused::Forged(form)) => (form, true),
+        Err(Refused::Malformed(error)) => return Err(error),
+    };
     let back = form.torna.as_deref();
-    if !csrf::verify(
-        &app.csrf_secret,
-        cookies::get(&headers, &cookies::name(csrf::COOKIE, app.secure_cookies())),
-        Some(&form.csrf_token),
-    ) {
-        return render(
-            &app,
-            language,
-            &headers,
-            &form.email,
-            back,
-            Some("login.error.csrf"),
-            StatusCode::FORBIDDEN,
-        );
+    let refuse = |key: &str, status| {
+        let view = login_view(&app, &headers, &form.email, back, Some(key)).status(status);
+        app.render(language, view)
+    };
+    if forged {
+        return refuse("login.error.csrf", StatusCode::FORBIDDEN);
     }
     let now = app.clock.now();
     if !throttle::attempt(&app.pool, &form.email, &client.to_string(), now).await? {
         tracing::warn!("login throttled");
-        return render(
-            &app,
-            language,
-            &headers,
-            &form.email,
-            back,
-            Some("login.error.throttled"),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+        return refuse("login.error.throttled", StatusCode::TOO_MANY_REQUESTS);
     }
     let credentials = staff::credentials(&app.pool, &form.email).await?;
     let password = form.password.clone();
@@ -100,15 +82,7 @@ pub async fn login(
         .await
         .map_err(AppError::internal)?;
     let Some((staff_id, _)) = credentials.filter(|_| valid) else {
-        return render(
-            &app,
-            language,
-            &headers,
-            &form.email,
-            back,
-            Some("login.error.invalid"),
-            StatusCode::UNAUTHORIZED,
-        );
+        return refuse("login.error.invalid", StatusCode::UNAUTHORIZED);
     };
     // With two factors, the attempts are cleared only once the code is right too.
     if staff::totp_state(&app.pool, staff_id).await?.is_some() {
@@ -136,19 +110,11 @@ pub async fn login(
         .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    csrf_token: String,
-}
-
 pub async fn logout(
     State(app): State<AppState>,
     signed_in: SignedIn,
-    Form(form): Form<LogoutForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    if !signed_in.csrf_ok(&form.csrf_token) {
-        return Err(AppError::Csrf);
-    }
     sessions::close(&app.pool, &signed_in.cookie).await?;
     Ok(signed_out(&app))
 }
@@ -156,11 +122,8 @@ pub async fn logout(
 pub async fn logout_everywhere(
     State(app): State<AppState>,
     signed_in: SignedIn,
-    Form(form): Form<LogoutForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    if !signed_in.csrf_ok(&form.csrf_token) {
-        return Err(AppError::Csrf);
-    }
     sessions::close_all(&app.pool, signed_in.staff.id).await?;
     Ok(signed_out(&app))
 }
@@ -179,32 +142,15 @@ fn signed_out(app: &AppState) -> Response {
         .into_response()
 }
 
-fn render(
+/// The sign-in page, with the address typed and an error, if any.
+fn login_view(
     app: &AppState,
-    language: sportello_domain::Language,
     headers: &HeaderMap,
     email: &str,
     back: Option<&str>,
     error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response> {
-    let (csrf_token, csrf_cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(
-        language,
-        "/ufficio/accesso",
-        &app.organisation_name,
-        "login.title",
-    );
-    let body = app.templates.render(
-        "backoffice/login.html",
-        context! { lang => page.lang, page, email, csrf_token, error, torna => back_target(back) },
-    )?;
-    let mut response = (status, Html(body)).into_response();
-    if let Some(cookie) = csrf_cookie {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+) -> View {
+    View::new("backoffice/login.html", "/ufficio/accesso", "login.title")
+        .public_form(&app.csrf_key(), headers)
+        .with(context! { email, error, torna => back_target(back) })
 }

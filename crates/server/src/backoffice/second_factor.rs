@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Duration;
@@ -16,10 +15,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::staff::{self, sessions, totp};
 use crate::state::AppState;
-use crate::web::{cookies, csrf, i18n, AppError, Lang, Page, Result};
+use crate::web::checked::{CsrfForm, Refused};
+use crate::web::View;
+use crate::web::{cookies, i18n, AppError, Lang, Result};
 
 pub const CHALLENGE_COOKIE: &str = "sportello_challenge";
 const CHALLENGE_MINUTES: i64 = 5;
@@ -99,12 +99,12 @@ pub async fn code_form(
     if live_challenge(&app, &headers).await?.is_none() {
         return Ok(Redirect::to("/ufficio/accesso").into_response());
     }
-    render_code(&app, language, &headers, None, StatusCode::OK)
+    app.render(language, code_view(&app, &headers, None))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct CodeForm {
-    csrf_token: String,
     code: String,
 }
 
@@ -113,22 +113,16 @@ pub async fn check_code(
     Lang(language): Lang,
     crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
-    Form(form): Form<CodeForm>,
+    submitted: std::result::Result<CsrfForm<CodeForm>, Refused<CodeForm>>,
 ) -> Result<Response> {
-    if !csrf::verify_request(
-        &app.csrf_secret,
-        &headers,
-        Some(&form.csrf_token),
-        app.secure_cookies(),
-    ) {
-        return render_code(
-            &app,
-            language,
-            &headers,
-            Some("login.error.csrf"),
-            StatusCode::FORBIDDEN,
-        );
-    }
+    let form = match submitted {
+        Ok(CsrfForm(form)) => form,
+        Err(Refused::Forged(_)) => {
+            let view = code_view(&app, &headers, Some("login.error.csrf"));
+            return app.render(language, view.status(StatusCode::FORBIDDEN));
+        }
+        Err(Refused::Malformed(error)) => return Err(error),
+    };
     let Some((token_hash, staff_id, _, back)) = live_challenge(&app, &headers).await? else {
         return Ok(Redirect::to("/ufficio/accesso").into_response());
     };
@@ -160,13 +154,8 @@ pub async fn check_code(
         None => false,
     };
     if !accepted {
-        return render_code(
-            &app,
-            language,
-            &headers,
-            Some("code.error.invalid"),
-            StatusCode::UNAUTHORIZED,
-        );
+        let view = code_view(&app, &headers, Some("code.error.invalid"));
+        return app.render(language, view.status(StatusCode::UNAUTHORIZED));
     }
     sqlx::query("DELETE FROM login_challenges WHERE token_hash = ?")
         .bind(&token_hash)
@@ -207,32 +196,15 @@ pub async fn check_code(
     Ok(response)
 }
 
-fn render_code(
-    app: &AppState,
-    language: sportello_domain::Language,
-    headers: &HeaderMap,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response> {
-    let (csrf_token, cookie) = csrf::issue(&app.csrf_secret, headers, app.secure_cookies());
-    let page = Page::new(
-        language,
-        "/ufficio/accesso/codice",
-        &app.organisation_name,
-        "code.title",
-    );
-    let body = app.templates.render(
+/// The page that asks for the code (or a recovery code) after the password.
+fn code_view(app: &AppState, headers: &HeaderMap, error: Option<&str>) -> View {
+    View::new(
         "backoffice/code.html",
-        context! { lang => page.lang, page, csrf_token, error },
-    )?;
-    let mut response = (status, Html(body)).into_response();
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
+        "/ufficio/accesso/codice",
+        "code.title",
+    )
+    .public_form(&app.csrf_key(), headers)
+    .with(context! { error })
 }
 
 /// The set-up page: a new secret to add to an authenticator app, confirmed with a code.
@@ -242,20 +214,12 @@ pub async fn setup(
     signed_in: SignedIn,
 ) -> Result<Response> {
     let secret = totp::TotpSecret::generate().to_base32();
-    render_setup(
-        &app,
-        language,
-        &signed_in,
-        &secret,
-        None,
-        None,
-        StatusCode::OK,
-    )
+    app.render(language, setup_view(language, &signed_in, &secret))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SetupForm {
-    csrf_token: String,
     secret: String,
     code: String,
     /// A code from the current authenticator, needed to replace it.
@@ -267,11 +231,14 @@ pub async fn confirm_setup(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
-    Form(form): Form<SetupForm>,
+    CsrfForm(form): CsrfForm<SetupForm>,
 ) -> Result<Response> {
-    if !signed_in.csrf_ok(&form.csrf_token) {
-        return Err(AppError::Csrf);
-    }
+    let refuse = |error: &str| {
+        let view = setup_view(language, &signed_in, &form.secret)
+            .with(context! { error })
+            .status(StatusCode::UNPROCESSABLE_ENTITY);
+        app.render(language, view)
+    };
     let Some(secret) = totp::TotpSecret::from_base32(&form.secret) else {
         return Err(AppError::BadRequest);
     };
@@ -290,27 +257,11 @@ pub async fn confirm_setup(
             None => false,
         };
         if !proven {
-            return render_setup(
-                &app,
-                language,
-                &signed_in,
-                &form.secret,
-                Some("totp.error.current"),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return refuse("totp.error.current");
         }
     }
     let Some(step) = totp::verify(&secret, &form.code, app.clock.now().timestamp(), None) else {
-        return render_setup(
-            &app,
-            language,
-            &signed_in,
-            &form.secret,
-            Some("code.error.invalid"),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return refuse("code.error.invalid");
     };
     let codes = totp::recovery_codes();
     let hashes: Vec<String> = codes
@@ -326,44 +277,24 @@ pub async fn confirm_setup(
     )
     .await?;
     tracing::info!(staff_id = %signed_in.staff.id, "two-factor authentication enabled");
-    render_setup(
-        &app,
-        language,
-        &signed_in,
-        "",
-        None,
-        Some(codes),
-        StatusCode::OK,
-    )
+    let view = setup_view(language, &signed_in, "").with(context! { recovery_codes => codes });
+    app.render(language, view)
 }
 
-fn render_setup(
-    app: &AppState,
-    language: sportello_domain::Language,
-    signed_in: &SignedIn,
-    secret: &str,
-    error: Option<&str>,
-    recovery_codes: Option<Vec<String>>,
-    status: StatusCode,
-) -> Result<Response> {
+/// The set-up page for `secret` (its QR code's URI), for this person.
+fn setup_view(language: sportello_domain::Language, signed_in: &SignedIn, secret: &str) -> View {
     let uri = totp::TotpSecret::from_base32(secret).map(|s| {
         s.otpauth_uri(
             &i18n::text(language, "layout.brand", &[]),
             &signed_in.staff.email,
         )
     });
-    let page = Page::new(
-        language,
-        "/ufficio/profilo/due-fattori",
-        &app.organisation_name,
-        "totp.title",
-    );
-    let body = app.templates.render(
+    View::new(
         "backoffice/totp.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            enabled => signed_in.staff.totp, secret, uri, error, recovery_codes,
-        },
-    )?;
-    Ok((status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+        "/ufficio/profilo/due-fattori",
+        "totp.title",
+    )
+    .with(context! {
+        staff => signed_in.bar(), enabled => signed_in.staff.totp, secret, uri,
+    })
 }

@@ -3,20 +3,21 @@
 //! not theirs is a 404 on every URL.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sportello_projections::citizen_status;
 
-use super::{drafts, respond};
+use super::drafts;
 use crate::citizen_store as store;
 use crate::citizen_store::session::CitizenSignedIn;
 use crate::state::AppState;
 use crate::tracking::{self, Access};
 use crate::tracking::{RatingForm, ReopenForm, ReplyForm, Sent};
 use crate::web::checked::{CsrfForm, CsrfMultipart, Refused};
-use crate::web::{i18n, ClientIp, Lang, Page, Result};
+use crate::web::View;
+use crate::web::{i18n, ClientIp, Lang, Result};
 
 #[derive(Serialize)]
 struct Listed {
@@ -69,20 +70,16 @@ pub async fn home(
         })
         .collect();
     let drafts = drafts::list(&app, language, signed_in.citizen.id).await?;
-    let page = Page::new(language, "/area", &app.organisation_name, "area.title");
     let notice = match notice.avviso.as_deref() {
         Some("password") => Some("area.notice.password_changed"),
         Some("bozza") => Some("area.notice.draft_saved"),
         _ => None,
     };
-    let body = app.templates.render(
-        "area/home.html",
-        context! {
-            lang => page.lang, page, citizen => signed_in.citizen, requests => listed, drafts,
-            csrf_token => signed_in.csrf_token, notice,
-        },
-    )?;
-    respond(StatusCode::OK, body, None)
+    let view = View::new("area/home.html", "/area", "area.title").with(context! {
+        citizen => signed_in.citizen, requests => listed, drafts,
+        csrf_token => signed_in.csrf_token, notice,
+    });
+    app.render(language, view)
 }
 
 /// Right after filing, the status view may lag behind: catch up once so the list has it.

@@ -12,27 +12,10 @@ pub mod registration;
 pub mod retention;
 pub mod sign_in;
 
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-
 pub use area::read_own_writes;
 pub use data_rights::erase_citizen;
 pub use drafts::{load as load_draft, remove as remove_draft, save as save_draft};
 pub use retention::run as run_retention;
-
-use crate::web::{AppError, Result};
-
-/// A page of the area: never cached (it is someone's own), with the CSRF cookie when new.
-pub fn respond(status: StatusCode, body: String, csrf_cookie: Option<String>) -> Result<Response> {
-    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
-    if let Some(cookie) = csrf_cookie {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            cookie.parse().map_err(AppError::internal)?,
-        );
-    }
-    Ok(response)
-}
 
 /// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
 pub fn routes() -> axum::Router<crate::state::AppState> {

@@ -132,3 +132,29 @@ pub async fn from_request(
     tracing::info!(faq_id = %faq, aggregate_id = %id, "draft FAQ made from a request");
     Ok(Redirect::to(&format!("/ufficio/faq/{faq}")).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::depersonalise;
+
+    #[test]
+    fn personal_data_is_taken_out() {
+        let text = "Gentile Maria Rossi, la chiameremo al 333 1234567 o scriva a maria.rossi@example.it (RSSMRA80A41H501Z).";
+        let out = depersonalise(
+            text,
+            &[
+                "Maria Rossi",
+                "Maria",
+                "Rossi",
+                "maria.rossi@example.it",
+                "333 1234567",
+            ],
+        );
+        assert!(
+            !out.contains("Maria") && !out.contains("Rossi") && !out.contains("333"),
+            "{out}"
+        );
+        assert!(!out.contains("RSSMRA"), "{out}");
+        assert!(out.starts_with("Gentile […],"), "{out}");
+    }
+}

@@ -82,7 +82,6 @@ pub async fn save(
 
 /// As `save`, refusing when the FAQ is no longer at `expected` revision (checked under the row's
 /// lock, so of two editors saving the same version one wins).
-#[allow(clippy::too_many_arguments)]
 pub async fn save_over(
     pool: &MySqlPool,
     organisation_id: Uuid,

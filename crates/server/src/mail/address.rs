@@ -49,7 +49,7 @@ impl OwnAddresses {
             .flatten()
             .map(|address| normalise(&address))
             .collect();
-        addresses.insert(normalise(&app.config.mail_from.email.to_string()));
+        addresses.insert(normalise(app.config.mail_from.email.as_ref()));
         Ok(OwnAddresses(addresses))
     }
 

@@ -135,19 +135,18 @@ pub(super) async fn plan(
                 None => None,
             };
             let lines = vec![i18n::text(Language::It, "mail.notice.forwarded.body", &[])];
-            department_mail(
-                app,
+            let mail = ForDepartment {
                 aggregate_id,
-                &reference,
+                reference: &reference,
                 department,
-                None,
-                &request_kind,
-                &topic,
+                level: None,
+                kind: &request_kind,
+                topic: &topic,
                 answer_due,
                 lines,
-                note,
-            )
-            .await
+                message: note,
+            };
+            department_mail(app, mail).await
         }
         RequestEvent::RequestReminded {
             department, level, ..
@@ -157,19 +156,18 @@ pub(super) async fn plan(
                 &format!("mail.notice.reminder.{}", level.code()),
                 &[],
             )];
-            department_mail(
-                app,
+            let mail = ForDepartment {
                 aggregate_id,
-                &reference,
+                reference: &reference,
                 department,
-                Some(level),
-                &request_kind,
-                &topic,
+                level: Some(level),
+                kind: &request_kind,
+                topic: &topic,
                 answer_due,
                 lines,
-                None,
-            )
-            .await
+                message: None,
+            };
+            department_mail(app, mail).await
         }
         RequestEvent::RequestClosed { outcome, .. } => {
             let Some(citizen) = personal::open(&app.pool, &personal).await? else {
@@ -203,20 +201,33 @@ pub(super) async fn plan(
     }
 }
 
-/// Mail to a department's address and referents (and, on escalation, its head).
-#[allow(clippy::too_many_arguments)]
-async fn department_mail(
-    app: &AppState,
-    aggregate_id: &str,
-    reference: &str,
+/// What a department is told about a request: which, to whom, how urgently, and what.
+struct ForDepartment<'a> {
+    aggregate_id: &'a str,
+    reference: &'a str,
     department: Uuid,
+    /// `None` for a forwarding; the reminder's level otherwise.
     level: Option<ReminderLevel>,
-    kind: &sportello_domain::Kind,
-    topic: &str,
+    kind: &'a sportello_domain::Kind,
+    topic: &'a str,
     answer_due: chrono::NaiveDate,
     lines: Vec<String>,
     message: Option<String>,
-) -> anyhow::Result<Plan> {
+}
+
+/// Mail to a department's address and referents (and, on escalation, its head).
+async fn department_mail(app: &AppState, mail: ForDepartment<'_>) -> anyhow::Result<Plan> {
+    let ForDepartment {
+        aggregate_id,
+        reference,
+        department,
+        level,
+        kind,
+        topic,
+        answer_due,
+        lines,
+        message,
+    } = mail;
     let language = Language::It;
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let Some(department) = departments.into_iter().find(|d| d.id == department) else {

@@ -534,19 +534,6 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn file_names_cannot_break_the_header() {
-        assert_eq!(
-            content_disposition("perché \"x\".pdf"),
-            "attachment; filename=\"perch_ _x_.pdf\"; filename*=UTF-8''perch%C3%A9%20%22x%22.pdf"
-        );
-    }
-}
-
 /// The private link's pages: the request, its confirmation, its files, and the citizen's
 /// reply, reopening and rating.
 pub fn routes() -> axum::Router<AppState> {
@@ -567,4 +554,17 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/segui/{token}/valuta", post(rate))
         .route("/segui/{token}/allegati/{position}", get(download))
         .route("/segui/{token}/allegati/{position}/anteprima", get(preview))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn file_names_cannot_break_the_header() {
+        assert_eq!(
+            content_disposition("perché \"x\".pdf"),
+            "attachment; filename=\"perch_ _x_.pdf\"; filename*=UTF-8''perch%C3%A9%20%22x%22.pdf"
+        );
+    }
 }
