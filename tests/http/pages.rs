@@ -228,7 +228,7 @@ async fn a_post_a_browser_says_came_from_another_site_is_refused_even_with_a_val
     };
     for headers in [
         &[("origin", "https://evil.example")][..],
-        &[("origin", "null")],
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
         &[("sec-fetch-site", "cross-site")],
         &[
             ("sec-fetch-site", "same-site"),
@@ -248,6 +248,14 @@ async fn a_post_a_browser_says_came_from_another_site_is_refused_even_with_a_val
         ]))
         .await;
     assert_eq!(ours.status, StatusCode::SEE_OTHER);
+    // A form on our pages, whose no-referrer policy makes the browser send `Origin: null`.
+    let without_referrer = app
+        .send(post(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ]))
+        .await;
+    assert_eq!(without_referrer.status, StatusCode::SEE_OTHER);
     assert_eq!(app.send(post(&[])).await.status, StatusCode::SEE_OTHER);
     // Reading stays open to links from anywhere.
     let linked = app

@@ -39,6 +39,8 @@ fn origin_of(url: &str) -> &str {
 }
 
 /// Whether the browser's own headers place the request on our site (or say nothing).
+/// `Origin: null` says nothing by itself: browsers send it for a form on one of our own pages,
+/// whose `Referrer-Policy: no-referrer` hides the origin; `Sec-Fetch-Site` tells them apart.
 pub fn is_same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         // `none`: the person typed or bookmarked it; `same-origin`: one of our pages.
@@ -46,11 +48,11 @@ pub fn is_same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> bool
             return false;
         }
     }
-    match headers.get(header::ORIGIN) {
-        None => true,
-        Some(origin) => origin
-            .to_str()
-            .is_ok_and(|origin| origin.eq_ignore_ascii_case(origin_of(public_url))),
+    match headers.get(header::ORIGIN).map(|origin| origin.to_str()) {
+        None | Some(Ok("null")) => true,
+        Some(origin) => {
+            origin.is_ok_and(|origin| origin.eq_ignore_ascii_case(origin_of(public_url)))
+        }
     }
 }
 
@@ -86,7 +88,14 @@ mod tests {
             &headers(&[("origin", "https://evil.example")]),
             ours
         ));
-        assert!(!is_same_origin(&headers(&[("origin", "null")]), ours));
+        assert!(is_same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            ours
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            ours
+        ));
         assert!(!is_same_origin(
             &headers(&[("origin", "http://urp.comune.test")]),
             ours
