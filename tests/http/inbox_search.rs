@@ -173,3 +173,75 @@ async fn requests_queued_before_the_word_index_are_found_after_the_upgrade() {
     assert_eq!(total(&staff, "lampione").await, "1 richieste");
     assert_eq!(total(&staff, "Rossi").await, "1 richieste");
 }
+
+/// Six thousand requests with "lampione" in their subject, queued straight (as above): the ten
+/// oldest answered, three of them with "rara" too, the rest received, one every ten minutes
+/// from 1 March 2026 (UTC).
+async fn six_thousand_lampioni(app: &TestApp) {
+    let organisation = sportello_server::app::DEFAULT_ORGANISATION.to_string();
+    sqlx::query(
+        "INSERT INTO queue_requests (aggregate_id, organisation_id, reference, kind, topic_code,
+             channel, language, status, received_at, answer_due, subject, citizen_name, citizen_email)
+         SELECT CONCAT('agg-', LPAD(seq, 5, '0')), ?, CONCAT('2026/', LPAD(seq, 7, '0')), 'complaint',
+                'lavori-pubblici', 'web', 'it', IF(seq <= 10, 'answered', 'received'),
+                TIMESTAMP('2026-03-01') + INTERVAL seq * 10 MINUTE, '2026-06-30',
+                CONCAT('Lampione numero ', seq), 'Maria Rossi', 'maria@example.it'
+           FROM seq_1_to_6000",
+    )
+    .bind(&organisation)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for statement in [
+        "INSERT INTO queue_words (organisation_id, word, received_at, aggregate_id)
+         SELECT organisation_id, 'lampion', received_at, aggregate_id FROM queue_requests",
+        "INSERT INTO queue_words (organisation_id, word, received_at, aggregate_id)
+         SELECT organisation_id, 'rar', received_at, aggregate_id FROM queue_requests
+          WHERE aggregate_id IN ('agg-00002', 'agg-00500', 'agg-05999')",
+        "INSERT INTO queue_counts (organisation_id, status, kind, topic_code, channel, n)
+         SELECT organisation_id, status, kind, topic_code, channel, COUNT(*) FROM queue_requests
+          GROUP BY organisation_id, status, kind, topic_code, channel",
+    ] {
+        sqlx::query(statement).execute(&app.pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_search_under_filters_finds_every_match_or_says_how_much_it_examined() {
+    let app = TestApp::start().await;
+    six_thousand_lampioni(&app).await;
+    let staff = operator(&app).await;
+    let get = |query: &'static str| {
+        let staff = &staff;
+        async move {
+            let page = staff.get(&format!("/ufficio/richieste?{query}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{query}");
+            page
+        }
+    };
+    // The filter leaves ten requests: they are read and every one is probed for the word.
+    let answered = get("cerca=lampione&stato=answered").await;
+    assert_eq!(answered.element_text("total").unwrap(), "10 richieste");
+    assert!(answered.element_text("partial").is_none());
+    assert!(answered.text().contains("Lampione numero 10<"));
+    // A rare word drives, whatever the filter leaves.
+    let rare = get("cerca=rara+lampione&stato=received").await;
+    assert_eq!(rare.element_text("total").unwrap(), "2 richieste");
+    assert!(rare.text().contains("Lampione numero 500<"));
+    assert!(rare.text().contains("Lampione numero 5999<"));
+    assert!(rare.element_text("partial").is_none());
+    // The receipt dates bound the word's range: one day of Rome time, 144 requests.
+    let day = get("cerca=lampione&stato=received&dal=2026-03-02&al=2026-03-02").await;
+    assert_eq!(day.element_text("total").unwrap(), "144 richieste");
+    assert!(day.text().contains("Lampione numero 281<"));
+    assert!(day.element_text("partial").is_none());
+    // Both sides large: the newest 5 000 entries of the word are examined, and the inbox says so.
+    let both = get("cerca=lampione&stato=received").await;
+    assert_eq!(both.element_text("total").unwrap(), "Più di 1000 richieste");
+    assert!(both.text().contains("Lampione numero 6000<"));
+    let notice = both.element_text("partial").expect("the notice");
+    assert!(notice.contains("5000"), "{notice}");
+    let oldest = get("cerca=lampione&stato=received&ordine=meno-recenti").await;
+    assert!(oldest.text().contains("Lampione numero 11<"));
+    assert!(!oldest.text().contains("Lampione numero 10<"));
+}

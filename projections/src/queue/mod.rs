@@ -6,11 +6,13 @@ use sportello_domain::RequestEvent;
 use sqlx::MySqlConnection;
 
 mod inbox;
+mod search;
 mod words;
 
 pub use inbox::{
     due_reminders, inbox, request, DueReminder, Inbox, InboxFilter, InboxRow, InboxSort, COUNT_CAP,
 };
+pub use search::EXAMINED;
 pub use words::fill_words;
 
 use words::index_words;

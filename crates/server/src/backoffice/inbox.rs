@@ -274,6 +274,7 @@ pub async fn inbox(
             lang => page.lang, page, staff => StaffBar::new(staff, &signed_in.csrf_token),
             query, rows, counts, kinds, channels, topics, departments, errors,
             total => result.total, capped => result.capped, page_number, pages,
+            partial => result.partial, examined => sportello_projections::queue::EXAMINED,
             previous => (page_number > 1).then(|| query.with_page(page_number - 1)),
             next => (page_number < pages || more).then(|| query.with_page(page_number + 1)),
         },
