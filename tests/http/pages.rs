@@ -174,13 +174,11 @@ async fn unknown_pages_are_a_translated_404() {
 }
 
 #[tokio::test]
-async fn a_trial_install_opens_the_back_office_with_demo_content() {
+async fn a_trial_install_opens_a_living_desk() {
     let app = TestApp::start().await;
-    sportello_server::demo::seed(&app.app, 3).await.unwrap();
-    let (email, password) = sportello_server::demo::seed_back_office(&app.app)
-        .await
-        .unwrap()
-        .expect("a fresh install");
+    let living = sportello_server::demo::living(&app.app).await.unwrap();
+    let (email, password) = living.staff.expect("a fresh install");
+    assert_eq!(living.requests, sportello_server::demo::LIVING_REQUESTS + 3);
     assert!(
         sportello_server::demo::seed_back_office(&app.app)
             .await
@@ -189,14 +187,77 @@ async fn a_trial_install_opens_the_back_office_with_demo_content() {
         "never twice"
     );
     app.settle().await;
+    let chain = sportello_server::event_store::chain::verify(&app.pool)
+        .await
+        .unwrap();
+    assert!(chain.breaks.is_empty(), "{chain:?}");
+    // Every status, over ninety days, with reminders, ratings and varied subjects.
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM queue_requests ORDER BY status")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    for status in sportello_domain::Status::ALL.iter().skip(1) {
+        assert!(
+            statuses.contains(&status.code().to_string()),
+            "{status:?} in {statuses:?}"
+        );
+    }
+    let (days, reminded, subjects): (i64, i64, i64) = sqlx::query_as(
+        "SELECT DATEDIFF(MAX(received_at), MIN(received_at)),
+                CAST(SUM(reminders > 0) AS SIGNED), COUNT(DISTINCT subject)
+           FROM queue_requests",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(days >= 80, "{days} days");
+    assert!(
+        reminded >= 1 && subjects >= 20,
+        "{reminded} reminded, {subjects} subjects"
+    );
+    let rated: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'RequestRated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(rated >= 5, "{rated} rated");
+    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        sent <= 3,
+        "mail only for the three filed now, {sent} queued"
+    );
+    // The staff member works it: the inbox, an overdue request, the dashboard.
     app.signed_in_as(&email, &password).await;
     let inbox = app.get("/ufficio/richieste").await;
-    assert_eq!(inbox.element_text("total").unwrap(), "3 richieste");
+    assert_eq!(
+        inbox.element_text("total").unwrap(),
+        format!("{} richieste", living.requests)
+    );
+    let overdue = app.get("/ufficio/richieste?scadute=1").await;
+    assert!(overdue.text().contains("class=\"overdue\""));
     assert!(app
         .get("/ufficio/amministrazione/uffici")
         .await
         .text()
         .contains("Servizi sociali"));
+    // The printed link opens the request waiting for its citizen, who can answer.
+    let citizen = app.browser();
+    let tracking = citizen
+        .get(&format!("/segui/{}", living.tracking.expect("one waiting")))
+        .await;
+    assert_eq!(tracking.status, StatusCode::OK);
+    assert!(
+        tracking
+            .text()
+            .contains("Può indicarci l&#x27;indirizzo preciso?")
+            || tracking
+                .text()
+                .contains("Può indicarci l'indirizzo preciso?")
+    );
 }
 
 #[tokio::test]

@@ -177,7 +177,13 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
             let app = AppState::build(config, pool, Clock::system()).await?;
             if history > 0 {
                 let started = std::time::Instant::now();
-                let generated = demo::history::generate(&app, history, years, seed).await?;
+                let plan = demo::history::Plan {
+                    requests: history,
+                    days: 365 * years.max(1),
+                    seed,
+                    lively: false,
+                };
+                let generated = demo::history::generate(&app, &plan).await?;
                 let written = started.elapsed();
                 let statistics = sportello_projections::statistics::Statistics;
                 let started = std::time::Instant::now();
@@ -357,12 +363,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let app = AppState::build(config, pool, Clock::system()).await?;
     if private && !has_events(&app).await? {
-        let filed = demo::seed(&app, 12).await?;
-        demo::seed_faqs(&app, 12).await?;
-        let filed_link = format!("{}/segui/{}", app.config.public_url, filed[0].token);
-        println!("Demo content added. Follow a demo request at {filed_link}");
+        let living = demo::living(&app).await?;
+        println!("Demo content added: {} requests.", living.requests);
+        if let Some(token) = living.tracking {
+            println!(
+                "Follow a demo request waiting for its citizen at {}/segui/{token}",
+                app.config.public_url
+            );
+        }
         // Someone who configured the back office before the first start keeps their own.
-        if let Some((email, password)) = demo::seed_back_office(&app).await? {
+        if let Some((email, password)) = living.staff {
             println!(
                 "Back office: {}/ufficio — sign in as {email} with the password {password} (shown only now)",
                 app.config.public_url

@@ -2,10 +2,19 @@
 
 use super::*;
 
+fn plan() -> sportello_server::demo::history::Plan {
+    sportello_server::demo::history::Plan {
+        requests: 400,
+        days: 730,
+        seed: 7,
+        lively: false,
+    }
+}
+
 #[tokio::test]
 async fn a_generated_history_is_valid_quiet_and_its_bulk_rebuild_equals_the_live_projection() {
     let app = TestApp::start().await;
-    let generated = sportello_server::demo::history::generate(&app.app, 400, 2, 7)
+    let generated = sportello_server::demo::history::generate(&app.app, &plan())
         .await
         .unwrap();
     assert_eq!(generated.requests, 400);
@@ -53,7 +62,7 @@ async fn a_generated_history_is_valid_quiet_and_its_bulk_rebuild_equals_the_live
     assert_eq!(snapshot(&app).await, live);
     // The same seed gives the same history.
     let again = TestApp::start().await;
-    let other = sportello_server::demo::history::generate(&again.app, 400, 2, 7)
+    let other = sportello_server::demo::history::generate(&again.app, &plan())
         .await
         .unwrap();
     assert_eq!(other.events, generated.events);

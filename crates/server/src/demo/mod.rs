@@ -1,5 +1,6 @@
-//! Demo content, so a new install shows a living portal: a handful of requests filed through
-//! the same path as the web form (events, references, acknowledgements and all).
+//! Demo content, so a new install shows a living desk: a back office, ninety days of requests
+//! in every status (`history`, decided by the aggregate), a few fresh ones filed through the
+//! same path as the web form (events, references, acknowledgements and all), and FAQs.
 
 use std::io::Cursor;
 
@@ -29,6 +30,40 @@ const NAMES: &[(&str, &str)] = &[
     ("Sara", "Colombo"),
     ("Paolo", "Greco"),
 ];
+
+/// What the living demo put in, for the terminal.
+pub struct Living {
+    /// The staff member to sign in as and the random password (shown once), unless someone
+    /// configured the back office before the first start.
+    pub staff: Option<(String, String)>,
+    pub requests: usize,
+    /// The private tracking token of the request waiting for its citizen.
+    pub tracking: Option<String>,
+}
+
+/// Requests in the living demo's history.
+pub const LIVING_REQUESTS: usize = 300;
+
+/// The zero-configuration demo: the back office, 300 requests of the last 90 days living their
+/// lives (one waiting for its citizen, one overdue), three filed just now through the web form,
+/// twelve FAQs.
+pub async fn living(app: &AppState) -> anyhow::Result<Living> {
+    let staff = seed_back_office(app).await?;
+    let plan = history::Plan {
+        requests: LIVING_REQUESTS,
+        days: 90,
+        seed: rand::random(),
+        lively: true,
+    };
+    let generated = history::generate(app, &plan).await?;
+    let fresh = seed(app, 3).await?;
+    seed_faqs(app, 12).await?;
+    Ok(Living {
+        staff,
+        requests: generated.requests + fresh.len(),
+        tracking: generated.waiting.map(|(_, token)| token),
+    })
+}
 
 /// Files `count` demo requests and returns them (the tracking tokens are the way in).
 pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {

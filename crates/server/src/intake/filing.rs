@@ -49,11 +49,16 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
-    store_attachments(&app.pool, &submission.attachments).await?;
+/// A new private tracking token: 256 random bits, URL-safe.
+pub fn new_token() -> String {
     let mut token_bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut token_bytes);
-    let token = URL_SAFE_NO_PAD.encode(token_bytes);
+    URL_SAFE_NO_PAD.encode(token_bytes)
+}
+
+pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
+    store_attachments(&app.pool, &submission.attachments).await?;
+    let token = new_token();
     let aggregate_id = Uuid::new_v4().to_string();
     let request = &submission.request;
     let personal_data = PersonalData {

@@ -1,5 +1,6 @@
-//! A synthetic history for trying and measuring the statistics: `sportello demo --history N`
-//! generates N requests received over several years — seasonal (fewer in August and at
+//! A synthetic history, for the living demo of a new install (a few hundred requests over the
+//! last ninety days) and for measuring the statistics (`sportello demo --history N` over several
+//! years): seasonal (fewer in August and at
 //! Christmas, more when local taxes fall due), on working hours, growing a little every year —
 //! with realistic kinds, topics, channels and departments, and lives: evaluation, questions to
 //! the citizen, forwarding, reminders, taking in charge, answers (some late), redirections,
@@ -7,16 +8,17 @@
 //! the event log as intake writes it (sealed personal data, chained hashes, gap-free yearly
 //! references), in large batches; nothing is sent by e-mail (the notifications processor skips
 //! its actor). The same seed makes the same choices (dates, kinds, topics, lives); identifiers,
-//! keys and nonces are random.
+//! keys, nonces and tracking tokens are random.
+
+mod draw;
+mod life;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
-use chrono_tz::Europe::Rome;
+use chrono::{DateTime, Duration, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
 use sportello_domain::{
-    decide_after, decide_new, rome_year, Channel, Kind, Language, NewRequest, Outcome, Reference,
-    ReminderLevel, Request, RequestCommand, RequestEvent, Sealed,
+    decide_new, rome_year, Language, NewRequest, Reference, Request, RequestCommand,
 };
 use sportello_projections::personal::{seal_with, PersonalData};
 use sqlx::{MySql, QueryBuilder};
@@ -25,117 +27,52 @@ use uuid::Uuid;
 use super::NAMES;
 use crate::directory::{self, ExternalBody};
 use crate::event_store::{append, lock_appends, metadata, NewEvent};
-use crate::intake::token_hash;
+use crate::intake::{new_token, token_hash};
 use crate::state::AppState;
+use draw::{weight, Rng, CHANNELS, KINDS, SUBJECTS, TOPICS};
+pub use life::Fate;
+use life::{live, Context, Life};
 
 /// Requests written per transaction.
 const BATCH: usize = 500;
 
-/// A small deterministic generator (SplitMix64): the same seed makes the same choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn pick<'a, T>(&mut self, weighted: &'a [(T, f64)]) -> &'a T {
-        let total: f64 = weighted.iter().map(|(_, w)| w).sum();
-        let mut x = self.unit() * total;
-        for (item, weight) in weighted {
-            if x < *weight {
-                return item;
-            }
-            x -= weight;
-        }
-        &weighted[weighted.len() - 1].0
-    }
-
-    /// A duration whose logarithm is normal: most are near `median`, a few much longer.
-    fn hours(&mut self, median: f64, spread: f64) -> Duration {
-        let (u1, u2) = (self.unit().max(1e-12), self.unit());
-        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        let hours = median * (spread * normal).exp();
-        Duration::minutes((hours.clamp(1.0 / 60.0, 24.0 * 400.0) * 60.0) as i64)
-    }
-}
-
-const KINDS: [(Kind, f64); 4] = [
-    (Kind::Information, 55.0),
-    (Kind::Complaint, 30.0),
-    (Kind::Suggestion, 10.0),
-    (Kind::Praise, 5.0),
-];
-
-const CHANNELS: [(Channel, f64); 6] = [
-    (Channel::Web, 45.0),
-    (Channel::Email, 20.0),
-    (Channel::Counter, 15.0),
-    (Channel::Phone, 12.0),
-    (Channel::Pec, 4.0),
-    (Channel::Letter, 4.0),
-];
-
-/// Topics with how often citizens write about them and the department that answers.
-const TOPICS: [(&str, f64, &str); 12] = [
-    ("anagrafe", 16.0, "Anagrafe e stato civile"),
-    ("tributi", 15.0, "Tributi"),
-    ("lavori-pubblici", 14.0, "Lavori pubblici"),
-    ("ambiente-rifiuti", 12.0, "Ambiente"),
-    ("mobilita", 8.0, "Polizia locale"),
-    ("polizia-locale", 6.0, "Polizia locale"),
-    ("servizi-sociali", 7.0, "Servizi sociali"),
-    ("scuola", 6.0, "Scuola e cultura"),
-    ("cultura-sport", 4.0, "Scuola e cultura"),
-    (
-        "urbanistica-edilizia",
-        5.0,
-        "Urbanistica e attività produttive",
-    ),
-    (
-        "attivita-produttive",
-        3.0,
-        "Urbanistica e attività produttive",
-    ),
-    ("urp-altro", 4.0, "URP"),
-];
-
-/// Relative volume by month: quiet in August and December, busy when local taxes fall due.
-const MONTHS: [f64; 12] = [
-    1.05, 1.0, 1.1, 1.0, 1.05, 1.2, 1.0, 0.55, 1.1, 1.1, 1.05, 0.8,
-];
-
 pub struct Generated {
     pub requests: usize,
     pub events: usize,
+    /// The request left waiting for its citizen (with `Plan::lively`): its reference and
+    /// private tracking token, the way in to a living timeline.
+    pub waiting: Option<(Reference, String)>,
 }
 
-/// Weight of an instant: season, weekday, hour and a growth of about 8% a year.
-fn weight(at: DateTime<Utc>, start: DateTime<Utc>) -> f64 {
-    let local = at.with_timezone(&Rome);
-    let season = MONTHS[local.month0() as usize];
-    let day = match local.weekday() {
-        Weekday::Sat => 0.25,
-        Weekday::Sun => 0.1,
-        _ => 1.0,
-    };
-    let hour = match local.hour() {
-        8..=12 => 1.0,
-        13..=17 => 0.7,
-        18..=21 => 0.35,
-        _ => 0.05,
-    };
-    let years = (at - start).num_days() as f64 / 365.0;
-    season * day * hour * (1.0 + 0.08 * years)
+/// What to generate.
+pub struct Plan {
+    pub requests: usize,
+    /// Received over this many days, ending an hour ago.
+    pub days: u32,
+    pub seed: u64,
+    /// Besides chance: one request forwarded fifty days ago that nobody took in charge (reminded
+    /// and overdue), and one from two days ago waiting for its citizen's answer.
+    pub lively: bool,
+}
+
+/// The fate of each of `received` (sorted): natural, but for the lively plan's two.
+fn fates(received: &[DateTime<Utc>], now: DateTime<Utc>, lively: bool) -> Vec<Fate> {
+    let mut fates = vec![Fate::Natural; received.len()];
+    if lively && received.len() > 1 {
+        let closest = |at: DateTime<Utc>| {
+            (0..received.len())
+                .min_by_key(|i| (received[*i] - at).num_seconds().abs())
+                .unwrap_or(0)
+        };
+        let stuck = closest(now - Duration::days(50));
+        let mut waiting = closest(now - Duration::days(2));
+        if waiting == stuck {
+            waiting = received.len() - 1;
+        }
+        fates[stuck] = Fate::Stuck;
+        fates[waiting] = Fate::WaitingForCitizen;
+    }
+    fates
 }
 
 /// Staff the history names: an URP operator and a referent (real ones if there are).
@@ -198,219 +135,14 @@ async fn directory(app: &AppState) -> anyhow::Result<(HashMap<String, Uuid>, Uui
     Ok((departments, body))
 }
 
-/// One request's life, decided by the aggregate; stops at the first step after `now`.
-struct Life<'a> {
-    events: Vec<RequestEvent>,
-    now: DateTime<Utc>,
-    seal: &'a dyn Fn(&str) -> Sealed,
-}
-
-impl Life<'_> {
-    /// Decides `command` at `at`; false when it is in the future or refused.
-    fn step(
-        &mut self,
-        at: DateTime<Utc>,
-        command: impl FnOnce(DateTime<Utc>) -> RequestCommand,
-    ) -> bool {
-        if at > self.now {
-            return false;
-        }
-        match decide_after(&self.events, command(at)) {
-            Ok(events) => {
-                self.events.extend(events);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    fn sealed(&self, text: &str) -> Sealed {
-        (self.seal)(text)
-    }
-}
-
-struct Context {
-    departments: HashMap<String, Uuid>,
-    body: Uuid,
-    operator: Uuid,
-    referent: Uuid,
-    settings: crate::settings::Settings,
-}
-
-fn live(
-    rng: &mut Rng,
-    life: &mut Life,
-    received: DateTime<Utc>,
-    topic_department: &str,
-    ctx: &Context,
-) {
-    let (operator, referent) = (ctx.operator, ctx.referent);
-    let calendar = ctx.settings.calendar;
-    let mut t = received + Duration::minutes(1);
-    if !life.step(t, |at| RequestCommand::RecordAcknowledgement { at }) {
-        return;
-    }
-    t += rng.hours(3.0, 1.0);
-    if !life.step(t, |at| RequestCommand::TakeIntoEvaluation {
-        by: operator,
-        at,
-    }) {
-        return;
-    }
-    let path = rng.unit();
-    if path < 0.03 {
-        t += rng.hours(18.0, 0.8);
-        let message = life.sealed("Per questa richiesta è competente l'Azienda sanitaria locale.");
-        life.step(t, |at| RequestCommand::Redirect {
-            by: operator,
-            at,
-            external_body: ctx.body,
-            message,
-        });
-        return;
-    }
-    if rng.unit() < 0.06 {
-        t += rng.hours(20.0, 0.7);
-        let message = life.sealed("Può indicarci l'indirizzo preciso?");
-        if !life.step(t, |at| RequestCommand::AskForInformation {
-            by: operator,
-            at,
-            message,
-        }) {
-            return;
-        }
-        t += rng.hours(40.0, 1.0);
-        let message = life.sealed("Via Roma, angolo piazza Garibaldi.");
-        if !life.step(t, |at| RequestCommand::RecordCitizenReply {
-            at,
-            message,
-            attachments: vec![],
-            calendar,
-        }) {
-            return;
-        }
-    }
-    let department = ctx.departments.get(topic_department).copied();
-    let by_department = department.is_some() && path < 0.45;
-    let answerer = if by_department { referent } else { operator };
-    if let (true, Some(department)) = (by_department, department) {
-        t += rng.hours(8.0, 1.0);
-        let forwarded = t;
-        if !life.step(t, |at| RequestCommand::Forward {
-            by: operator,
-            at,
-            department,
-            note: None,
-        }) {
-            return;
-        }
-        let delay = rng.hours(28.0, 1.3);
-        let reminded = forwarded + Duration::days(i64::from(ctx.settings.reminder_days));
-        // The head hears of it `escalation_days` after the referents' reminder.
-        let escalated = reminded + Duration::days(i64::from(ctx.settings.escalation_days));
-        if delay > reminded - forwarded
-            && !life.step(reminded, |at| RequestCommand::Remind {
-                at,
-                department,
-                level: ReminderLevel::Referents,
-            })
-        {
-            return;
-        }
-        if delay > escalated - forwarded
-            && !life.step(escalated, |at| RequestCommand::Remind {
-                at,
-                department,
-                level: ReminderLevel::Head,
-            })
-        {
-            return;
-        }
-        t = forwarded + delay;
-        if rng.unit() < 0.04 {
-            let note = life.sealed("Non è di nostra competenza.");
-            if !life.step(t, |at| RequestCommand::HandBack {
-                by: referent,
-                at,
-                department,
-                note,
-            }) {
-                return;
-            }
-        } else if !life.step(t, |at| RequestCommand::TakeCharge {
-            by: referent,
-            at,
-            department,
-        }) {
-            return;
-        }
-        t += rng.hours(96.0, 1.0);
-    } else {
-        t += rng.hours(50.0, 1.1);
-    }
-    // Some answers need long work (a survey, another office's opinion): about one in ten is
-    // late.
-    if rng.unit() < 0.12 {
-        t += rng.hours(24.0 * 25.0, 0.5);
-    }
-    let by = if life
-        .events
-        .iter()
-        .any(|e| matches!(e, RequestEvent::RequestHandedBack { .. }))
-    {
-        operator
-    } else {
-        answerer
-    };
-    let message = life.sealed("Gentile cittadino, ecco la risposta del Comune alla sua richiesta.");
-    if !life.step(t, |at| RequestCommand::Answer {
-        by,
-        at,
-        message,
-        attachments: vec![],
-    }) {
-        return;
-    }
-    if rng.unit() < 0.9 {
-        t += rng.hours(16.0, 0.9);
-        if !life.step(t, |at| RequestCommand::Close {
-            by: operator,
-            at,
-            outcome: Outcome::Answered,
-        }) {
-            return;
-        }
-        if rng.unit() < 0.3 {
-            t += rng.hours(30.0, 1.0);
-            let stars = *rng.pick(&[(5u8, 35.0), (4, 30.0), (3, 15.0), (2, 10.0), (1, 10.0)]);
-            let pool: &[&str] = if stars >= 4 {
-                &["clear", "easy", "fast", "helpful"]
-            } else {
-                &["unclear", "hard", "slow", "unhelpful"]
-            };
-            let reasons = vec![pool[(rng.next() % pool.len() as u64) as usize].to_string()];
-            life.step(t, |at| RequestCommand::Rate {
-                at,
-                stars,
-                reasons,
-                comment: None,
-            });
-        }
-    }
-}
-
-/// Generates `requests` requests received over the last `years` years, ending an hour ago.
-pub async fn generate(
-    app: &AppState,
-    requests: usize,
-    years: u32,
-    seed: u64,
-) -> anyhow::Result<Generated> {
-    let mut rng = Rng(seed);
+/// Generates the plan's requests.
+pub async fn generate(app: &AppState, plan: &Plan) -> anyhow::Result<Generated> {
+    let requests = plan.requests;
+    let mut rng = Rng(plan.seed);
     let now = app.clock.now() - Duration::hours(1);
-    let start = now - Duration::days(365 * i64::from(years.max(1)));
+    let start = now - Duration::days(i64::from(plan.days.max(1)));
     let span = (now - start).num_seconds();
-    let max_weight = weight(start + Duration::days(365 * i64::from(years.max(1))), start) * 1.25;
+    let max_weight = weight(now, start) * 1.25;
     let mut received: Vec<DateTime<Utc>> = Vec::with_capacity(requests);
     while received.len() < requests {
         let at = start + Duration::seconds((rng.unit() * span as f64) as i64);
@@ -419,6 +151,8 @@ pub async fn generate(
         }
     }
     received.sort();
+    let fates = fates(&received, now, plan.lively);
+    let mut waiting = None;
     let (departments, body) = directory(app).await?;
     let (operator, referent) = actors(app).await?;
     let ctx = Context {
@@ -453,7 +187,14 @@ pub async fn generate(
             let n = batch_index * BATCH + index;
             let kind = *rng.pick(&KINDS);
             let channel = *rng.pick(&CHANNELS);
-            let topic = TOPICS[*rng.pick(&topic_weights)];
+            let fate = fates[n];
+            let mut topic_index = *rng.pick(&topic_weights);
+            if fate == Fate::Stuck {
+                topic_index = 2; // lavori-pubblici: a department answers it
+            }
+            let topic = TOPICS[topic_index];
+            let subjects = SUBJECTS[topic_index];
+            let (subject, description) = subjects[(rng.next() % subjects.len() as u64) as usize];
             let (first_name, last_name) = NAMES[n % NAMES.len()];
             let key_id = Uuid::new_v4();
             let mut key = [0u8; 32];
@@ -472,10 +213,8 @@ pub async fn generate(
                         last_name.to_lowercase()
                     ),
                     phone: None,
-                    subject: format!("Richiesta dimostrativa n. {}", n + 1),
-                    description:
-                        "Testo di esempio di una richiesta generata per provare le statistiche."
-                            .into(),
+                    subject: subject.into(),
+                    description: description.into(),
                     place: None,
                     attachment_names: vec![],
                 },
@@ -485,6 +224,10 @@ pub async fn generate(
             let number = counters.entry(year).or_insert(0);
             *number += 1;
             let reference = Reference::new(year, *number)?;
+            let token = new_token();
+            if fate == Fate::WaitingForCitizen {
+                waiting = Some((reference.clone(), token.clone()));
+            }
             let events = decide_new(RequestCommand::Receive(Box::new(NewRequest {
                 organisation_id: app.organisation_id,
                 reference,
@@ -496,7 +239,7 @@ pub async fn generate(
                 } else {
                     Language::It
                 },
-                tracking_token_hash: token_hash(&format!("demo-{seed}-{n}-{}", rng.next())),
+                tracking_token_hash: token_hash(&token),
                 personal,
                 attachments: vec![],
                 received_at: *at,
@@ -510,7 +253,7 @@ pub async fn generate(
                 now,
                 seal: &seal,
             };
-            live(&mut rng, &mut life, *at, topic.2, &ctx);
+            live(&mut rng, &mut life, *at, topic.2, &ctx, fate);
             let aggregate_id = Uuid::new_v4().to_string();
             let meta = serde_json::to_value(metadata(
                 sportello_projections::notifications::SYNTHETIC_ACTOR,
@@ -562,12 +305,15 @@ pub async fn generate(
     Ok(Generated {
         requests: received.len(),
         events: total_events,
+        waiting,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
+    use sportello_domain::Kind;
 
     #[test]
     fn the_generator_repeats_itself_for_a_seed() {
