@@ -113,4 +113,38 @@
   if (summary) {
     summary.focus();
   }
+  // The staff header: folded on narrow screens when the page opens (it is open without script
+  // so nothing is out of reach); one menu open at a time; Escape or a click elsewhere closes it.
+  var collapse = document.querySelector(".staff-collapse");
+  if (collapse) {
+    var narrow = window.matchMedia("(max-width: 991.98px)");
+    if (narrow.matches) { collapse.open = false; }
+    // Back to a wide window: the bar is always unfolded there (its summary is hidden).
+    narrow.addEventListener("change", function (event) {
+      if (!event.matches) { collapse.open = true; }
+    });
+  }
+  var menus = document.querySelectorAll(".staff-menu");
+  var closeMenus = function (except) {
+    for (var m = 0; m < menus.length; m++) {
+      if (menus[m] !== except) { menus[m].open = false; }
+    }
+  };
+  for (var m = 0; m < menus.length; m++) {
+    menus[m].addEventListener("toggle", function (event) {
+      if (event.target.open) { closeMenus(event.target); }
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    for (var m = 0; m < menus.length; m++) {
+      if (menus[m].open) {
+        menus[m].open = false;
+        menus[m].querySelector("summary").focus();
+      }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest(".staff-menu")) { closeMenus(null); }
+  });
 })();
