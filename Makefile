@@ -12,6 +12,8 @@ test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	command -v cargo-machete >/dev/null || cargo install --locked --quiet cargo-machete
+	cargo machete
 
 check: lint test
 

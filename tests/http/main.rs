@@ -1,6 +1,10 @@
 //! HTTP tests of the whole server against a real MariaDB (one database per test) and a real SMTP
 //! server: they drive the router the way a browser does and read what the citizen would read.
 
+// Tests choose their instants; a few need the real time (tokens the OpenID Connect provider
+// dates by its own clock, events appended outside any app).
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 mod admin;

@@ -297,7 +297,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
                 roles: &roles,
                 departments: &ids,
             };
-            let id = staff::add(&pool, new, chrono::Utc::now()).await?;
+            let id = staff::add(&pool, new, Clock::system().now()).await?;
             println!("created {email} ({id})");
             Ok(())
         }
