@@ -2,255 +2,243 @@
 //! words, the public history and the attachments. Personal data stays sealed here as it is in
 //! the event; the page opens it with the request's key, so erasing the key erases it here too.
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sportello_domain::{RequestEvent, Sealed, Standing};
 use sqlx::{MySqlConnection, MySqlPool, Row};
 
 use crate::standing::Table;
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{ProjectionError, StoredEvent};
 
 pub struct CitizenStatus;
 
 pub const NAME: &str = "citizen_status";
 
-#[async_trait]
-impl Projection for CitizenStatus {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+crate::projection!(CitizenStatus, NAME, apply, clear);
 
-    async fn apply(
-        &self,
-        conn: &mut MySqlConnection,
-        stored: &StoredEvent,
-    ) -> Result<(), ProjectionError> {
-        let id = &stored.aggregate_id;
-        if !matches!(stored.event, RequestEvent::RequestReceived { .. }) {
-            crate::standing::move_on(conn, Table::CitizenStatus, id, &stored.event).await?;
-        }
-        match &stored.event {
-            RequestEvent::RequestReceived {
-                organisation_id,
-                reference,
-                kind,
-                topic,
-                channel,
-                language,
-                tracking_token_hash,
-                personal,
-                attachments,
-                received_at,
-                answer_due,
-                filed_by,
-            } => {
-                // The blind index that finds a guest's request from their verified e-mail; none
-                // once the key is gone, so a rebuild after an erasure cannot find it again.
-                let email_index = match crate::personal::open_in(conn, personal)
-                    .await
-                    .ok()
-                    .flatten()
-                {
-                    Some(opened) if !opened.email.trim().is_empty() => {
-                        crate::personal::email_index(conn, &opened.email).await.ok()
-                    }
-                    _ => None,
-                };
-                let personal = serde_json::to_value(personal).expect("sealed data serialises");
+async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+    let id = &stored.aggregate_id;
+    if !matches!(stored.event, RequestEvent::RequestReceived { .. }) {
+        crate::standing::move_on(conn, Table::CitizenStatus, id, &stored.event).await?;
+    }
+    match &stored.event {
+        RequestEvent::RequestReceived {
+            organisation_id,
+            reference,
+            kind,
+            topic,
+            channel,
+            language,
+            tracking_token_hash,
+            personal,
+            attachments,
+            received_at,
+            answer_due,
+            filed_by,
+        } => {
+            // The blind index that finds a guest's request from their verified e-mail; none
+            // once the key is gone, so a rebuild after an erasure cannot find it again.
+            let email_index = match crate::personal::open_in(conn, personal)
+                .await
+                .ok()
+                .flatten()
+            {
+                Some(opened) if !opened.email.trim().is_empty() => {
+                    crate::personal::email_index(conn, &opened.email).await.ok()
+                }
+                _ => None,
+            };
+            let personal = serde_json::to_value(personal).expect("sealed data serialises");
+            sqlx::query(
+                "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
+                     reference, kind, topic_code, channel, language, status, received_at,
+                     answer_due, personal, citizen_id, email_index, paper_only)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(organisation_id.to_string())
+            .bind(tracking_token_hash)
+            .bind(reference.to_string())
+            .bind(kind.code())
+            .bind(topic)
+            .bind(channel.code())
+            .bind(language.code())
+            .bind(Standing::default().after(&stored.event).status.code())
+            .bind(received_at)
+            .bind(answer_due)
+            .bind(personal)
+            .bind(filed_by.citizen.map(|id| id.to_string()))
+            .bind(email_index)
+            .bind(filed_by.paper_only)
+            .execute(&mut *conn)
+            .await?;
+            add_entry(conn, stored, "received", *received_at).await?;
+            name_files(conn, id, attachments).await?;
+            for (position, attachment) in attachments.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO citizen_requests (aggregate_id, organisation_id, tracking_token_hash,
-                         reference, kind, topic_code, channel, language, status, received_at,
-                         answer_due, personal, citizen_id, email_index, paper_only)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO citizen_attachments (aggregate_id, position, file_id, thumbnail_id,
+                         content_type, size) VALUES (?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
-                .bind(organisation_id.to_string())
-                .bind(tracking_token_hash)
-                .bind(reference.to_string())
-                .bind(kind.code())
-                .bind(topic)
-                .bind(channel.code())
-                .bind(language.code())
-                .bind(Standing::default().after(&stored.event).status.code())
-                .bind(received_at)
-                .bind(answer_due)
-                .bind(personal)
-                .bind(filed_by.citizen.map(|id| id.to_string()))
-                .bind(email_index)
-                .bind(filed_by.paper_only)
+                .bind(position as i32)
+                .bind(&attachment.file_id)
+                .bind(&attachment.thumbnail_id)
+                .bind(&attachment.content_type)
+                .bind(attachment.size as i64)
                 .execute(&mut *conn)
                 .await?;
-                add_entry(conn, stored, "received", *received_at).await?;
-                name_files(conn, id, attachments).await?;
-                for (position, attachment) in attachments.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO citizen_attachments (aggregate_id, position, file_id, thumbnail_id,
-                             content_type, size) VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(id)
-                    .bind(position as i32)
-                    .bind(&attachment.file_id)
-                    .bind(&attachment.thumbnail_id)
-                    .bind(&attachment.content_type)
-                    .bind(attachment.size as i64)
-                    .execute(&mut *conn)
-                    .await?;
-                }
             }
-            RequestEvent::RequestAcknowledged { at } => {
-                sqlx::query(
-                    "UPDATE citizen_requests SET acknowledged_at = ? WHERE aggregate_id = ?",
-                )
+        }
+        RequestEvent::RequestAcknowledged { at } => {
+            sqlx::query("UPDATE citizen_requests SET acknowledged_at = ? WHERE aggregate_id = ?")
                 .bind(at)
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-                // On paper, the receipt handed over at the counter is the acknowledgement.
-                let paper: Option<bool> = sqlx::query_scalar(
-                    "SELECT paper_only FROM citizen_requests WHERE aggregate_id = ?",
-                )
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let entry = if paper == Some(true) {
-                    "acknowledged_receipt"
-                } else {
-                    "acknowledged"
-                };
-                add_entry(conn, stored, entry, *at).await?;
-            }
-            RequestEvent::RequestTakenIntoEvaluation { at, .. } => {
-                add_entry(conn, stored, "in_evaluation", *at).await?;
-            }
-            RequestEvent::InformationRequested { at, message, .. } => {
-                add_message(
-                    conn,
-                    stored,
-                    "information_requested",
-                    *at,
-                    Some(message),
-                    None,
-                )
-                .await?;
-            }
-            RequestEvent::CitizenReplied {
-                at,
-                message,
-                answer_due,
-                attachments,
-            } => {
-                sqlx::query("UPDATE citizen_requests SET answer_due = ? WHERE aggregate_id = ?")
-                    .bind(answer_due)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                add_message(conn, stored, "citizen_replied", *at, Some(message), None).await?;
-                set_files(conn, stored, attachments).await?;
-            }
-            RequestEvent::RequestRedirected {
-                at,
-                message,
-                external_body,
-                ..
-            } => {
-                add_message(
-                    conn,
-                    stored,
-                    "redirected",
-                    *at,
-                    Some(message),
-                    Some(&external_body.to_string()),
-                )
-                .await?;
-            }
-            RequestEvent::RequestForwarded { at, department, .. } => {
-                add_message(
-                    conn,
-                    stored,
-                    "forwarded",
-                    *at,
-                    None,
-                    Some(&department.to_string()),
-                )
-                .await?;
-            }
-            RequestEvent::RequestTakenInCharge { at, department, .. } => {
-                set_time(conn, id, "taken_in_charge_at", *at).await?;
-                add_message(
-                    conn,
-                    stored,
-                    "taken_in_charge",
-                    *at,
-                    None,
-                    Some(&department.to_string()),
-                )
-                .await?;
-            }
-            // Which office handed it back is the URP's business; the citizen sees it in evaluation.
-            RequestEvent::RequestHandedBack { .. } => {}
-            RequestEvent::RequestAnswered {
-                at,
-                message,
-                attachments,
-                ..
-            } => {
-                set_time(conn, id, "answered_at", *at).await?;
-                add_message(conn, stored, "answered", *at, Some(message), None).await?;
-                set_files(conn, stored, attachments).await?;
-            }
-            RequestEvent::RequestClosed { at, outcome, .. } => {
-                sqlx::query("UPDATE citizen_requests SET outcome = ?, closed_at = ?, stars = NULL WHERE aggregate_id = ?")
-                    .bind(outcome.code())
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                add_message(conn, stored, "closed", *at, None, Some(outcome.code())).await?;
-            }
-            RequestEvent::RequestReopened { at, .. } => {
-                sqlx::query("UPDATE citizen_requests SET outcome = NULL, closed_at = NULL, stars = NULL WHERE aggregate_id = ?")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                add_entry(conn, stored, "reopened", *at).await?;
-            }
-            RequestEvent::RequestRated { at, stars, .. } => {
-                sqlx::query("UPDATE citizen_requests SET stars = ? WHERE aggregate_id = ?")
-                    .bind(i16::from(*stars))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                add_message(conn, stored, "rated", *at, None, Some(&stars.to_string())).await?;
-            }
-            RequestEvent::PersonalDataErased { at, reason } => {
-                sqlx::query("UPDATE citizen_requests SET erased_at = ?, email_index = NULL WHERE aggregate_id = ?")
-                    .bind(at)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                add_message(conn, stored, "erased", *at, None, Some(reason.code())).await?;
-            }
-            // For staff only: failed mail, internal notes, reminders to departments.
-            RequestEvent::AcknowledgementFailed { .. }
-            | RequestEvent::InternalNoteAdded { .. }
-            | RequestEvent::RequestReminded { .. } => {}
+            // On paper, the receipt handed over at the counter is the acknowledgement.
+            let paper: Option<bool> = sqlx::query_scalar(
+                "SELECT paper_only FROM citizen_requests WHERE aggregate_id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let entry = if paper == Some(true) {
+                "acknowledged_receipt"
+            } else {
+                "acknowledged"
+            };
+            add_entry(conn, stored, entry, *at).await?;
         }
-        Ok(())
-    }
-
-    async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
-        for table in [
-            "citizen_timeline",
-            "citizen_attachments",
-            "citizen_files",
-            "citizen_requests",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table}"))
+        RequestEvent::RequestTakenIntoEvaluation { at, .. } => {
+            add_entry(conn, stored, "in_evaluation", *at).await?;
+        }
+        RequestEvent::InformationRequested { at, message, .. } => {
+            add_message(
+                conn,
+                stored,
+                "information_requested",
+                *at,
+                Some(message),
+                None,
+            )
+            .await?;
+        }
+        RequestEvent::CitizenReplied {
+            at,
+            message,
+            answer_due,
+            attachments,
+        } => {
+            sqlx::query("UPDATE citizen_requests SET answer_due = ? WHERE aggregate_id = ?")
+                .bind(answer_due)
+                .bind(id)
                 .execute(&mut *conn)
                 .await?;
+            add_message(conn, stored, "citizen_replied", *at, Some(message), None).await?;
+            set_files(conn, stored, attachments).await?;
         }
-        Ok(())
+        RequestEvent::RequestRedirected {
+            at,
+            message,
+            external_body,
+            ..
+        } => {
+            add_message(
+                conn,
+                stored,
+                "redirected",
+                *at,
+                Some(message),
+                Some(&external_body.to_string()),
+            )
+            .await?;
+        }
+        RequestEvent::RequestForwarded { at, department, .. } => {
+            add_message(
+                conn,
+                stored,
+                "forwarded",
+                *at,
+                None,
+                Some(&department.to_string()),
+            )
+            .await?;
+        }
+        RequestEvent::RequestTakenInCharge { at, department, .. } => {
+            set_time(conn, id, "taken_in_charge_at", *at).await?;
+            add_message(
+                conn,
+                stored,
+                "taken_in_charge",
+                *at,
+                None,
+                Some(&department.to_string()),
+            )
+            .await?;
+        }
+        // Which office handed it back is the URP's business; the citizen sees it in evaluation.
+        RequestEvent::RequestHandedBack { .. } => {}
+        RequestEvent::RequestAnswered {
+            at,
+            message,
+            attachments,
+            ..
+        } => {
+            set_time(conn, id, "answered_at", *at).await?;
+            add_message(conn, stored, "answered", *at, Some(message), None).await?;
+            set_files(conn, stored, attachments).await?;
+        }
+        RequestEvent::RequestClosed { at, outcome, .. } => {
+            sqlx::query("UPDATE citizen_requests SET outcome = ?, closed_at = ?, stars = NULL WHERE aggregate_id = ?")
+                .bind(outcome.code())
+                .bind(at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            add_message(conn, stored, "closed", *at, None, Some(outcome.code())).await?;
+        }
+        RequestEvent::RequestReopened { at, .. } => {
+            sqlx::query("UPDATE citizen_requests SET outcome = NULL, closed_at = NULL, stars = NULL WHERE aggregate_id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            add_entry(conn, stored, "reopened", *at).await?;
+        }
+        RequestEvent::RequestRated { at, stars, .. } => {
+            sqlx::query("UPDATE citizen_requests SET stars = ? WHERE aggregate_id = ?")
+                .bind(i16::from(*stars))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            add_message(conn, stored, "rated", *at, None, Some(&stars.to_string())).await?;
+        }
+        RequestEvent::PersonalDataErased { at, reason } => {
+            sqlx::query("UPDATE citizen_requests SET erased_at = ?, email_index = NULL WHERE aggregate_id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            add_message(conn, stored, "erased", *at, None, Some(reason.code())).await?;
+        }
+        // For staff only: failed mail, internal notes, reminders to departments.
+        RequestEvent::AcknowledgementFailed { .. }
+        | RequestEvent::InternalNoteAdded { .. }
+        | RequestEvent::RequestReminded { .. } => {}
     }
+    Ok(())
+}
+
+async fn clear(conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
+    for table in [
+        "citizen_timeline",
+        "citizen_attachments",
+        "citizen_files",
+        "citizen_requests",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn set_time(

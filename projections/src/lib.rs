@@ -16,6 +16,7 @@ pub mod statistics;
 pub mod words;
 
 pub use log::{decode, StoredEvent};
+pub(crate) use processor::projection;
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
 pub use retry::{retry, Transient};
 

@@ -3,12 +3,11 @@
 //! reminders). It moves its checkpoint in the same transaction, and the outbox's unique key makes
 //! a replay queue nothing twice. It is a side effect, not a read model: never rebuilt.
 
-use async_trait::async_trait;
 use sportello_domain::RequestEvent;
 use sqlx::MySqlConnection;
 
 use crate::outbox::{Mail, Notice};
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{ProjectionError, StoredEvent};
 
 pub struct Notifications;
 
@@ -40,33 +39,24 @@ pub fn notices_for(event: &RequestEvent) -> &'static [Notice] {
     }
 }
 
-#[async_trait]
-impl Projection for Notifications {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+crate::projection!(Notifications, NAME, apply, clear);
 
-    async fn apply(
-        &self,
-        conn: &mut MySqlConnection,
-        stored: &StoredEvent,
-    ) -> Result<(), ProjectionError> {
-        if stored.metadata.get("actor").map(String::as_str) == Some(SYNTHETIC_ACTOR) {
-            return Ok(());
-        }
-        for notice in notices_for(&stored.event) {
-            let mail = Mail::Notice {
-                request: stored.aggregate_id.clone(),
-                notice: *notice,
-                sequence: stored.sequence,
-            };
-            crate::outbox::queue(conn, &mail, stored.event.at()).await?;
-        }
-        Ok(())
+async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+    if stored.metadata.get("actor").map(String::as_str) == Some(SYNTHETIC_ACTOR) {
+        return Ok(());
     }
+    for notice in notices_for(&stored.event) {
+        let mail = Mail::Notice {
+            request: stored.aggregate_id.clone(),
+            notice: *notice,
+            sequence: stored.sequence,
+        };
+        crate::outbox::queue(conn, &mail, stored.event.at()).await?;
+    }
+    Ok(())
+}
 
-    /// Never called by a rebuild (see `crate::all`); clearing would mean sending again.
-    async fn clear(&self, _conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
-        Ok(())
-    }
+/// Never called by a rebuild (see `crate::all`); clearing would mean sending again.
+async fn clear(_conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
+    Ok(())
 }

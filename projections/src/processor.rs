@@ -38,6 +38,44 @@ pub trait Projection: Send + Sync {
     }
 }
 
+/// `impl Projection` for a read model kept by its module's functions: its name, `apply(conn,
+/// event)`, `clear(conn)` and, where it has one, a bulk rebuild `bulk(pool)`.
+macro_rules! projection {
+    ($projection:ty, $name:expr, $apply:path, $clear:path $(, bulk: $bulk:path)?) => {
+        #[async_trait::async_trait]
+        impl $crate::Projection for $projection {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            async fn apply(
+                &self,
+                conn: &mut sqlx::MySqlConnection,
+                event: &$crate::StoredEvent,
+            ) -> Result<(), $crate::ProjectionError> {
+                $apply(conn, event).await
+            }
+
+            async fn clear(
+                &self,
+                conn: &mut sqlx::MySqlConnection,
+            ) -> Result<(), $crate::ProjectionError> {
+                $clear(conn).await
+            }
+
+            $(
+                async fn rebuild_in_bulk(
+                    &self,
+                    pool: &sqlx::MySqlPool,
+                ) -> Option<Result<u64, $crate::ProjectionError>> {
+                    Some($bulk(pool).await)
+                }
+            )?
+        }
+    };
+}
+pub(crate) use projection;
+
 /// Applies every event after the projection's checkpoint. Several server copies may call this
 /// at once: the checkpoint row is locked for each batch, so they take turns and no event is
 /// applied twice. Returns how many events were applied.

@@ -8,9 +8,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkAccessibility, launchBrowser, readMails, startServer, writePng } from './support.mjs';
+import {
+  actionForm, actionPost, checkAccessibility, eventually, launchBrowser, newPage, noNoticeAfter, openPage, readMails,
+  STAFF_PASSWORD, startServer, writePng,
+} from './support.mjs';
 
-const STAFF_PASSWORD = 'una password lunga e sicura';
 const CITIZEN = {
   firstName: 'Lucia',
   lastName: 'Ferri',
@@ -23,9 +25,6 @@ const REPLY = 'Aggiungo una foto del punto esatto, vicino alla fermata dell\'aut
 const ANSWER = 'Il marciapiede sarà sistemato la prossima settimana.';
 const COMMENT = 'Risposta rapida e chiara, grazie.';
 const DRAFT_SUBJECT = 'Panchina da riparare ai giardini';
-
-/** How long the background processors (run every second) may take to update a read model. */
-const PROCESSOR_PATIENCE_MS = 10_000;
 
 let server;
 let browser;
@@ -45,43 +44,13 @@ before(async () => {
   await server.cli(['user', 'add', '--email', 'anna@comune.test', '--name', 'Anna Operatrice', '--role', 'urp_operator'],
     { input: `${STAFF_PASSWORD}\n` });
   ({ browser } = await launchBrowser());
-  citizen = await newPage();
+  citizen = await newPage(browser);
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function newPage() {
-  const context = await browser.newContext({ locale: 'it-IT' });
-  context.setDefaultTimeout(10_000);
-  return context.newPage();
-}
-
-/** A fresh browser context (its own cookies) for one person, closed when the test ends. */
-async function openPage(t) {
-  const page = await newPage();
-  t.after(() => page.context().close());
-  return page;
-}
-
-/**
- * Reloads the page until `check` holds (the read models are built a moment after the events).
- * Says in the test's diagnostics when the first look was not enough.
- */
-async function eventually(t, page, check, what, timeoutMs = PROCESSOR_PATIENCE_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (let reloads = 0; ; reloads++) {
-    if (await check()) {
-      if (reloads > 0) t.diagnostic(`${what}: after ${reloads} reload(s)`);
-      return;
-    }
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (${page.url()})`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await page.reload();
-  }
-}
 
 const text = async (locator) => (await locator.textContent()).trim();
 
@@ -144,7 +113,7 @@ test('a citizen registers and confirms the address from the e-mail', { timeout: 
 
 test('the confirmation link works once', async (t) => {
   assert.ok(journey.confirmLink, 'the citizen registered');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   const response = await page.goto(journey.confirmLink);
   assert.equal(response.status(), 410, `a used link is gone, got ${response.status()}: "${await text(page.locator('h1'))}"`);
   await checkAccessibility(page, 'used confirmation link');
@@ -206,7 +175,7 @@ test('the citizen replies with a photo and the reply shows in the history', { ti
   await page.waitForURL(journey.areaUrl);
 
   const history = page.locator('#history');
-  await eventually(t, page, async () => (await history.textContent()).includes(REPLY), 'the history shows the reply');
+  await eventually(page, async () => (await history.textContent()).includes(REPLY), 'the history shows the reply', { t });
   const entry = history.locator('li', { hasText: 'Hai inviato altre informazioni' });
   assert.equal(await entry.count(), 1, 'the reply is one entry of the history');
   assert.ok((await entry.textContent()).includes(REPLY));
@@ -241,7 +210,7 @@ test('the signed-in citizen saves a draft and finds it in the area', { timeout: 
 
 test('an URP operator answers the request and closes it', { timeout: 90_000 }, async (t) => {
   assert.ok(journey.reference, 'the citizen filed the request');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await page.goto(`${server.url}/ufficio/accesso`);
   await checkAccessibility(page, 'staff login');
   await page.fill('#email', 'anna@comune.test');
@@ -250,7 +219,7 @@ test('an URP operator answers the request and closes it', { timeout: 90_000 }, a
   await page.waitForURL(`${server.url}/ufficio/richieste`);
 
   const link = page.locator('#inbox a', { hasText: journey.reference });
-  await eventually(t, page, async () => (await link.count()) === 1, `the inbox lists ${journey.reference}`);
+  await eventually(page, async () => (await link.count()) === 1, `the inbox lists ${journey.reference}`, { t });
   await checkAccessibility(page, 'inbox');
   await link.click();
   await page.waitForURL(/\/ufficio\/richieste\/[0-9a-f-]{36}$/);
@@ -260,16 +229,13 @@ test('an URP operator answers the request and closes it', { timeout: 90_000 }, a
 
   const act = async (code, fill) => {
     const requestUrl = page.url();
-    const form = page.locator(`form#action-${code}`);
-    assert.equal(await form.count(), 1, `the "${code}" action is offered`);
+    const form = await actionForm(page, code);
     await fill(form);
-    const post = page.waitForResponse((r) => r.request().method() === 'POST'
-      && new URL(r.url()).pathname === `${new URL(requestUrl).pathname}/${code}`);
+    const post = actionPost(page, requestUrl, code);
     await form.locator('button[type=submit]').click();
     assert.equal((await post).status(), 303, `"${code}" is accepted`);
     await page.waitForURL(requestUrl);
-    await page.waitForLoadState();
-    assert.equal(await page.locator('#notice').count(), 0, `no notice after "${code}"`);
+    await noNoticeAfter(page, code);
   };
   await act('rispondi', (form) => form.locator('#rispondi-message').fill(ANSWER));
   assert.equal(await text(page.locator('#status')), 'Risposta inviata');
@@ -283,8 +249,8 @@ test('the citizen reads the answer and rates it', { timeout: 60_000 }, async (t)
   const page = citizen;
   await page.goto(`${server.url}/area`);
   const listed = page.locator('#requests li', { hasText: journey.reference });
-  await eventually(t, page, async () => (await text(listed.locator('.request-status'))) === 'Chiusa',
-    'my area says the request is closed');
+  await eventually(page, async () => (await text(listed.locator('.request-status'))) === 'Chiusa',
+    'my area says the request is closed', { t });
   await checkAccessibility(page, 'my area (closed request)');
 
   await listed.getByRole('link').click();
@@ -313,8 +279,8 @@ test('the citizen reads the answer and rates it', { timeout: 60_000 }, async (t)
   assert.equal((await post).status(), 303, 'the rating is recorded');
   await page.waitForURL(`${journey.areaUrl}#rating-title`);
 
-  await eventually(t, page, async () => (await page.locator('#rating-thanks').count()) === 1,
-    'the page thanks for the rating');
+  await eventually(page, async () => (await page.locator('#rating-thanks').count()) === 1,
+    'the page thanks for the rating', { t });
   assert.equal(await text(page.locator('#rating-thanks')), 'Grazie per la tua valutazione.');
   assert.equal(await text(page.locator('#rating')), '5 stelle su 5');
   assert.equal(await page.getByRole('button', { name: 'Invia la valutazione' }).count(), 0, 'no second rating');

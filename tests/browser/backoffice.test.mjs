@@ -8,15 +8,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkAccessibility, launchBrowser, readMails, startServer } from './support.mjs';
+import {
+  actionForm, actionPost, checkAccessibility, eventually, launchBrowser, openPage, PROCESSOR_PATIENCE_MS, readMails, signInStaff,
+  noNoticeAfter, STAFF_PASSWORD as PASSWORD, startServer,
+} from './support.mjs';
 
-const PASSWORD = 'una password lunga e sicura';
 const CITIZEN_EMAIL = 'marco.verdi@example.org';
 const ANSWER = 'Il lampione sarà riparato entro venerdì.';
 const FORWARD_NOTE = 'Lampione spento da una settimana, potete verificare?';
-
-/** How long the background processors (run every second) may take to update a read model. */
-const PROCESSOR_PATIENCE_MS = 10_000;
 
 let server;
 let browser;
@@ -51,34 +50,9 @@ after(async () => {
   await server?.stop();
 });
 
-/** A fresh browser context (its own cookies) for one person, closed when the test ends. */
-async function openPage(t) {
-  const context = await browser.newContext({ locale: 'it-IT' });
-  context.setDefaultTimeout(10_000);
-  t.after(() => context.close());
-  return context.newPage();
-}
-
-/** Reloads the page until `check` holds (the read models are built a moment after the events). */
-async function eventually(page, check, what, timeoutMs = PROCESSOR_PATIENCE_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (${page.url()})`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await page.reload();
-  }
-}
-
 /** Signs in at /ufficio/accesso (checking the page) and lands on the inbox. */
 async function signIn(page, email) {
-  const response = await page.goto(`${server.url}/ufficio/accesso`);
-  assert.equal(response.status(), 200);
-  await checkAccessibility(page, 'staff login');
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
-  await page.waitForURL(`${server.url}/ufficio/richieste`);
+  await signInStaff(page, server, email);
   assert.equal(await page.locator('#inbox').count(), 1, 'the inbox table is there');
 }
 
@@ -99,19 +73,16 @@ async function openFromInbox(page) {
  */
 async function act(page, code, fill = async () => {}) {
   const requestUrl = page.url();
-  const form = page.locator(`form#action-${code}`);
-  assert.equal(await form.count(), 1, `the "${code}" action is offered`);
+  const form = await actionForm(page, code);
   await fill(form);
-  const post = page.waitForResponse((r) => r.request().method() === 'POST'
-    && new URL(r.url()).pathname === `${new URL(requestUrl).pathname}/${code}`);
+  const post = actionPost(page, requestUrl, code);
   const landing = page.waitForResponse((r) => r.request().isNavigationRequest()
     && r.request().method() === 'GET' && r.url() === requestUrl);
   await form.locator('button[type=submit]').click();
   const posted = await post;
   assert.equal(posted.status(), 303, `"${code}" is accepted and redirects back to the request`);
   assert.equal((await landing).status(), 200);
-  await page.waitForLoadState();
-  assert.equal(await page.locator('#notice').count(), 0, `no notice after "${code}"`);
+  await noNoticeAfter(page, code);
 }
 
 async function statusOf(page) {
@@ -119,7 +90,7 @@ async function statusOf(page) {
 }
 
 test('a citizen files a complaint and keeps the tracking link', { timeout: 60_000 }, async (t) => {
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await page.goto(`${server.url}/segnalazioni/nuova`);
   await checkAccessibility(page, 'new request form');
   await page.click('label[for="kind-complaint"]');
@@ -147,7 +118,7 @@ test('a citizen files a complaint and keeps the tracking link', { timeout: 60_00
 
 test('an URP operator assesses the request and forwards it to the department', { timeout: 90_000 }, async (t) => {
   assert.ok(journey.reference, 'the citizen filed the request');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await signIn(page, 'anna@comune.test');
   journey.requestUrl = await openFromInbox(page);
   assert.equal(await statusOf(page), 'Ricevuta');
@@ -173,7 +144,7 @@ test('an URP operator assesses the request and forwards it to the department', {
 
 test('the referent takes the request in charge and answers the citizen', { timeout: 90_000 }, async (t) => {
   assert.ok(journey.requestUrl, 'the operator forwarded the request');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await signIn(page, 'rita@comune.test');
   assert.equal(await openFromInbox(page), journey.requestUrl);
   assert.equal(await statusOf(page), 'Inoltrata');
@@ -192,7 +163,7 @@ test('the referent takes the request in charge and answers the citizen', { timeo
 
 test('a referent of another department cannot see the request', { timeout: 60_000 }, async (t) => {
   assert.ok(journey.requestUrl, 'the operator forwarded the request');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await signIn(page, 'sara@comune.test');
   await checkAccessibility(page, 'inbox of another department');
   assert.equal(await page.locator('#inbox a', { hasText: journey.reference }).count(), 0,
@@ -205,7 +176,7 @@ test('a referent of another department cannot see the request', { timeout: 60_00
 
 test('the citizen reads the answer on the tracking page and in the mail', { timeout: 60_000 }, async (t) => {
   assert.ok(journey.token, 'the citizen filed the request');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await page.goto(`${server.url}/segui/${journey.token}`);
   await eventually(page, async () => (await statusOf(page)) === 'Risposta inviata',
     'the tracking page says "Risposta inviata"');

@@ -12,15 +12,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkAccessibility, launchBrowser, startServer } from './support.mjs';
+import {
+  checkAccessibility, launchBrowser, openContext, openPage, signInStaff, STAFF_PASSWORD as PASSWORD, startServer,
+} from './support.mjs';
 
-const PASSWORD = 'una password lunga e sicura';
 const RESIDENCE = 'Come ottengo un certificato di residenza?';
 const IDENTITY_CARD = 'Come rinnovo la carta d\'identità elettronica?';
 const CHANGE_OF_RESIDENCE = 'Come cambio residenza?';
 const VOTE_COMMENT = 'Chiaro, ma non dice quanto costa il certificato.';
 const NEW_SENTENCE = 'Il certificato stampato allo sportello costa 0,52 euro in carta semplice.';
-const DOCUMENT_TITLE = 'Modulo di richiesta del certificato di residenza';
 
 let server;
 let browser; // with JavaScript
@@ -47,18 +47,6 @@ after(async () => {
   await server?.stop();
   if (fixtures) await rm(fixtures, { recursive: true, force: true });
 });
-
-/** A fresh browser context (its own cookies) for one person, closed when the test ends. */
-async function openContext(t) {
-  const context = await browser.newContext({ locale: 'it-IT' });
-  context.setDefaultTimeout(10_000);
-  t.after(() => context.close());
-  return context;
-}
-
-async function openPage(t) {
-  return (await openContext(t)).newPage();
-}
 
 /** The id of a published FAQ, read from the public index by its question. */
 async function faqId(page, question) {
@@ -126,7 +114,7 @@ test('the FAQ index and search work without JavaScript, with the matching words 
 });
 
 test('results update as you type, without pressing the button', { timeout: 60_000 }, async (t) => {
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await page.goto(`${server.url}/faq`);
   // A page loaded afresh would lose this: the results must come without a navigation.
   await page.evaluate(() => { window.stillHere = true; });
@@ -149,7 +137,7 @@ test('results update as you type, without pressing the button', { timeout: 60_00
 });
 
 test('suggestions appear while writing a request and opening one is recorded', { timeout: 60_000 }, async (t) => {
-  const context = await openContext(t);
+  const context = await openContext(browser, t);
   const page = await context.newPage();
   await page.goto(`${server.url}/segnalazioni/nuova`);
   const suggestions = page.locator('#faq-suggestions');
@@ -189,7 +177,7 @@ test('suggestions appear while writing a request and opening one is recorded', {
 });
 
 test('a citizen says whether a FAQ was useful; no choice is an error linked to the field', { timeout: 60_000 }, async (t) => {
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   const id = await faqId(page, RESIDENCE);
   await page.goto(`${server.url}/faq/${id}`);
   assert.equal((await page.textContent('h1')).trim(), RESIDENCE);
@@ -228,16 +216,7 @@ test('a citizen says whether a FAQ was useful; no choice is an error linked to t
   await checkAccessibility(page, 'FAQ vote thanks');
 });
 
-/** Signs in at /ufficio/accesso (checking the page) and lands on the inbox. */
-async function signIn(page, email) {
-  const response = await page.goto(`${server.url}/ufficio/accesso`);
-  assert.equal(response.status(), 200);
-  await checkAccessibility(page, 'staff login');
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
-  await page.waitForURL(`${server.url}/ufficio/richieste`);
-}
+const DOCUMENT_TITLE = 'Modulo di richiesta del certificato di residenza';
 
 /** A minimal well-formed one-page PDF, with a correct cross-reference table. */
 function minimalPdf(text) {
@@ -265,8 +244,8 @@ function minimalPdf(text) {
 
 test('the URP reads the votes, edits a FAQ, reads its history and adds a document to the library', { timeout: 120_000 }, async (t) => {
   assert.ok(journey.voted, 'the citizen voted on a FAQ');
-  const page = await openPage(t);
-  await signIn(page, 'anna@comune.test');
+  const page = await openPage(browser, t);
+  await signInStaff(page, server, 'anna@comune.test');
 
   await page.goto(`${server.url}/ufficio/faq`);
   assert.equal((await page.textContent('h1')).trim(), 'FAQ');
@@ -297,7 +276,7 @@ test('the URP reads the votes, edits a FAQ, reads its history and adds a documen
   await checkAccessibility(page, 'staff FAQ list after saving');
 
   // The citizens see the new answer, and the search finds it.
-  const citizen = await openPage(t);
+  const citizen = await openPage(browser, t);
   await citizen.goto(`${server.url}/faq/${id}`);
   assert.ok((await citizen.textContent('#answer')).includes(NEW_SENTENCE), 'the public page shows the new answer');
   await checkAccessibility(citizen, 'FAQ page after the change');

@@ -8,9 +8,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkAccessibility, launchBrowser, startServer } from './support.mjs';
+import {
+  checkAccessibility, launchBrowser, newPage, STAFF_PASSWORD as PASSWORD, startServer,
+} from './support.mjs';
 
-const PASSWORD = 'una password lunga e sicura';
 const OPERATOR = 'franca@comune.test';
 const AUDITOR = 'aldo@comune.test';
 const CITIZEN = { firstName: 'Mario', lastName: 'Rossi', fiscalCode: 'RSSMRA80A01H501U' };
@@ -38,19 +39,13 @@ before(async () => {
   await server.cli(['user', 'add', '--email', AUDITOR, '--name', 'Aldo Revisore', '--role', 'auditor'],
     { input: `${PASSWORD}\n` });
   ({ browser } = await launchBrowser());
-  operator = await newPage();
+  operator = await newPage(browser);
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function newPage() {
-  const context = await browser.newContext({ locale: 'it-IT' });
-  context.setDefaultTimeout(10_000);
-  return context.newPage();
-}
 
 const text = async (locator) => (await locator.textContent()).trim();
 
@@ -196,7 +191,7 @@ test('the citizen\'s page lists the request, and the request opens at the counte
 
 test('the citizen follows the link printed on the receipt', async (t) => {
   assert.ok(journey.trackingLink, 'the operator entered the request');
-  const page = await newPage();
+  const page = await newPage(browser);
   t.after(() => page.context().close());
   const response = await page.goto(journey.trackingLink);
   assert.equal(response.status(), 200);
@@ -207,7 +202,7 @@ test('the citizen follows the link printed on the receipt', async (t) => {
 
 test('an auditor reads the request\'s complete event history with its chain checked', async (t) => {
   assert.ok(journey.reference, 'the operator entered the request');
-  const page = await newPage();
+  const page = await newPage(browser);
   t.after(() => page.context().close());
   await page.goto(`${server.url}/ufficio/accesso`);
   await field(page, 'E-mail').fill(AUDITOR);

@@ -12,14 +12,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { checkAccessibility, launchBrowser, startServer } from './support.mjs';
+import {
+  checkAccessibility, eventually, launchBrowser, openPage, signInStaff, STAFF_PASSWORD as PASSWORD, startServer,
+} from './support.mjs';
 
-const PASSWORD = 'una password lunga e sicura';
 const MANAGER = 'mara@comune.test';
 const REFERENT = 'rita@comune.test';
-
-/** How long the background processors (run every second) may take to update a read model. */
-const PROCESSOR_PATIENCE_MS = 10_000;
 
 /** The dashboard's charts, by their titles; each has a table `#table-{id}` captioned alike. */
 const CHARTS = [
@@ -61,34 +59,9 @@ after(async () => {
   await server?.stop();
 });
 
-/** A fresh browser context (its own cookies) for one person, closed when the test ends. */
-async function openPage(t) {
-  const context = await browser.newContext({ locale: 'it-IT' });
-  context.setDefaultTimeout(10_000);
-  t.after(() => context.close());
-  return context.newPage();
-}
-
-/** Reloads the page until `check` holds (the read models are built a moment after the events). */
-async function eventually(page, check, what, timeoutMs = PROCESSOR_PATIENCE_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (${page.url()})`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await page.reload();
-  }
-}
-
-/** Signs in at /ufficio/accesso (checking the page) and lands on the inbox. */
-async function signIn(page, email, { check = true } = {}) {
-  const response = await page.goto(`${server.url}/ufficio/accesso`);
-  assert.equal(response.status(), 200);
-  if (check) await checkAccessibility(page, 'staff login');
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
-  await page.waitForURL(`${server.url}/ufficio/richieste`);
+/** Signs in at /ufficio/accesso (checking the page unless told not to) and lands on the inbox. */
+function signIn(page, email, options) {
+  return signInStaff(page, server, email, options);
 }
 
 async function text(page, selector) {
@@ -121,7 +94,7 @@ async function receivedIn(page, table, rowHeader) {
 }
 
 test('an URP manager reads the dashboard, filters it, exports a table and reads it in English', { timeout: 120_000 }, async (t) => {
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await signIn(page, MANAGER);
   await page.locator('header .staff-bar').getByRole('link', { name: 'Statistiche' }).click();
   await page.waitForURL(`${server.url}/ufficio/statistiche`);
@@ -204,7 +177,7 @@ test('an URP manager reads the dashboard, filters it, exports a table and reads 
 
 test('a referent sees the statistics of their own department only', { timeout: 60_000 }, async (t) => {
   assert.ok(journey.otherDepartmentId, 'the manager read the departments');
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await signIn(page, REFERENT, { check: false });
   const landing = page.waitForResponse((r) => r.request().isNavigationRequest()
     && new URL(r.url()).pathname === '/ufficio/statistiche');
@@ -227,7 +200,7 @@ test('a referent sees the statistics of their own department only', { timeout: 6
 });
 
 test('a visitor finds "L\'URP in cifre" from the footer and downloads the open data', { timeout: 60_000 }, async (t) => {
-  const page = await openPage(t);
+  const page = await openPage(browser, t);
   await page.goto(`${server.url}/`);
   await page.locator('footer').getByRole('link', { name: 'L\'URP in cifre' }).click();
   await page.waitForURL(`${server.url}/statistiche`);

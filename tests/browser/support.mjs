@@ -177,6 +177,86 @@ export async function launchBrowser({ javaScript = true } = {}) {
 /** Contexts launched with JavaScript disabled: axe needs help to run in their pages. */
 const scriptless = new WeakSet();
 
+/** The password the browser tests give the staff they add. */
+export const STAFF_PASSWORD = 'una password lunga e sicura';
+
+/** How long the background processors (run every second) may take to update a read model. */
+export const PROCESSOR_PATIENCE_MS = 10_000;
+
+/** A fresh Italian-speaking context (its own cookies) in `browser`. */
+export async function newContext(browser) {
+  const context = await browser.newContext({ locale: 'it-IT' });
+  context.setDefaultTimeout(10_000);
+  return context;
+}
+
+/** A fresh context for one person, closed when the test `t` ends. */
+export async function openContext(browser, t) {
+  const context = await newContext(browser);
+  t.after(() => context.close());
+  return context;
+}
+
+/** A page in a fresh context of its own (see `newContext`). */
+export async function newPage(browser) {
+  return (await newContext(browser)).newPage();
+}
+
+/** A page in a fresh context of its own, closed when the test `t` ends. */
+export async function openPage(browser, t) {
+  return (await openContext(browser, t)).newPage();
+}
+
+/**
+ * Reloads the page until `check` holds (the read models are built a moment after the events).
+ * With the test `t`, says in its diagnostics when the first look was not enough.
+ */
+export async function eventually(page, check, what, { t, timeoutMs = PROCESSOR_PATIENCE_MS } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (let reloads = 0; ; reloads++) {
+    if (await check()) {
+      if (t && reloads > 0) t.diagnostic(`${what}: after ${reloads} reload(s)`);
+      return;
+    }
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (${page.url()})`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await page.reload();
+  }
+}
+
+/** The form of the action `code` on a back-office request page, checked to be offered. */
+export async function actionForm(page, code) {
+  const form = page.locator(`form#action-${code}`);
+  assert.equal(await form.count(), 1, `the "${code}" action is offered`);
+  return form;
+}
+
+/** Waits for the POST of the action `code` from the request page at `requestUrl`. */
+export function actionPost(page, requestUrl, code) {
+  return page.waitForResponse((r) => r.request().method() === 'POST'
+    && new URL(r.url()).pathname === `${new URL(requestUrl).pathname}/${code}`);
+}
+
+/** Waits for the page the action `code` led to and checks it shows no notice (no error). */
+export async function noNoticeAfter(page, code) {
+  await page.waitForLoadState();
+  assert.equal(await page.locator('#notice').count(), 0, `no notice after "${code}"`);
+}
+
+/**
+ * Signs in at the server's /ufficio/accesso with STAFF_PASSWORD (checking the page with axe-core
+ * unless `check` is false) and lands on the inbox.
+ */
+export async function signInStaff(page, server, email, { check = true } = {}) {
+  const response = await page.goto(`${server.url}/ufficio/accesso`);
+  assert.equal(response.status(), 200);
+  if (check) await checkAccessibility(page, 'staff login');
+  await page.fill('#email', email);
+  await page.fill('#password', STAFF_PASSWORD);
+  await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
+  await page.waitForURL(`${server.url}/ufficio/richieste`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Accessibility
 

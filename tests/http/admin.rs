@@ -37,17 +37,7 @@ async fn only_administrators_reach_the_administration() {
             "{path}"
         );
     }
-    let token = app
-        .get("/ufficio/richieste")
-        .await
-        .text()
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = app.get("/ufficio/richieste").await.csrf_token();
     let post = app
         .post_urlencoded(
             "/ufficio/amministrazione/uffici",
@@ -211,11 +201,7 @@ async fn offices_topics_and_other_bodies_are_managed_here() {
 #[tokio::test]
 async fn an_invited_person_sets_a_password_and_signs_in_and_deactivation_ends_their_sessions() {
     let smtp = crate::support::smtp::SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let token = admin(&app).await;
     let invited = app
         .post_urlencoded(
@@ -378,8 +364,7 @@ async fn an_administrator_cannot_lock_themselves_out() {
 #[tokio::test]
 async fn administrators_read_a_requests_full_history_without_acting() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Da verificare")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (_, id) = app.file_request(complaint("Da verificare")).await;
     admin(&app).await;
     let page = app.get(&format!("/ufficio/richieste/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -468,7 +453,7 @@ async fn save_answer_days(app: &TestApp, token: &str, days: &str) {
             ],
         )
         .await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    saved.assert_status(StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

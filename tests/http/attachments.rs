@@ -300,13 +300,7 @@ async fn a_bidirectional_override_cannot_disguise_a_file_name_or_a_subject() {
         .await;
     app.settle().await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app
-        .add_staff(
-            "Anna Operatrice",
-            &[sportello_server::staff::Role::UrpOperator],
-            &[],
-        )
-        .await;
+    let (email, password) = app.add_operator().await;
     let staff = app.browser();
     staff.signed_in_as(&email, &password).await;
     let controls = ['\u{202E}', '\u{202C}', '\u{2066}', '\u{2069}'];

@@ -32,14 +32,7 @@ async fn every_event_is_chained_and_verify_finds_a_changed_or_missing_one() {
 
     // Someone edits a recorded event in the database.
     let id = app.aggregate_id(&first.reference).await;
-    sqlx::query(
-        "UPDATE events SET payload = JSON_SET(payload, '$.RequestReceived.topic', 'altro')
-          WHERE aggregate_id = ? AND sequence = 1",
-    )
-    .bind(&id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    change_the_topic_received(&app, &id).await;
     let report = sportello_server::event_store::chain::verify(&app.pool)
         .await
         .unwrap();
@@ -163,8 +156,7 @@ async fn an_auditor_reads_and_downloads_a_requests_complete_history() {
 #[tokio::test]
 async fn only_auditors_and_administrators_read_the_log() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Lampione spento")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (_, id) = app.file_request(complaint("Lampione spento")).await;
     let (email, password) = app.add_staff("Ugo Urp", &[Role::UrpOperator], &[]).await;
     app.signed_in_as(&email, &password).await;
     for path in [
@@ -193,8 +185,7 @@ async fn only_auditors_and_administrators_read_the_log() {
 #[tokio::test]
 async fn the_command_line_finds_a_request_by_reference_even_before_the_views_catch_up() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Lampione spento")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (receipt, id) = app.file_request(complaint("Lampione spento")).await;
     sqlx::query("DELETE FROM queue_requests")
         .execute(&app.pool)
         .await
@@ -216,8 +207,7 @@ async fn the_command_line_finds_a_request_by_reference_even_before_the_views_cat
 #[tokio::test]
 async fn the_command_line_names_each_break_and_exits_with_its_own_code_without_a_backtrace() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Lampione spento")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (receipt, id) = app.file_request(complaint("Lampione spento")).await;
     let verify = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
             .args(["events", "verify"])
@@ -239,14 +229,7 @@ async fn the_command_line_names_each_break_and_exits_with_its_own_code_without_a
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    sqlx::query(
-        "UPDATE events SET payload = JSON_SET(payload, '$.RequestReceived.topic', 'altro')
-          WHERE aggregate_id = ? AND sequence = 1",
-    )
-    .bind(&id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    change_the_topic_received(&app, &id).await;
     let broken = verify();
     let stderr = String::from_utf8_lossy(&broken.stderr);
     assert_eq!(broken.status.code(), Some(3), "{stderr}");
@@ -268,4 +251,16 @@ async fn the_command_line_names_each_break_and_exits_with_its_own_code_without_a
     let report: serde_json::Value = serde_json::from_slice(&broken.stdout).unwrap();
     assert_eq!(report["breaks"][0]["reference"], receipt.reference.as_str());
     assert_eq!(report["breaks"][0]["position"], position);
+}
+
+/// Edits the first event of a request in the database, as someone tampering with it would.
+async fn change_the_topic_received(app: &TestApp, id: &str) {
+    sqlx::query(
+        "UPDATE events SET payload = JSON_SET(payload, '$.RequestReceived.topic', 'altro')
+          WHERE aggregate_id = ? AND sequence = 1",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
 }

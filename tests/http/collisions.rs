@@ -92,12 +92,7 @@ async fn a_submission_that_meets_a_deadlock_is_filed_and_the_citizen_gets_the_re
     )
     .await;
     assert_eq!(deadlocks_seen(&app).await, 1, "a deadlock really happened");
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
+    response.assert_status(StatusCode::SEE_OTHER);
     let confirmation = app.get(&response.header("location").unwrap()).await;
     assert_eq!(
         confirmation.element_text("reference").as_deref(),
@@ -114,10 +109,8 @@ async fn a_submission_that_meets_a_deadlock_is_filed_and_the_citizen_gets_the_re
 #[tokio::test]
 async fn a_staff_action_that_meets_a_deadlock_is_recorded_once() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Azione in collisione")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Azione in collisione")).await;
+    app.sign_in_operator().await;
     let (token, version) = app.action_form(&id, "nota").await;
     let response = deadlocked(
         &app,
@@ -134,12 +127,7 @@ async fn a_staff_action_that_meets_a_deadlock_is_recorded_once() {
     )
     .await;
     assert_eq!(deadlocks_seen(&app).await, 1, "a deadlock really happened");
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
+    response.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(app.count_events().await, 2);
 }
 
@@ -192,10 +180,8 @@ async fn a_burst_of_submissions_beside_the_running_processors_and_mail_worker_ne
 #[tokio::test]
 async fn an_action_on_a_version_that_changed_is_told_so_even_if_it_is_no_longer_allowed() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Due operatori")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (anna, anna_password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&anna, &anna_password).await;
+    let (_, id) = app.file_request(complaint("Due operatori")).await;
+    app.sign_in_operator().await;
     let second = TestApp::on_database(app.database_url.clone(), Options::default()).await;
     let (bruno, bruno_password) = second.add_staff("Bruno Operatore", URP, &[]).await;
     second.signed_in_as(&bruno, &bruno_password).await;
@@ -229,8 +215,7 @@ async fn two_operators_clicking_at_the_same_instant_record_one_action_and_the_ot
     app.signed_in_as(&anna, &anna_password).await;
     second.signed_in_as(&bruno, &bruno_password).await;
     for round in 0..8 {
-        let receipt = app.file(complaint(&format!("Gara {round}"))).await;
-        let id = app.aggregate_id(&receipt.reference).await;
+        let (_, id) = app.file_request(complaint(&format!("Gara {round}"))).await;
         let (anna_token, version) = app.action_form(&id, "valuta").await;
         let (bruno_token, _) = second.action_form(&id, "valuta").await;
         let path = format!("/ufficio/richieste/{id}/valuta");

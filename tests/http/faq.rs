@@ -6,16 +6,23 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use sportello_server::staff::Role;
+use uuid::Uuid;
 
 use crate::support::multipart::Multipart;
 use crate::support::smtp::{parse, SmtpServer};
 use crate::support::{complaint, urlencode, Options, TestApp, TestResponse};
 
-/// Signs in an URP operator in a browser of their own.
-async fn urp(app: &TestApp) -> (TestApp, String) {
-    let (email, password) = app.add_staff("Ugo Urp", &[Role::UrpOperator], &[]).await;
+/// A member of staff with these roles and departments, signed in in a browser of their own.
+async fn staff_browser(app: &TestApp, name: &str, roles: &[Role], departments: &[Uuid]) -> TestApp {
+    let (email, password) = app.add_staff(name, roles, departments).await;
     let staff = app.browser();
     staff.signed_in_as(&email, &password).await;
+    staff
+}
+
+/// Signs in an URP operator in a browser of their own.
+async fn urp(app: &TestApp) -> (TestApp, String) {
+    let staff = staff_browser(app, "Ugo Urp", &[Role::UrpOperator], &[]).await;
     let token = staff
         .get("/ufficio/faq/nuova")
         .await
@@ -33,11 +40,33 @@ async fn faq(staff: &TestApp, token: &str, fields: &[(&str, &str)]) -> String {
     ];
     all.extend_from_slice(fields);
     let saved = staff.post_urlencoded("/ufficio/faq", &all).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    saved.assert_status(StatusCode::SEE_OTHER);
     sqlx::query_scalar("SELECT id FROM faqs ORDER BY updated_at DESC, id LIMIT 1")
         .fetch_one(&staff.pool)
         .await
         .unwrap()
+}
+
+/// Saves a published version of the FAQ `id` through its editor, over `revision`.
+async fn save_faq(
+    staff: &TestApp,
+    token: &str,
+    id: &str,
+    revision: &str,
+    position: &str,
+    question: &str,
+    answer: &str,
+) -> TestResponse {
+    let mut fields = vec![
+        ("csrf_token", token),
+        ("revision", revision),
+        ("topic", "anagrafe"),
+        ("position", position),
+    ];
+    fields.extend(published(question, answer));
+    staff
+        .post_urlencoded(&format!("/ufficio/faq/{id}"), &fields)
+        .await
 }
 
 fn published<'a>(question: &'a str, answer: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -46,6 +75,26 @@ fn published<'a>(question: &'a str, answer: &'a str) -> Vec<(&'a str, &'a str)> 
         ("answer_it", answer),
         ("published", "1"),
     ]
+}
+
+/// Publishes a FAQ (question, answer) through the editor; returns its id.
+async fn publish(staff: &TestApp, token: &str, question: &str, answer: &str) -> String {
+    faq(staff, token, &published(question, answer)).await
+}
+
+/// Signs in an URP operator and publishes a FAQ; returns their browser, token and the FAQ's id.
+async fn urp_with_faq(app: &TestApp, question: &str, answer: &str) -> (TestApp, String, String) {
+    let (staff, token) = urp(app).await;
+    let id = publish(&staff, &token, question, answer).await;
+    (staff, token, id)
+}
+
+/// Signs in an URP operator and publishes these FAQs (question, answer), in order.
+async fn urp_publishing(app: &TestApp, faqs: &[(&str, &str)]) {
+    let (staff, token) = urp(app).await;
+    for (question, answer) in faqs {
+        publish(&staff, &token, question, answer).await;
+    }
 }
 
 /// The questions of a search's results, in order (marks removed).
@@ -75,47 +124,30 @@ async fn results(app: &TestApp, query: &str) -> Vec<String> {
 #[tokio::test]
 async fn search_understands_italian_inflections_derivations_and_accents() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    faq(
-        &staff,
-        &token,
-        &published(
-            "Come ottengo un certificato di residenza?",
-            "Dall'anagrafe nazionale con SPID.",
-        ),
-    )
-    .await;
-    faq(
-        &staff,
-        &token,
-        &published(
-            "Chi rilascia la certificazione energetica?",
-            "Un tecnico abilitato.",
-        ),
-    )
-    .await;
-    faq(
-        &staff,
-        &token,
-        &published("Perché la TARI è aumentata?", "Per i costi del servizio."),
-    )
-    .await;
-    faq(
-        &staff,
-        &token,
-        &published("Dove si paga il parcheggio?", "Ai parcometri."),
+    urp_publishing(
+        &app,
+        &[
+            (
+                "Come ottengo un certificato di residenza?",
+                "Dall'anagrafe nazionale con SPID.",
+            ),
+            (
+                "Chi rilascia la certificazione energetica?",
+                "Un tecnico abilitato.",
+            ),
+            ("Perché la TARI è aumentata?", "Per i costi del servizio."),
+            ("Dove si paga il parcheggio?", "Ai parcometri."),
+        ],
     )
     .await;
 
     let found = results(&app, "certificati").await;
-    assert!(
-        found.contains(&"Come ottengo un certificato di residenza?".to_string()),
-        "{found:?}"
-    );
-    assert!(
-        found.contains(&"Chi rilascia la certificazione energetica?".to_string()),
-        "{found:?}"
-    );
+    for question in [
+        "Come ottengo un certificato di residenza?",
+        "Chi rilascia la certificazione energetica?",
+    ] {
+        assert!(found.contains(&question.to_string()), "{found:?}");
+    }
     assert!(!found.iter().any(|q| q.contains("parcheggio")));
     assert_eq!(
         results(&app, "perche tari").await,
@@ -137,28 +169,22 @@ async fn search_understands_italian_inflections_derivations_and_accents() {
     );
 }
 
+/// Two FAQs: one says "passaporto" in its answer, the other in its question.
+const PASSPORT: &[(&str, &str)] = &[
+    (
+        "Orari degli uffici",
+        "Per il passaporto rivolgiti alla Questura.",
+    ),
+    (
+        "Come chiedo il passaporto?",
+        "Alla Questura, con appuntamento.",
+    ),
+];
+
 #[tokio::test]
 async fn a_match_in_the_question_ranks_above_one_in_the_answer() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    faq(
-        &staff,
-        &token,
-        &published(
-            "Orari degli uffici",
-            "Per il passaporto rivolgiti alla Questura.",
-        ),
-    )
-    .await;
-    faq(
-        &staff,
-        &token,
-        &published(
-            "Come chiedo il passaporto?",
-            "Alla Questura, con appuntamento.",
-        ),
-    )
-    .await;
+    urp_publishing(&app, PASSPORT).await;
     assert_eq!(
         results(&app, "passaporto").await,
         ["Come chiedo il passaporto?", "Orari degli uffici"]
@@ -196,20 +222,16 @@ async fn only_published_faqs_are_public() {
 
     let editor = staff.get(&format!("/ufficio/faq/{draft}")).await;
     let revision = editor.input_value("revision").unwrap();
-    let published = staff
-        .post_urlencoded(
-            &format!("/ufficio/faq/{draft}"),
-            &[
-                ("csrf_token", &token),
-                ("revision", &revision),
-                ("topic", "anagrafe"),
-                ("position", "1"),
-                ("question_it", "Come chiedo il passaporto?"),
-                ("answer_it", "Alla **Questura**."),
-                ("published", "1"),
-            ],
-        )
-        .await;
+    let published = save_faq(
+        &staff,
+        &token,
+        &draft,
+        &revision,
+        "1",
+        "Come chiedo il passaporto?",
+        "Alla **Questura**.",
+    )
+    .await;
     assert_eq!(published.status, StatusCode::SEE_OTHER);
     let page = app.get(&format!("/faq/{draft}")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -226,16 +248,7 @@ async fn only_published_faqs_are_public() {
 #[tokio::test]
 async fn answers_are_formatted_safely_never_as_html() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    let id = faq(
-        &staff,
-        &token,
-        &published(
-            "Formattazione",
-            "Vedi [qui](javascript:alert(1)) e [il sito](https://comune.example.it).\n\n- <script>alert(2)</script>\n- *fine*",
-        ),
-    )
-    .await;
+    let (_, _, id) = urp_with_faq(&app, "Formattazione", "Vedi [qui](javascript:alert(1)) e [il sito](https://comune.example.it).\n\n- <script>alert(2)</script>\n- *fine*").await;
     let page = app.get(&format!("/faq/{id}")).await.text();
     assert!(!page.contains("<script>alert"), "no raw HTML");
     assert!(page.contains("&lt;script&gt;"));
@@ -247,13 +260,7 @@ async fn answers_are_formatted_safely_never_as_html() {
 #[tokio::test]
 async fn an_answer_in_one_language_is_shown_in_the_other_marked_with_its_language() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    let id = faq(
-        &staff,
-        &token,
-        &published("Come chiedo il passaporto?", "Alla Questura."),
-    )
-    .await;
+    let (_, _, id) = urp_with_faq(&app, "Come chiedo il passaporto?", "Alla Questura.").await;
     let english = app
         .send(
             axum::http::Request::get(format!("/faq/{id}"))
@@ -283,13 +290,7 @@ async fn vote(app: &TestApp, id: &str, fields: &[(&str, &str)]) -> TestResponse 
 #[tokio::test]
 async fn votes_are_counted_for_staff_with_their_comments() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    let id = faq(
-        &staff,
-        &token,
-        &published("Come chiedo il passaporto?", "Alla Questura."),
-    )
-    .await;
+    let (staff, _, id) = urp_with_faq(&app, "Come chiedo il passaporto?", "Alla Questura.").await;
     let yes = vote(&app, &id, &[("useful", "yes"), ("comment", "Chiarissimo")]).await;
     assert_eq!(yes.status, StatusCode::SEE_OTHER);
     assert!(app
@@ -325,11 +326,10 @@ async fn votes_are_counted_for_staff_with_their_comments() {
 #[tokio::test]
 async fn a_suggestion_opened_without_sending_the_form_counts_as_answered_by_the_faq() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    let id = faq(
-        &staff,
-        &token,
-        &published("Come rinnovo la carta d'identità?", "Con appuntamento."),
+    let (staff, _, id) = urp_with_faq(
+        &app,
+        "Come rinnovo la carta d'identità?",
+        "Con appuntamento.",
     )
     .await;
     let suggested = app
@@ -377,9 +377,7 @@ async fn a_suggestion_opened_without_sending_the_form_counts_as_answered_by_the_
     );
     app.app.clock.advance(chrono::Duration::hours(2));
     // Two hours later the morning's session has ended: a colleague looks.
-    let (email, password) = app.add_staff("Vera Urp", &[Role::UrpManager], &[]).await;
-    let colleague = app.browser();
-    colleague.signed_in_as(&email, &password).await;
+    let colleague = staff_browser(&app, "Vera Urp", &[Role::UrpManager], &[]).await;
     let after = colleague
         .get("/ufficio/faq")
         .await
@@ -414,32 +412,9 @@ async fn a_suggestion_opened_without_sending_the_form_counts_as_answered_by_the_
 #[tokio::test]
 async fn every_change_is_kept_and_a_stale_editor_does_not_overwrite() {
     let app = TestApp::start().await;
-    let (staff, token) = urp(&app).await;
-    let id = faq(
-        &staff,
-        &token,
-        &published("Prima domanda", "Prima risposta."),
-    )
-    .await;
-    let save = |revision: &str, answer: &str| {
-        let (staff, token, id) = (&staff, &token, &id);
-        let (revision, answer) = (revision.to_string(), answer.to_string());
-        async move {
-            staff
-                .post_urlencoded(
-                    &format!("/ufficio/faq/{id}"),
-                    &[
-                        ("csrf_token", token),
-                        ("revision", &revision),
-                        ("topic", "anagrafe"),
-                        ("position", "0"),
-                        ("question_it", "Prima domanda"),
-                        ("answer_it", &answer),
-                        ("published", "1"),
-                    ],
-                )
-                .await
-        }
+    let (staff, token, id) = urp_with_faq(&app, "Prima domanda", "Prima risposta.").await;
+    let save = |revision: &'static str, answer: &'static str| {
+        save_faq(&staff, &token, &id, revision, "0", "Prima domanda", answer)
     };
     assert_eq!(
         save("1", "Seconda risposta.").await.status,
@@ -476,12 +451,8 @@ async fn the_editor_checks_what_was_typed_and_keeps_it() {
     assert!(text.contains("Scrivi la risposta a questa domanda."));
     assert!(text.contains("aria-describedby=\"answer_it-error-"));
     assert_eq!(page.input_value("question_it").unwrap(), "Solo la domanda");
-    let referent = app.browser();
     let department = app.add_department("Anagrafe").await;
-    let (email, password) = app
-        .add_staff("Rita Referente", &[Role::Referent], &[department])
-        .await;
-    referent.signed_in_as(&email, &password).await;
+    let referent = staff_browser(&app, "Rita Referente", &[Role::Referent], &[department]).await;
     assert_eq!(
         referent.get("/ufficio/faq").await.status,
         StatusCode::NOT_FOUND
@@ -510,12 +481,7 @@ async fn one_click_makes_a_draft_faq_from_an_answer_without_the_citizens_data() 
             )],
         )
         .await;
-    assert_eq!(
-        answered.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        answered.text()
-    );
+    answered.assert_status(StatusCode::SEE_OTHER);
     let page = staff.get(&format!("/ufficio/richieste/{id}")).await;
     let staff_token = page.input_value("csrf_token").unwrap();
     let made = staff
@@ -593,29 +559,37 @@ async fn upload(
         .file("attachments", name, "application/pdf", bytes)
         .encode();
     staff
-        .send(
-            axum::http::Request::post("/ufficio/documenti")
-                .header(axum::http::header::CONTENT_TYPE, content_type)
-                .body(axum::body::Body::from(body))
-                .unwrap(),
-        )
+        .post_multipart("/ufficio/documenti", content_type, body)
         .await
+}
+
+const RESIDENCE_FORM: &str = "Modulo cambio di residenza";
+
+/// Uploads `pdf(stem)` as "{stem}.pdf" with this title.
+async fn upload_pdf(
+    staff: &TestApp,
+    token: &str,
+    title: &str,
+    stem: &str,
+    published: bool,
+) -> TestResponse {
+    upload(
+        staff,
+        token,
+        title,
+        &format!("{stem}.pdf"),
+        pdf(stem),
+        published,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn documents_are_accepted_by_content_listed_searched_and_downloaded_safely() {
     let app = TestApp::start().await;
     let (staff, token) = urp(&app).await;
-    let saved = upload(
-        &staff,
-        &token,
-        "Modulo cambio di residenza",
-        "residenza.pdf",
-        pdf("residenza"),
-        true,
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let saved = upload_pdf(&staff, &token, RESIDENCE_FORM, "residenza", true).await;
+    saved.assert_status(StatusCode::SEE_OTHER);
     let refused = upload(
         &staff,
         &token,
@@ -628,15 +602,7 @@ async fn documents_are_accepted_by_content_listed_searched_and_downloaded_safely
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().contains("Sono accettati solo documenti PDF"));
     assert_eq!(refused.input_value("title").unwrap(), "Non un PDF");
-    upload(
-        &staff,
-        &token,
-        "Bozza interna",
-        "bozza.pdf",
-        pdf("bozza"),
-        false,
-    )
-    .await;
+    upload_pdf(&staff, &token, "Bozza interna", "bozza", false).await;
 
     let list = app.get("/documenti").await.text();
     assert!(list.contains("Modulo cambio di residenza"));
@@ -656,14 +622,7 @@ async fn documents_are_accepted_by_content_listed_searched_and_downloaded_safely
             .unwrap();
     let download = app.get(&format!("/documenti/{id}/scarica")).await;
     assert_eq!(download.status, StatusCode::OK);
-    assert_eq!(
-        download.header("content-type").as_deref(),
-        Some("application/pdf")
-    );
-    assert!(download
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment"));
+    download.assert_attachment("application/pdf", "attachment");
     assert_eq!(download.bytes, pdf("residenza"));
     let hidden: String =
         sqlx::query_scalar("SELECT id FROM documents WHERE title = 'Bozza interna'")
@@ -681,27 +640,14 @@ async fn documents_are_accepted_by_content_listed_searched_and_downloaded_safely
 #[tokio::test]
 async fn a_library_document_attached_to_an_answer_reaches_the_citizen_by_e_mail() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let (staff, token) = urp(&app).await;
-    upload(
-        &staff,
-        &token,
-        "Modulo cambio di residenza",
-        "residenza.pdf",
-        pdf("residenza"),
-        true,
-    )
-    .await;
+    upload_pdf(&staff, &token, RESIDENCE_FORM, "residenza", true).await;
     let document: String = sqlx::query_scalar("SELECT id FROM documents LIMIT 1")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let receipt = app.file(complaint("Cambio di residenza")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (receipt, id) = app.file_request(complaint("Cambio di residenza")).await;
     let page = staff.get(&format!("/ufficio/richieste/{id}")).await;
     assert!(
         page.text().contains(&format!("value=\"{document}\"")),
@@ -715,19 +661,13 @@ async fn a_library_document_attached_to_an_answer_reaches_the_citizen_by_e_mail(
         .text("documents", &document)
         .encode();
     let answered = staff
-        .send(
-            axum::http::Request::post(format!("/ufficio/richieste/{id}/rispondi"))
-                .header(axum::http::header::CONTENT_TYPE, content_type)
-                .body(axum::body::Body::from(body))
-                .unwrap(),
+        .post_multipart(
+            &format!("/ufficio/richieste/{id}/rispondi"),
+            content_type,
+            body,
         )
         .await;
-    assert_eq!(
-        answered.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        answered.text()
-    );
+    answered.assert_status(StatusCode::SEE_OTHER);
     app.settle().await;
     let mails = smtp.wait_for(2, Duration::from_secs(5)).await;
     let answer = mails
@@ -762,12 +702,7 @@ async fn another_server_copy_finds_a_faq_at_its_next_search_after_a_save() {
         "its index is built now"
     );
     let (staff, token) = urp(&app).await;
-    faq(
-        &staff,
-        &token,
-        &published("Come chiedo il passaporto?", "In Questura."),
-    )
-    .await;
+    publish(&staff, &token, "Come chiedo il passaporto?", "In Questura.").await;
     assert_eq!(
         results(&other_copy, "passaporto").await,
         ["Come chiedo il passaporto?"],

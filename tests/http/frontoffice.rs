@@ -9,7 +9,7 @@ use sportello_server::staff::Role;
 
 use crate::support::multipart::Multipart;
 use crate::support::smtp::{parse, SmtpServer};
-use crate::support::{complaint, Options, TestApp};
+use crate::support::{complaint, TestApp, TestResponse};
 
 async fn front_office(app: &TestApp) -> String {
     let (email, password) = app
@@ -29,14 +29,36 @@ async fn register(app: &TestApp, token: &str, fields: &[(&str, &str)]) -> String
     let response = app
         .post_urlencoded("/ufficio/sportello/cittadini", &all)
         .await;
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
+    response.assert_status(StatusCode::SEE_OTHER);
+    last_segment(&response)
+}
+
+/// The last segment of the path a response redirects to (an id).
+fn last_segment(response: &TestResponse) -> String {
     let location = response.header("location").unwrap();
     location.rsplit('/').next().unwrap().to_string()
+}
+
+/// Ada Neri, who has no e-mail address.
+const ADA: &[(&str, &str)] = &[("first_name", "Ada"), ("last_name", "Neri")];
+
+/// Signs in at the counter and registers Ada with `more` details; returns the session's token
+/// and her id.
+async fn counter_with_ada(app: &TestApp, more: &[(&str, &str)]) -> (String, String) {
+    let token = front_office(app).await;
+    let mut fields = ADA.to_vec();
+    fields.extend_from_slice(more);
+    let citizen = register(app, &token, &fields).await;
+    (token, citizen)
+}
+
+/// The page's text from the element with this id on.
+fn from_element(page: &TestResponse, id: &str) -> String {
+    page.text()
+        .split(&format!("id=\"{id}\""))
+        .nth(1)
+        .unwrap()
+        .to_string()
 }
 
 fn entry(token: &str, contact: &str) -> Multipart {
@@ -54,7 +76,7 @@ fn entry(token: &str, contact: &str) -> Multipart {
         )
 }
 
-async fn enter(app: &TestApp, citizen: &str, form: Multipart) -> crate::support::TestResponse {
+async fn enter(app: &TestApp, citizen: &str, form: Multipart) -> TestResponse {
     let (content_type, body) = form.encode();
     app.send(
         axum::http::Request::post(format!("/ufficio/sportello/cittadini/{citizen}/nuova"))
@@ -141,26 +163,11 @@ async fn registering_a_citizen_checks_what_was_typed_and_keeps_it() {
 #[tokio::test]
 async fn a_request_entered_at_the_counter_shares_the_sequence_and_is_acknowledged_by_its_receipt() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let web = app.file(complaint("Dal web")).await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[("first_name", "Ada"), ("last_name", "Neri")],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[]).await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
+    response.assert_status(StatusCode::SEE_OTHER);
     let receipt_path = response.header("location").unwrap();
     let receipt = app.get(&receipt_path).await;
     assert_eq!(receipt.status, StatusCode::OK);
@@ -221,22 +228,8 @@ async fn a_request_entered_at_the_counter_shares_the_sequence_and_is_acknowledge
 #[tokio::test]
 async fn with_e_mail_the_citizen_gets_the_acknowledgement() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[
-            ("first_name", "Ada"),
-            ("last_name", "Neri"),
-            ("email", "ada.neri@example.it"),
-        ],
-    )
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
+    let (token, citizen) = counter_with_ada(&app, &[("email", "ada.neri@example.it")]).await;
     let response = enter(&app, &citizen, entry(&token, "email")).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     app.settle().await;
@@ -248,13 +241,7 @@ async fn with_e_mail_the_citizen_gets_the_acknowledgement() {
 #[tokio::test]
 async fn someone_without_e_mail_must_get_paper_and_mistakes_keep_what_was_typed() {
     let app = TestApp::start().await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[("first_name", "Ada"), ("last_name", "Neri")],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[]).await;
     let response = enter(&app, &citizen, entry(&token, "email").first("subject", "")).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = response.text();
@@ -266,13 +253,7 @@ async fn someone_without_e_mail_must_get_paper_and_mistakes_keep_what_was_typed(
 #[tokio::test]
 async fn the_receipt_is_a_pdf_too() {
     let app = TestApp::start().await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[("first_name", "Ada"), ("last_name", "Neri")],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[]).await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
     let receipt_path = response.header("location").unwrap();
     let reference = app
@@ -282,14 +263,7 @@ async fn the_receipt_is_a_pdf_too() {
         .unwrap();
     let pdf = app.get(&format!("{receipt_path}/pdf")).await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert_eq!(
-        pdf.header("content-type").as_deref(),
-        Some("application/pdf")
-    );
-    assert!(pdf
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment"));
+    pdf.assert_attachment("application/pdf", "attachment");
     let bytes = pdf.bytes.clone();
     assert!(bytes.starts_with(b"%PDF-1.4"));
     let text = String::from_utf8_lossy(&bytes);
@@ -304,30 +278,13 @@ async fn the_receipt_is_a_pdf_too() {
 #[tokio::test]
 async fn the_counter_shows_a_citizens_requests_with_their_state_and_answers() {
     let app = TestApp::start().await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[("first_name", "Ada"), ("last_name", "Neri")],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[]).await;
     let response = enter(&app, &citizen, entry(&token, "paper")).await;
-    let id = response
-        .header("location")
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = last_segment(&response);
     let page = app
         .get(&format!("/ufficio/sportello/cittadini/{citizen}"))
         .await;
-    let listed = page
-        .text()
-        .split("id=\"requests\"")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let listed = from_element(&page, "requests");
     assert!(
         listed.contains("Ricevuta, in attesa di valutazione"),
         "{listed}"
@@ -357,12 +314,7 @@ async fn the_counter_shows_a_citizens_requests_with_their_state_and_answers() {
         .status,
         StatusCode::NOT_FOUND
     );
-    let history = request
-        .text()
-        .split("id=\"history\"")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let history = from_element(&request, "history");
     assert!(history.contains("Richiesta ricevuta"), "{history}");
     assert!(
         history.contains("Ricevuta consegnata allo sportello"),
@@ -396,13 +348,7 @@ async fn only_the_front_office_and_the_urp_use_the_counter() {
 #[tokio::test]
 async fn the_receipt_is_reprinted_only_by_its_operator_or_the_urp() {
     let app = TestApp::start().await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[("first_name", "Ada"), ("last_name", "Neri")],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[]).await;
     let receipt = enter(&app, &citizen, entry(&token, "paper"))
         .await
         .header("location")
@@ -428,17 +374,7 @@ async fn the_receipt_is_reprinted_only_by_its_operator_or_the_urp() {
 #[tokio::test]
 async fn a_citizen_who_asks_at_the_counter_is_erased_with_their_requests() {
     let app = TestApp::start().await;
-    let token = front_office(&app).await;
-    let citizen = register(
-        &app,
-        &token,
-        &[
-            ("first_name", "Ada"),
-            ("last_name", "Neri"),
-            ("fiscal_code", "NRADAA80A41H501Z"),
-        ],
-    )
-    .await;
+    let (token, citizen) = counter_with_ada(&app, &[("fiscal_code", "NRADAA80A41H501Z")]).await;
     let receipt = enter(&app, &citizen, entry(&token, "paper"))
         .await
         .header("location")

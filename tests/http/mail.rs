@@ -6,18 +6,10 @@ use std::time::Duration;
 use crate::support::smtp::{parse, Mode, SmtpServer};
 use crate::support::{complaint, Options, TestApp};
 
-async fn app_with_smtp(smtp: &SmtpServer) -> TestApp {
-    TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await
-}
-
 #[tokio::test]
 async fn the_acknowledgement_carries_the_reference_a_summary_and_the_private_link() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Lampione spento")).await;
     app.settle().await;
     let mails = smtp.wait_for(1, Duration::from_secs(5)).await;
@@ -58,7 +50,7 @@ async fn the_acknowledgement_carries_the_reference_a_summary_and_the_private_lin
 #[tokio::test]
 async fn an_english_speaking_citizen_gets_the_mail_in_english() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     app.get("/lingua/en").await;
     let receipt = app.file(complaint("Broken street light")).await;
     app.settle().await;
@@ -74,7 +66,7 @@ async fn an_english_speaking_citizen_gets_the_mail_in_english() {
 #[tokio::test]
 async fn a_host_header_never_changes_the_link_in_the_mail() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let token = app.open_form().await;
     let (content_type, body) = complaint("Host").first("csrf_token", &token).encode();
     let request = axum::http::Request::post("/segnalazioni")
@@ -94,7 +86,7 @@ async fn a_host_header_never_changes_the_link_in_the_mail() {
 async fn an_smtp_outage_is_retried_and_a_restart_sends_no_second_mail() {
     let smtp = SmtpServer::start().await;
     smtp.set_mode(Mode::Refuse);
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Durante il guasto")).await;
     app.settle().await;
     assert_eq!(smtp.count(), 0);
@@ -124,14 +116,7 @@ async fn an_smtp_outage_is_retried_and_a_restart_sends_no_second_mail() {
     restarted.settle().await;
     smtp.wait_for(1, Duration::from_secs(5)).await;
     // Another restart, and another round of work: nothing more is sent.
-    let again = TestApp::on_database(
-        restarted.database_url.clone(),
-        Options {
-            smtp_url: Some(smtp.url()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let again = restarted.copy_with_mail(&smtp).await;
     again.settle().await;
     restarted.settle().await;
     assert_eq!(smtp.count(), 1);
@@ -145,7 +130,7 @@ async fn an_smtp_outage_is_retried_and_a_restart_sends_no_second_mail() {
 async fn a_temporary_refusal_is_retried_until_accepted() {
     let smtp = SmtpServer::start().await;
     smtp.set_mode(Mode::TemporaryFailure);
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Greylisting")).await;
     app.settle().await;
     smtp.set_mode(Mode::Accept);
@@ -166,7 +151,7 @@ async fn a_temporary_refusal_is_retried_until_accepted() {
 async fn a_permanent_refusal_is_recorded_as_an_event_for_staff_not_shown_to_the_citizen() {
     let smtp = SmtpServer::start().await;
     smtp.set_mode(Mode::PermanentFailure);
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Casella inesistente")).await;
     app.settle().await;
     assert_eq!(
@@ -195,7 +180,7 @@ async fn a_permanent_refusal_is_recorded_as_an_event_for_staff_not_shown_to_the_
 async fn retries_stop_after_the_configured_attempts_with_a_failure_event() {
     let smtp = SmtpServer::start().await;
     smtp.set_mode(Mode::Refuse);
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Server spento")).await;
     for _ in 0..3 {
         app.settle().await;
@@ -214,7 +199,7 @@ async fn retries_stop_after_the_configured_attempts_with_a_failure_event() {
 #[tokio::test]
 async fn a_row_reclaimed_after_a_crash_is_not_sent_twice() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     app.file(complaint("Crash")).await;
     app.settle().await;
     smtp.wait_for(1, Duration::from_secs(5)).await;
@@ -230,18 +215,11 @@ async fn a_row_reclaimed_after_a_crash_is_not_sent_twice() {
 #[tokio::test]
 async fn two_copies_working_the_outbox_at_once_send_each_mail_once() {
     let smtp = SmtpServer::start().await;
-    let first = app_with_smtp(&smtp).await;
+    let first = TestApp::with_mail(&smtp).await;
     for index in 0..10 {
         first.file(complaint(&format!("Richiesta {index}"))).await;
     }
-    let second = TestApp::on_database(
-        first.database_url.clone(),
-        Options {
-            smtp_url: Some(smtp.url()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let second = first.copy_with_mail(&smtp).await;
     tokio::join!(first.settle(), second.settle());
     smtp.wait_for(10, Duration::from_secs(10)).await;
     first.settle().await;
@@ -279,18 +257,10 @@ fn header(mail: &crate::support::smtp::ParsedMail, name: &str) -> Option<String>
 #[tokio::test]
 async fn every_mail_carries_a_message_id_of_its_outbox_row_and_says_it_was_sent_automatically() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let department = app.add_department("Lavori Pubblici").await;
-    let receipt = app.file(complaint("Intestazioni")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app
-        .add_staff(
-            "Anna Operatrice",
-            &[sportello_server::staff::Role::UrpOperator],
-            &[],
-        )
-        .await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Intestazioni")).await;
+    app.sign_in_operator().await;
     let forwarded = app
         .act(&id, "inoltra", &[("department", &department.to_string())])
         .await;
@@ -348,14 +318,9 @@ async fn every_mail_carries_a_message_id_of_its_outbox_row_and_says_it_was_sent_
 #[tokio::test]
 async fn the_comunes_own_addresses_are_refused_as_a_citizens_contact() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     app.add_department("Tributi").await;
-    app.add_staff(
-        "Anna Operatrice",
-        &[sportello_server::staff::Role::UrpOperator],
-        &[],
-    )
-    .await;
+    app.add_operator().await;
     for own in [
         "urp@comune.test",
         "URP+prova@Comune.test",
@@ -404,7 +369,7 @@ async fn the_comunes_own_addresses_are_refused_as_a_citizens_contact() {
 #[tokio::test]
 async fn an_address_that_became_the_comunes_gets_no_mail_and_staff_are_told() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_smtp(&smtp).await;
+    let app = TestApp::with_mail(&smtp).await;
     let receipt = app.file(complaint("Indirizzo diventato del Comune")).await;
     // Between the filing and the mail, the citizen's address became an office's.
     sportello_server::directory::add_department(

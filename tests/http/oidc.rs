@@ -88,14 +88,7 @@ impl Provider {
     }
 
     async fn discovery(&self) -> Value {
-        client()
-            .get(format!("{}/.well-known/openid-configuration", self.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(format!("{}/.well-known/openid-configuration", self.address)).await
     }
 
     async fn jwks(&self) -> Value {
@@ -103,14 +96,7 @@ impl Provider {
             .as_str()
             .unwrap()
             .to_string();
-        client()
-            .get(uri)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(uri).await
     }
 
     /// Runs the authorization code flow as the client itself and returns the ID token.
@@ -154,6 +140,18 @@ impl Provider {
             .unwrap_or_else(|| panic!("an ID token: {tokens}"))
             .to_string()
     }
+}
+
+/// The JSON document at `uri`.
+async fn get_json(uri: String) -> Value {
+    client()
+        .get(uri)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn client() -> reqwest::Client {
@@ -242,8 +240,29 @@ async fn start_login(app: &TestApp) -> TestResponse {
 /// The authorization URL the app sends the browser to.
 async fn authorization_url(app: &TestApp) -> String {
     let started = start_login(app).await;
-    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
+    started.assert_status(StatusCode::SEE_OTHER);
     started.header("location").unwrap()
+}
+
+/// Signs `browser` in at the provider (a fresh session there) and back; asserts the app's
+/// callback redirects.
+async fn sign_in_through_provider(browser: &TestApp) {
+    let to_provider = authorization_url(browser).await;
+    let back = ProviderBrowser::new().follow(&to_provider).await;
+    assert_eq!(
+        browser.get(&callback_path(&back)).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// Asserts that a refused sign-in shows the login page again with `message` in its summary.
+#[track_caller]
+fn assert_login_refused(refused: &TestResponse, message: &str) {
+    assert!(refused.error_summary().unwrap().contains(message));
+    assert!(
+        refused.text().contains("id=\"oidc-login\""),
+        "the login page again"
+    );
 }
 
 /// The app's callback as the provider sends the browser back: path and query.
@@ -307,12 +326,7 @@ async fn signing_in_through_the_provider_opens_my_area_and_finds_the_same_accoun
     assert!(to_provider.starts_with(&provider.address), "{to_provider}");
     let back = ProviderBrowser::new().follow(&to_provider).await;
     let signed_in = browser.get(&callback_path(&back)).await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.text()
-    );
+    signed_in.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(signed_in.header("location").as_deref(), Some("/area"));
     let area = browser.get("/area").await;
     assert_eq!(area.status, StatusCode::OK);
@@ -334,12 +348,7 @@ async fn signing_in_through_the_provider_opens_my_area_and_finds_the_same_accoun
 
     // Another browser, a fresh session at the provider: the same account.
     let other = app.browser();
-    let to_provider = authorization_url(&other).await;
-    let back = ProviderBrowser::new().follow(&to_provider).await;
-    assert_eq!(
-        other.get(&callback_path(&back)).await.status,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_through_provider(&other).await;
     assert!(other.get("/area").await.text().contains(&guest.reference));
     assert_eq!(citizens(&app).await, 1);
     // The callback is used up.
@@ -368,13 +377,9 @@ async fn a_callback_with_another_state_signs_nobody_in() {
         .get(&callback_path(&with_param(&back, "state", &forged)))
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    assert!(refused
-        .error_summary()
-        .unwrap()
-        .contains("L'accesso con identità digitale non è riuscito. Riprova dall'inizio."));
-    assert!(
-        refused.text().contains("id=\"oidc-login\""),
-        "the login page again"
+    assert_login_refused(
+        &refused,
+        "L'accesso con identità digitale non è riuscito. Riprova dall'inizio.",
     );
     assert_eq!(app.get("/area").await.status, StatusCode::SEE_OTHER);
     assert_eq!(citizens(&app).await, 0);
@@ -467,14 +472,7 @@ async fn a_provider_naming_another_issuer_is_refused() {
     let app = app_for(&provider.address).await;
     let refused = start_login(&app).await;
     assert_eq!(refused.status, StatusCode::BAD_GATEWAY);
-    assert!(refused
-        .error_summary()
-        .unwrap()
-        .contains("Il servizio di identità digitale non risponde."));
-    assert!(
-        refused.text().contains("id=\"oidc-login\""),
-        "the login page again"
-    );
+    assert_login_refused(&refused, "Il servizio di identità digitale non risponde.");
     assert!(refused.header("location").is_none());
     let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_logins")
         .fetch_one(&app.pool)
@@ -522,12 +520,7 @@ async fn signing_in_adopts_an_unconfirmed_registration_of_the_address_and_voids_
     .unwrap();
 
     let browser = app.browser();
-    let to_provider = authorization_url(&browser).await;
-    let back = ProviderBrowser::new().follow(&to_provider).await;
-    assert_eq!(
-        browser.get(&callback_path(&back)).await.status,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_through_provider(&browser).await;
     assert_eq!(citizens(&app).await, 1, "the same address, one account");
     let profile = browser.get("/area/profilo").await;
     assert_eq!(
@@ -564,12 +557,7 @@ async fn the_fiscal_code_links_the_sign_in_to_the_record_the_counter_made() {
     .await
     .unwrap();
     let browser = app.browser();
-    let to_provider = authorization_url(&browser).await;
-    let back = ProviderBrowser::new().follow(&to_provider).await;
-    assert_eq!(
-        browser.get(&callback_path(&back)).await.status,
-        StatusCode::SEE_OTHER
-    );
+    sign_in_through_provider(&browser).await;
     assert_eq!(
         citizens(&app).await,
         1,

@@ -184,19 +184,7 @@ async fn a_rebuilt_citizen_area_view_equals_the_live_one() {
         .act(&rated_id, "chiudi", &[("outcome", "answered")])
         .await;
     app.settle().await;
-    let base = format!("/segui/{}", rated.token);
-    let token = app.get(&base).await.input_value("csrf_token").unwrap();
-    let rating = app
-        .post_urlencoded(
-            &format!("{base}/valuta"),
-            &[
-                ("csrf_token", &token),
-                ("stars", "4"),
-                ("step", "2"),
-                ("reasons", "clear"),
-            ],
-        )
-        .await;
+    let rating = app.rate_four_stars(&rated.token).await;
     assert_eq!(rating.status, StatusCode::SEE_OTHER);
     let erased_id = app.aggregate_id(&erased.reference).await;
     sportello_server::citizens::data_rights::erase_request(

@@ -15,8 +15,7 @@ async fn forwarded(app: &TestApp) -> (String, String) {
     let roads = app.add_department("Lavori pubblici").await;
     app.add_staff("Rita Referente", &[Role::Referent], &[roads])
         .await;
-    let receipt = app.file(complaint("Buca")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (receipt, id) = app.file_request(complaint("Buca")).await;
     let (email, password) = app
         .add_staff("Anna Operatrice", &[Role::UrpOperator], &[])
         .await;
@@ -38,11 +37,7 @@ async fn reminders_of(app: &TestApp, reference: &str) -> Vec<String> {
 #[tokio::test]
 async fn referents_are_reminded_after_ten_days_once_then_the_head_after_five_more() {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let (_, reference) = forwarded(&app).await;
     let before = smtp.count();
     app.app.clock.advance(Duration::days(9));

@@ -79,15 +79,11 @@ async fn an_empty_page_is_refused_and_only_administrators_edit() {
         .add_staff("Ada Amministratrice", &[Role::Administrator], &[])
         .await;
     app.signed_in_as(&email, &password).await;
-    let token = app
-        .get("/ufficio/amministrazione/pagine")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
     let refused = app
-        .post_urlencoded(
+        .post_with_token(
+            "/ufficio/amministrazione/pagine",
             "/ufficio/amministrazione/pagine/accessibility/en",
-            &[("csrf_token", &token), ("title", ""), ("body", "Testo")],
+            &[("title", ""), ("body", "Testo")],
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 
+use crate::support::office::QUESTION;
 use crate::support::{complaint, TestApp};
 
 #[tokio::test]
@@ -131,8 +132,18 @@ async fn reply(app: &TestApp, token: &str, message: &str) -> crate::support::Tes
     let csrf = page
         .input_value("csrf_token")
         .expect("the reply form has a CSRF token");
+    reply_with_token(app, token, &csrf, message).await
+}
+
+/// Sends a reply to the request with this tracking token, carrying `csrf` as the form's token.
+async fn reply_with_token(
+    app: &TestApp,
+    token: &str,
+    csrf: &str,
+    message: &str,
+) -> crate::support::TestResponse {
     let form = crate::support::Multipart::new()
-        .text("csrf_token", &csrf)
+        .text("csrf_token", csrf)
         .text("message", message);
     let (content_type, body) = form.encode();
     let request = axum::http::Request::post(format!("/segui/{token}/risposta"))
@@ -145,22 +156,9 @@ async fn reply(app: &TestApp, token: &str, message: &str) -> crate::support::Tes
 #[tokio::test]
 async fn the_citizen_answers_a_question_from_the_tracking_page_and_the_clock_resumes() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Buca")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (staff, email, password) = app
-        .staff_client(
-            "Anna Operatrice",
-            &[sportello_server::staff::Role::UrpOperator],
-            &[],
-        )
-        .await;
-    staff
-        .act(
-            &id,
-            "chiedi",
-            &[("message", "In quale via si trova la buca?")],
-        )
-        .await;
+    let (receipt, id) = app.file_request(complaint("Buca")).await;
+    let (staff, email, password) = app.operator_client().await;
+    staff.act(&id, "chiedi", &[("message", QUESTION)]).await;
     app.settle().await;
     let waiting = app.get(&format!("/segui/{}", receipt.token)).await;
     assert!(waiting.text().contains("In quale via si trova la buca?"));
@@ -209,34 +207,23 @@ async fn a_reply_too_short_keeps_what_was_typed() {
     assert_eq!(app.count_events().await, 1);
 }
 
+/// A reply long enough to be accepted.
+const LONG_ENOUGH: &str = "Un messaggio abbastanza lungo";
+
 #[tokio::test]
 async fn a_reply_needs_the_forms_csrf_token() {
     let app = TestApp::start().await;
     let receipt = app.file(complaint("Buca")).await;
-    let form = crate::support::Multipart::new()
-        .text("csrf_token", "forged")
-        .text("message", "Un messaggio abbastanza lungo");
-    let (content_type, body) = form.encode();
-    let request = axum::http::Request::post(format!("/segui/{}/risposta", receipt.token))
-        .header("content-type", content_type)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    let forged = reply_with_token(&app, &receipt.token, "forged", LONG_ENOUGH).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(app.count_events().await, 1);
 }
 
 #[tokio::test]
 async fn a_closed_request_takes_no_reply() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Buca")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (staff, _, _) = app
-        .staff_client(
-            "Anna Operatrice",
-            &[sportello_server::staff::Role::UrpOperator],
-            &[],
-        )
-        .await;
+    let (receipt, id) = app.file_request(complaint("Buca")).await;
+    let (staff, _, _) = app.operator_client().await;
     let page = app.get(&format!("/segui/{}", receipt.token)).await;
     let csrf = page.input_value("csrf_token").unwrap();
     staff.act(&id, "chiudi", &[("outcome", "withdrawn")]).await;
@@ -246,13 +233,6 @@ async fn a_closed_request_takes_no_reply() {
         .await
         .text()
         .contains("Rispondi o aggiungi informazioni"));
-    let form = crate::support::Multipart::new()
-        .text("csrf_token", &csrf)
-        .text("message", "Un messaggio abbastanza lungo");
-    let (content_type, body) = form.encode();
-    let request = axum::http::Request::post(format!("/segui/{}/risposta", receipt.token))
-        .header("content-type", content_type)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    assert_eq!(app.send(request).await.status, StatusCode::CONFLICT);
+    let late = reply_with_token(&app, &receipt.token, &csrf, LONG_ENOUGH).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
 }

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,9 +15,8 @@ use uuid::Uuid;
 use crate::event_store::chain;
 use crate::staff::Role;
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Lang, Result, View};
 
 /// The request with this reference ("2026/0000001"), if any: from the queue, or (when it has not
 /// caught up, as for the command line) from the events themselves.
@@ -128,22 +127,14 @@ pub async fn find(
             None => not_found = true,
         }
     }
-    let page = Page::new(
-        language,
-        "/ufficio/revisione",
-        &app.organisation_name,
-        "audit.title",
-    );
-    let body = app.templates.render(
-        "audit/find.html",
-        context! { lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), reference, not_found },
-    )?;
     let status = if not_found {
         StatusCode::NOT_FOUND
     } else {
         StatusCode::OK
     };
-    Ok((status, Html(body)).into_response())
+    let view = View::new("audit/find.html", "/ufficio/revisione", "audit.title")
+        .with(context! { staff => signed_in.bar(), reference, not_found });
+    app.render(language, view.status(status))
 }
 
 async fn checked(app: &AppState, signed_in: &SignedIn, id: &str) -> Result<Vec<Value>> {
@@ -193,17 +184,11 @@ pub async fn page(
             })
         })
         .collect();
-    let page = Page::new(
-        language,
-        &format!("/ufficio/revisione/{id}"),
-        &app.organisation_name,
-        "audit.title",
-    );
-    let body = app.templates.render(
-        "audit/history.html",
-        context! { lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), id, reference, events => shown, intact },
-    )?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+    let path = format!("/ufficio/revisione/{id}");
+    let view = View::new("audit/history.html", path, "audit.title").with(context! {
+        staff => signed_in.bar(), id, reference, events => shown, intact,
+    });
+    app.render(language, view.private())
 }
 
 /// The same history as a JSON download.

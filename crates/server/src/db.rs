@@ -71,6 +71,24 @@ pub async fn shared_secret(pool: &MySqlPool, name: &str) -> Result<Vec<u8>, sqlx
 }
 
 /// Whether the database answers (for /healthz).
+/// The row `sql` selects by id within an organisation (it binds the id, then the
+/// organisation), read by `from_row`.
+pub async fn find_in_organisation<T>(
+    pool: &MySqlPool,
+    sql: &str,
+    id: &str,
+    organisation_id: uuid::Uuid,
+    from_row: fn(sqlx::mysql::MySqlRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    sqlx::query(sql)
+        .bind(id)
+        .bind(organisation_id.to_string())
+        .fetch_optional(pool)
+        .await?
+        .map(from_row)
+        .transpose()
+}
+
 pub async fn ping(pool: &MySqlPool) -> bool {
     sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(pool)

@@ -1,7 +1,6 @@
 //! The operators' queue: every request with the columns the inbox filters and sorts on, kept
 //! by a checkpointed processor and rebuilt by `sportello projections rebuild queue`.
 
-use async_trait::async_trait;
 use sportello_domain::RequestEvent;
 use sqlx::MySqlConnection;
 
@@ -18,47 +17,38 @@ pub use words::fill_words;
 use words::index_words;
 
 use crate::standing::Table;
-use crate::{personal, Projection, ProjectionError, StoredEvent};
+use crate::{personal, ProjectionError, StoredEvent};
 
 pub struct Queue;
 
 pub const NAME: &str = "queue";
 
-#[async_trait]
-impl Projection for Queue {
-    fn name(&self) -> &'static str {
-        NAME
-    }
+crate::projection!(Queue, NAME, apply, clear);
 
-    async fn apply(
-        &self,
-        conn: &mut MySqlConnection,
-        stored: &StoredEvent,
-    ) -> Result<(), ProjectionError> {
-        let before = dimensions(conn, &stored.aggregate_id).await?;
-        apply_event(conn, stored).await?;
-        let after = dimensions(conn, &stored.aggregate_id).await?;
-        if before != after {
-            if let Some(before) = before {
-                count(conn, &before, -1).await?;
-            }
-            if let Some(after) = after {
-                count(conn, &after, 1).await?;
-            }
+async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
+    let before = dimensions(conn, &stored.aggregate_id).await?;
+    apply_event(conn, stored).await?;
+    let after = dimensions(conn, &stored.aggregate_id).await?;
+    if before != after {
+        if let Some(before) = before {
+            count(conn, &before, -1).await?;
         }
-        Ok(())
+        if let Some(after) = after {
+            count(conn, &after, 1).await?;
+        }
     }
+    Ok(())
+}
 
-    async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
-        sqlx::query("DELETE FROM queue_requests")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM queue_counts")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM queue_words").execute(conn).await?;
-        Ok(())
-    }
+async fn clear(conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
+    sqlx::query("DELETE FROM queue_requests")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM queue_counts")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM queue_words").execute(conn).await?;
+    Ok(())
 }
 
 /// What a request is counted under: organisation, status, kind, topic, channel, department.

@@ -15,11 +15,7 @@ async fn everyone_who_must_know_gets_an_email() {
         (mail, parsed)
     };
     let smtp = crate::support::smtp::SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let roads = app.add_department("Lavori pubblici").await;
     let (referent, referent_password) = app
         .add_staff("Rita Referente", &[Role::Referent], &[roads])
@@ -27,8 +23,7 @@ async fn everyone_who_must_know_gets_an_email() {
     let receipt = app.file(complaint("Lampione spento")).await;
     let reference = receipt.reference.clone();
     let id = app.aggregate_id(&reference).await;
-    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&operator, &password).await;
+    app.sign_in_operator().await;
     app.act(
         &id,
         "inoltra",
@@ -62,14 +57,7 @@ async fn everyone_who_must_know_gets_an_email() {
         .text
         .contains("inoltrata all'ufficio competente: Lavori pubblici"));
 
-    let other = TestApp::on_database(
-        app.database_url.clone(),
-        Options {
-            smtp_url: Some(smtp.url()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let other = app.copy_with_mail(&smtp).await;
     other.signed_in_as(&referent, &referent_password).await;
     other.act(&id, "prendi", &[]).await;
     other
@@ -102,23 +90,10 @@ async fn everyone_who_must_know_gets_an_email() {
 #[tokio::test]
 async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
     let smtp = crate::support::smtp::SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
-    let receipt = app.file(complaint("Modulo residenza")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let staff = TestApp::on_database(
-        app.database_url.clone(),
-        Options {
-            smtp_url: Some(smtp.url()),
-            ..Default::default()
-        },
-    )
-    .await;
-    let (email, password) = staff.add_staff("Anna Operatrice", URP, &[]).await;
-    staff.signed_in_as(&email, &password).await;
+    let app = TestApp::with_mail(&smtp).await;
+    let (receipt, id) = app.file_request(complaint("Modulo residenza")).await;
+    let staff = app.copy_with_mail(&smtp).await;
+    staff.sign_in_operator().await;
     let refused = staff
         .act_with_files(
             &id,
@@ -138,12 +113,7 @@ async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
             &[("modulo-residenza.pdf", "application/pdf", pdf.clone())],
         )
         .await;
-    assert_eq!(
-        answered.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        answered.text()
-    );
+    answered.assert_status(StatusCode::SEE_OTHER);
     app.settle().await;
 
     let page = app.get(&format!("/segui/{}", receipt.token)).await;
@@ -159,14 +129,7 @@ async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
         .to_string();
     let download = app.get(&link).await;
     assert_eq!(download.bytes, pdf);
-    assert_eq!(
-        download.header("content-type").as_deref(),
-        Some("application/pdf")
-    );
-    assert!(download
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment;"));
+    download.assert_attachment("application/pdf", "attachment;");
     assert_eq!(
         staff
             .get(&link.replace(
@@ -192,33 +155,11 @@ async fn an_answer_carries_documents_to_the_tracking_page_and_the_email() {
 #[tokio::test]
 async fn the_citizen_is_told_when_a_request_is_closed_but_not_twice_on_a_redirection() {
     let smtp = crate::support::smtp::SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
-    let body = sportello_server::directory::ExternalBody {
-        id: uuid::Uuid::nil(),
-        name: "INPS".into(),
-        handles: "Pensioni".into(),
-        address: "Via Ciro il Grande 21, Roma".into(),
-        phone: "803 164".into(),
-        email: String::new(),
-        website: "https://www.inps.it".into(),
-        hours: String::new(),
-        active: true,
-    };
-    let inps = sportello_server::directory::add_external_body(
-        &app.pool,
-        sportello_server::app::DEFAULT_ORGANISATION,
-        &body,
-    )
-    .await
-    .unwrap();
+    let app = TestApp::with_mail(&smtp).await;
+    let inps = app.add_inps("Via Ciro il Grande 21, Roma", "803 164").await;
     let first = app.file(complaint("Ritirata")).await;
     let second = app.file(complaint("Pensione")).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     app.act(
         &app.aggregate_id(&first.reference).await,
         "chiudi",

@@ -8,6 +8,7 @@ mod sign_in;
 use axum::http::StatusCode;
 use sportello_server::staff::Role;
 
+use crate::support::office::ANSWER;
 use crate::support::{complaint, Options, TestApp};
 
 const URP: &[Role] = &[Role::UrpOperator];

@@ -10,8 +10,7 @@ async fn an_operator_forwards_a_referent_takes_charge_and_answers_the_citizen_re
     app.settle().await;
     let id = app.aggregate_id(&receipt.reference).await;
 
-    let (operator, operator_password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&operator, &operator_password).await;
+    app.sign_in_operator().await;
     let inbox = app.get("/ufficio/richieste").await;
     assert!(inbox.text().contains(&receipt.reference) && inbox.text().contains("Lampione spento"));
     assert_eq!(
@@ -25,12 +24,7 @@ async fn an_operator_forwards_a_referent_takes_charge_and_answers_the_citizen_re
             &[("department", &roads.to_string()), ("message", "Urgente")],
         )
         .await;
-    assert_eq!(
-        forwarded.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        forwarded.text()
-    );
+    forwarded.assert_status(StatusCode::SEE_OTHER);
 
     let referent = TestApp::on_database(app.database_url.clone(), Options::default()).await;
     let (email, password) = referent
@@ -47,13 +41,7 @@ async fn an_operator_forwards_a_referent_takes_charge_and_answers_the_citizen_re
         referent.act(&id, "prendi", &[]).await.status,
         StatusCode::SEE_OTHER
     );
-    let answered = referent
-        .act(
-            &id,
-            "rispondi",
-            &[("message", "Il lampione sarà riparato entro venerdì.")],
-        )
-        .await;
+    let answered = referent.act(&id, "rispondi", &[("message", ANSWER)]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
 
     app.settle().await;
@@ -92,8 +80,7 @@ async fn a_referent_reaches_nothing_of_another_department() {
         ))
         .await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&operator, &password).await;
+    app.sign_in_operator().await;
     app.act(&id, "inoltra", &[("department", &roads.to_string())])
         .await;
     app.settle().await;
@@ -126,15 +113,7 @@ async fn a_referent_reaches_nothing_of_another_department() {
     }
     // Every action, even with a valid token of their own session, is a 404.
     let inbox = other.get("/ufficio/richieste").await;
-    let token = inbox
-        .text()
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = inbox.csrf_token();
     for action in [
         "prendi",
         "rispondi",
@@ -158,10 +137,8 @@ async fn a_referent_reaches_nothing_of_another_department() {
 #[tokio::test]
 async fn actions_need_the_sessions_csrf_token() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Token")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Token")).await;
+    app.sign_in_operator().await;
     let response = app
         .post_urlencoded(
             &format!("/ufficio/richieste/{id}/valuta"),
@@ -175,10 +152,8 @@ async fn actions_need_the_sessions_csrf_token() {
 #[tokio::test]
 async fn two_operators_acting_at_once_never_lose_an_update() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Concorrenza")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (anna, anna_password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&anna, &anna_password).await;
+    let (_, id) = app.file_request(complaint("Concorrenza")).await;
+    app.sign_in_operator().await;
     let second = TestApp::on_database(app.database_url.clone(), Options::default()).await;
     let (bruno, bruno_password) = second.add_staff("Bruno Operatore", URP, &[]).await;
     second.signed_in_as(&bruno, &bruno_password).await;
@@ -206,10 +181,8 @@ async fn two_operators_acting_at_once_never_lose_an_update() {
 #[tokio::test]
 async fn staff_opening_a_request_is_recorded() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Accessi")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Accessi")).await;
+    app.sign_in_operator().await;
     app.get(&format!("/ufficio/richieste/{id}")).await;
     let logged: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM staff_access_log WHERE aggregate_id = ?")
@@ -223,10 +196,8 @@ async fn staff_opening_a_request_is_recorded() {
 #[tokio::test]
 async fn a_missing_message_keeps_the_page_and_records_nothing() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Senza testo")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Senza testo")).await;
+    app.sign_in_operator().await;
     let response = app.act(&id, "rispondi", &[("message", "   ")]).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().contains("Scrivi il testo."));
@@ -240,8 +211,7 @@ async fn the_inbox_filters_by_status_kind_text_and_overdue() {
     app.file(complaint("Lampione spento").text("kind", "information"))
         .await;
     app.settle().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (email, password) = app.sign_in_operator().await;
     let all = app.get("/ufficio/richieste").await;
     assert_eq!(all.element_text("total").unwrap(), "2 richieste");
     let info = app.get("/ufficio/richieste?tipo=information").await;
@@ -282,11 +252,11 @@ async fn the_inbox_filters_by_status_kind_text_and_overdue() {
 async fn a_rebuilt_queue_equals_the_live_one() {
     let app = TestApp::start().await;
     let roads = app.add_department("Lavori pubblici").await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     for index in 0..3 {
-        let receipt = app.file(complaint(&format!("Richiesta {index}"))).await;
-        let id = app.aggregate_id(&receipt.reference).await;
+        let (_, id) = app
+            .file_request(complaint(&format!("Richiesta {index}")))
+            .await;
         if index > 0 {
             app.act(&id, "inoltra", &[("department", &roads.to_string())])
                 .await;
@@ -352,26 +322,13 @@ async fn a_rebuilt_queue_equals_the_live_one() {
 async fn a_referent_hands_a_request_back_and_the_urp_reopens_a_closed_one() {
     use crate::support::smtp::parse;
     let smtp = crate::support::smtp::SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     let roads = app.add_department("Lavori pubblici").await;
-    let receipt = app.file(complaint("Non nostro")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (operator, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&operator, &password).await;
+    let (receipt, id) = app.file_request(complaint("Non nostro")).await;
+    let (operator, _) = app.sign_in_operator().await;
     app.act(&id, "inoltra", &[("department", &roads.to_string())])
         .await;
-    let referent = TestApp::on_database(
-        app.database_url.clone(),
-        Options {
-            smtp_url: Some(smtp.url()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let referent = app.copy_with_mail(&smtp).await;
     let (email, referent_password) = referent
         .add_staff("Rita Referente", &[Role::Referent], &[roads])
         .await;
@@ -439,8 +396,7 @@ async fn staff_see_image_previews_of_what_the_citizen_sent() {
         ))
         .await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     let page = app.get(&format!("/ufficio/richieste/{id}")).await;
     assert!(page.text().contains(&format!(
         "src=\"/ufficio/richieste/{id}/allegati/0/anteprima\""
@@ -463,10 +419,8 @@ async fn forwarding_offers_the_topics_default_office_first() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let receipt = app.file(complaint("Buca")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (_, id) = app.file_request(complaint("Buca")).await;
+    app.sign_in_operator().await;
     let page = app.get(&format!("/ufficio/richieste/{id}")).await;
     assert!(page.text().contains(&format!(
         "<option value=\"{roads}\" selected>Lavori pubblici</option>"

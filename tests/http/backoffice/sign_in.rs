@@ -67,22 +67,9 @@ async fn signing_in_opens_a_fresh_session_and_signing_out_ends_it() {
         .unwrap();
     assert_eq!(hashes.len(), 1);
     assert_ne!(hashes[0], old);
-    let token = inbox
-        .text()
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = inbox.csrf_token();
     let fresh = app.get("/ufficio/richieste").await;
-    let token = fresh
-        .text()
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .map(|t| t.split('"').next().unwrap().to_string())
-        .unwrap_or(token);
+    let token = fresh.form_token().unwrap_or(token);
     let out = app
         .post_urlencoded("/ufficio/esci", &[("csrf_token", &token)])
         .await;
@@ -97,8 +84,7 @@ async fn signing_in_opens_a_fresh_session_and_signing_out_ends_it() {
 #[tokio::test]
 async fn sessions_end_after_thirty_idle_minutes() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     app.app.clock.advance(chrono::Duration::minutes(29));
     assert_eq!(app.get("/ufficio/richieste").await.status, StatusCode::OK);
     app.app.clock.advance(chrono::Duration::minutes(31));
@@ -142,8 +128,7 @@ async fn logins_are_throttled_per_account_even_with_the_right_password() {
 #[tokio::test]
 async fn a_front_office_operator_cannot_use_the_back_office() {
     let app = TestApp::start().await;
-    let receipt = app.file(complaint("Sportello")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (_, id) = app.file_request(complaint("Sportello")).await;
     let (email, password) = app
         .add_staff("Franco Sportello", &[Role::FrontOffice], &[])
         .await;
@@ -165,8 +150,7 @@ async fn a_front_office_operator_cannot_use_the_back_office() {
 #[tokio::test]
 async fn a_role_taken_away_takes_effect_on_the_open_session() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     assert_eq!(app.get("/ufficio/richieste").await.status, StatusCode::OK);
     sqlx::query("DELETE FROM staff_roles")
         .execute(&app.pool)
@@ -181,8 +165,7 @@ async fn a_role_taken_away_takes_effect_on_the_open_session() {
 #[tokio::test]
 async fn two_factor_authentication_is_set_up_then_asked_at_every_sign_in() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (email, password) = app.sign_in_operator().await;
     let setup = app.get("/ufficio/profilo/due-fattori").await;
     let secret = setup.element_text("totp-secret").unwrap();
     let token = setup.input_value("csrf_token").unwrap();
@@ -262,8 +245,7 @@ async fn when_two_factors_are_required_staff_set_them_up_first() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    app.sign_in_operator().await;
     let inbox = app.get("/ufficio/richieste").await;
     assert_eq!(inbox.status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -292,17 +274,11 @@ async fn colleagues_behind_one_address_do_not_lock_each_other_out() {
 #[tokio::test]
 async fn signing_out_everywhere_ends_every_session() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (email, password) = app.sign_in_operator().await;
     let laptop = TestApp::on_database(app.database_url.clone(), Options::default()).await;
     laptop.signed_in_as(&email, &password).await;
-    let token = app
-        .get("/ufficio/profilo/due-fattori")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
     let out = app
-        .post_urlencoded("/ufficio/esci-ovunque", &[("csrf_token", &token)])
+        .post_with_token("/ufficio/profilo/due-fattori", "/ufficio/esci-ovunque", &[])
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -319,8 +295,7 @@ async fn signing_out_everywhere_ends_every_session() {
 #[tokio::test]
 async fn the_second_factor_cannot_be_guessed_or_replaced_with_a_session_alone() {
     let app = TestApp::start().await;
-    let (email, password) = app.add_staff("Anna Operatrice", URP, &[]).await;
-    app.signed_in_as(&email, &password).await;
+    let (email, password) = app.sign_in_operator().await;
     let setup = app.get("/ufficio/profilo/due-fattori").await;
     let secret = setup.element_text("totp-secret").unwrap();
     let token = setup.input_value("csrf_token").unwrap();

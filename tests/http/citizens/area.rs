@@ -19,9 +19,7 @@ async fn my_area_lists_my_requests_filed_signed_in_and_as_a_guest_newest_first()
     ))
     .await;
     app.app.clock.advance(Duration::minutes(10));
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let luca = app
         .register_citizen(&smtp, "Luca", "luca.neri@example.it")
         .await;
@@ -84,9 +82,7 @@ async fn my_area_asks_to_sign_in_first() {
 async fn another_citizen_reaches_nothing_of_my_request_by_any_url() {
     let (app, smtp) = app_with_mail().await;
     let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let luca = app
         .register_citizen(&smtp, "Luca", "luca.neri@example.it")
         .await;
@@ -94,14 +90,7 @@ async fn another_citizen_reaches_nothing_of_my_request_by_any_url() {
         .file(complaint("Lampione spento").file("attachments", "foto.png", "image/png", png(8, 8)))
         .await;
     let id = app.aggregate_id(&receipt.reference).await;
-    let answered = staff
-        .act_with_files(
-            &id,
-            "rispondi",
-            "Il lampione sarà riparato entro venerdì.",
-            &[("ordine.pdf", "application/pdf", pdf("ordine di lavoro"))],
-        )
-        .await;
+    let answered = answer_with_work_order(&staff, &id).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
     staff.act(&id, "chiudi", &[("outcome", "answered")]).await;
     app.settle().await;
@@ -174,18 +163,9 @@ async fn another_citizen_reaches_nothing_of_my_request_by_any_url() {
 async fn a_reply_with_files_from_my_area_shows_in_the_history_with_a_download_link() {
     let (app, smtp) = app_with_mail().await;
     let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
-    let receipt = maria.file(complaint("Buca")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
-    staff
-        .act(
-            &id,
-            "chiedi",
-            &[("message", "In quale via si trova la buca?")],
-        )
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
+    let (receipt, id) = maria.file_request(complaint("Buca")).await;
+    staff.act(&id, "chiedi", &[("message", QUESTION)]).await;
     app.settle().await;
 
     let base = format!("/area/richieste/{id}");
@@ -200,7 +180,7 @@ async fn a_reply_with_files_from_my_area_shows_in_the_history_with_a_download_li
         ],
     )
     .await;
-    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    sent.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(sent.header("location").as_deref(), Some(base.as_str()));
     app.settle().await;
 
@@ -216,14 +196,7 @@ async fn a_reply_with_files_from_my_area_shows_in_the_history_with_a_download_li
     let download = maria.get(&link).await;
     assert_eq!(download.status, StatusCode::OK);
     assert_eq!(download.bytes, document);
-    assert_eq!(
-        download.header("content-type").as_deref(),
-        Some("application/pdf")
-    );
-    assert!(download
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment;"));
+    download.assert_attachment("application/pdf", "attachment;");
     assert!(app
         .event_types(&receipt.reference)
         .await
@@ -248,7 +221,7 @@ async fn a_reply_with_a_file_from_the_tracking_link_shows_in_the_history() {
         &[("pianta.pdf", "application/pdf", document.clone())],
     )
     .await;
-    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    sent.assert_status(StatusCode::SEE_OTHER);
     app.settle().await;
     assert!(app
         .history(&receipt)
@@ -263,16 +236,20 @@ async fn a_reply_with_a_file_from_the_tracking_link_shows_in_the_history() {
     assert_eq!(download.bytes, document);
 }
 
-#[tokio::test]
-async fn a_closed_request_is_reopened_within_the_configured_days() {
+/// Maria's request, answered and closed, in an app that lets a request be reopened for ten days;
+/// returns the app, its mail server, Maria's browser and the request's page in her area.
+async fn closed_with_ten_days_to_reopen() -> (TestApp, SmtpServer, TestApp, String) {
     let (app, smtp) = app_with_mail().await;
     configure(&app, "10", "").await;
     let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let id = closed_request(&maria, &staff, "Lampione spento").await;
-    let base = format!("/area/richieste/{id}");
+    (app, smtp, maria, format!("/area/richieste/{id}"))
+}
+
+#[tokio::test]
+async fn a_closed_request_is_reopened_within_the_configured_days() {
+    let (app, _smtp, maria, base) = closed_with_ten_days_to_reopen().await;
     app.app.clock.advance(Duration::days(9));
     maria
         .citizen_sign_in("maria.rossi@example.it", CITIZEN_PASSWORD)
@@ -289,12 +266,7 @@ async fn a_closed_request_is_reopened_within_the_configured_days() {
         &[("reason", "Il lampione è di nuovo spento da ieri sera.")],
     )
     .await;
-    assert_eq!(
-        reopened.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        reopened.text()
-    );
+    reopened.assert_status(StatusCode::SEE_OTHER);
     app.settle().await;
     let page = maria.get(&base).await;
     assert_eq!(page.element_text("status").unwrap(), "In valutazione");
@@ -308,14 +280,7 @@ async fn a_closed_request_is_reopened_within_the_configured_days() {
 
 #[tokio::test]
 async fn a_closed_request_is_not_reopened_after_the_configured_days() {
-    let (app, smtp) = app_with_mail().await;
-    configure(&app, "10", "").await;
-    let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
-    let id = closed_request(&maria, &staff, "Lampione spento").await;
-    let base = format!("/area/richieste/{id}");
+    let (app, _smtp, maria, base) = closed_with_ten_days_to_reopen().await;
     // The page's form, taken while it was still offered.
     let token = maria.get(&base).await.input_value("csrf_token").unwrap();
     app.app
@@ -347,9 +312,7 @@ async fn a_closed_request_is_not_reopened_after_the_configured_days() {
 async fn rating_takes_two_steps_and_records_the_reasons_once() {
     let (app, smtp) = app_with_mail().await;
     let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let id = closed_request(&maria, &staff, "Lampione spento").await;
     let base = format!("/area/richieste/{id}");
 
@@ -379,7 +342,7 @@ async fn rating_takes_two_steps_and_records_the_reasons_once() {
         ],
     )
     .await;
-    assert_eq!(rated.status, StatusCode::SEE_OTHER, "{}", rated.text());
+    rated.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         rated.header("location"),
         Some(format!("{base}#rating-title"))
@@ -435,8 +398,7 @@ async fn ratings(app: &TestApp, id: &str) -> i64 {
 async fn stars_out_of_range_are_refused() {
     let app = TestApp::start().await;
     let staff = operator(&app).await;
-    let receipt = app.file(complaint("Lampione spento")).await;
-    let id = app.aggregate_id(&receipt.reference).await;
+    let (receipt, id) = app.file_request(complaint("Lampione spento")).await;
     staff.act(&id, "chiudi", &[("outcome", "withdrawn")]).await;
     app.settle().await;
     let base = format!("/segui/{}", receipt.token);
@@ -464,9 +426,7 @@ async fn stars_out_of_range_are_refused() {
 #[tokio::test]
 async fn a_draft_is_saved_reopened_only_by_its_owner_and_removed_when_the_request_is_sent() {
     let (app, smtp) = app_with_mail().await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let luca = app
         .register_citizen(&smtp, "Luca", "luca.neri@example.it")
         .await;
@@ -478,7 +438,7 @@ async fn a_draft_is_saved_reopened_only_by_its_owner_and_removed_when_the_reques
         .text("place", "Via Verdi 3")
         .text("action", "draft");
     let saved = maria.submit(typed).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    saved.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         saved.header("location").as_deref(),
         Some("/area?avviso=bozza")
@@ -560,12 +520,8 @@ async fn a_draft_is_saved_reopened_only_by_its_owner_and_removed_when_the_reques
         .unwrap()
         .to_string();
     for (who, deleted) in [(&maria, 1), (&luca, 0)] {
-        let token = who.get("/area").await.input_value("csrf_token").unwrap();
         let response = who
-            .post_urlencoded(
-                &format!("/area/bozze/{luca_draft}/elimina"),
-                &[("csrf_token", &token)],
-            )
+            .post_with_token("/area", &format!("/area/bozze/{luca_draft}/elimina"), &[])
             .await;
         assert_eq!(response.status, StatusCode::SEE_OTHER);
         assert_eq!(

@@ -38,9 +38,7 @@ fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
 async fn my_data_download_holds_my_account_my_requests_their_history_and_files() {
     let (app, smtp) = app_with_mail().await;
     let staff = operator(&app).await;
-    let giulia = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    let giulia = giulia_signed_in(&app, &smtp).await;
     app.file(complaint_from(
         "Richiesta di un altro",
         "luca.neri@example.it",
@@ -71,14 +69,7 @@ async fn my_data_download_holds_my_account_my_requests_their_history_and_files()
 
     let download = giulia.get("/area/dati").await;
     assert_eq!(download.status, StatusCode::OK);
-    assert_eq!(
-        download.header("content-type").as_deref(),
-        Some("application/zip")
-    );
-    assert!(download
-        .header("content-disposition")
-        .unwrap()
-        .starts_with("attachment;"));
+    download.assert_attachment("application/zip", "attachment;");
     let files = unzip(&download.bytes);
     assert_eq!(files.len(), 3, "{:?}", files.keys().collect::<Vec<_>>());
     let data: Value = serde_json::from_slice(&files["dati.json"]).unwrap();
@@ -147,9 +138,7 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
                 ),
         )
         .await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let signed_in = maria
         .file(complaint("Lampione spento").file(
             "attachments",
@@ -159,14 +148,7 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
         ))
         .await;
     let id = app.aggregate_id(&signed_in.reference).await;
-    staff
-        .act_with_files(
-            &id,
-            "rispondi",
-            "Il lampione sarà riparato entro venerdì.",
-            &[("ordine.pdf", "application/pdf", pdf("ordine di lavoro"))],
-        )
-        .await;
+    answer_with_work_order(&staff, &id).await;
     app.settle().await;
     assert_eq!(
         count(
@@ -186,22 +168,12 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
     assert_eq!(count(&app, "SELECT COUNT(*) FROM files").await, 5);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM data_keys").await, 3);
 
-    let token = maria
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let deleted = maria
-        .post_urlencoded(
-            "/area/profilo/elimina",
-            &[
-                ("csrf_token", &token),
-                ("delete_password", CITIZEN_PASSWORD),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text());
+    let deleted = delete_account(
+        &maria,
+        &[("delete_password", CITIZEN_PASSWORD), ("confirm", "yes")],
+    )
+    .await;
+    deleted.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         deleted.header("location").as_deref(),
         Some("/?avviso=account_eliminato")
@@ -211,10 +183,7 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
     // The account is gone.
     assert_eq!(maria.get("/area").await.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        maria
-            .citizen_sign_in("maria.rossi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&maria, "maria.rossi@example.it", CITIZEN_PASSWORD).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM citizens").await, 0);
@@ -291,9 +260,7 @@ async fn deleting_the_account_erases_every_request_of_mine_and_a_rebuild_brings_
     assert_eq!(search("Lampione").await, "0 richieste");
     assert_eq!(search("Rossi").await, "0 richieste");
     // Whoever registers that address again finds none of those requests.
-    let again = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let again = maria_signed_in(&app, &smtp).await;
     assert!(listed(&again.get("/area").await).is_empty());
 }
 
@@ -352,9 +319,7 @@ async fn shows_erased(app: &TestApp, staff: &TestApp, erased: &[(&Receipt, &str)
 async fn erasing_a_request_keeps_a_document_another_request_was_answered_with() {
     let (app, smtp) = app_with_mail().await;
     let staff = operator(&app).await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let hers = maria.file(complaint("Lampione spento")).await;
     let other = app
         .file(complaint_from("Rumore notturno", "luca.neri@example.it"))
@@ -375,21 +340,11 @@ async fn erasing_a_request_keeps_a_document_another_request_was_answered_with() 
     }
     app.settle().await;
 
-    let token = maria
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let deleted = maria
-        .post_urlencoded(
-            "/area/profilo/elimina",
-            &[
-                ("csrf_token", &token),
-                ("delete_password", CITIZEN_PASSWORD),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
+    let deleted = delete_account(
+        &maria,
+        &[("delete_password", CITIZEN_PASSWORD), ("confirm", "yes")],
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     app.settle().await;
     assert!(app
@@ -422,21 +377,9 @@ async fn erasing_a_request_keeps_a_document_another_request_was_answered_with() 
 #[tokio::test]
 async fn deleting_the_account_needs_the_password_and_the_confirmation() {
     let (app, smtp) = app_with_mail().await;
-    let maria = app
-        .register_citizen(&smtp, "Maria", "maria.rossi@example.it")
-        .await;
+    let maria = maria_signed_in(&app, &smtp).await;
     let receipt = maria.file(complaint("Lampione spento")).await;
-    let token = maria
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let refused = maria
-        .post_urlencoded(
-            "/area/profilo/elimina",
-            &[("csrf_token", &token), ("delete_password", "non è la mia")],
-        )
-        .await;
+    let refused = delete_account(&maria, &[("delete_password", "non è la mia")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         field_error(&refused, "delete_password"),
@@ -525,9 +468,7 @@ async fn retention_anonymises_requests_closed_long_enough_ago_once() {
 #[tokio::test]
 async fn a_never_confirmed_registration_gives_way_to_whoever_proves_the_address() {
     let (app, smtp) = app_with_mail().await;
-    let browser = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    let browser = giulia_signed_in(&app, &smtp).await;
     // Someone registered the address Giulia moves to, and never confirmed it.
     let squatter = app.browser();
     squatter
@@ -537,42 +478,23 @@ async fn a_never_confirmed_registration_gives_way_to_whoever_proves_the_address(
             "una-password-qualsiasi",
         )
         .await;
-    let token = browser
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    browser
-        .post_urlencoded(
-            "/area/profilo/email",
-            &[
-                ("csrf_token", &token),
-                ("new_email", "giulia@nuovo.example.it"),
-                ("email_password", CITIZEN_PASSWORD),
-            ],
-        )
-        .await;
+    ask_for_new_email(&browser, "giulia@nuovo.example.it", CITIZEN_PASSWORD).await;
     let link = app
         .mailed_link(&smtp, "giulia@nuovo.example.it", "/area/nuova-email/")
         .await;
     let confirmed = browser.follow_link(&link).await;
-    assert_eq!(
-        confirmed.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        confirmed.text()
-    );
-    assert_eq!(
-        browser
-            .get("/area/profilo")
-            .await
-            .element_text("citizen-email")
-            .unwrap(),
-        "giulia@nuovo.example.it"
-    );
+    confirmed.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(profile_email(&browser).await, "giulia@nuovo.example.it");
     let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM citizens")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(accounts, 1, "the unconfirmed registration is gone");
+}
+
+/// Sends the profile page's form that deletes the account, with these fields.
+async fn delete_account(browser: &TestApp, fields: &[(&str, &str)]) -> TestResponse {
+    browser
+        .post_with_token("/area/profilo", "/area/profilo/elimina", fields)
+        .await
 }

@@ -18,11 +18,14 @@ use sportello_server::citizens::data_rights::erase_request;
 use sportello_server::citizens::retention;
 use sportello_server::staff::Role;
 
+use crate::support::office::{ANSWER, QUESTION};
 use crate::support::smtp::{parse, SmtpServer};
 use crate::support::{
-    complaint, png, strip_tags, Multipart, Options, Receipt, TestApp, TestResponse,
-    CITIZEN_PASSWORD,
+    complaint, png, strip_tags, Multipart, Receipt, TestApp, TestResponse, CITIZEN_PASSWORD,
 };
+
+/// Giulia's address (see `giulia_signed_in`).
+const GIULIA: &str = "giulia.bianchi@example.it";
 
 const CITIZEN_COOKIE: &str = "__Host-sportello_citizen";
 const OPERATOR: (&str, &str) = (
@@ -32,12 +35,56 @@ const OPERATOR: (&str, &str) = (
 
 async fn app_with_mail() -> (TestApp, SmtpServer) {
     let smtp = SmtpServer::start().await;
-    let app = TestApp::start_with(Options {
-        smtp_url: Some(smtp.url()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::with_mail(&smtp).await;
     (app, smtp)
+}
+
+/// Maria, registered (maria.rossi@example.it) and signed in, in a browser of her own.
+async fn maria_signed_in(app: &TestApp, smtp: &SmtpServer) -> TestApp {
+    app.register_citizen(smtp, "Maria", "maria.rossi@example.it")
+        .await
+}
+
+/// Giulia, registered (giulia.bianchi@example.it) and signed in, in a browser of her own.
+async fn giulia_signed_in(app: &TestApp, smtp: &SmtpServer) -> TestApp {
+    app.register_citizen(smtp, "Giulia", GIULIA).await
+}
+
+/// Asks, from the profile page, to move the account to `new_email`, giving `password`.
+async fn ask_for_new_email(browser: &TestApp, new_email: &str, password: &str) -> TestResponse {
+    browser
+        .post_with_token(
+            "/area/profilo",
+            "/area/profilo/email",
+            &[("new_email", new_email), ("email_password", password)],
+        )
+        .await
+}
+
+/// The status of the answer to signing in through the area's login form.
+async fn sign_in_status(browser: &TestApp, email: &str, password: &str) -> StatusCode {
+    browser.citizen_sign_in(email, password).await.status
+}
+
+/// The e-mail address the profile page shows.
+async fn profile_email(browser: &TestApp) -> String {
+    browser
+        .get("/area/profilo")
+        .await
+        .element_text("citizen-email")
+        .unwrap()
+}
+
+/// Staff answer the request with ANSWER and a work order in PDF ("ordine.pdf").
+async fn answer_with_work_order(staff: &TestApp, id: &str) -> TestResponse {
+    staff
+        .act_with_files(
+            id,
+            "rispondi",
+            ANSWER,
+            &[("ordine.pdf", "application/pdf", pdf("ordine di lavoro"))],
+        )
+        .await
 }
 
 /// A browser signed in as an operator of the URP (sign in again with OPERATOR after the clock
@@ -188,16 +235,11 @@ async fn configure(app: &TestApp, reopen_days: &str, retention_months: &str) {
         .await;
     let admin = app.browser();
     admin.signed_in_as(&email, &password).await;
-    let token = admin
-        .get("/ufficio/amministrazione/impostazioni")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
     let saved = admin
-        .post_urlencoded(
+        .post_with_token(
+            "/ufficio/amministrazione/impostazioni",
             "/ufficio/amministrazione/impostazioni",
             &[
-                ("csrf_token", &token),
                 ("days_information", "30"),
                 ("days_complaint", "30"),
                 ("days_suggestion", "30"),
@@ -210,23 +252,16 @@ async fn configure(app: &TestApp, reopen_days: &str, retention_months: &str) {
             ],
         )
         .await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    saved.assert_status(StatusCode::SEE_OTHER);
 }
 
 /// A request filed by `citizen`, answered and closed by `staff`; returns its id.
 async fn closed_request(citizen: &TestApp, staff: &TestApp, subject: &str) -> String {
-    let receipt = citizen.file(complaint(subject)).await;
-    let id = citizen.aggregate_id(&receipt.reference).await;
-    let answered = staff
-        .act(
-            &id,
-            "rispondi",
-            &[("message", "Il lampione sarà riparato entro venerdì.")],
-        )
-        .await;
+    let (_, id) = citizen.file_request(complaint(subject)).await;
+    let answered = staff.act(&id, "rispondi", &[("message", ANSWER)]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
     let closed = staff.act(&id, "chiudi", &[("outcome", "answered")]).await;
-    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text());
+    closed.assert_status(StatusCode::SEE_OTHER);
     citizen.settle().await;
     id
 }

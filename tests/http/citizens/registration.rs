@@ -6,18 +6,14 @@ use super::*;
 async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in() {
     let (app, smtp) = app_with_mail().await;
     let browser = app.browser();
-    let registered = browser
-        .register("Giulia", "giulia.bianchi@example.it", CITIZEN_PASSWORD)
-        .await;
+    let registered = browser.register("Giulia", GIULIA, CITIZEN_PASSWORD).await;
     assert_eq!(registered.status, StatusCode::OK);
     assert!(registered
         .element_text("message")
         .unwrap()
         .starts_with("Se l'indirizzo è corretto, ti abbiamo inviato"));
 
-    let link = app
-        .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
-        .await;
+    let link = app.mailed_link(&smtp, GIULIA, "/area/conferma/").await;
     let mail = parse(&smtp.messages()[0]);
     assert_eq!(mail.subject, "Conferma il tuo indirizzo e-mail");
     assert!(
@@ -26,9 +22,7 @@ async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in()
     );
 
     // Not yet verified: the same answer as a wrong password for an unknown address.
-    let early = browser
-        .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-        .await;
+    let early = browser.citizen_sign_in(GIULIA, CITIZEN_PASSWORD).await;
     let unknown = browser
         .citizen_sign_in("nessuno@example.it", "una password qualsiasi")
         .await;
@@ -66,10 +60,7 @@ async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in()
     assert_eq!(browser.get(&link).await.status, StatusCode::GONE);
     let other = app.browser();
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER
     );
 }
@@ -77,17 +68,12 @@ async fn registering_mails_a_link_whose_page_confirms_the_address_and_signs_in()
 #[tokio::test]
 async fn registering_a_verified_address_again_answers_the_same_and_mails_its_owner_a_reset_link() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    giulia_signed_in(&app, &smtp).await;
     let mails_before = smtp.count();
 
     let stranger = app.browser();
     let again = stranger
-        .register(
-            "Intrusa",
-            "giulia.bianchi@example.it",
-            "la password della intrusa",
-        )
+        .register("Intrusa", GIULIA, "la password della intrusa")
         .await;
     let newcomer = app.browser();
     let fresh = newcomer
@@ -101,12 +87,10 @@ async fn registering_a_verified_address_again_answers_the_same_and_mails_its_own
     );
 
     // The owner hears of it, with a reset link; no second confirmation link.
-    let link = app
-        .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/password/")
-        .await;
+    let link = app.mailed_link(&smtp, GIULIA, "/area/password/").await;
     let to_owner: Vec<_> = smtp.messages()[mails_before..]
         .iter()
-        .filter(|mail| mail.to == ["giulia.bianchi@example.it"])
+        .filter(|mail| mail.to == [GIULIA])
         .map(parse)
         .collect();
     assert_eq!(to_owner.len(), 1);
@@ -114,17 +98,11 @@ async fn registering_a_verified_address_again_answers_the_same_and_mails_its_own
     assert!(to_owner[0].text.contains(&link));
     // The stranger's password does nothing; the owner's still works.
     assert_eq!(
-        stranger
-            .citizen_sign_in("giulia.bianchi@example.it", "la password della intrusa")
-            .await
-            .status,
+        sign_in_status(&stranger, GIULIA, "la password della intrusa").await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        stranger
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&stranger, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER
     );
 }
@@ -134,20 +112,12 @@ async fn a_registration_sets_no_password_the_owner_of_the_address_chooses_it_on_
     let (app, smtp) = app_with_mail().await;
     // Someone registers Giulia's address; then Giulia registers it herself.
     let stranger = app.browser();
-    let registered = stranger
-        .register("Intrusa", "giulia.bianchi@example.it", "ignored")
-        .await;
+    let registered = stranger.register("Intrusa", GIULIA, "ignored").await;
     assert_eq!(registered.status, StatusCode::OK);
-    let first_link = app
-        .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
-        .await;
+    let first_link = app.mailed_link(&smtp, GIULIA, "/area/conferma/").await;
     let giulia = app.browser();
-    giulia
-        .register("Giulia", "giulia.bianchi@example.it", "ignored")
-        .await;
-    let second_link = app
-        .mailed_link(&smtp, "giulia.bianchi@example.it", "/area/conferma/")
-        .await;
+    giulia.register("Giulia", GIULIA, "ignored").await;
+    let second_link = app.mailed_link(&smtp, GIULIA, "/area/conferma/").await;
     assert_ne!(first_link, second_link);
     assert_eq!(
         giulia.get(&first_link).await.status,
@@ -156,10 +126,7 @@ async fn a_registration_sets_no_password_the_owner_of_the_address_chooses_it_on_
     );
     // Nobody can sign in before the address's owner chooses a password on the link's page.
     assert_eq!(
-        stranger
-            .citizen_sign_in("giulia.bianchi@example.it", "ignored")
-            .await
-            .status,
+        sign_in_status(&stranger, GIULIA, "ignored").await,
         StatusCode::UNAUTHORIZED
     );
     let page = giulia.get(&second_link).await;
@@ -184,18 +151,10 @@ async fn a_registration_sets_no_password_the_owner_of_the_address_chooses_it_on_
     );
     assert_eq!(weak.input_value("first_name").unwrap(), "Giulia");
     let confirmed = giulia.follow_link(&second_link).await;
-    assert_eq!(
-        confirmed.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        confirmed.text()
-    );
+    confirmed.assert_status(StatusCode::SEE_OTHER);
     let other = app.browser();
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM citizens").await, 1);
@@ -204,26 +163,21 @@ async fn a_registration_sets_no_password_the_owner_of_the_address_chooses_it_on_
 #[tokio::test]
 async fn forgetting_the_password_answers_the_same_for_known_and_unknown_addresses() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    giulia_signed_in(&app, &smtp).await;
     let mails_before = smtp.count();
     let forgot = |email: &'static str| {
         let browser = app.browser();
         async move {
-            let token = browser
-                .get("/area/password-dimenticata")
-                .await
-                .input_value("csrf_token")
-                .unwrap();
             browser
-                .post_urlencoded(
+                .post_with_token(
                     "/area/password-dimenticata",
-                    &[("csrf_token", &token), ("email", email)],
+                    "/area/password-dimenticata",
+                    &[("email", email)],
                 )
                 .await
         }
     };
-    let known = forgot("giulia.bianchi@example.it").await;
+    let known = forgot(GIULIA).await;
     let unknown = forgot("nessuno@example.it").await;
     assert_eq!(known.status, StatusCode::OK);
     assert_eq!(unknown.status, StatusCode::OK);
@@ -233,58 +187,58 @@ async fn forgetting_the_password_answers_the_same_for_known_and_unknown_addresse
         .unwrap()
         .starts_with("Se l'indirizzo corrisponde a un account"));
 
-    app.mailed_link(&smtp, "giulia.bianchi@example.it", "/area/password/")
-        .await;
+    app.mailed_link(&smtp, GIULIA, "/area/password/").await;
     let sent: Vec<_> = smtp.messages()[mails_before..]
         .iter()
         .map(|mail| mail.to.clone())
         .collect();
-    assert_eq!(
-        sent,
-        [["giulia.bianchi@example.it"]],
-        "one mail, to the owner"
-    );
+    assert_eq!(sent, [[GIULIA]], "one mail, to the owner");
 }
 
 /// Asks for a reset link for `email` and returns it.
 async fn reset_link(app: &TestApp, smtp: &SmtpServer, email: &str) -> String {
     let browser = app.browser();
-    let token = browser
-        .get("/area/password-dimenticata")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
     let sent = browser
-        .post_urlencoded(
+        .post_with_token(
             "/area/password-dimenticata",
-            &[("csrf_token", &token), ("email", email)],
+            "/area/password-dimenticata",
+            &[("email", email)],
         )
         .await;
     assert_eq!(sent.status, StatusCode::OK);
     app.mailed_link(smtp, email, "/area/password/").await
 }
 
+/// Sends the reset link's form choosing `password` (typed twice), with the form's `token`.
+async fn choose_password(
+    browser: &TestApp,
+    link: &str,
+    token: &str,
+    password: &str,
+) -> TestResponse {
+    browser
+        .post_urlencoded(
+            link,
+            &[
+                ("csrf_token", token),
+                ("password", password),
+                ("password_confirmation", password),
+            ],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_reset_link_works_once() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
-    let link = reset_link(&app, &smtp, "giulia.bianchi@example.it").await;
+    giulia_signed_in(&app, &smtp).await;
+    let link = reset_link(&app, &smtp, GIULIA).await;
     let browser = app.browser();
     let page = browser.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     let token = page.input_value("csrf_token").unwrap();
-    let chosen = browser
-        .post_urlencoded(
-            &link,
-            &[
-                ("csrf_token", &token),
-                ("password", "la nuova password di giulia"),
-                ("password_confirmation", "la nuova password di giulia"),
-            ],
-        )
-        .await;
-    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.text());
+    let chosen = choose_password(&browser, &link, &token, "la nuova password di giulia").await;
+    chosen.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         chosen.header("location").as_deref(),
         Some("/area?avviso=password")
@@ -297,38 +251,20 @@ async fn a_reset_link_works_once() {
 
     // Used: neither the page nor a second POST (with a valid form token) does anything.
     assert_eq!(browser.get(&link).await.status, StatusCode::GONE);
-    let again = browser
-        .post_urlencoded(
-            &link,
-            &[
-                ("csrf_token", &token),
-                ("password", "una terza password lunga"),
-                ("password_confirmation", "una terza password lunga"),
-            ],
-        )
-        .await;
+    let again = choose_password(&browser, &link, &token, "una terza password lunga").await;
     assert_eq!(again.status, StatusCode::GONE);
     let other = app.browser();
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", "una terza password lunga")
-            .await
-            .status,
+        sign_in_status(&other, GIULIA, "una terza password lunga").await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::UNAUTHORIZED,
         "the old password is gone"
     );
     assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", "la nuova password di giulia")
-            .await
-            .status,
+        sign_in_status(&other, GIULIA, "la nuova password di giulia").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -336,9 +272,8 @@ async fn a_reset_link_works_once() {
 #[tokio::test]
 async fn a_reset_link_expires_after_an_hour() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
-    let link = reset_link(&app, &smtp, "giulia.bianchi@example.it").await;
+    giulia_signed_in(&app, &smtp).await;
+    let link = reset_link(&app, &smtp, GIULIA).await;
     let browser = app.browser();
     app.app.clock.advance(Duration::minutes(59));
     let page = browser.get(&link).await;
@@ -346,22 +281,10 @@ async fn a_reset_link_expires_after_an_hour() {
     let token = page.input_value("csrf_token").unwrap();
     app.app.clock.advance(Duration::minutes(2));
     assert_eq!(browser.get(&link).await.status, StatusCode::GONE);
-    let late = browser
-        .post_urlencoded(
-            &link,
-            &[
-                ("csrf_token", &token),
-                ("password", "la nuova password di giulia"),
-                ("password_confirmation", "la nuova password di giulia"),
-            ],
-        )
-        .await;
+    let late = choose_password(&browser, &link, &token, "la nuova password di giulia").await;
     assert_eq!(late.status, StatusCode::GONE);
     assert_eq!(
-        browser
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&browser, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER,
         "the password did not change"
     );
@@ -370,41 +293,29 @@ async fn a_reset_link_expires_after_an_hour() {
 #[tokio::test]
 async fn logins_are_throttled_per_account_even_with_the_right_password() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    giulia_signed_in(&app, &smtp).await;
     let browser = app.browser();
     for attempt in 0..5 {
         assert_eq!(
-            browser
-                .citizen_sign_in("giulia.bianchi@example.it", "una password sbagliata")
-                .await
-                .status,
+            sign_in_status(&browser, GIULIA, "una password sbagliata").await,
             StatusCode::UNAUTHORIZED,
             "attempt {attempt}"
         );
     }
-    let sixth = browser
-        .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-        .await;
+    let sixth = browser.citizen_sign_in(GIULIA, CITIZEN_PASSWORD).await;
     assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(sixth
         .header("set-cookie")
         .is_none_or(|c| !c.starts_with(CITIZEN_COOKIE)));
     browser.set_client_ip("203.0.113.77:1000");
     assert_eq!(
-        browser
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&browser, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS,
         "the account is locked for a while, from any address"
     );
     app.app.clock.advance(Duration::minutes(16));
     assert_eq!(
-        browser
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&browser, GIULIA, CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER
     );
 }

@@ -14,9 +14,7 @@ async fn get_with_session(app: &TestApp, path: &str, session: &str) -> TestRespo
 #[tokio::test]
 async fn signing_in_rotates_the_session_and_signing_out_ends_it() {
     let (app, smtp) = app_with_mail().await;
-    let browser = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    let browser = giulia_signed_in(&app, &smtp).await;
     let first = browser.cookie(CITIZEN_COOKIE).unwrap();
     assert_eq!(
         get_with_session(&app, "/area", &first).await.status,
@@ -45,14 +43,7 @@ async fn signing_in_rotates_the_session_and_signing_out_ends_it() {
         StatusCode::OK
     );
 
-    let token = browser
-        .get("/area")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let out = browser
-        .post_urlencoded("/area/esci", &[("csrf_token", &token)])
-        .await;
+    let out = browser.post_with_token("/area", "/area/esci", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let area = browser.get("/area").await;
     assert_eq!(area.status, StatusCode::SEE_OTHER);
@@ -70,9 +61,7 @@ async fn signing_in_rotates_the_session_and_signing_out_ends_it() {
 #[tokio::test]
 async fn changing_the_password_signs_out_the_other_sessions() {
     let (app, smtp) = app_with_mail().await;
-    let laptop = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    let laptop = giulia_signed_in(&app, &smtp).await;
     let phone = app.browser();
     phone
         .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
@@ -113,7 +102,7 @@ async fn changing_the_password_signs_out_the_other_sessions() {
             ],
         )
         .await;
-    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text());
+    changed.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         laptop.get("/area").await.status,
         StatusCode::OK,
@@ -125,17 +114,16 @@ async fn changing_the_password_signs_out_the_other_sessions() {
         "the other browser is signed out"
     );
     assert_eq!(
-        phone
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&phone, "giulia.bianchi@example.it", CITIZEN_PASSWORD).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        phone
-            .citizen_sign_in("giulia.bianchi@example.it", "la nuova password di giulia")
-            .await
-            .status,
+        sign_in_status(
+            &phone,
+            "giulia.bianchi@example.it",
+            "la nuova password di giulia"
+        )
+        .await,
         StatusCode::SEE_OTHER
     );
 }
@@ -143,25 +131,9 @@ async fn changing_the_password_signs_out_the_other_sessions() {
 #[tokio::test]
 async fn the_email_address_changes_only_once_the_link_sent_to_it_is_confirmed() {
     let (app, smtp) = app_with_mail().await;
-    let browser = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
-    let token = browser
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let asked = browser
-        .post_urlencoded(
-            "/area/profilo/email",
-            &[
-                ("csrf_token", &token),
-                ("new_email", "giulia@nuovo.example.it"),
-                ("email_password", CITIZEN_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
+    let browser = giulia_signed_in(&app, &smtp).await;
+    let asked = ask_for_new_email(&browser, "giulia@nuovo.example.it", CITIZEN_PASSWORD).await;
+    asked.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(
         asked.header("location").as_deref(),
         Some("/area/profilo?avviso=email")
@@ -175,20 +147,10 @@ async fn the_email_address_changes_only_once_the_link_sent_to_it_is_confirmed() 
     );
 
     // Until the link is used nothing changes.
-    assert_eq!(
-        browser
-            .get("/area/profilo")
-            .await
-            .element_text("citizen-email")
-            .unwrap(),
-        "giulia.bianchi@example.it"
-    );
+    assert_eq!(profile_email(&browser).await, "giulia.bianchi@example.it");
     let other = app.browser();
     assert_eq!(
-        other
-            .citizen_sign_in("giulia@nuovo.example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, "giulia@nuovo.example.it", CITIZEN_PASSWORD).await,
         StatusCode::UNAUTHORIZED
     );
 
@@ -198,26 +160,13 @@ async fn the_email_address_changes_only_once_the_link_sent_to_it_is_confirmed() 
         confirmed.header("location").as_deref(),
         Some("/area/profilo?avviso=email_changed")
     );
+    assert_eq!(profile_email(&browser).await, "giulia@nuovo.example.it");
     assert_eq!(
-        browser
-            .get("/area/profilo")
-            .await
-            .element_text("citizen-email")
-            .unwrap(),
-        "giulia@nuovo.example.it"
-    );
-    assert_eq!(
-        other
-            .citizen_sign_in("giulia.bianchi@example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, "giulia.bianchi@example.it", CITIZEN_PASSWORD).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        other
-            .citizen_sign_in("giulia@nuovo.example.it", CITIZEN_PASSWORD)
-            .await
-            .status,
+        sign_in_status(&other, "giulia@nuovo.example.it", CITIZEN_PASSWORD).await,
         StatusCode::SEE_OTHER
     );
 }
@@ -225,16 +174,11 @@ async fn the_email_address_changes_only_once_the_link_sent_to_it_is_confirmed() 
 #[tokio::test]
 async fn registration_errors_keep_what_was_typed_and_the_links_page_never_returns_passwords() {
     let (app, smtp) = app_with_mail().await;
-    let token = app
-        .get("/area/registrazione")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
     let page = app
-        .post_urlencoded(
+        .post_with_token(
+            "/area/registrazione",
             "/area/registrazione",
             &[
-                ("csrf_token", &token),
                 ("first_name", "Giulia"),
                 ("last_name", ""),
                 ("email", "giulia-senza-chiocciola"),
@@ -320,8 +264,7 @@ async fn a_failed_login_keeps_the_address_but_not_the_password() {
 #[tokio::test]
 async fn signing_in_goes_back_where_the_citizen_was_and_never_elsewhere() {
     let (app, smtp) = app_with_mail().await;
-    app.register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
+    giulia_signed_in(&app, &smtp).await;
     let browser = app.browser();
     let asked = browser.get("/area/profilo").await;
     assert_eq!(
@@ -335,19 +278,11 @@ async fn signing_in_goes_back_where_the_citizen_was_and_never_elsewhere() {
         ("//evil.example/area", "/area"),
         ("/ufficio/richieste", "/area"),
     ] {
-        let token = browser
-            .get(&format!(
-                "/area/accesso?torna={}",
-                crate::support::urlencode(back)
-            ))
-            .await
-            .input_value("csrf_token")
-            .unwrap();
         let signed_in = browser
-            .post_urlencoded(
+            .post_with_token(
+                &format!("/area/accesso?torna={}", crate::support::urlencode(back)),
                 "/area/accesso",
                 &[
-                    ("csrf_token", &token),
                     ("email", "giulia.bianchi@example.it"),
                     ("password", CITIZEN_PASSWORD),
                     ("torna", back),
@@ -366,24 +301,8 @@ async fn signing_in_goes_back_where_the_citizen_was_and_never_elsewhere() {
 #[tokio::test]
 async fn a_new_address_that_is_not_one_keeps_what_was_typed() {
     let (app, smtp) = app_with_mail().await;
-    let browser = app
-        .register_citizen(&smtp, "Giulia", "giulia.bianchi@example.it")
-        .await;
-    let token = browser
-        .get("/area/profilo")
-        .await
-        .input_value("csrf_token")
-        .unwrap();
-    let page = browser
-        .post_urlencoded(
-            "/area/profilo/email",
-            &[
-                ("csrf_token", &token),
-                ("new_email", "giulia-senza-chiocciola"),
-                ("email_password", "non è la password"),
-            ],
-        )
-        .await;
+    let browser = giulia_signed_in(&app, &smtp).await;
+    let page = ask_for_new_email(&browser, "giulia-senza-chiocciola", "non è la password").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         page.input_value("new_email").unwrap(),

@@ -87,24 +87,7 @@ async fn history_with(smtp_url: Option<String>) -> History {
     let referent = app
         .add_staff("Rita Referente", &[Role::Referent], &[roads])
         .await;
-    let body = sportello_server::directory::ExternalBody {
-        id: Uuid::nil(),
-        name: "INPS".into(),
-        handles: "Pensioni".into(),
-        address: String::new(),
-        phone: String::new(),
-        email: String::new(),
-        website: "https://www.inps.it".into(),
-        hours: String::new(),
-        active: true,
-    };
-    let inps = sportello_server::directory::add_external_body(
-        &app.pool,
-        sportello_server::app::DEFAULT_ORGANISATION,
-        &body,
-    )
-    .await
-    .unwrap();
+    let inps = app.add_inps("", "").await;
     let h = History {
         app,
         roads,
@@ -155,20 +138,7 @@ async fn history_with(smtp_url: Option<String>) -> History {
         .await;
     h.to("2026-02-12T09:00:00Z");
     h.act(&m, &b, "chiudi", &[("outcome", "answered")]).await;
-    let base = format!("/segui/{b_token}");
-    let token = h.app.get(&base).await.input_value("csrf_token").unwrap();
-    let rated = h
-        .app
-        .post_urlencoded(
-            &format!("{base}/valuta"),
-            &[
-                ("csrf_token", &token),
-                ("stars", "4"),
-                ("step", "2"),
-                ("reasons", "clear"),
-            ],
-        )
-        .await;
+    let rated = h.app.rate_four_stars(&b_token).await;
     assert_eq!(rated.status, StatusCode::SEE_OTHER);
     h.app.settle().await;
     // D, forwarded on 3 February and not taken in charge, is reminded on the 14th.
@@ -229,7 +199,7 @@ async fn csv(
             "/ufficio/statistiche/esporta/csv?tabella={table}&dal={from}&al={to}{extra}"
         ))
         .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.assert_status(StatusCode::OK);
     assert!(response
         .header("content-disposition")
         .unwrap()

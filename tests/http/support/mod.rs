@@ -3,7 +3,11 @@
 
 #![allow(dead_code)]
 
+mod forms;
+mod mailing;
 pub mod multipart;
+pub mod office;
+mod response;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -262,12 +266,7 @@ impl TestApp {
     /// Files a valid request and returns its receipt.
     pub async fn file(&self, form: Multipart) -> Receipt {
         let response = self.submit(form).await;
-        assert_eq!(
-            response.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            response.text()
-        );
+        response.assert_status(StatusCode::SEE_OTHER);
         let location = response.header("location").unwrap();
         let token = location
             .trim_start_matches("/segui/")
@@ -389,12 +388,7 @@ impl TestApp {
     /// Signs in and expects to land in the back office.
     pub async fn signed_in_as(&self, email: &str, password: &str) {
         let response = self.sign_in(email, password).await;
-        assert_eq!(
-            response.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            response.text()
-        );
+        response.assert_status(StatusCode::SEE_OTHER);
     }
 
     pub async fn post_urlencoded(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
@@ -614,15 +608,10 @@ impl TestApp {
     ) -> TestApp {
         let browser = self.browser();
         let registered = browser.register(first_name, email, CITIZEN_PASSWORD).await;
-        assert_eq!(registered.status, StatusCode::OK, "{}", registered.text());
+        registered.assert_status(StatusCode::OK);
         let link = self.mailed_link(smtp, email, "/area/conferma/").await;
         let confirmed = browser.follow_link(&link).await;
-        assert_eq!(
-            confirmed.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            confirmed.text()
-        );
+        confirmed.assert_status(StatusCode::SEE_OTHER);
         assert_eq!(confirmed.header("location").as_deref(), Some("/area"));
         browser
     }

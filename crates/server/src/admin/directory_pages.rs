@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -74,15 +75,16 @@ const ANSWERS: Section = Section {
     path: "/ufficio/amministrazione/risposte",
 };
 
-/// Renders one of the directory pages with an optional error and the typed new entry.
-async fn render(
+/// One of the directory pages with an optional error and the typed new entry, as `status`.
+async fn respond(
     app: &AppState,
     language: sportello_domain::Language,
     admin: &Admin,
     section: &Section,
     error: Option<String>,
     typed: &Fields,
-) -> Result<View> {
+    status: StatusCode,
+) -> Result<Response> {
     let (template, title_key, path) = (section.template, section.title_key, section.path);
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
     let bodies = directory::external_bodies(&app.pool, app.organisation_id).await?;
@@ -97,26 +99,59 @@ async fn render(
             )
         })
         .collect();
-    Ok(View::new(template, path, title_key).with(context! {
+    let view = View::new(template, path, title_key).with(context! {
         staff => admin.0.bar(), departments, bodies, topics, answers, kinds, error, typed,
-    }))
+    });
+    app.render(language, view.status(status))
 }
 
-pub async fn departments(
+/// One of the directory pages again, with what was typed and what is wrong with it.
+async fn refuse(
+    app: &AppState,
+    language: sportello_domain::Language,
+    admin: &Admin,
+    section: &Section,
+    key: &str,
+    typed: &Fields,
+) -> Result<Response> {
+    let error = Some(i18n::text(language, key, &[]));
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    respond(app, language, admin, section, error, typed, status).await
+}
+
+/// The directory pages, each at its section's address: the page, and the form that saves one
+/// of its entries.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(DEPARTMENTS.path, get(section).post(save_department))
+        .route(BODIES.path, get(section).post(save_body))
+        .route(TOPICS.path, get(section).post(save_topic))
+        .route(ANSWERS.path, get(section).post(save_answer))
+}
+
+/// A directory page (departments, other bodies, topics, canned answers), by its address.
+pub async fn section(
     State(app): State<AppState>,
     Lang(language): Lang,
     admin: Admin,
+    uri: Uri,
 ) -> Result<Response> {
-    let view = render(
+    let section = [&DEPARTMENTS, &BODIES, &TOPICS, &ANSWERS]
+        .into_iter()
+        .find(|section| section.path == uri.path())
+        .ok_or(AppError::NotFound)?;
+    let fields = Fields::default();
+    respond(
         &app,
         language,
         &admin,
-        &DEPARTMENTS,
+        section,
         None,
-        &Fields::default(),
+        &fields,
+        StatusCode::OK,
     )
-    .await?;
-    app.render(language, view)
+    .await
 }
 
 pub async fn save_department(
@@ -146,11 +181,7 @@ pub async fn save_department(
         None
     };
     if let Some(key) = problem {
-        let error = Some(i18n::text(language, key, &[]));
-        {
-            let view = render(&app, language, &admin, &DEPARTMENTS, error, &fields).await?;
-            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
-        }
+        return refuse(&app, language, &admin, &DEPARTMENTS, key, &fields).await;
     }
     let saved = if department.id.is_nil() {
         let head = department
@@ -175,24 +206,19 @@ pub async fn save_department(
         Ok(Some(id)) => log(&app, &admin, "department", Some(id)).await?,
         Ok(None) => return Err(AppError::NotFound),
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23000") => {
-            let error = Some(i18n::text(language, "admin.error.duplicate", &[]));
-            {
-                let view = render(&app, language, &admin, &DEPARTMENTS, error, &fields).await?;
-                return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
-            }
+            return refuse(
+                &app,
+                language,
+                &admin,
+                &DEPARTMENTS,
+                "admin.error.duplicate",
+                &fields,
+            )
+            .await;
         }
         Err(error) => return Err(error.into()),
     }
     Ok(Redirect::to("/ufficio/amministrazione/uffici").into_response())
-}
-
-pub async fn bodies(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
-    let view = render(&app, language, &admin, &BODIES, None, &Fields::default()).await?;
-    app.render(language, view)
 }
 
 pub async fn save_body(
@@ -225,11 +251,7 @@ pub async fn save_body(
         None
     };
     if let Some(key) = problem {
-        let error = Some(i18n::text(language, key, &[]));
-        {
-            let view = render(&app, language, &admin, &BODIES, error, &fields).await?;
-            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
-        }
+        return refuse(&app, language, &admin, &BODIES, key, &fields).await;
     }
     let id = if body.id.is_nil() {
         directory::add_external_body(&app.pool, app.organisation_id, &body).await?
@@ -240,15 +262,6 @@ pub async fn save_body(
     };
     log(&app, &admin, "external_body", Some(id)).await?;
     Ok(Redirect::to("/ufficio/amministrazione/enti").into_response())
-}
-
-pub async fn topics(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
-    let view = render(&app, language, &admin, &TOPICS, None, &Fields::default()).await?;
-    app.render(language, view)
 }
 
 pub async fn save_topic(
@@ -284,24 +297,11 @@ pub async fn save_topic(
         None
     };
     if let Some(key) = problem {
-        let error = Some(i18n::text(language, key, &[]));
-        {
-            let view = render(&app, language, &admin, &TOPICS, error, &fields).await?;
-            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
-        }
+        return refuse(&app, language, &admin, &TOPICS, key, &fields).await;
     }
     topics_store::save_topic(&app.pool, app.organisation_id, &topic).await?;
     log(&app, &admin, "topic", None).await?;
     Ok(Redirect::to("/ufficio/amministrazione/argomenti").into_response())
-}
-
-pub async fn answers(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
-    let view = render(&app, language, &admin, &ANSWERS, None, &Fields::default()).await?;
-    app.render(language, view)
 }
 
 pub async fn save_answer(
@@ -330,11 +330,7 @@ pub async fn save_answer(
         None
     };
     if let Some(key) = problem {
-        let error = Some(i18n::text(language, key, &[]));
-        {
-            let view = render(&app, language, &admin, &ANSWERS, error, &fields).await?;
-            return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));
-        }
+        return refuse(&app, language, &admin, &ANSWERS, key, &fields).await;
     }
     if !canned::save(&app.pool, app.organisation_id, &answer).await? {
         return Err(AppError::NotFound);

@@ -6,9 +6,7 @@ mod reports_page;
 mod settings_page;
 mod users;
 
-pub use directory_pages::{
-    answers, bodies, departments, save_answer, save_body, save_department, save_topic, topics,
-};
+pub use directory_pages::{save_answer, save_body, save_department, save_topic, section};
 pub use reports_page::{reports, save_reports};
 pub use settings_page::{save_settings, settings};
 pub use users::{accept_invitation, add_user, invitation, save_user, users};
@@ -70,19 +68,7 @@ pub fn routes() -> axum::Router<AppState> {
             "/ufficio/amministrazione/impostazioni",
             get(settings).post(save_settings),
         )
-        .route(
-            "/ufficio/amministrazione/uffici",
-            get(departments).post(save_department),
-        )
-        .route("/ufficio/amministrazione/enti", get(bodies).post(save_body))
-        .route(
-            "/ufficio/amministrazione/argomenti",
-            get(topics).post(save_topic),
-        )
-        .route(
-            "/ufficio/amministrazione/risposte",
-            get(answers).post(save_answer),
-        )
+        .merge(directory_pages::routes())
         .route(
             "/ufficio/amministrazione/personale",
             get(users).post(add_user),

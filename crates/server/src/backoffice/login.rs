@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::staff::SignedIn;
 use crate::staff::{self, password, sessions, throttle};
 use crate::state::AppState;
-use crate::web::checked::{CsrfForm, NoFields, Refused};
-use crate::web::{cookies, AppError, ClientIp, Lang, Result, View};
+use crate::web::checked::{self, CsrfForm, NoFields, Submitted};
+use crate::web::{cookies, ClientIp, Lang, Result, View};
 
 #[derive(Deserialize, Default)]
 pub struct Back {
@@ -55,13 +55,9 @@ pub async fn login(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    submitted: std::result::Result<CsrfForm<LoginForm>, Refused<LoginForm>>,
+    submitted: Submitted<LoginForm>,
 ) -> Result<Response> {
-    let (form, forged) = match submitted {
-        Ok(CsrfForm(form)) => (form, false),
-        Err(Refused::Forged(form)) => (form, true),
-        Err(Refused::Malformed(error)) => return Err(error),
-    };
+    let (form, forged) = checked::typed(submitted)?;
     let back = form.torna.as_deref();
     let refuse = |key: &str, status| {
         let view = login_view(&app, &headers, &form.email, back, Some(key)).status(status);
@@ -76,11 +72,8 @@ pub async fn login(
         return refuse("login.error.throttled", StatusCode::TOO_MANY_REQUESTS);
     }
     let credentials = staff::credentials(&app.pool, &form.email).await?;
-    let password = form.password.clone();
     let stored = credentials.as_ref().map(|(_, hash)| hash.clone());
-    let valid = tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
-        .await
-        .map_err(AppError::internal)?;
+    let valid = password::verify_off_thread(&form.password, stored).await?;
     let Some((staff_id, _)) = credentials.filter(|_| valid) else {
         return refuse("login.error.invalid", StatusCode::UNAUTHORIZED);
     };

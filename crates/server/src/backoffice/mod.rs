@@ -15,7 +15,7 @@ pub use request::{answer_file, download, page, preview, visible_to, Visible};
 
 /// Signing in (with the second factor), the inbox, a request's page, its files and actions.
 pub fn routes() -> axum::Router<crate::state::AppState> {
-    use axum::extract::DefaultBodyLimit;
+    use crate::web::upload::with_files;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/ufficio/accesso", get(login_form).post(login))
@@ -40,8 +40,5 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
             "/ufficio/richieste/{id}/risposte/{sequence}/{index}",
             get(answer_file),
         )
-        .route(
-            "/ufficio/richieste/{id}/{action}",
-            post(act).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
-        )
+        .route("/ufficio/richieste/{id}/{action}", with_files(post(act)))
 }

@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
 use sportello_domain::{Action, Language, Request, RequestEvent, Sealed, Status};
@@ -16,10 +15,9 @@ use crate::directory;
 use crate::event_store::{self, Recorded};
 use crate::personal::{self, PersonalData};
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::staff::{self, Staff};
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Lang, Result, View};
 
 /// A request as staff may see it: its events and its state now.
 pub struct Visible {
@@ -245,35 +243,27 @@ pub async fn render(
         .events
         .iter()
         .any(|r| matches!(r.event, RequestEvent::RequestAnswered { .. }));
-    let page = Page::new(
-        language,
-        &format!("/ufficio/richieste/{}", visible.aggregate_id),
-        &app.organisation_name,
-        "request.title",
-    );
-    let body = app.templates.render(
-        "backoffice/request.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token),
-            id => visible.aggregate_id, reference => reference.to_string(), canned, prefill, suggested_department,
-            library, can_make_faq => answered && signed_in.staff.is_urp(),
-            canned_id => canned_id.unwrap_or_default(),
-            kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
-            channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),
-            topic, citizen, files, timeline, department, notice,
-            status => i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
-            received => i18n::date_time(language, *received_at),
-            due => due.map(|d| i18n::long_date(language, d)),
-            overdue => due.is_some_and(|d| d < today) && status.awaits_answer(),
-            paused => status == Status::WaitingForCitizen,
-            actions => actions_for(&signed_in.staff, &visible.state),
-            version => visible.events.len(),
-            departments => departments.iter().filter(|d| d.active).map(|d| (d.id.to_string(), d.name.clone())).collect::<Vec<_>>(),
-            bodies => bodies.iter().filter(|b| b.active).map(|b| (b.id.to_string(), b.name.clone())).collect::<Vec<_>>(),
-            outcomes => ["answered", "withdrawn", "duplicate"].iter().map(|o| (o.to_string(), i18n::text(language, &format!("outcome.{o}"), &[]))).collect::<Vec<_>>(),
-        },
-    )?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+    let path = format!("/ufficio/richieste/{}", visible.aggregate_id);
+    let view = View::new("backoffice/request.html", path, "request.title").with(context! {
+        staff => signed_in.bar(),
+        id => visible.aggregate_id, reference => reference.to_string(), canned, prefill, suggested_department,
+        library, can_make_faq => answered && signed_in.staff.is_urp(),
+        canned_id => canned_id.unwrap_or_default(),
+        kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
+        channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),
+        topic, citizen, files, timeline, department, notice,
+        status => i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
+        received => i18n::date_time(language, *received_at),
+        due => due.map(|d| i18n::long_date(language, d)),
+        overdue => due.is_some_and(|d| d < today) && status.awaits_answer(),
+        paused => status == Status::WaitingForCitizen,
+        actions => actions_for(&signed_in.staff, &visible.state),
+        version => visible.events.len(),
+        departments => departments.iter().filter(|d| d.active).map(|d| (d.id.to_string(), d.name.clone())).collect::<Vec<_>>(),
+        bodies => bodies.iter().filter(|b| b.active).map(|b| (b.id.to_string(), b.name.clone())).collect::<Vec<_>>(),
+        outcomes => ["answered", "withdrawn", "duplicate"].iter().map(|o| (o.to_string(), i18n::text(language, &format!("outcome.{o}"), &[]))).collect::<Vec<_>>(),
+    });
+    app.render(language, view.private())
 }
 
 /// Every event in words: who did it and when, with staff text opened.

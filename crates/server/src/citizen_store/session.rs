@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::citizen_store::{self as store, Citizen};
 use crate::staff::sessions::{self, Owner};
 use crate::state::AppState;
-use crate::web::encode;
+use crate::web::to_sign_in;
 use crate::web::{cookies, AppError};
 
 /// A signed-in citizen.
@@ -69,18 +69,7 @@ where
                 ));
                 Ok(signed_in)
             }
-            Ok(None) => {
-                let back = if parts.method == axum::http::Method::GET {
-                    parts
-                        .uri
-                        .path_and_query()
-                        .map(|p| p.as_str())
-                        .unwrap_or("/area")
-                } else {
-                    "/area"
-                };
-                Err(Redirect::to(&format!("/area/accesso?torna={}", encode(back))).into_response())
-            }
+            Ok(None) => Err(to_sign_in(parts, "/area/accesso", "/area")),
             Err(error) => Err(error.into_response()),
         }
     }

@@ -15,7 +15,7 @@ use crate::citizen_store::session::CitizenSignedIn;
 use crate::state::AppState;
 use crate::tracking::{self, Access};
 use crate::tracking::{RatingForm, ReopenForm, ReplyForm, Sent};
-use crate::web::checked::{CsrfForm, CsrfMultipart, Refused};
+use crate::web::checked::{Submitted, SubmittedFiles};
 use crate::web::View;
 use crate::web::{i18n, ClientIp, Lang, Result};
 
@@ -113,7 +113,7 @@ pub async fn reply(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
+    submitted: SubmittedFiles<ReplyForm>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
     tracking::reply_with(&app, language, client, &headers, &access, submitted).await
@@ -125,7 +125,7 @@ pub async fn reopen(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    submitted: std::result::Result<CsrfForm<ReopenForm>, Refused<ReopenForm>>,
+    submitted: Submitted<ReopenForm>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
     tracking::reopen_with(&app, language, &headers, &access, Sent::of(submitted)?).await
@@ -137,7 +137,7 @@ pub async fn rate(
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    submitted: std::result::Result<CsrfForm<RatingForm>, Refused<RatingForm>>,
+    submitted: Submitted<RatingForm>,
 ) -> Result<Response> {
     let access = access(&app, &signed_in, id).await?;
     tracking::rate_with(&app, language, &headers, &access, Sent::of(submitted)?).await

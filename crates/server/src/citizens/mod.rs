@@ -19,7 +19,7 @@ pub use retention::run as run_retention;
 
 /// The citizen area: accounts, OpenID Connect, my area, drafts and data rights.
 pub fn routes() -> axum::Router<crate::state::AppState> {
-    use axum::extract::DefaultBodyLimit;
+    use crate::web::upload::with_files;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/area", get(area::home))
@@ -59,7 +59,7 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/area/richieste/{id}", get(area::request))
         .route(
             "/area/richieste/{id}/risposta",
-            post(area::reply).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+            with_files(post(area::reply)),
         )
         .route("/area/richieste/{id}/riapri", post(area::reopen))
         .route("/area/richieste/{id}/valuta", post(area::rate))

@@ -391,6 +391,15 @@ pub fn verify_id_token(
     Ok(claims)
 }
 
+/// A claim's text, trimmed; none when it is missing, not text or empty.
+fn claim<'a>(claims: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
 /// The account for these claims: the one linked to this subject, or the one with this verified
 /// e-mail (then linked), or a new one.
 async fn account_for(
@@ -399,13 +408,7 @@ async fn account_for(
     claims: &serde_json::Map<String, Value>,
     language: sportello_domain::Language,
 ) -> std::result::Result<uuid::Uuid, sqlx::Error> {
-    let text = |name: &str| {
-        claims
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
+    let text = |name: &str| claim(claims, name);
     let subject = hash(&format!(
         "{}|{}",
         config.issuer,
@@ -528,13 +531,7 @@ async fn create_account(
     fiscal: Option<&str>,
     language: sportello_domain::Language,
 ) -> std::result::Result<uuid::Uuid, sqlx::Error> {
-    let text = |name: &str| {
-        claims
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
+    let text = |name: &str| claim(claims, name);
     let now = app.clock.now();
     let mut conn = app.pool.acquire().await?;
     let id = store::insert(

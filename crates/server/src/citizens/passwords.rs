@@ -37,10 +37,7 @@ pub(super) async fn current_ok(
         return Ok(false);
     }
     let hash = store::password_hash(&app.pool, citizen_id).await?;
-    let given = given.to_string();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&given, hash.as_deref()))
-        .await
-        .map_err(AppError::internal)?;
+    let ok = password::verify_off_thread(given, hash).await?;
     if ok {
         throttle::succeeded(&app.pool, &account, &client.to_string()).await?;
     }

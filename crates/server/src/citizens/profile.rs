@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::Language;
 
 use super::passwords;
+use super::registration::check_address;
 use crate::citizen_store::{self as store, session, CitizenSignedIn, Purpose};
-use crate::mail::{is_email, OwnAddresses};
 use crate::staff::sessions;
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, NoFields};
@@ -40,23 +40,41 @@ pub struct PasswordChange {
     password_confirmation: String,
 }
 
+/// The profile page as `status`, with the address form as typed, its errors and the notice
+/// of what was just done.
 fn profile_page(
+    app: &AppState,
     signed_in: &CitizenSignedIn,
     form: &AddressChange,
     errors: &Errors,
     notice: Option<&str>,
+    status: StatusCode,
     language: Language,
-) -> View {
+) -> Result<Response> {
     let notice = match notice {
         Some("email") => Some("area.notice.email_link"),
         Some("email_changed") => Some("area.notice.email_changed"),
         Some("password") => Some("area.notice.password_changed"),
         _ => None,
     };
-    View::new("area/profile.html", "/area/profilo", "area.profile.title").with(context! {
-        citizen => signed_in.citizen, csrf_token => signed_in.csrf_token,
-        form, errors => errors.shown(language), notice,
-    })
+    let view =
+        View::new("area/profile.html", "/area/profilo", "area.profile.title").with(context! {
+            citizen => signed_in.citizen, csrf_token => signed_in.csrf_token,
+            form, errors => errors.shown(language), notice,
+        });
+    app.render(language, view.status(status))
+}
+
+/// The profile again with the errors of a form that keeps nothing typed.
+fn refused(
+    app: &AppState,
+    signed_in: &CitizenSignedIn,
+    errors: &Errors,
+    status: StatusCode,
+    language: Language,
+) -> Result<Response> {
+    let form = AddressChange::default();
+    profile_page(app, signed_in, &form, errors, None, status, language)
 }
 
 /// The profile page: who I am, and the forms to change password and e-mail or leave.
@@ -66,14 +84,16 @@ pub async fn profile(
     signed_in: CitizenSignedIn,
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
-    let view = profile_page(
+    let (form, notice) = (AddressChange::default(), notice.avviso.as_deref());
+    profile_page(
+        &app,
         &signed_in,
-        &AddressChange::default(),
+        &form,
         &Errors::new(),
-        notice.avviso.as_deref(),
+        notice,
+        StatusCode::OK,
         language,
-    );
-    app.render(language, view)
+    )
 }
 
 pub async fn change_password(
@@ -92,15 +112,13 @@ pub async fn change_password(
     }
     passwords::check_new(&form.password, &form.password_confirmation, &mut errors);
     if !errors.is_empty() {
-        let view = profile_page(
+        return refused(
+            &app,
             &signed_in,
-            &AddressChange::default(),
             &errors,
-            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
             language,
-        )
-        .status(StatusCode::UNPROCESSABLE_ENTITY);
-        return app.render(language, view);
+        );
     }
     let hash = passwords::hash(&form.password).await?;
     store::set_password(&app.pool, id, &hash).await?;
@@ -127,11 +145,7 @@ pub async fn change_email(
 ) -> Result<Response> {
     let mut errors = Errors::new();
     let email = form.new_email.trim();
-    if !is_email(email) {
-        errors.add("new_email", "form.error.email");
-    } else if OwnAddresses::load(&app).await?.contains(email) {
-        errors.add("new_email", "form.error.own_address");
-    }
+    check_address(&app, email, "new_email", &mut errors).await?;
     if signed_in.citizen.has_password
         && !passwords::current_ok(&app, client, signed_in.citizen.id, &form.email_password).await?
     {
@@ -141,9 +155,8 @@ pub async fn change_email(
         errors.add("new_email", "form.error.too_many");
     }
     if !errors.is_empty() {
-        let view = profile_page(&signed_in, &form, &errors, None, language)
-            .status(StatusCode::UNPROCESSABLE_ENTITY);
-        return app.render(language, view);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return profile_page(&app, &signed_in, &form, &errors, None, status, language);
     }
     // The address changes only once its owner follows the link sent to it, signed in as the
     // account that asked; whether another account has it is not said here.
@@ -203,15 +216,7 @@ pub async fn email_confirm(
     if !store::change_email(&app.pool, link.citizen_id, &email, now).await? {
         let mut errors = Errors::new();
         errors.add("new_email", "area.error.email_taken");
-        let view = profile_page(
-            &signed_in,
-            &AddressChange::default(),
-            &errors,
-            None,
-            language,
-        )
-        .status(StatusCode::CONFLICT);
-        return app.render(language, view);
+        return refused(&app, &signed_in, &errors, StatusCode::CONFLICT, language);
     }
     // Links mailed to the old address (a reset) stop working.
     store::void_links(&app.pool, link.citizen_id).await?;

@@ -6,15 +6,17 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
+use sportello_domain::Language;
 
 use super::passwords;
-use crate::citizen_store::{self as store, session, NewCitizen, Purpose, Registered};
+use crate::citizen_store::{self as store, session, Citizen, NewCitizen, Purpose, Registered};
 use crate::mail::{is_email, OwnAddresses};
 use crate::staff::sessions;
 use crate::state::AppState;
-use crate::web::checked::{CsrfForm, Refused};
+use crate::web::checked::{self, Submitted};
 use crate::web::form::Errors;
 use crate::web::{AppError, ClientIp, Lang, Result, View};
 
@@ -33,32 +35,96 @@ pub(super) fn public(
         .with(context! { oidc => app.config.oidc.as_ref().map(|o| o.button_label.clone()) })
 }
 
+/// A public page of the area: its template, its path and its title.
+pub(super) type AreaPage = (&'static str, &'static str, &'static str);
+
+const REGISTER: AreaPage = (
+    "area/register.html",
+    "/area/registrazione",
+    "area.register.title",
+);
+const CONFIRM: AreaPage = (
+    "area/confirm_account.html",
+    "/area/accesso",
+    "area.confirm.title",
+);
+const FORGOT: AreaPage = (
+    "area/forgot.html",
+    "/area/password-dimenticata",
+    "area.forgot.title",
+);
+const RESET: AreaPage = ("area/reset.html", "/area/accesso", "area.reset.title");
+const MAIL_SENT: AreaPage = ("area/message.html", "/area/accesso", "area.mail_sent.title");
+
+/// One of the area's public pages showing `form` as typed, with its errors.
+pub(super) fn form_page<F: Serialize>(
+    app: &AppState,
+    headers: &HeaderMap,
+    (template, path, title): AreaPage,
+    form: &F,
+    errors: &Errors,
+    language: Language,
+) -> View {
+    public(app, headers, template, path, title)
+        .with(context! { form, errors => errors.shown(language) })
+}
+
 /// The fields of a form whose token failed, with the general error that says so; or the
 /// malformed body's error.
-pub(super) fn kept<T>(
-    submitted: std::result::Result<CsrfForm<T>, Refused<T>>,
-    errors: &mut Errors,
-) -> Result<T> {
-    match submitted {
-        Ok(CsrfForm(form)) => Ok(form),
-        Err(Refused::Forged(form)) => {
-            errors.add("general", "form.error.csrf");
-            Ok(form)
-        }
-        Err(Refused::Malformed(error)) => Err(error),
+pub(super) fn kept<T>(submitted: Submitted<T>, errors: &mut Errors) -> Result<T> {
+    let (form, forged) = checked::typed(submitted)?;
+    if forged {
+        errors.add("general", "form.error.csrf");
     }
+    Ok(form)
 }
 
 /// "Check your e-mail": the one answer registration and "forgot password" give.
 fn mail_sent(
     app: &AppState,
     headers: &HeaderMap,
-    language: sportello_domain::Language,
+    language: Language,
     key: &str,
 ) -> Result<Response> {
-    let view = public(app, headers, "area/message.html", "/area/accesso", "area.mail_sent.title")
-        .with(context! { message => key, form => Registration::default(), errors => Errors::new().shown(language) });
+    let form = Registration::default();
+    let view = form_page(app, headers, MAIL_SENT, &form, &Errors::new(), language)
+        .with(context! { message => key });
     app.render(language, view)
+}
+
+/// Checks a citizen's first and last name as typed.
+fn check_names(first_name: &str, last_name: &str, errors: &mut Errors) {
+    if first_name.is_empty() || first_name.chars().count() > NAME_MAX {
+        errors.add("first_name", "form.error.first_name");
+    }
+    if last_name.is_empty() || last_name.chars().count() > NAME_MAX {
+        errors.add("last_name", "form.error.last_name");
+    }
+}
+
+/// Checks an address a citizen gives as theirs, under `field`: one of ours is not.
+pub(super) async fn check_address(
+    app: &AppState,
+    email: &str,
+    field: &'static str,
+    errors: &mut Errors,
+) -> Result<()> {
+    if !is_email(email) {
+        errors.add(field, "form.error.email");
+    } else if OwnAddresses::load(app).await?.contains(email) {
+        errors.add(field, "form.error.own_address");
+    }
+    Ok(())
+}
+
+/// The citizen a live "confirm your address" link is for.
+async fn to_verify(app: &AppState, token: &str, now: DateTime<Utc>) -> Result<Citizen> {
+    let link = store::peek(&app.pool, token, Purpose::Verify, now)
+        .await?
+        .ok_or(AppError::LinkExpired)?;
+    store::find(&app.pool, link.citizen_id)
+        .await?
+        .ok_or(AppError::LinkExpired)
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -70,35 +136,13 @@ pub struct Registration {
     privacy: String,
 }
 
-fn registration_page(
-    app: &AppState,
-    headers: &HeaderMap,
-    form: &Registration,
-    errors: &Errors,
-    language: sportello_domain::Language,
-) -> View {
-    public(
-        app,
-        headers,
-        "area/register.html",
-        "/area/registrazione",
-        "area.register.title",
-    )
-    .with(context! { form, errors => errors.shown(language) })
-}
-
 pub async fn register_form(
     State(app): State<AppState>,
     Lang(language): Lang,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let view = registration_page(
-        &app,
-        &headers,
-        &Registration::default(),
-        &Errors::new(),
-        language,
-    );
+    let form = Registration::default();
+    let view = form_page(&app, &headers, REGISTER, &form, &Errors::new(), language);
     app.render(language, view)
 }
 
@@ -107,14 +151,14 @@ pub async fn register(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    submitted: std::result::Result<CsrfForm<Registration>, Refused<Registration>>,
+    submitted: Submitted<Registration>,
 ) -> Result<Response> {
     let mut errors = Errors::new();
     let form = kept(submitted, &mut errors)?;
     let again = |errors: &Errors, status| {
         app.render(
             language,
-            registration_page(&app, &headers, &form, errors, language).status(status),
+            form_page(&app, &headers, REGISTER, &form, errors, language).status(status),
         )
     };
     if !errors.is_empty() {
@@ -129,17 +173,8 @@ pub async fn register(
         form.last_name.trim(),
         form.email.trim(),
     );
-    if first_name.is_empty() || first_name.chars().count() > NAME_MAX {
-        errors.add("first_name", "form.error.first_name");
-    }
-    if last_name.is_empty() || last_name.chars().count() > NAME_MAX {
-        errors.add("last_name", "form.error.last_name");
-    }
-    if !is_email(email) {
-        errors.add("email", "form.error.email");
-    } else if OwnAddresses::load(&app).await?.contains(email) {
-        errors.add("email", "form.error.own_address");
-    }
+    check_names(first_name, last_name, &mut errors);
+    check_address(&app, email, "email", &mut errors).await?;
     if form.privacy != "accepted" {
         errors.add("privacy", "form.error.privacy");
     }
@@ -191,16 +226,9 @@ fn confirmation_page(
     email: &Option<String>,
     form: &Confirmation,
     errors: &Errors,
-    language: sportello_domain::Language,
+    language: Language,
 ) -> View {
-    public(
-        app,
-        headers,
-        "area/confirm_account.html",
-        "/area/accesso",
-        "area.confirm.title",
-    )
-    .with(context! { token, email, form, errors => errors.shown(language) })
+    form_page(app, headers, CONFIRM, form, errors, language).with(context! { token, email })
 }
 
 /// The link in the e-mail opens a page where the owner of the address chooses the password
@@ -211,12 +239,7 @@ pub async fn confirm_form(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let link = store::peek(&app.pool, &token, Purpose::Verify, app.clock.now())
-        .await?
-        .ok_or(AppError::LinkExpired)?;
-    let citizen = store::find(&app.pool, link.citizen_id)
-        .await?
-        .ok_or(AppError::LinkExpired)?;
+    let citizen = to_verify(&app, &token, app.clock.now()).await?;
     let form = Confirmation {
         first_name: citizen.first_name.clone(),
         last_name: citizen.last_name.clone(),
@@ -239,24 +262,14 @@ pub async fn confirm(
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    submitted: std::result::Result<CsrfForm<Confirmation>, Refused<Confirmation>>,
+    submitted: Submitted<Confirmation>,
 ) -> Result<Response> {
     let now = app.clock.now();
-    let link = store::peek(&app.pool, &token, Purpose::Verify, now)
-        .await?
-        .ok_or(AppError::LinkExpired)?;
-    let citizen = store::find(&app.pool, link.citizen_id)
-        .await?
-        .ok_or(AppError::LinkExpired)?;
+    let citizen = to_verify(&app, &token, now).await?;
     let mut errors = Errors::new();
     let form = kept(submitted, &mut errors)?;
     let (first_name, last_name) = (form.first_name.trim(), form.last_name.trim());
-    if first_name.is_empty() || first_name.chars().count() > NAME_MAX {
-        errors.add("first_name", "form.error.first_name");
-    }
-    if last_name.is_empty() || last_name.chars().count() > NAME_MAX {
-        errors.add("last_name", "form.error.last_name");
-    }
+    check_names(first_name, last_name, &mut errors);
     passwords::check_new(&form.password, &form.password_confirmation, &mut errors);
     if !errors.is_empty() {
         let view = confirmation_page(
@@ -288,35 +301,13 @@ pub struct Forgotten {
     email: String,
 }
 
-fn forgot_page(
-    app: &AppState,
-    headers: &HeaderMap,
-    form: &Forgotten,
-    errors: &Errors,
-    language: sportello_domain::Language,
-) -> View {
-    public(
-        app,
-        headers,
-        "area/forgot.html",
-        "/area/password-dimenticata",
-        "area.forgot.title",
-    )
-    .with(context! { form, errors => errors.shown(language) })
-}
-
 pub async fn forgot_form(
     State(app): State<AppState>,
     Lang(language): Lang,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let view = forgot_page(
-        &app,
-        &headers,
-        &Forgotten::default(),
-        &Errors::new(),
-        language,
-    );
+    let form = Forgotten::default();
+    let view = form_page(&app, &headers, FORGOT, &form, &Errors::new(), language);
     app.render(language, view)
 }
 
@@ -325,7 +316,7 @@ pub async fn forgot(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    submitted: std::result::Result<CsrfForm<Forgotten>, Refused<Forgotten>>,
+    submitted: Submitted<Forgotten>,
 ) -> Result<Response> {
     let mut errors = Errors::new();
     let form = kept(submitted, &mut errors)?;
@@ -337,7 +328,7 @@ pub async fn forgot(
         errors.add("email", "form.error.email");
     }
     if !errors.is_empty() {
-        let view = forgot_page(&app, &headers, &form, &errors, language)
+        let view = form_page(&app, &headers, FORGOT, &form, &errors, language)
             .status(StatusCode::UNPROCESSABLE_ENTITY);
         return app.render(language, view);
     }
@@ -362,16 +353,10 @@ fn reset_page(
     headers: &HeaderMap,
     token: &str,
     errors: &Errors,
-    language: sportello_domain::Language,
+    language: Language,
 ) -> View {
-    public(
-        app,
-        headers,
-        "area/reset.html",
-        "/area/accesso",
-        "area.reset.title",
-    )
-    .with(context! { token, form => NewPassword::default(), errors => errors.shown(language) })
+    let form = NewPassword::default();
+    form_page(app, headers, RESET, &form, errors, language).with(context! { token })
 }
 
 pub async fn reset_form(
@@ -394,7 +379,7 @@ pub async fn reset(
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    submitted: std::result::Result<CsrfForm<NewPassword>, Refused<NewPassword>>,
+    submitted: Submitted<NewPassword>,
 ) -> Result<Response> {
     let now = app.clock.now();
     store::peek(&app.pool, &token, Purpose::Reset, now)

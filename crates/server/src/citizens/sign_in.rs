@@ -4,16 +4,15 @@
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::registration::public;
+use super::registration::{form_page, AreaPage};
 use crate::citizen_store::{self as store, session, CitizenSignedIn};
 use crate::staff::{password, sessions, throttle};
 use crate::state::AppState;
-use crate::web::checked::{CsrfForm, NoFields, Refused};
+use crate::web::checked::{self, CsrfForm, NoFields, Submitted};
 use crate::web::form::Errors;
-use crate::web::{is_local_path, AppError, ClientIp, Lang, Result};
+use crate::web::{is_local_path, ClientIp, Lang, Result};
 
 #[derive(Deserialize)]
 pub struct Back {
@@ -40,6 +39,8 @@ pub struct Login {
     torna: String,
 }
 
+const LOGIN: AreaPage = ("area/login.html", "/area/accesso", "area.login.title");
+
 fn login_page(
     app: &AppState,
     headers: &HeaderMap,
@@ -47,14 +48,7 @@ fn login_page(
     errors: &Errors,
     language: sportello_domain::Language,
 ) -> crate::web::View {
-    public(
-        app,
-        headers,
-        "area/login.html",
-        "/area/accesso",
-        "area.login.title",
-    )
-    .with(context! { form, errors => errors.shown(language) })
+    form_page(app, headers, LOGIN, form, errors, language)
 }
 
 pub async fn login_form(
@@ -78,13 +72,9 @@ pub async fn login(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    submitted: std::result::Result<CsrfForm<Login>, Refused<Login>>,
+    submitted: Submitted<Login>,
 ) -> Result<Response> {
-    let (mut form, forged) = match submitted {
-        Ok(CsrfForm(form)) => (form, false),
-        Err(Refused::Forged(form)) => (form, true),
-        Err(Refused::Malformed(error)) => return Err(error),
-    };
+    let (mut form, forged) = checked::typed(submitted)?;
     form.torna = back_to(Some(&form.torna));
     let email = form.email.trim().to_string();
     let fail = |key: &str, status| {
@@ -114,10 +104,7 @@ pub async fn login(
     let hash = found
         .as_ref()
         .and_then(|(c, hash)| hash.clone().filter(|_| c.email_verified));
-    let given = form.password.clone();
-    let valid = tokio::task::spawn_blocking(move || password::verify(&given, hash.as_deref()))
-        .await
-        .map_err(AppError::internal)?;
+    let valid = password::verify_off_thread(&form.password, hash).await?;
     let Some((citizen, _)) = found.filter(|_| valid) else {
         return fail("area.error.invalid_login", StatusCode::UNAUTHORIZED);
     };

@@ -88,11 +88,7 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
                 place: (kind == Kind::Complaint).then(|| "Via Roma 12".to_string()),
                 first_name: first_name.into(),
                 last_name: last_name.into(),
-                email: format!(
-                    "{}.{}@example.org",
-                    first_name.to_lowercase(),
-                    last_name.to_lowercase()
-                ),
+                email: email_of(first_name, last_name),
                 phone: None,
             },
             attachments,
@@ -113,6 +109,15 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
         );
     }
     Ok(filed)
+}
+
+/// A demo citizen's address (example.org: never a real mailbox).
+fn email_of(first_name: &str, last_name: &str) -> String {
+    format!(
+        "{}.{}@example.org",
+        first_name.to_lowercase(),
+        last_name.to_lowercase()
+    )
 }
 
 /// A small generated picture (no file shipped in the repository).

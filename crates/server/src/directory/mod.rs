@@ -7,17 +7,19 @@ pub mod canned;
 mod topics;
 
 pub use topics::{
-    active_topics, all_topics, save_topic, topic_choices, topic_name, Topic, TopicSetting,
+    active_topic_codes, active_topics, all_topics, save_topic, topic_choices, topic_name, Topic,
+    TopicSetting,
 };
 
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::{MySqlPool, Row};
+use sqlx::MySqlPool;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Department {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub name: String,
     pub email: String,
@@ -26,8 +28,9 @@ pub struct Department {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ExternalBody {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub name: String,
     pub handles: String,
@@ -39,34 +42,29 @@ pub struct ExternalBody {
     pub active: bool,
 }
 
-fn uuid(text: String) -> Uuid {
-    Uuid::parse_str(&text).unwrap_or_default()
-}
-
 /// Every department of the organisation, by name.
 pub async fn departments(
     pool: &MySqlPool,
     organisation_id: Uuid,
 ) -> Result<Vec<Department>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, name, email, head_name, head_email, active FROM departments
-          WHERE organisation_id = ? ORDER BY name",
-    )
-    .bind(organisation_id.to_string())
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Department {
-                id: uuid(row.try_get("id")?),
-                name: row.try_get("name")?,
-                email: row.try_get("email")?,
-                head_name: row.try_get("head_name")?,
-                head_email: row.try_get("head_email")?,
-                active: row.try_get("active")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT id, name, email, head_name, head_email, active FROM departments
+                WHERE organisation_id = ? ORDER BY name";
+    listed(pool, sql, organisation_id).await
+}
+
+/// The rows of `sql`, whose one parameter is the organisation.
+async fn listed<T>(
+    pool: &MySqlPool,
+    sql: &str,
+    organisation_id: Uuid,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::mysql::MySqlRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(organisation_id.to_string())
+        .fetch_all(pool)
+        .await
 }
 
 /// Department names by id, for timelines and lists.
@@ -86,28 +84,9 @@ pub async fn external_bodies(
     pool: &MySqlPool,
     organisation_id: Uuid,
 ) -> Result<Vec<ExternalBody>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, name, handles, address, phone, email, website, hours, active FROM external_bodies
-          WHERE organisation_id = ? ORDER BY name",
-    )
-    .bind(organisation_id.to_string())
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(ExternalBody {
-                id: uuid(row.try_get("id")?),
-                name: row.try_get("name")?,
-                handles: row.try_get("handles")?,
-                address: row.try_get("address")?,
-                phone: row.try_get("phone")?,
-                email: row.try_get("email")?,
-                website: row.try_get("website")?,
-                hours: row.try_get("hours")?,
-                active: row.try_get("active")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT id, name, handles, address, phone, email, website, hours, active
+                 FROM external_bodies WHERE organisation_id = ? ORDER BY name";
+    listed(pool, sql, organisation_id).await
 }
 
 /// Adds a department (administrators' page and command line); returns its id.

@@ -44,6 +44,18 @@ pub async fn topic_choices(
         .collect())
 }
 
+/// The codes of the active topics, which a form's topic must be one of.
+pub async fn active_topic_codes(
+    pool: &MySqlPool,
+    organisation_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    Ok(active_topics(pool, organisation_id)
+        .await?
+        .into_iter()
+        .map(|t| t.code)
+        .collect())
+}
+
 /// Active topics of the organisation, in their configured order.
 pub async fn active_topics(
     pool: &MySqlPool,

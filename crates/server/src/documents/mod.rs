@@ -13,7 +13,7 @@ use sportello_domain::{Attachment, Language};
 use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
 
-use crate::directory::active_topics;
+use crate::directory::{active_topic_codes, active_topics};
 use crate::files::attachments;
 use crate::search;
 use crate::staff::SignedIn;
@@ -105,15 +105,8 @@ pub async fn find(
     organisation_id: Uuid,
     id: &str,
 ) -> std::result::Result<Option<Document>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM documents WHERE id = ? AND organisation_id = ?"
-    ))
-    .bind(id)
-    .bind(organisation_id.to_string())
-    .fetch_optional(pool)
-    .await?
-    .map(from_row)
-    .transpose()
+    let sql = format!("SELECT {COLUMNS} FROM documents WHERE id = ? AND organisation_id = ?");
+    crate::db::find_in_organisation(pool, &sql, id, organisation_id, from_row).await
 }
 
 /// Published documents chosen for an answer, as the answer's attachments (with their names).
@@ -296,7 +289,10 @@ pub async fn staff_list(
     app.render(language, view)
 }
 
-fn check(fields: &Fields, topics: &[String], errors: &mut Errors) {
+/// What is wrong with a document's fields as typed (its topic must be an active one).
+async fn check(app: &AppState, fields: &Fields) -> Result<Errors> {
+    let topics = active_topic_codes(&app.pool, app.organisation_id).await?;
+    let mut errors = Errors::new();
     if fields.title.is_empty() || fields.title.chars().count() > TITLE_MAX {
         errors.add("title", "documents.error.title");
     }
@@ -309,6 +305,7 @@ fn check(fields: &Fields, topics: &[String], errors: &mut Errors) {
     if Language::parse(&fields.language).is_none() {
         errors.add("language", "documents.error.language");
     }
+    Ok(errors)
 }
 
 /// Uploads a document: accepted by its content (PDF, OpenDocument, Office), stored under a name
@@ -321,13 +318,7 @@ pub async fn upload(
 ) -> Result<Response> {
     urp(&signed_in)?;
     let fields = sent.form.trimmed();
-    let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
-    let mut errors = Errors::new();
-    check(&fields, &topics, &mut errors);
+    let mut errors = check(&app, &fields).await?;
     let upload = sent.uploads.into_iter().next();
     let file = match upload {
         None => {
@@ -395,13 +386,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     let fields = form.trimmed();
-    let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
-    let mut errors = Errors::new();
-    check(&fields, &topics, &mut errors);
+    let errors = check(&app, &fields).await?;
     if !errors.is_empty() {
         let view = staff_view(&app, language, &signed_in, &fields, &errors).await?;
         return app.render(language, view.status(StatusCode::UNPROCESSABLE_ENTITY));

@@ -179,66 +179,45 @@ mod tests {
     #[test]
     fn the_hash_depends_on_every_field_and_on_the_previous_hash() {
         let payload = serde_json::json!({"b": 1, "a": "x"});
-        let metadata = serde_json::json!({"actor": "citizen"});
-        let base = hash(
-            GENESIS,
-            "id",
-            1,
-            "RequestReceived",
-            "1.0",
-            &payload,
-            &metadata,
-        );
-        assert_eq!(base.len(), 64);
-        assert_ne!(
-            base,
-            hash(
-                "f".repeat(64).as_str(),
-                "id",
-                1,
-                "RequestReceived",
-                "1.0",
-                &payload,
-                &metadata
-            )
-        );
-        assert_ne!(
-            base,
-            hash(
-                GENESIS,
-                "id",
-                2,
-                "RequestReceived",
-                "1.0",
-                &payload,
-                &metadata
-            )
-        );
-        assert_ne!(
-            base,
-            hash(
-                GENESIS,
-                "id",
-                1,
-                "RequestReceived",
-                "1.0",
-                &serde_json::json!({"b": 2, "a": "x"}),
-                &metadata
-            )
-        );
+        let other_payload = serde_json::json!({"b": 2, "a": "x"});
         let reordered: Value = serde_json::from_str(r#"{"a":"x","b":1}"#).unwrap();
-        assert_eq!(
-            base,
-            hash(
-                GENESIS,
-                "id",
-                1,
-                "RequestReceived",
-                "1.0",
-                &reordered,
-                &metadata
-            ),
-            "key order does not matter"
+        let metadata = serde_json::json!({"actor": "citizen"});
+        let other_metadata = serde_json::json!({"actor": "staff"});
+        let previous = "f".repeat(64);
+        type Fields<'a> = (
+            &'a str,
+            &'a str,
+            i64,
+            &'a str,
+            &'a str,
+            &'a Value,
+            &'a Value,
         );
+        let of = |f: Fields| hash(f.0, f.1, f.2, f.3, f.4, f.5, f.6);
+        // The event, then the same with one field changed at a time.
+        #[rustfmt::skip]
+        let fields: [Fields; 8] = [
+            (GENESIS, "id", 1, "RequestReceived", "1.0", &payload, &metadata),
+            (&previous, "id", 1, "RequestReceived", "1.0", &payload, &metadata),
+            (GENESIS, "other", 1, "RequestReceived", "1.0", &payload, &metadata),
+            (GENESIS, "id", 2, "RequestReceived", "1.0", &payload, &metadata),
+            (GENESIS, "id", 1, "RequestClosed", "1.0", &payload, &metadata),
+            (GENESIS, "id", 1, "RequestReceived", "2.0", &payload, &metadata),
+            (GENESIS, "id", 1, "RequestReceived", "1.0", &other_payload, &metadata),
+            (GENESIS, "id", 1, "RequestReceived", "1.0", &payload, &other_metadata),
+        ];
+        let base = of(fields[0]);
+        assert_eq!(base.len(), 64);
+        for (changed, f) in fields.iter().enumerate().skip(1) {
+            assert_ne!(
+                base,
+                of(*f),
+                "changing field {} changes the hash",
+                changed - 1
+            );
+        }
+        let mut same = fields[0];
+        same.5 = &reordered;
+        assert_eq!(base, of(same), "key order does not matter");
     }
 }

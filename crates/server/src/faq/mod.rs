@@ -26,13 +26,10 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/faq/argomenti/{code}", get(public::topic))
         .route("/faq/{id}", get(public::question))
         .route("/faq/{id}/voto", post(public::vote))
-        .route("/ufficio/faq", get(staff::list).post(staff::create))
+        .route("/ufficio/faq", get(staff::list).post(staff::save))
         .route("/ufficio/faq/nuova", get(staff::new_form))
         .route("/ufficio/faq/mancanti", get(missing::missing))
-        .route(
-            "/ufficio/faq/{id}",
-            get(staff::edit_form).post(staff::update),
-        )
+        .route("/ufficio/faq/{id}", get(staff::edit_form).post(staff::save))
         .route("/ufficio/faq/{id}/storia", get(staff::history))
         .route(
             "/ufficio/richieste/{id}/faq",

@@ -13,7 +13,7 @@ use super::store::{self, Faq};
 use crate::directory::active_topics;
 use crate::search::{self, Piece};
 use crate::state::AppState;
-use crate::web::checked::{CsrfForm, Refused};
+use crate::web::checked::{self, CsrfForm, Submitted};
 use crate::web::View;
 use crate::web::{markup, AppError, ClientIp, Lang, Page, Result};
 
@@ -169,13 +169,9 @@ pub async fn vote(
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
-    submitted: std::result::Result<CsrfForm<Vote>, Refused<Vote>>,
+    submitted: Submitted<Vote>,
 ) -> Result<Response> {
-    let (form, forged) = match submitted {
-        Ok(CsrfForm(form)) => (form, false),
-        Err(Refused::Forged(form)) => (form, true),
-        Err(Refused::Malformed(error)) => return Err(error),
-    };
+    let (form, forged) = checked::typed(submitted)?;
     let comment = form.comment.trim().to_string();
     let refuse = |key: &'static str, status: StatusCode| {
         let (app, headers, id, comment) = (&app, &headers, &id, comment.clone());

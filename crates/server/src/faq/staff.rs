@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::deflection;
 use super::store::{self, Draft, Faq, Text};
-use crate::directory::active_topics;
+use crate::directory::{active_topic_codes, active_topics};
 use crate::staff::SignedIn;
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
@@ -209,6 +209,13 @@ async fn editor_view(
     )
 }
 
+/// The FAQ with this id, or the page that is not there.
+async fn existing(app: &AppState, id: &str) -> Result<store::Faq> {
+    store::find(&app.pool, app.organisation_id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn new_form(
     State(app): State<AppState>,
     Lang(language): Lang,
@@ -230,9 +237,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    let faq = store::find(&app.pool, app.organisation_id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let faq = existing(&app, &id).await?;
     let notice = faq
         .published
         .then_some(())
@@ -251,32 +256,15 @@ pub async fn edit_form(
     app.render(language, view.with(context! { notice }))
 }
 
-pub async fn create(
+/// Saves a new FAQ (`/ufficio/faq`) or the one at `/ufficio/faq/{id}`.
+pub async fn save(
     State(app): State<AppState>,
     Lang(language): Lang,
     signed_in: SignedIn,
+    id: Option<Path<String>>,
     CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
-    save(app, language, signed_in, None, form).await
-}
-
-pub async fn update(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<Fields>,
-) -> Result<Response> {
-    save(app, language, signed_in, Some(id), form).await
-}
-
-async fn save(
-    app: AppState,
-    language: Language,
-    signed_in: SignedIn,
-    id: Option<String>,
-    form: Fields,
-) -> Result<Response> {
+    let id = id.map(|Path(id)| id);
     urp(&signed_in)?;
     let fields = form.normalised();
     let refuse = |errors: Errors, status: StatusCode| {
@@ -288,18 +276,10 @@ async fn save(
         }
     };
     let existing = match &id {
-        Some(id) => Some(
-            store::find(&app.pool, app.organisation_id, id)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
+        Some(id) => Some(existing(&app, id).await?),
         None => None,
     };
-    let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
+    let topics = active_topic_codes(&app.pool, app.organisation_id).await?;
     let draft = match fields.parse(&topics) {
         Ok(draft) => draft,
         Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
@@ -354,9 +334,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Response> {
     urp(&signed_in)?;
-    let faq = store::find(&app.pool, app.organisation_id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let faq = existing(&app, &id).await?;
     let names = crate::staff::names(&app.pool, app.organisation_id).await?;
     let revisions: Vec<ShownRevision> = store::revisions(&app.pool, &id)
         .await?

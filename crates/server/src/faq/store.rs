@@ -216,15 +216,8 @@ pub async fn find(
     organisation_id: Uuid,
     id: &str,
 ) -> Result<Option<Faq>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} {FROM} WHERE f.id = ? AND f.organisation_id = ?"
-    ))
-    .bind(id)
-    .bind(organisation_id.to_string())
-    .fetch_optional(pool)
-    .await?
-    .map(from_row)
-    .transpose()
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE f.id = ? AND f.organisation_id = ?");
+    crate::db::find_in_organisation(pool, &sql, id, organisation_id, from_row).await
 }
 
 /// Every FAQ (staff), or only the published ones, ordered by topic and position.

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::{FiledBy, Kind, Language};
 use uuid::Uuid;
 
-use super::record::citizen_by_id;
-use super::{desk, CHANNELS};
+use super::record::citizen_at_desk;
+use super::CHANNELS;
 use crate::citizen_store::Citizen;
-use crate::directory::active_topics;
+use crate::directory::active_topic_codes;
 use crate::files::prepare_uploads;
 use crate::intake::{
     file_request, NewRequestForm, Submission, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX,
@@ -60,8 +60,7 @@ pub async fn entry_form(
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
-    let citizen = citizen_by_id(&app, &id).await?;
+    let citizen = citizen_at_desk(&app, &signed_in, &id).await?;
     let entry = Entry {
         channel: "counter".into(),
         contact: if citizen.email.is_some() {
@@ -124,8 +123,7 @@ pub async fn enter(
     Path(id): Path<String>,
     sent: CsrfMultipart<Entry>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
-    let citizen = citizen_by_id(&app, &id).await?;
+    let citizen = citizen_at_desk(&app, &signed_in, &id).await?;
     let entry = sent.form;
     let mut errors = Errors::new();
     let channel = CHANNELS.into_iter().find(|c| c.code() == entry.channel);
@@ -152,11 +150,7 @@ pub async fn enter(
     form.email_confirmation = form.email.clone();
     form.phone = citizen.phone.clone().unwrap_or_default();
     form.privacy = "accepted".into();
-    let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
+    let topics = active_topic_codes(&app.pool, app.organisation_id).await?;
     let own = crate::mail::OwnAddresses::load(&app).await?;
     let parsed = form.parse_with(&topics, &own, true);
     if let Err(field_errors) = &parsed {

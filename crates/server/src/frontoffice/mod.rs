@@ -185,7 +185,7 @@ fn is_fiscal_code(code: &str) -> bool {
 /// The counter: `/ufficio` (which sends each person to their desk), citizens found or
 /// registered, requests entered for them, receipts.
 pub fn routes() -> axum::Router<AppState> {
-    use axum::extract::DefaultBodyLimit;
+    use crate::web::upload::with_files;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/ufficio", get(landing))
@@ -194,9 +194,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/ufficio/sportello/cittadini/{id}", get(citizen))
         .route(
             "/ufficio/sportello/cittadini/{id}/nuova",
-            get(entry_form)
-                .post(enter)
-                .layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
+            with_files(get(entry_form).post(enter)),
         )
         .route(
             "/ufficio/sportello/cittadini/{citizen}/richieste/{id}",

@@ -4,17 +4,16 @@
 //! it can be printed again and disappears with an erasure.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use sportello_projections::citizen_status::{self, TrackedRequest};
 
 use super::{desk, qr};
 use crate::pdf;
 use crate::staff::SignedIn;
-use crate::staff::StaffBar;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Lang, Result, View};
 
 /// A request of this organisation, as its citizen sees it (the counter shows them the same).
 pub(super) async fn tracked(
@@ -63,6 +62,7 @@ async fn receipt(
     signed_in: &SignedIn,
     id: &str,
 ) -> Result<Receipt> {
+    desk(signed_in)?;
     let request = tracked(app, signed_in, id).await?;
     let sealed: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT token FROM front_office_receipts WHERE aggregate_id = ?")
@@ -117,31 +117,18 @@ pub async fn receipt_page(
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
     let r = receipt(&app, language, &signed_in, &id).await?;
     let qr = qr::svg(&r.link);
-    let page = Page::new(
-        language,
-        &format!("/ufficio/sportello/ricevute/{id}"),
-        &app.organisation_name,
-        "front.receipt.title",
-    );
-    let body = app.templates.render(
-        "frontoffice/receipt.html",
-        context! {
-            lang => page.lang, page, staff => StaffBar::new(&signed_in.staff, &signed_in.csrf_token), id,
-            reference => r.reference, received => r.received, kind => r.kind, topic => r.topic,
-            channel => r.channel, subject => r.subject, name => r.name, answer_due => r.answer_due,
-            link => r.link, identity_checked => r.identity_checked, paper => r.paper,
-            qr => qr.map(minijinja::Value::from_safe_string),
-        },
-    )?;
-    Ok((
-        StatusCode::OK,
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(body),
-    )
-        .into_response())
+    let path = format!("/ufficio/sportello/ricevute/{id}");
+    let view = View::new("frontoffice/receipt.html", path, "front.receipt.title").with(context! {
+        staff => signed_in.bar(), id,
+        reference => r.reference, received => r.received, kind => r.kind, topic => r.topic,
+        channel => r.channel, subject => r.subject, name => r.name, answer_due => r.answer_due,
+        link => r.link, identity_checked => r.identity_checked, paper => r.paper,
+        qr => qr.map(minijinja::Value::from_safe_string),
+    });
+    // A receipt is someone's own page: never kept by a cache.
+    app.render(language, view.private())
 }
 
 pub async fn receipt_pdf(
@@ -150,7 +137,6 @@ pub async fn receipt_pdf(
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
     let r = receipt(&app, language, &signed_in, &id).await?;
     let t = |key: &str| i18n::text(language, key, &[]);
     let mut page = pdf::Page::new();

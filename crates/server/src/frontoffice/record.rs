@@ -16,7 +16,13 @@ use crate::state::AppState;
 use crate::web::checked::CsrfForm;
 use crate::web::{i18n, AppError, Lang, Result, View};
 
-pub(super) async fn citizen_by_id(app: &AppState, id: &str) -> Result<Citizen> {
+/// The citizen of this organisation with this id, for a member of staff at the front office.
+pub(super) async fn citizen_at_desk(
+    app: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+) -> Result<Citizen> {
+    desk(signed_in)?;
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let organisation: Option<String> =
         sqlx::query_scalar("SELECT organisation_id FROM citizens WHERE id = ?")
@@ -44,8 +50,7 @@ pub async fn erase(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<Erasure>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
-    let citizen = citizen_by_id(&app, &id).await?;
+    let citizen = citizen_at_desk(&app, &signed_in, &id).await?;
     if form.confirm != "yes" {
         return Ok(Redirect::to(&format!(
             "/ufficio/sportello/cittadini/{id}?avviso=conferma"
@@ -87,8 +92,7 @@ pub async fn citizen(
     Path(id): Path<String>,
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
-    let citizen = citizen_by_id(&app, &id).await?;
+    let citizen = citizen_at_desk(&app, &signed_in, &id).await?;
     let owner = owner_of(&app, &citizen).await?;
     crate::citizens::read_own_writes(&app).await?;
     let requests = citizen_status::requests_of(&app.pool, &owner).await?;
@@ -145,8 +149,7 @@ pub async fn request(
     signed_in: SignedIn,
     Path((citizen_id, id)): Path<(String, String)>,
 ) -> Result<Response> {
-    desk(&signed_in)?;
-    let citizen = citizen_by_id(&app, &citizen_id).await?;
+    let citizen = citizen_at_desk(&app, &signed_in, &citizen_id).await?;
     let owner = owner_of(&app, &citizen).await?;
     crate::citizens::read_own_writes(&app).await?;
     let tracked = citizen_status::request_of(&app.pool, &owner, &id)

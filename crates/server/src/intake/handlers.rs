@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::form::{FieldError, NewRequestForm, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX};
 use super::{file_request, Submission};
-use crate::directory::active_topics;
+use crate::directory::{active_topic_codes, active_topics};
 use crate::files::{self, prepare_uploads, MAX_FILES, MAX_FILE_BYTES};
 use crate::state::AppState;
-use crate::web::checked::{CsrfMultipart, Refused};
+use crate::web::checked::{self, SubmittedFiles};
 use crate::web::{i18n, AppError, ClientIp, Lang, Result, View};
 
 #[derive(serde::Deserialize)]
@@ -85,13 +85,9 @@ pub async fn submit(
     Lang(language): Lang,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    submitted: std::result::Result<CsrfMultipart<Sending>, Refused<CsrfMultipart<Sending>>>,
+    submitted: SubmittedFiles<Sending>,
 ) -> Result<Response> {
-    let (sent, forged) = match submitted {
-        Ok(sent) => (sent, false),
-        Err(Refused::Forged(sent)) => (sent, true),
-        Err(Refused::Malformed(error)) => return Err(error),
-    };
+    let (sent, forged) = checked::typed(submitted)?;
     let Sending {
         request: form,
         bozza,
@@ -141,11 +137,7 @@ pub async fn submit(
         crate::citizens::save_draft(&app, signed_in.citizen.id, draft.as_deref(), &form).await?;
         return Ok(Redirect::to("/area?avviso=bozza").into_response());
     }
-    let topics: Vec<String> = active_topics(&app.pool, app.organisation_id)
-        .await?
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
+    let topics = active_topic_codes(&app.pool, app.organisation_id).await?;
     let own = crate::mail::OwnAddresses::load(&app).await?;
     let parsed = form.parse(&topics, &own);
     let (prepared, mut errors) = prepare_uploads(sent.uploads, sent.too_large).await?;

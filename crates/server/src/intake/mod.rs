@@ -13,12 +13,9 @@ pub use handlers::{form, submit};
 
 /// The new-request form and its submission.
 pub fn routes() -> axum::Router<crate::state::AppState> {
-    use axum::extract::DefaultBodyLimit;
+    use crate::web::upload::with_files;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/segnalazioni/nuova", get(form))
-        .route(
-            "/segnalazioni",
-            post(submit).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
-        )
+        .route("/segnalazioni", with_files(post(submit)))
 }

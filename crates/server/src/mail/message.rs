@@ -3,7 +3,7 @@
 
 use lettre::message::{header::ContentType, MultiPart, SinglePart};
 use lettre::Message;
-use minijinja::context;
+use minijinja::{context, Value};
 use serde::Serialize;
 use sportello_domain::Language;
 
@@ -28,36 +28,43 @@ pub fn acknowledgement(
     language: Language,
     ack: &Acknowledgement<'_>,
 ) -> anyhow::Result<Message> {
-    let lang = language.code();
     let subject = i18n::text(
         language,
         "mail.ack.subject",
         &[("reference", ack.reference)],
     );
-    let text = app.templates.render(
-        "mail/acknowledgement.txt",
-        context! { lang, ack, organisation => app.organisation_name },
-    )?;
-    let html = app.templates.render(
-        "mail/acknowledgement.html",
-        context! { lang, ack, organisation => app.organisation_name },
-    )?;
+    let body = alternative(app, "acknowledgement", language, context! { ack })?;
     let to: lettre::Address = ack.personal.email.parse()?;
     Ok(Message::builder()
         .from(app.config.mail_from.clone())
         .to(lettre::message::Mailbox::new(None, to))
         .subject(subject)
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        )?)
+        .multipart(body)?)
+}
+
+/// A mail's body from `mail/{name}.txt` and `mail/{name}.html`, rendered with the same values
+/// in `language`: plain text and HTML, for the reader to choose.
+pub(super) fn alternative(
+    app: &AppState,
+    name: &str,
+    language: Language,
+    values: Value,
+) -> anyhow::Result<MultiPart> {
+    let values =
+        context! { lang => language.code(), organisation => app.organisation_name, ..values };
+    let text = app
+        .templates
+        .render(&format!("mail/{name}.txt"), values.clone())?;
+    let html = app.templates.render(&format!("mail/{name}.html"), values)?;
+    Ok(MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html),
+        ))
 }

@@ -3,7 +3,7 @@
 //! to the request in the back office. Headers carry only fixed text, the reference and
 //! addresses that were validated when they were entered.
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{header::ContentType, Mailbox, MultiPart};
 use minijinja::context;
 use serde::Serialize;
 use sportello_domain::{Language, ReminderLevel, RequestEvent};
@@ -14,7 +14,7 @@ use sportello_projections::outbox::{LinkPurpose, Notice as NoticeKind};
 use super::Plan;
 use crate::directory;
 use crate::event_store;
-use crate::personal;
+use crate::personal::{self, PersonalData};
 use crate::staff;
 use crate::state::AppState;
 use crate::web::i18n;
@@ -175,27 +175,9 @@ pub(super) async fn plan(
             };
             let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
             let outcome = t(&format!("outcome.{}", outcome.code()), &[]);
-            let notice = Notice {
-                greeting: t("mail.ack.greeting", &[("name", &citizen.first_name)]),
-                lines: vec![t("mail.notice.closed.body", &[("outcome", &outcome)])],
-                message: None,
-                details: vec![
-                    (t("mail.ack.reference", &[]), reference.clone()),
-                    (t("mail.ack.subject_label", &[]), citizen.subject.clone()),
-                ],
-                link: None,
-                link_label: None,
-                closing: t("mail.notice.follow", &[]),
-            };
+            let line = t("mail.notice.closed.body", &[("outcome", &outcome)]);
             let subject = t("mail.notice.closed.subject", &[("reference", &reference)]);
-            Ok(Plan::Send(build(
-                app,
-                language,
-                &subject,
-                &[citizen.email],
-                &notice,
-                Vec::new(),
-            )?))
+            short_note(app, language, citizen, &reference, line, &subject)
         }
         _ => Ok(Plan::Close("skipped")),
     }
@@ -280,14 +262,7 @@ async fn department_mail(app: &AppState, mail: ForDepartment<'_>) -> anyhow::Res
         "mail.notice.forwarded.subject"
     };
     let subject = t(key, &[("reference", reference)]);
-    Ok(Plan::Send(build(
-        app,
-        language,
-        &subject,
-        &to,
-        &notice,
-        Vec::new(),
-    )?))
+    send(app, language, &subject, &to, &notice)
 }
 
 /// A short note to the citizen that their request moved on (forwarded, taken in charge, reopened).
@@ -326,27 +301,33 @@ async fn status_mail(
         RequestEvent::RequestReopened { .. } => t("mail.notice.status.reopened", &[]),
         _ => return Ok(Plan::Close("skipped")),
     };
+    let subject = t("mail.notice.status.subject", &[("reference", reference)]);
+    short_note(app, language, citizen, reference, line, &subject)
+}
+
+/// A short note to the citizen: `line`, then the request's reference and subject.
+fn short_note(
+    app: &AppState,
+    language: Language,
+    citizen: PersonalData,
+    reference: &str,
+    line: String,
+    subject: &str,
+) -> anyhow::Result<Plan> {
+    let t = |key: &str, args: &[(&str, &str)]| i18n::text(language, key, args);
     let notice = Notice {
         greeting: t("mail.ack.greeting", &[("name", &citizen.first_name)]),
         lines: vec![line],
         message: None,
         details: vec![
             (t("mail.ack.reference", &[]), reference.to_string()),
-            (t("mail.ack.subject_label", &[]), citizen.subject.clone()),
+            (t("mail.ack.subject_label", &[]), citizen.subject),
         ],
         link: None,
         link_label: None,
         closing: t("mail.notice.follow", &[]),
     };
-    let subject = t("mail.notice.status.subject", &[("reference", reference)]);
-    Ok(Plan::Send(build(
-        app,
-        language,
-        &subject,
-        &[citizen.email],
-        &notice,
-        Vec::new(),
-    )?))
+    send(app, language, subject, &[citizen.email], &notice)
 }
 
 /// The URP learns that a department handed a request back, and why (in Italian).
@@ -393,14 +374,7 @@ async fn handed_back_mail(
         "mail.notice.handed_back.subject",
         &[("reference", reference)],
     );
-    Ok(Plan::Send(build(
-        app,
-        language,
-        &subject,
-        &to,
-        &notice,
-        Vec::new(),
-    )?))
+    send(app, language, &subject, &to, &notice)
 }
 
 /// The stored files of an answer, to attach to its e-mail: (name, type, bytes).
@@ -451,6 +425,24 @@ pub(crate) fn office_mail(
     build(app, language, subject, to, &notice, files)
 }
 
+/// The plan to send a notice without files.
+fn send(
+    app: &AppState,
+    language: Language,
+    subject: &str,
+    to: &[String],
+    notice: &Notice,
+) -> anyhow::Result<Plan> {
+    Ok(Plan::Send(build(
+        app,
+        language,
+        subject,
+        to,
+        notice,
+        Vec::new(),
+    )?))
+}
+
 fn build(
     app: &AppState,
     language: Language,
@@ -459,32 +451,13 @@ fn build(
     notice: &Notice,
     files: Vec<(String, String, Vec<u8>)>,
 ) -> anyhow::Result<lettre::Message> {
-    let lang = language.code();
-    let text = app.templates.render(
-        "mail/notice.txt",
-        context! { lang, notice, organisation => app.organisation_name },
-    )?;
-    let html = app.templates.render(
-        "mail/notice.html",
-        context! { lang, notice, subject, organisation => app.organisation_name },
-    )?;
+    let body = super::message::alternative(app, "notice", language, context! { notice, subject })?;
     let mut builder = lettre::Message::builder()
         .from(app.config.mail_from.clone())
         .subject(subject);
     for address in to {
         builder = builder.to(Mailbox::new(None, address.parse()?));
     }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(html),
-        );
     if files.is_empty() {
         return Ok(builder.multipart(body)?);
     }

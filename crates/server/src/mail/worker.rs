@@ -182,14 +182,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
         }
         Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
             let delay = backoff(app.config.mail_retry_base, attempts);
-            tracing::warn!(
-                outbox_id = row.id,
-                aggregate_id = mail.request(),
-                kind = row.kind,
-                attempts,
-                reason,
-                "mail deferred"
-            );
+            warn_unsent(row, mail, attempts, &reason, "deferred");
             sqlx::query(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL,
                         claimed_until = NULL WHERE id = ?",
@@ -211,14 +204,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
                 };
                 record(app, request, command).await?;
             }
-            tracing::warn!(
-                outbox_id = row.id,
-                aggregate_id = mail.request(),
-                kind = row.kind,
-                attempts,
-                reason,
-                "mail failed for good"
-            );
+            warn_unsent(row, mail, attempts, &reason, "failed for good");
             sqlx::query("UPDATE outbox SET attempts = ?, last_error = ? WHERE id = ?")
                 .bind(attempts as i32)
                 .bind(&reason)
@@ -228,6 +214,18 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
             finish(app, row, "failed").await
         }
     }
+}
+
+/// Logs a mail that did not go, and what becomes of it (`deferred`, `failed for good`).
+fn warn_unsent(row: &Row, mail: &Mail, attempts: u32, reason: &str, outcome: &str) {
+    tracing::warn!(
+        outbox_id = row.id,
+        aggregate_id = mail.request(),
+        kind = row.kind,
+        attempts,
+        reason,
+        "mail {outcome}"
+    );
 }
 
 /// The acknowledgement of a new request, unless it was already acknowledged (a row reclaimed

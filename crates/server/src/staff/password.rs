@@ -29,6 +29,14 @@ pub fn verify(password: &str, hash: Option<&str>) -> bool {
     matches && hash.is_some()
 }
 
+/// `verify` off the async workers (Argon2 takes tens of milliseconds of CPU).
+pub async fn verify_off_thread(password: &str, hash: Option<String>) -> crate::web::Result<bool> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify(&password, hash.as_deref()))
+        .await
+        .map_err(crate::web::AppError::internal)
+}
+
 /// At least 12 characters, not all of one kind of character.
 pub fn check_strength(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < 12 {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::staff::{self, sessions, Staff};
 use crate::state::AppState;
 use crate::web::checked::SessionToken;
-use crate::web::{cookies, encode};
+use crate::web::{cookies, to_sign_in};
 
 /// A signed-in member of staff allowed into the back office.
 #[derive(Debug, Clone)]
@@ -38,19 +38,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<SignedIn, Response> {
         let app = AppState::from_ref(state);
-        let to_login = || {
-            let back = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/ufficio");
-            let back = if parts.method == axum::http::Method::GET {
-                back
-            } else {
-                "/ufficio"
-            };
-            Redirect::to(&format!("/ufficio/accesso?torna={}", encode(back))).into_response()
-        };
+        let to_login = || to_sign_in(parts, "/ufficio/accesso", "/ufficio");
         let Some(cookie) = cookies::get(
             &parts.headers,
             &cookies::name(sessions::COOKIE, app.secure_cookies()),

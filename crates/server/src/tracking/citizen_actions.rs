@@ -15,7 +15,7 @@ use crate::files::{attachment_records, prepare_uploads, store_attachments};
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal;
 use crate::state::AppState;
-use crate::web::checked::{CsrfForm, CsrfMultipart, Refused};
+use crate::web::checked::{self, Submitted, SubmittedFiles};
 use crate::web::form::Errors;
 use crate::web::{AppError, ClientIp, Lang, Result};
 
@@ -42,15 +42,9 @@ pub struct Sent<T> {
 }
 
 impl<T> Sent<T> {
-    pub fn of(submitted: std::result::Result<CsrfForm<T>, Refused<T>>) -> Result<Sent<T>> {
-        match submitted {
-            Ok(CsrfForm(form)) => Ok(Sent {
-                form,
-                forged: false,
-            }),
-            Err(Refused::Forged(form)) => Ok(Sent { form, forged: true }),
-            Err(Refused::Malformed(error)) => Err(error),
-        }
+    pub fn of(submitted: Submitted<T>) -> Result<Sent<T>> {
+        let (form, forged) = checked::typed(submitted)?;
+        Ok(Sent { form, forged })
     }
 }
 
@@ -84,7 +78,7 @@ pub async fn reply(
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(token): Path<String>,
-    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
+    submitted: SubmittedFiles<ReplyForm>,
 ) -> Result<Response> {
     let access = Access::Token(token);
     reply_with(&app, language, client, &headers, &access, submitted).await
@@ -99,14 +93,10 @@ pub async fn reply_with(
     client: std::net::IpAddr,
     headers: &HeaderMap,
     access: &Access,
-    submitted: std::result::Result<CsrfMultipart<ReplyForm>, Refused<CsrfMultipart<ReplyForm>>>,
+    submitted: SubmittedFiles<ReplyForm>,
 ) -> Result<Response> {
     let request = access.resolve(app).await?;
-    let (sent, forged) = match submitted {
-        Ok(sent) => (sent, false),
-        Err(Refused::Forged(sent)) => (sent, true),
-        Err(Refused::Malformed(error)) => return Err(error),
-    };
+    let (sent, forged) = checked::typed(submitted)?;
     let form = CitizenForm {
         message: sent.form.message.trim().replace("\r\n", "\n"),
         ..CitizenForm::default()
@@ -198,7 +188,7 @@ pub async fn reopen(
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    submitted: std::result::Result<CsrfForm<ReopenForm>, Refused<ReopenForm>>,
+    submitted: Submitted<ReopenForm>,
 ) -> Result<Response> {
     let sent = Sent::of(submitted)?;
     reopen_with(&app, language, &headers, &Access::Token(token), sent).await
@@ -245,7 +235,7 @@ pub async fn rate(
     Lang(language): Lang,
     headers: HeaderMap,
     Path(token): Path<String>,
-    submitted: std::result::Result<CsrfForm<RatingForm>, Refused<RatingForm>>,
+    submitted: Submitted<RatingForm>,
 ) -> Result<Response> {
     let sent = Sent::of(submitted)?;
     rate_with(&app, language, &headers, &Access::Token(token), sent).await

@@ -537,7 +537,7 @@ pub fn content_disposition(name: &str) -> String {
 /// The private link's pages: the request, its confirmation, its files, and the citizen's
 /// reply, reopening and rating.
 pub fn routes() -> axum::Router<AppState> {
-    use axum::extract::DefaultBodyLimit;
+    use crate::web::upload::with_files;
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/segui/{token}", get(page))
@@ -546,10 +546,7 @@ pub fn routes() -> axum::Router<AppState> {
             "/segui/{token}/risposte/{sequence}/{index}",
             get(answer_file),
         )
-        .route(
-            "/segui/{token}/risposta",
-            post(reply).layer(DefaultBodyLimit::max(crate::web::upload::MAX_BODY_BYTES)),
-        )
+        .route("/segui/{token}/risposta", with_files(post(reply)))
         .route("/segui/{token}/riapri", post(reopen))
         .route("/segui/{token}/valuta", post(rate))
         .route("/segui/{token}/allegati/{position}", get(download))

@@ -65,6 +65,44 @@ impl<T> IntoResponse for Refused<T> {
     }
 }
 
+/// A form a handler shows again whatever its token: checked, or refused with the fields as
+/// typed.
+pub type Submitted<T> = std::result::Result<CsrfForm<T>, Refused<T>>;
+
+/// The same for a form with files.
+pub type SubmittedFiles<T> = std::result::Result<CsrfMultipart<T>, Refused<CsrfMultipart<T>>>;
+
+/// A checked form, seen as the fields a refusal keeps.
+pub trait Checked {
+    type Fields;
+    fn fields(self) -> Self::Fields;
+}
+
+impl<T> Checked for CsrfForm<T> {
+    type Fields = T;
+    fn fields(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Checked for CsrfMultipart<T> {
+    type Fields = CsrfMultipart<T>;
+    fn fields(self) -> CsrfMultipart<T> {
+        self
+    }
+}
+
+/// The fields as typed, and whether their token was forged; a malformed body is its error.
+pub fn typed<C: Checked>(
+    submitted: std::result::Result<C, Refused<C::Fields>>,
+) -> Result<(C::Fields, bool), AppError> {
+    match submitted {
+        Ok(checked) => Ok((checked.fields(), false)),
+        Err(Refused::Forged(fields)) => Ok((fields, true)),
+        Err(Refused::Malformed(error)) => Err(error),
+    }
+}
+
 /// What this request may present a token against: its session's, its browser's cookie nonce.
 struct Holder {
     session: Option<String>,

@@ -45,6 +45,26 @@ pub fn is_local_path(path: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%".contains(&b))
 }
 
+/// The way to the sign-in page at `login`, coming back afterwards to the page asked for (a
+/// GET's own address; after a form, `home`).
+pub fn to_sign_in(
+    parts: &axum::http::request::Parts,
+    login: &str,
+    home: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let back = if parts.method == axum::http::Method::GET {
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or(home)
+    } else {
+        home
+    };
+    axum::response::Redirect::to(&format!("{login}?torna={}", encode(back))).into_response()
+}
+
 /// Percent-encodes a path for a query parameter.
 pub fn encode(path: &str) -> String {
     path.bytes()

@@ -16,6 +16,13 @@ pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_ACCEPTED_BYTES: usize = MAX_FILES * MAX_FILE_BYTES + 2 * 1024 * 1024;
 pub const MAX_BODY_BYTES: usize = 2 * MAX_ACCEPTED_BYTES;
 
+/// A route whose forms carry files: its body may be as large as `MAX_BODY_BYTES`.
+pub fn with_files<S: Clone + Send + Sync + 'static>(
+    route: axum::routing::MethodRouter<S>,
+) -> axum::routing::MethodRouter<S> {
+    route.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
 /// One file as sent; `oversized` files are not kept in memory past the limit.
 pub struct Upload {
     pub name: String,

@@ -207,11 +207,7 @@ pub async fn generate(app: &AppState, plan: &Plan) -> anyhow::Result<Generated> 
                 &PersonalData {
                     first_name: first_name.into(),
                     last_name: last_name.into(),
-                    email: format!(
-                        "{}.{}@example.org",
-                        first_name.to_lowercase(),
-                        last_name.to_lowercase()
-                    ),
+                    email: super::email_of(first_name, last_name),
                     phone: None,
                     subject: subject.into(),
                     description: description.into(),
@@ -226,7 +222,7 @@ pub async fn generate(app: &AppState, plan: &Plan) -> anyhow::Result<Generated> 
             let reference = Reference::new(year, *number)?;
             let token = new_token();
             if fate == Fate::WaitingForCitizen {
-                waiting = Some((reference.clone(), token.clone()));
+                waiting = Some((reference, token.clone()));
             }
             let events = decide_new(RequestCommand::Receive(Box::new(NewRequest {
                 organisation_id: app.organisation_id,
@@ -312,7 +308,6 @@ pub async fn generate(app: &AppState, plan: &Plan) -> anyhow::Result<Generated> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
     use sportello_domain::Kind;
 
     #[test]
