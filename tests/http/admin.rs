@@ -52,6 +52,36 @@ async fn only_administrators_reach_the_administration() {
 }
 
 #[tokio::test]
+async fn each_directory_page_shows_its_own_section() {
+    let app = TestApp::start().await;
+    admin(&app).await;
+    for (path, heading, not) in [
+        ("uffici", "Uffici", "Altri enti"),
+        ("enti", "Altri enti", "Risposte predefinite"),
+        ("argomenti", "Argomenti", "Risposte predefinite"),
+        ("risposte", "Risposte predefinite", "Altri enti"),
+    ] {
+        let page = app.get(&format!("/ufficio/amministrazione/{path}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let title = page
+            .text()
+            .split("<h1")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        assert!(title.contains(heading), "{path}: {title}");
+        assert!(
+            !title
+                .split("</h1>")
+                .next()
+                .unwrap_or_default()
+                .contains(not),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn deadlines_and_the_patron_saint_apply_to_new_requests() {
     let app = TestApp::start().await;
     let token = admin(&app).await;

@@ -70,7 +70,6 @@ pub async fn shared_secret(pool: &MySqlPool, name: &str) -> Result<Vec<u8>, sqlx
     Ok(hex::decode(value).unwrap_or_default())
 }
 
-/// Whether the database answers (for /healthz).
 /// The row `sql` selects by id within an organisation (it binds the id, then the
 /// organisation), read by `from_row`.
 pub async fn find_in_organisation<T>(
@@ -89,6 +88,7 @@ pub async fn find_in_organisation<T>(
         .transpose()
 }
 
+/// Whether the database answers (for /healthz).
 pub async fn ping(pool: &MySqlPool) -> bool {
     sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(pool)

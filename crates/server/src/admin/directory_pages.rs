@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -123,35 +122,29 @@ async fn refuse(
 /// of its entries.
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::get;
+    let page = |section: &'static Section| {
+        get(
+            move |State(app): State<AppState>, Lang(language): Lang, admin: Admin| async move {
+                section_page(&app, language, &admin, section).await
+            },
+        )
+    };
     axum::Router::new()
-        .route(DEPARTMENTS.path, get(section).post(save_department))
-        .route(BODIES.path, get(section).post(save_body))
-        .route(TOPICS.path, get(section).post(save_topic))
-        .route(ANSWERS.path, get(section).post(save_answer))
+        .route(DEPARTMENTS.path, page(&DEPARTMENTS).post(save_department))
+        .route(BODIES.path, page(&BODIES).post(save_body))
+        .route(TOPICS.path, page(&TOPICS).post(save_topic))
+        .route(ANSWERS.path, page(&ANSWERS).post(save_answer))
 }
 
-/// A directory page (departments, other bodies, topics, canned answers), by its address.
-pub async fn section(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-    uri: Uri,
+/// A directory page (departments, other bodies, topics, canned answers), empty form.
+async fn section_page(
+    app: &AppState,
+    language: sportello_domain::Language,
+    admin: &Admin,
+    section: &'static Section,
 ) -> Result<Response> {
-    let section = [&DEPARTMENTS, &BODIES, &TOPICS, &ANSWERS]
-        .into_iter()
-        .find(|section| section.path == uri.path())
-        .ok_or(AppError::NotFound)?;
     let fields = Fields::default();
-    respond(
-        &app,
-        language,
-        &admin,
-        section,
-        None,
-        &fields,
-        StatusCode::OK,
-    )
-    .await
+    respond(app, language, admin, section, None, &fields, StatusCode::OK).await
 }
 
 pub async fn save_department(

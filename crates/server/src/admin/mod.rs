@@ -6,7 +6,7 @@ mod reports_page;
 mod settings_page;
 mod users;
 
-pub use directory_pages::{save_answer, save_body, save_department, save_topic, section};
+pub use directory_pages::{save_answer, save_body, save_department, save_topic};
 pub use reports_page::{reports, save_reports};
 pub use settings_page::{save_settings, settings};
 pub use users::{accept_invitation, add_user, invitation, save_user, users};
