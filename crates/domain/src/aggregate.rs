@@ -372,20 +372,7 @@ impl Request {
         let answer_due = new
             .calendar
             .deadline(rome_date(new.received_at), new.answer_days);
-        Ok(vec![RequestEvent::RequestReceived {
-            organisation_id: new.organisation_id,
-            reference: new.reference,
-            kind: new.kind,
-            topic: new.topic,
-            channel: new.channel,
-            language: new.language,
-            tracking_token_hash: new.tracking_token_hash,
-            personal: new.personal,
-            attachments: new.attachments,
-            received_at: new.received_at,
-            answer_due,
-            filed_by: new.filed_by,
-        }])
+        Ok(vec![new.received(answer_due)])
     }
 
     /// The deadline after a reply: unchanged unless the clock was paused, in which case it moves

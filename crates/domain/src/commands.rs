@@ -1,11 +1,11 @@
 //! What people and processors ask of a request.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::{
     Attachment, Capacity, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference,
-    ReminderLevel, Sealed, WorkingCalendar,
+    ReminderLevel, RequestEvent, Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,4 +138,24 @@ pub struct NewRequest {
     /// The Comune's working days: a deadline on a holiday moves to the next working day.
     pub calendar: WorkingCalendar,
     pub filed_by: FiledBy,
+}
+
+impl NewRequest {
+    /// The event that records this request as received, to be answered by `answer_due`.
+    pub fn received(self, answer_due: NaiveDate) -> RequestEvent {
+        RequestEvent::RequestReceived {
+            organisation_id: self.organisation_id,
+            reference: self.reference,
+            kind: self.kind,
+            topic: self.topic,
+            channel: self.channel,
+            language: self.language,
+            tracking_token_hash: self.tracking_token_hash,
+            personal: self.personal,
+            attachments: self.attachments,
+            received_at: self.received_at,
+            answer_due,
+            filed_by: self.filed_by,
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! checked — as a page for the auditor role and administrators, as JSON to download, and from the
 //! command line (`sportello events REFERENCE`).
 
+use crate::state::Desk;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +17,7 @@ use crate::event_store::chain;
 use crate::staff::Role;
 use crate::staff::SignedIn;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 /// The request with this reference ("2026/0000001"), if any: from the queue, or (when it has not
 /// caught up, as for the command line) from the events themselves.
@@ -111,8 +112,7 @@ pub struct Find {
 
 /// Find a request by its reference.
 pub async fn find(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Query(find): Query<Find>,
 ) -> Result<Response> {
@@ -159,8 +159,7 @@ async fn checked(app: &AppState, signed_in: &SignedIn, id: &str) -> Result<Vec<V
 }
 
 pub async fn page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response> {

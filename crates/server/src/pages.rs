@@ -1,18 +1,19 @@
 //! The portal's plain pages: home, language switch, health and not-found (the privacy notice and
 //! the accessibility statement are in `site_pages`).
 
+use crate::state::Desk;
+use crate::web::params::Back;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Deserialize;
 use sportello_domain::Language;
 
 use crate::state::AppState;
 use crate::web::i18n::LANGUAGE_COOKIE;
-use crate::web::{cookies, AppError, Lang, Page, Result};
+use crate::web::{cookies, AppError, Page, Result};
 
-pub async fn home(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+pub async fn home(Desk { app, language }: Desk) -> Result<Html<String>> {
     let page = Page::new(language, "/", &app.organisation_name, "home.title");
     let body = app.templates.render(
         "home.html",
@@ -29,11 +30,6 @@ async fn longest_answer_days(app: &AppState) -> Result<u32> {
         .map(|kind| settings.answer_days_for(*kind))
         .max()
         .unwrap_or(30))
-}
-
-#[derive(Deserialize)]
-pub struct Back {
-    torna: Option<String>,
 }
 
 /// Remembers the chosen language in a cookie and goes back to the page it was chosen on. Only

@@ -4,7 +4,8 @@
 //! rendered by the auto-escaping templates: no HTML from the database ever reaches a page.
 //! Until an administrator writes one, the catalogue's default text is shown.
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -15,7 +16,7 @@ use crate::admin::{log, Admin};
 use crate::staff::StaffBar;
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Page, Result};
 
 /// The editable pages: (slug, path, title key, default sections).
 const PAGES: [(&str, &str, &str, &[&str]); 2] = [
@@ -116,14 +117,11 @@ async fn show(app: &AppState, language: Language, slug: &str) -> Result<Html<Str
     Ok(Html(body))
 }
 
-pub async fn privacy(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+pub async fn privacy(Desk { app, language }: Desk) -> Result<Html<String>> {
     show(&app, language, "privacy").await
 }
 
-pub async fn accessibility(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-) -> Result<Html<String>> {
+pub async fn accessibility(Desk { app, language }: Desk) -> Result<Html<String>> {
     show(&app, language, "accessibility").await
 }
 
@@ -137,11 +135,7 @@ struct Editable {
     path: &'static str,
 }
 
-pub async fn edit(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
+pub async fn edit(Desk { app, language }: Desk, admin: Admin) -> Result<Response> {
     render(&app, language, &admin, None, StatusCode::OK).await
 }
 
@@ -198,8 +192,7 @@ pub struct PageText {
 }
 
 pub async fn save(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     Path((slug, lang)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<PageText>,

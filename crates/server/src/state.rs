@@ -131,3 +131,25 @@ impl FromRef<AppState> for crate::web::error::ErrorPages {
         }
     }
 }
+
+/// What every page handler starts from: the application, and the language the asker reads
+/// (from the language cookie, Italian by default). One extractor, so a handler's signature
+/// names only what is particular to it.
+pub struct Desk {
+    pub app: AppState,
+    pub language: sportello_domain::Language,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Desk {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Desk, Self::Rejection> {
+        Ok(Desk {
+            app: app.clone(),
+            language: crate::web::i18n::from_headers(&parts.headers),
+        })
+    }
+}

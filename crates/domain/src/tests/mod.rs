@@ -58,21 +58,7 @@ pub fn received(
     received_at: DateTime<Utc>,
     answer_due: NaiveDate,
 ) -> RequestEvent {
-    let new = new_request(reference, received_at);
-    RequestEvent::RequestReceived {
-        organisation_id: new.organisation_id,
-        reference: new.reference,
-        kind: new.kind,
-        topic: new.topic,
-        channel: new.channel,
-        language: new.language,
-        tracking_token_hash: new.tracking_token_hash,
-        personal: new.personal,
-        attachments: new.attachments,
-        received_at,
-        answer_due,
-        filed_by: new.filed_by,
-    }
+    new_request(reference, received_at).received(answer_due)
 }
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {

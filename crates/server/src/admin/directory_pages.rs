@@ -1,7 +1,7 @@
 //! Departments, other bodies and topics: each a list where every entry is a small form, plus a
 //! form for a new one. A mistake shows the page again with the message and what was typed.
 
-use axum::extract::State;
+use crate::state::Desk;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -15,7 +15,7 @@ use crate::directory::{self as topics_store, TopicSetting};
 use crate::mail::is_email;
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 /// What the directory pages' forms send (each form a part of these fields): a department, another
 /// body, a topic or a canned answer, new or changed.
@@ -124,7 +124,7 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::get;
     let page = |section: &'static Section| {
         get(
-            move |State(app): State<AppState>, Lang(language): Lang, admin: Admin| async move {
+            move |Desk { app, language }: Desk, admin: Admin| async move {
                 section_page(&app, language, &admin, section).await
             },
         )
@@ -148,8 +148,7 @@ async fn section_page(
 }
 
 pub async fn save_department(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
@@ -215,8 +214,7 @@ pub async fn save_department(
 }
 
 pub async fn save_body(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
@@ -258,8 +256,7 @@ pub async fn save_body(
 }
 
 pub async fn save_topic(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {
@@ -298,8 +295,7 @@ pub async fn save_topic(
 }
 
 pub async fn save_answer(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<Response> {

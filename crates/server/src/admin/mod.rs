@@ -13,13 +13,12 @@ pub use users::{accept_invitation, add_user, invitation, save_user, users};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use uuid::Uuid;
 
 use crate::staff::Role;
 use crate::staff::SignedIn;
 use crate::state::AppState;
-use crate::web::AppError;
 
 /// A signed-in administrator.
 pub struct Admin(pub SignedIn);
@@ -31,11 +30,9 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Admin, Response> {
-        let signed_in = SignedIn::from_request_parts(parts, state).await?;
-        if !signed_in.staff.has(Role::Administrator) {
-            return Err(AppError::NotFound.into_response());
-        }
-        Ok(Admin(signed_in))
+        SignedIn::only(parts, state, |staff| staff.has(Role::Administrator))
+            .await
+            .map(Admin)
     }
 }
 

@@ -1,18 +1,18 @@
 //! The monthly reports' settings: whether the URP's and the departments' reports are e-mailed,
 //! on which working day of the month, and to whom besides the URP managers.
 
-use axum::extract::{Query, State};
+use crate::state::Desk;
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::{log, Admin};
-use crate::state::AppState;
 use crate::statistics::{self as scheduled, ReportSettings};
 use crate::web::checked::CsrfForm;
 use crate::web::form::{Errors, ShownError};
-use crate::web::{Lang, Result, View};
+use crate::web::{Result, View};
 
 const MAX_RECIPIENTS: usize = 20;
 /// `organisations.report_recipients` is a `VARCHAR(1000)`.
@@ -25,8 +25,7 @@ pub struct Saved {
 }
 
 pub async fn reports(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     Query(saved): Query<Saved>,
 ) -> Result<Response> {
@@ -53,8 +52,7 @@ pub struct ReportsForm {
 }
 
 pub async fn save_reports(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(form): CsrfForm<ReportsForm>,
 ) -> Result<Response> {

@@ -1,9 +1,9 @@
 //! The settings page: answer deadlines per kind, reminder and escalation periods, the patron
 //! saint's day, and whether staff must use two-factor authentication.
 
+use crate::state::Desk;
 use std::collections::HashMap;
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -12,9 +12,8 @@ use sportello_domain::{Kind, Language, WorkingCalendar};
 
 use super::{log, Admin};
 use crate::settings::{self, parse_month_day, Settings};
-use crate::state::AppState;
 use crate::web::checked::CsrfForm;
-use crate::web::{i18n, Lang, Result, View};
+use crate::web::{i18n, Result, View};
 
 /// The settings as the page sends them (every value as typed, checked below).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -53,11 +52,7 @@ struct Field {
     error: Option<String>,
 }
 
-pub async fn settings(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
+pub async fn settings(Desk { app, language }: Desk, admin: Admin) -> Result<Response> {
     let current = app.settings().await?;
     let mut values: HashMap<String, String> = HashMap::new();
     for kind in Kind::ALL {
@@ -102,8 +97,7 @@ pub async fn settings(
 }
 
 pub async fn save_settings(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Result<Response> {

@@ -2,7 +2,8 @@
 //! password, valid seven days), change roles and departments, deactivate (which ends every
 //! session of that person at once).
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +20,7 @@ use crate::directory;
 use crate::staff::{self, password, NewStaff, Role};
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, Refused};
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 const INVITATION_DAYS: i64 = 7;
 
@@ -51,11 +52,7 @@ impl StaffForm {
     }
 }
 
-pub async fn users(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    admin: Admin,
-) -> Result<Response> {
+pub async fn users(Desk { app, language }: Desk, admin: Admin) -> Result<Response> {
     let view = users_view(&app, language, &admin, None, &StaffForm::default()).await?;
     app.render(language, view)
 }
@@ -93,8 +90,7 @@ async fn users_view(
 /// Invites a new member of staff: the account exists at once, without a usable password, and an
 /// e-mail with a single-use link lets the person choose theirs.
 pub async fn add_user(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     CsrfForm(fields): CsrfForm<StaffForm>,
 ) -> Result<Response> {
@@ -159,8 +155,7 @@ async fn invite(app: &AppState, staff_id: Uuid) -> Result<()> {
 }
 
 pub async fn save_user(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     admin: Admin,
     Path(id): Path<Uuid>,
     CsrfForm(fields): CsrfForm<StaffForm>,
@@ -220,8 +215,7 @@ async fn invited(app: &AppState, token: &str) -> Result<Uuid> {
 }
 
 pub async fn invitation(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
@@ -253,8 +247,7 @@ pub struct PasswordForm {
 }
 
 pub async fn accept_invitation(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
     submitted: std::result::Result<CsrfForm<PasswordForm>, Refused<PasswordForm>>,

@@ -2,8 +2,9 @@
 //! carries the version the person saw; if the request changed meanwhile (or another copy wins
 //! the append), nothing is recorded and the page says "this request changed, reload".
 
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::extract::{FromRef, FromRequest, Request};
-use axum::extract::{Path, State};
 use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +21,7 @@ use crate::staff::SignedIn;
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, CsrfKey, CsrfMultipart};
 use crate::web::upload::Upload;
-use crate::web::{AppError, Lang, Result};
+use crate::web::{AppError, Result};
 
 const MESSAGE_MAX: usize = 8000;
 
@@ -94,8 +95,7 @@ where
 }
 
 pub async fn act(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path((id, action)): Path<(String, String)>,
     form: ActionForm,

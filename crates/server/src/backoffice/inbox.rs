@@ -1,9 +1,11 @@
 //! The inbox: the operators' queue with its filters, sorting, pagination and counts per status.
 //! Referents see only their departments' requests.
 
+use crate::state::Desk;
+use crate::web::form::Choice;
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{Html, IntoResponse};
 use chrono::NaiveDate;
 use minijinja::context;
@@ -15,8 +17,7 @@ use crate::directory;
 use crate::directory::active_topics;
 use crate::staff::SignedIn;
 use crate::staff::StaffBar;
-use crate::state::AppState;
-use crate::web::{i18n, Lang, Page, Result};
+use crate::web::{i18n, Page, Result};
 
 pub const PER_PAGE: u32 = 50;
 
@@ -96,15 +97,8 @@ struct Row {
     ack_failed: bool,
 }
 
-#[derive(Serialize)]
-struct Choice {
-    value: String,
-    label: String,
-}
-
 pub async fn inbox(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Query(query): Query<InboxQuery>,
 ) -> Result<axum::response::Response> {

@@ -1,6 +1,8 @@
 //! Signing in and out. The form is protected like the citizen's (a signed cookie token, since
 //! there is no session yet); a success opens a fresh session and ends the one the browser had.
 
+use crate::state::Desk;
+use crate::web::params::Back;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,12 +13,7 @@ use crate::staff::SignedIn;
 use crate::staff::{self, password, sessions, throttle};
 use crate::state::AppState;
 use crate::web::checked::{self, CsrfForm, NoFields, Submitted};
-use crate::web::{cookies, ClientIp, Lang, Result, View};
-
-#[derive(Deserialize, Default)]
-pub struct Back {
-    torna: Option<String>,
-}
+use crate::web::{cookies, ClientIp, Result, View};
 
 /// Only a back-office path is followed after signing in.
 fn back_target(back: Option<&str>) -> String {
@@ -33,8 +30,7 @@ fn back_target(back: Option<&str>) -> String {
 }
 
 pub async fn login_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Query(back): Query<Back>,
 ) -> Result<Response> {
@@ -51,8 +47,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     submitted: Submitted<LoginForm>,

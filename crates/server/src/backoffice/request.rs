@@ -2,6 +2,7 @@
 //! deadlines, the full timeline (every event, who and when) and the actions this person may take
 //! now. Each opening is logged (who, when).
 
+use crate::state::Desk;
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
@@ -17,7 +18,7 @@ use crate::personal::{self, PersonalData};
 use crate::staff::SignedIn;
 use crate::staff::{self, Staff};
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 /// A request as staff may see it: its events and its state now.
 pub struct Visible {
@@ -128,8 +129,7 @@ pub struct PageQuery {
 }
 
 pub async fn page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(id): Path<String>,
     axum::extract::Query(query): axum::extract::Query<PageQuery>,

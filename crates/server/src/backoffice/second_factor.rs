@@ -2,7 +2,7 @@
 //! a single-use recovery code) before any session opens; and the page where staff set it up.
 //! When the organisation requires it, staff without it are sent to set it up first.
 
-use axum::extract::State;
+use crate::state::Desk;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +19,7 @@ use crate::staff::{self, sessions, totp};
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, Refused};
 use crate::web::View;
-use crate::web::{cookies, i18n, AppError, Lang, Result};
+use crate::web::{cookies, i18n, AppError, Result};
 
 pub const CHALLENGE_COOKIE: &str = "sportello_challenge";
 const CHALLENGE_MINUTES: i64 = 5;
@@ -91,11 +91,7 @@ async fn live_challenge(
         }))
 }
 
-pub async fn code_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    headers: HeaderMap,
-) -> Result<Response> {
+pub async fn code_form(Desk { app, language }: Desk, headers: HeaderMap) -> Result<Response> {
     if live_challenge(&app, &headers).await?.is_none() {
         return Ok(Redirect::to("/ufficio/accesso").into_response());
     }
@@ -109,8 +105,7 @@ pub struct CodeForm {
 }
 
 pub async fn check_code(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
     submitted: std::result::Result<CsrfForm<CodeForm>, Refused<CodeForm>>,
@@ -208,11 +203,7 @@ fn code_view(app: &AppState, headers: &HeaderMap, error: Option<&str>) -> View {
 }
 
 /// The set-up page: a new secret to add to an authenticator app, confirmed with a code.
-pub async fn setup(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
+pub async fn setup(Desk { app, language }: Desk, signed_in: SignedIn) -> Result<Response> {
     let secret = totp::TotpSecret::generate().to_base32();
     app.render(language, setup_view(language, &signed_in, &secret))
 }
@@ -228,8 +219,7 @@ pub struct SetupForm {
 }
 
 pub async fn confirm_setup(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> Result<Response> {

@@ -2,11 +2,13 @@
 //! phases, and each request's page with the same actions as the tracking link. A request that is
 //! not theirs is a 404 on every URL.
 
+use crate::state::Desk;
+use crate::web::params::Notice;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sportello_projections::citizen_status;
 
 use super::drafts;
@@ -17,7 +19,7 @@ use crate::tracking::{self, Access};
 use crate::tracking::{RatingForm, ReopenForm, ReplyForm, Sent};
 use crate::web::checked::{Submitted, SubmittedFiles};
 use crate::web::View;
-use crate::web::{i18n, ClientIp, Lang, Result};
+use crate::web::{i18n, ClientIp, Result};
 
 #[derive(Serialize)]
 struct Listed {
@@ -31,14 +33,8 @@ struct Listed {
     phases: Vec<(String, Option<String>)>,
 }
 
-#[derive(Deserialize)]
-pub struct Notice {
-    avviso: Option<String>,
-}
-
 pub async fn home(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
@@ -96,8 +92,7 @@ async fn access(app: &AppState, signed_in: &CitizenSignedIn, id: String) -> Resu
 }
 
 pub async fn request(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -107,8 +102,7 @@ pub async fn request(
 }
 
 pub async fn reply(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
@@ -120,8 +114,7 @@ pub async fn reply(
 }
 
 pub async fn reopen(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -132,8 +125,7 @@ pub async fn reopen(
 }
 
 pub async fn rate(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -4,6 +4,7 @@
 //! the files), then recording `PersonalDataErased`. A rebuild of every projection afterwards
 //! finds nothing to open. The request itself stays, counted in the statistics.
 
+use crate::state::Desk;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +20,7 @@ use crate::staff::sessions;
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
 use crate::web::form::Errors;
-use crate::web::{AppError, Lang, Result};
+use crate::web::{AppError, Result};
 
 /// The archive: `dati.json` and the files, under `allegati/<reference>/`.
 pub async fn export(State(app): State<AppState>, signed_in: CitizenSignedIn) -> Result<Response> {
@@ -248,8 +249,7 @@ pub struct Deletion {
 
 /// Deleting the account: every request's personal data is erased, then the account itself.
 pub async fn delete_account(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     crate::web::ClientIp(client): crate::web::ClientIp,
     signed_in: CitizenSignedIn,
     CsrfForm(form): CsrfForm<Deletion>,

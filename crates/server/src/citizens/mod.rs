@@ -25,7 +25,7 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/area", get(area::home))
         .route(
             "/area/registrazione",
-            get(registration::register_form).post(registration::register),
+            get(registration::blank::<registration::Registration>).post(registration::register),
         )
         .route(
             "/area/conferma/{token}",
@@ -40,7 +40,7 @@ pub fn routes() -> axum::Router<crate::state::AppState> {
         .route("/area/esci", post(sign_in::logout))
         .route(
             "/area/password-dimenticata",
-            get(registration::forgot_form).post(registration::forgot),
+            get(registration::blank::<registration::Forgotten>).post(registration::forgot),
         )
         .route(
             "/area/password/{token}",

@@ -4,7 +4,8 @@
 //! how a Comune connects SPID and CIE: through its identity provider or a SPID/CIE proxy that
 //! speaks OIDC. The claims' names are configurable (SPID's fiscal number claim by default).
 
-use axum::extract::{Query, State};
+use crate::state::Desk;
+use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,7 +22,7 @@ use crate::config::OidcConfig;
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, NoFields};
 use crate::web::form::Errors;
-use crate::web::{cookies, csrf, AppError, Lang, Result};
+use crate::web::{cookies, csrf, AppError, Result};
 
 const BROWSER_COOKIE: &str = "sportello_oidc";
 const LOGIN_LIFETIME: Duration = Duration::minutes(10);
@@ -115,8 +116,7 @@ fn failed(
 /// Starts a sign-in: a POST (it stores the login in progress), answered with the redirect to
 /// the provider.
 pub async fn start(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     crate::web::ClientIp(client): crate::web::ClientIp,
     headers: HeaderMap,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
@@ -184,8 +184,7 @@ pub struct Callback {
 
 /// The provider sends the browser back here with a code and the state.
 pub async fn callback(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Query(callback): Query<Callback>,
 ) -> Result<Response> {

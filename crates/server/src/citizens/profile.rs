@@ -2,7 +2,9 @@
 //! new address, confirmed through a link sent to it that works only for the account that asked,
 //! signed in.
 
-use axum::extract::{Path, Query, State};
+use crate::state::Desk;
+use crate::web::params::Notice;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -16,12 +18,7 @@ use crate::staff::sessions;
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, NoFields};
 use crate::web::form::Errors;
-use crate::web::{AppError, ClientIp, Lang, Result, View};
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avviso: Option<String>,
-}
+use crate::web::{AppError, ClientIp, Result, View};
 
 /// What the profile's forms keep when they come back with errors.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -79,8 +76,7 @@ fn refused(
 
 /// The profile page: who I am, and the forms to change password and e-mail or leave.
 pub async fn profile(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     Query(notice): Query<Notice>,
 ) -> Result<Response> {
@@ -97,8 +93,7 @@ pub async fn profile(
 }
 
 pub async fn change_password(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     signed_in: CitizenSignedIn,
     CsrfForm(form): CsrfForm<PasswordChange>,
@@ -137,8 +132,7 @@ pub async fn change_password(
 }
 
 pub async fn change_email(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     signed_in: CitizenSignedIn,
     CsrfForm(form): CsrfForm<AddressChange>,
@@ -175,8 +169,7 @@ pub async fn change_email(
 /// The link to a new address is confirmed by the account that asked for it, signed in: pressing
 /// a button in a mail is not enough to hand one's address to somebody else's account.
 pub async fn email_confirm_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     Path(token): Path<String>,
 ) -> Result<Response> {
@@ -198,8 +191,7 @@ pub async fn email_confirm_form(
 }
 
 pub async fn email_confirm(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: CitizenSignedIn,
     Path(token): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,

@@ -3,7 +3,8 @@
 //! password" answer the same in every case, and the owner of the address learns the rest by
 //! e-mail. A link's GET shows a page; only its POST acts.
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use crate::staff::sessions;
 use crate::state::AppState;
 use crate::web::checked::{self, Submitted};
 use crate::web::form::Errors;
-use crate::web::{AppError, ClientIp, Lang, Result, View};
+use crate::web::{AppError, ClientIp, Result, View};
 
 const NAME_MAX: usize = 100;
 
@@ -79,6 +80,47 @@ pub(super) fn kept<T>(submitted: Submitted<T>, errors: &mut Errors) -> Result<T>
     Ok(form)
 }
 
+/// A public form of the area that opens empty.
+pub trait BlankForm: Default + Serialize {
+    const PAGE: AreaPage;
+}
+
+/// The page of a form that opens empty (registration, "forgot password").
+pub async fn blank<F: BlankForm>(
+    Desk { app, language }: Desk,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let view = form_page(
+        &app,
+        &headers,
+        F::PAGE,
+        &F::default(),
+        &Errors::new(),
+        language,
+    );
+    app.render(language, view)
+}
+
+/// A public form as typed, and the status that refuses it before its own checks: its token
+/// failed (403), or this address sent too many (429); the errors say why.
+fn admitted<T>(
+    app: &AppState,
+    client: std::net::IpAddr,
+    submitted: Submitted<T>,
+    errors: &mut Errors,
+) -> Result<(T, Option<StatusCode>)> {
+    let form = kept(submitted, errors)?;
+    let refused = if !errors.is_empty() {
+        Some(StatusCode::FORBIDDEN)
+    } else if !app.submissions.allow(client) {
+        errors.add("general", "form.error.too_many");
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    } else {
+        None
+    };
+    Ok((form, refused))
+}
+
 /// "Check your e-mail": the one answer registration and "forgot password" give.
 fn mail_sent(
     app: &AppState,
@@ -136,37 +178,26 @@ pub struct Registration {
     privacy: String,
 }
 
-pub async fn register_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let form = Registration::default();
-    let view = form_page(&app, &headers, REGISTER, &form, &Errors::new(), language);
-    app.render(language, view)
+impl BlankForm for Registration {
+    const PAGE: AreaPage = REGISTER;
 }
 
 pub async fn register(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     submitted: Submitted<Registration>,
 ) -> Result<Response> {
     let mut errors = Errors::new();
-    let form = kept(submitted, &mut errors)?;
+    let (form, refused) = admitted(&app, client, submitted, &mut errors)?;
     let again = |errors: &Errors, status| {
         app.render(
             language,
             form_page(&app, &headers, REGISTER, &form, errors, language).status(status),
         )
     };
-    if !errors.is_empty() {
-        return again(&errors, StatusCode::FORBIDDEN);
-    }
-    if !app.submissions.allow(client) {
-        errors.add("general", "form.error.too_many");
-        return again(&errors, StatusCode::TOO_MANY_REQUESTS);
+    if let Some(status) = refused {
+        return again(&errors, status);
     }
     let (first_name, last_name, email) = (
         form.first_name.trim(),
@@ -234,8 +265,7 @@ fn confirmation_page(
 /// The link in the e-mail opens a page where the owner of the address chooses the password
 /// (and checks the name): following a link never changes anything by itself.
 pub async fn confirm_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
@@ -258,8 +288,7 @@ pub async fn confirm_form(
 }
 
 pub async fn confirm(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
     submitted: Submitted<Confirmation>,
@@ -301,30 +330,20 @@ pub struct Forgotten {
     email: String,
 }
 
-pub async fn forgot_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let form = Forgotten::default();
-    let view = form_page(&app, &headers, FORGOT, &form, &Errors::new(), language);
-    app.render(language, view)
+impl BlankForm for Forgotten {
+    const PAGE: AreaPage = FORGOT;
 }
 
 pub async fn forgot(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     submitted: Submitted<Forgotten>,
 ) -> Result<Response> {
     let mut errors = Errors::new();
-    let form = kept(submitted, &mut errors)?;
+    let (form, refused) = admitted(&app, client, submitted, &mut errors)?;
     let email = form.email.trim();
-    if !errors.is_empty() {
-    } else if !app.submissions.allow(client) {
-        errors.add("general", "form.error.too_many");
-    } else if !is_email(email) {
+    if refused.is_none() && !is_email(email) {
         errors.add("email", "form.error.email");
     }
     if !errors.is_empty() {
@@ -360,8 +379,7 @@ fn reset_page(
 }
 
 pub async fn reset_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {
@@ -375,8 +393,7 @@ pub async fn reset_form(
 }
 
 pub async fn reset(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
     submitted: Submitted<NewPassword>,

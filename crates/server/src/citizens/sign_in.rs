@@ -1,6 +1,8 @@
 //! Signing in to the area with a password (throttled like staff's, a decoy hash for unknown
 //! addresses, so neither timing nor wording tells whether an address is known) and signing out.
 
+use crate::state::Desk;
+use crate::web::params::Back;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,12 +14,7 @@ use crate::staff::{password, sessions, throttle};
 use crate::state::AppState;
 use crate::web::checked::{self, CsrfForm, NoFields, Submitted};
 use crate::web::form::Errors;
-use crate::web::{is_local_path, ClientIp, Lang, Result};
-
-#[derive(Deserialize)]
-pub struct Back {
-    torna: Option<String>,
-}
+use crate::web::{is_local_path, ClientIp, Result};
 
 /// Where to go after signing in: a page of the area or the new-request form, nothing else.
 fn back_to(torna: Option<&str>) -> String {
@@ -52,8 +49,7 @@ fn login_page(
 }
 
 pub async fn login_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Query(back): Query<Back>,
 ) -> Result<Response> {
@@ -68,8 +64,7 @@ pub async fn login_form(
 }
 
 pub async fn login(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     submitted: Submitted<Login>,

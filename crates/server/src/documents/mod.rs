@@ -2,6 +2,7 @@
 //! description, topic and language. A public list with search and safe downloads; staff upload
 //! and edit them and attach them to answers, so "send the form" is two clicks.
 
+use crate::state::Desk;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -16,11 +17,11 @@ use uuid::Uuid;
 use crate::directory::{active_topic_codes, active_topics};
 use crate::files::attachments;
 use crate::search;
-use crate::staff::SignedIn;
+use crate::staff::{SignedIn, Urp};
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, CsrfMultipart};
 use crate::web::form::Errors;
-use crate::web::{AppError, Lang, Page, Result, View};
+use crate::web::{AppError, Page, Result, View};
 
 /// The largest document accepted.
 pub const MAX_BYTES: usize = attachments::MAX_FILE_BYTES;
@@ -172,8 +173,7 @@ fn grouped(
 }
 
 pub async fn public_list(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     Query(query): Query<ListQuery>,
 ) -> Result<Html<String>> {
     let q: String = query.q.unwrap_or_default().chars().take(200).collect();
@@ -204,25 +204,16 @@ pub async fn download(State(app): State<AppState>, Path(id): Path<String>) -> Re
     crate::tracking::stored_file(&app, &document.file_id, &document.file_name).await
 }
 
-/// Staff may download unpublished documents too.
+/// The URP may download unpublished documents too.
 pub async fn staff_download(
     State(app): State<AppState>,
-    signed_in: SignedIn,
+    _: Urp,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     let document = find(&app.pool, app.organisation_id, &id)
         .await?
         .ok_or(AppError::NotFound)?;
     crate::tracking::stored_file(&app, &document.file_id, &document.file_name).await
-}
-
-fn urp(signed_in: &SignedIn) -> Result<()> {
-    if signed_in.staff.is_urp() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
 }
 
 /// A document's description as typed (its file comes beside it on upload).
@@ -274,12 +265,7 @@ async fn staff_view(
     }))
 }
 
-pub async fn staff_list(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
-    urp(&signed_in)?;
+pub async fn staff_list(Desk { app, language }: Desk, Urp(signed_in): Urp) -> Result<Response> {
     let form = Fields {
         language: language.code().into(),
         published: "1".into(),
@@ -311,12 +297,10 @@ async fn check(app: &AppState, fields: &Fields) -> Result<Errors> {
 /// Uploads a document: accepted by its content (PDF, OpenDocument, Office), stored under a name
 /// derived from its bytes, listed under the title staff give it.
 pub async fn upload(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
+    Desk { app, language }: Desk,
+    Urp(signed_in): Urp,
     sent: CsrfMultipart<Fields>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     let fields = sent.form.trimmed();
     let mut errors = check(&app, &fields).await?;
     let upload = sent.uploads.into_iter().next();
@@ -375,13 +359,11 @@ pub async fn upload(
 
 /// Changes a document's title, description, topic, language or publication.
 pub async fn update(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
+    Desk { app, language }: Desk,
+    Urp(signed_in): Urp,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     find(&app.pool, app.organisation_id, &id)
         .await?
         .ok_or(AppError::NotFound)?;

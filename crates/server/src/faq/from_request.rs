@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sportello_domain::{Language, RequestEvent};
 
-use super::staff::{urp, QUESTION_MAX};
+use super::staff::QUESTION_MAX;
 use super::store::{self, Draft, Text};
 use crate::backoffice::visible_to;
 use crate::personal;
-use crate::staff::SignedIn;
+use crate::staff::Urp;
 use crate::state::AppState;
 use crate::web::checked::{CsrfForm, NoFields};
 use crate::web::{AppError, Result};
@@ -69,11 +69,10 @@ fn replace_case_insensitive(text: &str, needle: &str, with: &str) -> String {
 /// the citizen's personal data taken out, opened in the editor for review.
 pub async fn from_request(
     State(app): State<AppState>,
-    signed_in: SignedIn,
+    Urp(signed_in): Urp,
     Path(id): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     let visible = visible_to(&app, &signed_in.staff, &id).await?;
     let RequestEvent::RequestReceived {
         topic,

@@ -1,6 +1,6 @@
 //! What recent requests ask that no FAQ answers yet: the topics and words to write about.
 
-use axum::extract::State;
+use crate::state::Desk;
 use axum::response::Response;
 use chrono::Duration;
 use minijinja::context;
@@ -9,12 +9,10 @@ use sportello_domain::Language;
 
 use std::collections::HashMap;
 
-use super::staff::urp;
 use crate::directory::active_topics;
 use crate::search;
-use crate::staff::SignedIn;
-use crate::state::AppState;
-use crate::web::{Lang, Result};
+use crate::staff::Urp;
+use crate::web::Result;
 
 #[derive(Serialize)]
 struct TopicGap {
@@ -25,12 +23,7 @@ struct TopicGap {
 
 /// What recent requests ask that no published FAQ answers: topics with many requests and few
 /// FAQs, and the frequent words of recent subjects that no published FAQ contains.
-pub async fn missing(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
-    urp(&signed_in)?;
+pub async fn missing(Desk { app, language }: Desk, Urp(signed_in): Urp) -> Result<Response> {
     let since = app.clock.now() - Duration::days(90);
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT q.topic_code, COUNT(*) AS requests,

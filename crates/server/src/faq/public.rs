@@ -2,6 +2,7 @@
 //! (works without JavaScript; with it, results update as you type), suggestions shown while a
 //! citizen writes a request, and the record of a suggestion opened (deflection).
 
+use crate::state::Desk;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,7 +16,7 @@ use crate::search::{self, Piece};
 use crate::state::AppState;
 use crate::web::checked::{self, CsrfForm, Submitted};
 use crate::web::View;
-use crate::web::{markup, AppError, ClientIp, Lang, Page, Result};
+use crate::web::{markup, AppError, ClientIp, Page, Result};
 
 /// Results per search page, and suggestions shown at once.
 const RESULTS: u32 = 20;
@@ -79,7 +80,7 @@ async fn groups(
     Ok(groups)
 }
 
-pub async fn index(State(app): State<AppState>, Lang(language): Lang) -> Result<Html<String>> {
+pub async fn index(Desk { app, language }: Desk) -> Result<Html<String>> {
     let page = Page::new(language, "/faq", &app.organisation_name, "faq.title");
     let groups = groups(&app, language, None).await?;
     let body = app.templates.render(
@@ -89,11 +90,7 @@ pub async fn index(State(app): State<AppState>, Lang(language): Lang) -> Result<
     Ok(Html(body))
 }
 
-pub async fn topic(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    Path(code): Path<String>,
-) -> Result<Html<String>> {
+pub async fn topic(Desk { app, language }: Desk, Path(code): Path<String>) -> Result<Html<String>> {
     let groups = groups(&app, language, Some(&code)).await?;
     let group = groups.into_iter().next().ok_or(AppError::NotFound)?;
     let page = Page::new(
@@ -115,8 +112,7 @@ pub struct Voted {
 }
 
 pub async fn question(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(voted): Query<Voted>,
@@ -164,8 +160,7 @@ pub struct Vote {
 
 /// "Was this useful?": yes or no, and an optional comment. Anonymous, rate-limited.
 pub async fn vote(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -249,8 +244,7 @@ pub struct SearchQuery {
 }
 
 pub async fn search_page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response> {
     let q: String = query.q.unwrap_or_default().chars().take(200).collect();
@@ -281,8 +275,7 @@ pub struct SuggestQuery {
 
 /// The FAQs most like what the citizen is writing (an HTML fragment for the form's script).
 pub async fn suggestions(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     Query(query): Query<SuggestQuery>,
 ) -> Result<Response> {
     let q: String = query.q.unwrap_or_default().chars().take(500).collect();

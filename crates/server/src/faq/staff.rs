@@ -3,7 +3,8 @@
 //! FAQ from an answered request with the citizen's personal data taken out, and the "missing
 //! FAQs" view.
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
@@ -15,22 +16,14 @@ use uuid::Uuid;
 use super::deflection;
 use super::store::{self, Draft, Faq, Text};
 use crate::directory::{active_topic_codes, active_topics};
-use crate::staff::SignedIn;
+use crate::staff::{SignedIn, Urp};
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
 use crate::web::form::Errors;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 pub(super) const QUESTION_MAX: usize = 300;
 const ANSWER_MAX: usize = 20_000;
-
-pub(super) fn urp(signed_in: &SignedIn) -> Result<()> {
-    if signed_in.staff.is_urp() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
 
 #[derive(Serialize)]
 struct Row {
@@ -44,12 +37,7 @@ struct Row {
     answered: i64,
 }
 
-pub async fn list(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
-    urp(&signed_in)?;
+pub async fn list(Desk { app, language }: Desk, Urp(signed_in): Urp) -> Result<Response> {
     let faqs = store::list(&app.pool, app.organisation_id, false, None).await?;
     let votes = store::vote_counts(&app.pool, app.organisation_id).await?;
     let since = app.clock.now() - Duration::days(30);
@@ -216,12 +204,7 @@ async fn existing(app: &AppState, id: &str) -> Result<store::Faq> {
         .ok_or(AppError::NotFound)
 }
 
-pub async fn new_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-) -> Result<Response> {
-    urp(&signed_in)?;
+pub async fn new_form(Desk { app, language }: Desk, Urp(signed_in): Urp) -> Result<Response> {
     let fields = Fields {
         position: "0".into(),
         ..Fields::default()
@@ -231,12 +214,10 @@ pub async fn new_form(
 }
 
 pub async fn edit_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
+    Desk { app, language }: Desk,
+    Urp(signed_in): Urp,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     let faq = existing(&app, &id).await?;
     let notice = faq
         .published
@@ -258,14 +239,12 @@ pub async fn edit_form(
 
 /// Saves a new FAQ (`/ufficio/faq`) or the one at `/ufficio/faq/{id}`.
 pub async fn save(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
+    Desk { app, language }: Desk,
+    Urp(signed_in): Urp,
     id: Option<Path<String>>,
     CsrfForm(form): CsrfForm<Fields>,
 ) -> Result<Response> {
     let id = id.map(|Path(id)| id);
-    urp(&signed_in)?;
     let fields = form.normalised();
     let refuse = |errors: Errors, status: StatusCode| {
         let (app, signed_in, id, fields) = (&app, &signed_in, &id, &fields);
@@ -328,12 +307,10 @@ struct ShownRevision {
 }
 
 pub async fn history(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
+    Desk { app, language }: Desk,
+    Urp(signed_in): Urp,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    urp(&signed_in)?;
     let faq = existing(&app, &id).await?;
     let names = crate::staff::names(&app.pool, app.organisation_id).await?;
     let revisions: Vec<ShownRevision> = store::revisions(&app.pool, &id)

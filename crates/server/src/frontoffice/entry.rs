@@ -2,7 +2,8 @@
 //! answers by e-mail or on paper, and the request filed through intake with the same rules,
 //! references and acknowledgement as the web.
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -22,7 +23,7 @@ use crate::staff::SignedIn;
 use crate::state::AppState;
 use crate::web::checked::CsrfMultipart;
 use crate::web::form::Errors;
-use crate::web::{i18n, Lang, Result, View};
+use crate::web::{i18n, Result, View};
 
 /// The entry form as typed: how the request came, whether the identity was checked, how the
 /// citizen wants the answers, and the request itself (their name and contacts come from their
@@ -55,8 +56,7 @@ impl Entry {
 }
 
 pub async fn entry_form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response> {
@@ -117,8 +117,7 @@ async fn entry_view(
 
 /// Files the request for the citizen: their name and contacts come from their record.
 pub async fn enter(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(id): Path<String>,
     sent: CsrfMultipart<Entry>,

@@ -9,7 +9,8 @@ mod qr;
 mod receipt;
 mod record;
 
-use axum::extract::{Query, State};
+use crate::state::Desk;
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -26,7 +27,7 @@ use crate::staff::{Role, SignedIn, Staff};
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
 use crate::web::form::Errors;
-use crate::web::{AppError, Lang, Result, View};
+use crate::web::{AppError, Result, View};
 
 /// The channels a request can reach the counter's operator by.
 const CHANNELS: [Channel; 5] = [
@@ -69,8 +70,7 @@ pub struct Search {
 }
 
 pub async fn home(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Query(search): Query<Search>,
 ) -> Result<Response> {
@@ -105,8 +105,7 @@ pub struct NewRecord {
 /// Registers someone at the counter (no password: they may register online later with the same
 /// address, or sign in with SPID/CIE).
 pub async fn create_citizen(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     CsrfForm(form): CsrfForm<NewRecord>,
 ) -> Result<Response> {

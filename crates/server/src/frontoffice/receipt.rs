@@ -3,8 +3,9 @@
 //! print-friendly page and a PDF. The tracking token is kept sealed under the request's key, so
 //! it can be printed again and disappears with an erasure.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use sportello_projections::citizen_status::{self, TrackedRequest};
@@ -13,7 +14,7 @@ use super::{desk, qr};
 use crate::pdf;
 use crate::staff::SignedIn;
 use crate::state::AppState;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 /// A request of this organisation, as its citizen sees it (the counter shows them the same).
 pub(super) async fn tracked(
@@ -41,8 +42,12 @@ pub(super) async fn tracked(
         .ok_or(AppError::NotFound)
 }
 
-/// Everything a receipt says, in the page's language.
-struct Receipt {
+/// Everything a receipt says, in the page's language, with who asked for it. An extractor: the
+/// page and the PDF print the same receipt, read and checked once.
+pub struct Receipt {
+    id: String,
+    language: sportello_domain::Language,
+    signed_in: SignedIn,
     reference: String,
     received: String,
     kind: String,
@@ -56,12 +61,28 @@ struct Receipt {
     paper: bool,
 }
 
+impl FromRequestParts<AppState> for Receipt {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Receipt, Response> {
+        let signed_in = SignedIn::from_request_parts(parts, app).await?;
+        let language = crate::web::i18n::from_headers(&parts.headers);
+        let Path(id) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| AppError::NotFound.into_response())?;
+        receipt(app, language, signed_in, id)
+            .await
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 async fn receipt(
     app: &AppState,
     language: sportello_domain::Language,
-    signed_in: &SignedIn,
-    id: &str,
+    signed_in: SignedIn,
+    id: String,
 ) -> Result<Receipt> {
+    let (signed_in, id) = (&signed_in, id.as_str());
     desk(signed_in)?;
     let request = tracked(app, signed_in, id).await?;
     let sealed: Option<serde_json::Value> =
@@ -97,6 +118,9 @@ async fn receipt(
     let topics = crate::directory::active_topics(&app.pool, app.organisation_id).await?;
     let topic = crate::directory::topic_name(&topics, &request.topic_code, language);
     Ok(Receipt {
+        id: id.to_string(),
+        language,
+        signed_in: signed_in.clone(),
         reference: request.reference.clone(),
         received: i18n::date_time(language, request.received_at),
         kind: i18n::text(language, &format!("kind.{}", request.kind), &[]),
@@ -111,17 +135,12 @@ async fn receipt(
     })
 }
 
-pub async fn receipt_page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let r = receipt(&app, language, &signed_in, &id).await?;
+pub async fn receipt_page(State(app): State<AppState>, r: Receipt) -> Result<Response> {
+    let (id, language) = (&r.id, r.language);
     let qr = qr::svg(&r.link);
     let path = format!("/ufficio/sportello/ricevute/{id}");
     let view = View::new("frontoffice/receipt.html", path, "front.receipt.title").with(context! {
-        staff => signed_in.bar(), id,
+        staff => r.signed_in.bar(), id,
         reference => r.reference, received => r.received, kind => r.kind, topic => r.topic,
         channel => r.channel, subject => r.subject, name => r.name, answer_due => r.answer_due,
         link => r.link, identity_checked => r.identity_checked, paper => r.paper,
@@ -131,13 +150,8 @@ pub async fn receipt_page(
     app.render(language, view.private())
 }
 
-pub async fn receipt_pdf(
-    State(app): State<AppState>,
-    Lang(language): Lang,
-    signed_in: SignedIn,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let r = receipt(&app, language, &signed_in, &id).await?;
+pub async fn receipt_pdf(State(app): State<AppState>, r: Receipt) -> Result<Response> {
+    let language = r.language;
     let t = |key: &str| i18n::text(language, key, &[]);
     let mut page = pdf::Page::new();
     let (left, width) = (56.0, 483.0);

@@ -2,6 +2,8 @@
 //! through their link), one request's public history, and their erasure when they ask for it.
 //! Every opening is logged.
 
+use crate::state::Desk;
+use crate::web::params::Notice;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -14,7 +16,7 @@ use crate::citizen_store::{self as store, Citizen};
 use crate::staff::{Role, SignedIn};
 use crate::state::AppState;
 use crate::web::checked::CsrfForm;
-use crate::web::{i18n, AppError, Lang, Result, View};
+use crate::web::{i18n, AppError, Result, View};
 
 /// The citizen of this organisation with this id, for a member of staff at the front office.
 pub(super) async fn citizen_at_desk(
@@ -80,14 +82,8 @@ struct Listed {
     receipt: bool,
 }
 
-#[derive(Deserialize)]
-pub struct Notice {
-    avviso: Option<String>,
-}
-
 pub async fn citizen(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(id): Path<String>,
     Query(notice): Query<Notice>,
@@ -144,8 +140,7 @@ pub async fn citizen(
 /// history with the answers (what the citizen would see through their link). Only the requests
 /// of the citizen being served.
 pub async fn request(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path((citizen_id, id)): Path<(String, String)>,
 ) -> Result<Response> {

@@ -1,6 +1,7 @@
 //! The form's two routes: showing it, and receiving it.
 
-use axum::extract::{Query, State};
+use crate::state::Desk;
+use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -14,7 +15,7 @@ use crate::directory::{active_topic_codes, active_topics};
 use crate::files::{self, prepare_uploads, MAX_FILES, MAX_FILE_BYTES};
 use crate::state::AppState;
 use crate::web::checked::{self, SubmittedFiles};
-use crate::web::{i18n, AppError, ClientIp, Lang, Result, View};
+use crate::web::{i18n, AppError, ClientIp, Result, View};
 
 #[derive(serde::Deserialize)]
 pub struct DraftQuery {
@@ -23,8 +24,7 @@ pub struct DraftQuery {
 
 /// The form; for a signed-in citizen, with their name and address filled in, or a draft of theirs.
 pub async fn form(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Query(query): Query<DraftQuery>,
 ) -> Result<Response> {
@@ -81,8 +81,7 @@ pub struct Sending {
 }
 
 pub async fn submit(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     submitted: SubmittedFiles<Sending>,

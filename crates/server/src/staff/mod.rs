@@ -10,7 +10,7 @@ pub mod throttle;
 pub mod totp;
 
 pub use bar::StaffBar;
-pub use signed_in::SignedIn;
+pub use signed_in::{SignedIn, Urp};
 
 use std::str::FromStr;
 

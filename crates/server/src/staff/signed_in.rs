@@ -89,3 +89,37 @@ where
         })
     }
 }
+
+impl SignedIn {
+    /// The signed-in person when `allowed` lets them open the page; anyone else is told it does
+    /// not exist (404), as for a request they may not see.
+    pub async fn only<S: Send + Sync>(
+        parts: &mut Parts,
+        state: &S,
+        allowed: fn(&Staff) -> bool,
+    ) -> Result<SignedIn, Response>
+    where
+        AppState: FromRef<S>,
+    {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        if allowed(&signed_in.staff) {
+            Ok(signed_in)
+        } else {
+            Err(crate::web::AppError::NotFound.into_response())
+        }
+    }
+}
+
+/// A signed-in member of the URP, who edits the FAQ and the library.
+pub struct Urp(pub SignedIn);
+
+impl<S: Send + Sync> FromRequestParts<S> for Urp
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Urp, Response> {
+        SignedIn::only(parts, state, Staff::is_urp).await.map(Urp)
+    }
+}

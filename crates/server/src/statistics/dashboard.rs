@@ -1,7 +1,9 @@
 //! The dashboard: a period (compared with the one before) and filters, the headline figures,
 //! charts with their tables, and every table as CSV or XLSX.
 
-use axum::extract::{Path, Query, State};
+use crate::state::Desk;
+use crate::web::form::Choice;
+use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -19,7 +21,7 @@ use crate::staff::StaffBar;
 use crate::staff::{Role, Staff};
 use crate::state::AppState;
 use crate::web::form::{Errors, ShownError};
-use crate::web::{i18n, AppError, Lang, Page, Result};
+use crate::web::{i18n, AppError, Page, Result};
 
 #[derive(Debug, Default, Deserialize, Serialize, Clone)]
 #[serde(default)]
@@ -221,12 +223,6 @@ struct Headline {
 }
 
 #[derive(Serialize)]
-struct Choice {
-    value: String,
-    label: String,
-}
-
-#[derive(Serialize)]
 struct Shown {
     id: &'static str,
     title: String,
@@ -347,8 +343,7 @@ fn chart_for(table: &Table, computed: &Computed) -> Option<Chart> {
 }
 
 pub async fn dashboard(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Query(filters): Query<Filters>,
 ) -> Result<Response> {
@@ -482,8 +477,7 @@ fn presets(today: chrono::NaiveDate, language: Language) -> Vec<Preset> {
 
 /// A table (or all of them) as CSV or XLSX, for the same period and filters as the page.
 pub async fn download(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     signed_in: SignedIn,
     Path(format): Path<String>,
     Query(filters): Query<Filters>,

@@ -5,7 +5,8 @@
 //! than 5", and a share, median or average is shown only when it rests on at least `SMALL`
 //! requests.
 
-use axum::extract::{Query, State};
+use crate::state::Desk;
+use axum::extract::Query;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
 use minijinja::context;
@@ -16,7 +17,7 @@ use super::figures::{self, share, Figures, Line, Scope, SMALL};
 use super::period::Period;
 use super::report::{self, Cell};
 use crate::state::AppState;
-use crate::web::{i18n, Lang, Page, Result};
+use crate::web::{i18n, Page, Result};
 
 /// A line of the public tables, already formatted and suppressed.
 #[derive(Debug, Serialize, PartialEq)]
@@ -116,8 +117,7 @@ async fn years(app: &AppState, current: i32) -> Result<Vec<i32>> {
 }
 
 pub async fn page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     Query(query): Query<YearQuery>,
 ) -> Result<Response> {
     let now = app.clock.now();

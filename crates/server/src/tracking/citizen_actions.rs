@@ -3,7 +3,8 @@
 //! request within the period, and rate the answer in two steps (stars, then reasons and a
 //! comment: the Designers Italia rating pattern, which works without JavaScript).
 
-use axum::extract::{Path, State};
+use crate::state::Desk;
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use crate::personal;
 use crate::state::AppState;
 use crate::web::checked::{self, Submitted, SubmittedFiles};
 use crate::web::form::Errors;
-use crate::web::{AppError, ClientIp, Lang, Result};
+use crate::web::{AppError, ClientIp, Result};
 
 /// Reasons offered after a good rating (4–5 stars) and after a poor one (1–3).
 pub const POSITIVE_REASONS: &[&str] = &["clear", "easy", "fast", "helpful", "other"];
@@ -73,8 +74,7 @@ pub struct RatingForm {
 }
 
 pub async fn reply(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(token): Path<String>,
@@ -184,8 +184,7 @@ async fn execute(
 }
 
 pub async fn reopen(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
     submitted: Submitted<ReopenForm>,
@@ -231,8 +230,7 @@ pub async fn reopen_with(
 }
 
 pub async fn rate(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
     submitted: Submitted<RatingForm>,

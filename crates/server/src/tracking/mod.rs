@@ -6,6 +6,7 @@
 
 mod citizen_actions;
 
+use crate::state::Desk;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
@@ -20,7 +21,7 @@ use crate::intake::token_hash;
 use crate::intake::{DESCRIPTION_MAX, DESCRIPTION_MIN};
 use crate::personal::{self, PersonalData};
 use crate::web::form::Errors;
-use crate::web::{i18n, AppError, Lang, Page, Result, View};
+use crate::web::{i18n, AppError, Page, Result, View};
 
 pub use citizen_actions::{
     rate, rate_with, reopen, reopen_with, reply, reply_with, CitizenForm, RatingForm, ReopenForm,
@@ -129,8 +130,7 @@ fn private(body: String) -> Response {
 }
 
 pub async fn confirmation(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     Path(token): Path<String>,
 ) -> Result<Response> {
     let access = Access::Token(token.clone());
@@ -176,8 +176,7 @@ struct ShownAttachment {
 }
 
 pub async fn page(
-    State(app): State<AppState>,
-    Lang(language): Lang,
+    Desk { app, language }: Desk,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response> {

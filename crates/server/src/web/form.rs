@@ -6,6 +6,13 @@ use sportello_domain::Language;
 
 use super::i18n;
 
+/// One option of a select or a group of radio buttons: what is sent, and what is shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
 /// A field and the catalogue key of what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {

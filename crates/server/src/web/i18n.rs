@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use sportello_domain::Language;
 
 pub const LANGUAGE_COOKIE: &str = "sportello_lang";
@@ -70,18 +68,6 @@ pub fn keys(language: Language) -> Vec<&'static String> {
     let mut keys: Vec<_> = catalogue(language).keys().collect();
     keys.sort();
     keys
-}
-
-/// The visitor's language, from the cookie the language switch sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lang(pub Language);
-
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Lang, Self::Rejection> {
-        Ok(Lang(from_headers(&parts.headers)))
-    }
 }
 
 pub fn from_headers(headers: &axum::http::HeaderMap) -> Language {

@@ -12,6 +12,7 @@ pub mod form;
 pub mod i18n;
 pub mod markup;
 pub mod origin;
+pub mod params;
 pub mod security;
 pub mod templates;
 pub mod text;
@@ -20,7 +21,6 @@ pub mod view;
 
 pub use client::{ClientIp, RateLimiter};
 pub use error::{AppError, Result};
-pub use i18n::Lang;
 pub use templates::{Page, Templates};
 pub use view::View;
 
