@@ -127,6 +127,7 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
             message,
             answer_due,
             attachments,
+            ..
         } => {
             sqlx::query("UPDATE citizen_requests SET answer_due = ? WHERE aggregate_id = ?")
                 .bind(answer_due)
@@ -221,6 +222,8 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
         }
         // For staff only: failed mail, internal notes, reminders to departments.
         RequestEvent::AcknowledgementFailed { .. }
+        | RequestEvent::DeliveryFailed { .. }
+        | RequestEvent::PecReceiptRecorded { .. }
         | RequestEvent::InternalNoteAdded { .. }
         | RequestEvent::RequestReminded { .. } => {}
     }

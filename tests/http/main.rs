@@ -20,6 +20,7 @@ mod frontoffice;
 mod inbox_search;
 mod intake;
 mod mail;
+mod mail_in;
 mod oidc;
 mod pages;
 mod projections;

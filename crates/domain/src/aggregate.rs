@@ -157,6 +157,7 @@ impl Request {
                 message,
                 attachments,
                 calendar,
+                channel,
             } => {
                 self.refuse_if_erased()?;
                 if self.status() == Status::Closed {
@@ -168,8 +169,19 @@ impl Request {
                     message,
                     attachments,
                     answer_due,
+                    channel,
                 }])
             }
+            C::RecordDeliveryFailure { at, reason } => Ok(vec![E::DeliveryFailed { at, reason }]),
+            C::RecordPecReceipt {
+                at,
+                receipt,
+                evidence,
+            } => Ok(vec![E::PecReceiptRecorded {
+                at,
+                receipt,
+                evidence,
+            }]),
             C::Redirect {
                 by,
                 at,
@@ -438,6 +450,8 @@ impl Aggregate for Request {
             E::RequestRated { .. } => self.rated = true,
             E::PersonalDataErased { .. } => self.erased = true,
             E::AcknowledgementFailed { .. }
+            | E::DeliveryFailed { .. }
+            | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
             | E::RequestRedirected { .. }
             | E::RequestTakenIntoEvaluation { .. }

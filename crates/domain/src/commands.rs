@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::{
-    Attachment, Capacity, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, Reference,
-    ReminderLevel, RequestEvent, Sealed, WorkingCalendar,
+    Attachment, Capacity, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, PecReceipt,
+    Reference, ReminderLevel, RequestEvent, Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,16 @@ pub enum RequestCommand {
         message: Sealed,
         attachments: Vec<Attachment>,
         calendar: WorkingCalendar,
+        /// The web page, or e-mail or PEC when the citizen answered a mail by "Reply".
+        channel: Channel,
+    },
+    /// A bounce came back for a mail about the request.
+    RecordDeliveryFailure { at: DateTime<Utc>, reason: String },
+    /// The PEC provider's receipt for a mail about the request.
+    RecordPecReceipt {
+        at: DateTime<Utc>,
+        receipt: PecReceipt,
+        evidence: Option<Sealed>,
     },
     /// The matter is not the Comune's: the citizen is told whom to contact, and the request closes.
     Redirect {

@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Channel, Kind, Language, Outcome, Reference, ReminderLevel};
+use crate::{Channel, Kind, Language, Outcome, PecReceipt, Reference, ReminderLevel};
 
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1.0";
@@ -53,6 +53,10 @@ pub enum RequestEvent {
         attachments: Vec<Attachment>,
         /// The answer deadline after the reply: moved on by the days the clock was paused.
         answer_due: NaiveDate,
+        /// How the reply came: on the web page of the request, or by e-mail or PEC. Added
+        /// without a new event version: older replies all came on the web, the default.
+        #[serde(default = "Channel::web")]
+        channel: Channel,
     },
     RequestRedirected {
         by: Uuid,
@@ -104,6 +108,19 @@ pub enum RequestEvent {
         department: Uuid,
         level: ReminderLevel,
     },
+    /// A mail about the request did not reach the citizen: a delivery-status notification
+    /// (bounce) came back for it. `reason` is the reported status, never the server's text.
+    DeliveryFailed {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+    /// The PEC provider's receipt for a mail sent about the request: the legal proof that it
+    /// was accepted and delivered (or why not). `evidence` is the receipt's `daticert.xml`.
+    PecReceiptRecorded {
+        at: DateTime<Utc>,
+        receipt: PecReceipt,
+        evidence: Option<Sealed>,
+    },
     /// The citizen rated the answer after closure (the Designers Italia rating pattern).
     RequestRated {
         at: DateTime<Utc>,
@@ -136,6 +153,10 @@ pub struct FiledBy {
     /// The citizen gets no e-mail: answers go on paper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paper_only: bool,
+    /// The closed request this one continues: the citizen replied to it by mail after its
+    /// reopening period had ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<Reference>,
 }
 
 impl FiledBy {
@@ -173,6 +194,8 @@ impl RequestEvent {
             RequestEvent::RequestTakenIntoEvaluation { .. } => "RequestTakenIntoEvaluation",
             RequestEvent::InformationRequested { .. } => "InformationRequested",
             RequestEvent::CitizenReplied { .. } => "CitizenReplied",
+            RequestEvent::DeliveryFailed { .. } => "DeliveryFailed",
+            RequestEvent::PecReceiptRecorded { .. } => "PecReceiptRecorded",
             RequestEvent::RequestRedirected { .. } => "RequestRedirected",
             RequestEvent::RequestForwarded { .. } => "RequestForwarded",
             RequestEvent::RequestTakenInCharge { .. } => "RequestTakenInCharge",
@@ -199,6 +222,8 @@ impl RequestEvent {
             | E::RequestTakenIntoEvaluation { at, .. }
             | E::InformationRequested { at, .. }
             | E::CitizenReplied { at, .. }
+            | E::DeliveryFailed { at, .. }
+            | E::PecReceiptRecorded { at, .. }
             | E::RequestRedirected { at, .. }
             | E::RequestForwarded { at, .. }
             | E::RequestTakenInCharge { at, .. }

@@ -111,6 +111,8 @@ impl Standing {
             E::CitizenReplied { .. }
             | E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
+            | E::DeliveryFailed { .. }
+            | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
             | E::RequestRedirected { .. }
             | E::RequestReminded { .. }

@@ -69,6 +69,43 @@ impl Channel {
             Channel::Api => "api",
         }
     }
+
+    /// The web: what a field added later defaults to in older events.
+    pub fn web() -> Channel {
+        Channel::Web
+    }
+}
+
+/// A PEC provider's receipt about a mail sent through it (the `X-Ricevuta` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PecReceipt {
+    /// Accettazione: the provider took the mail.
+    Acceptance,
+    /// Avvenuta consegna: it is in the recipient's mailbox.
+    Delivery,
+    /// Non accettazione: the provider refused it.
+    NotAccepted,
+    /// Errore di consegna: it could not be delivered.
+    DeliveryError,
+}
+
+impl PecReceipt {
+    pub const ALL: [PecReceipt; 4] = [
+        PecReceipt::Acceptance,
+        PecReceipt::Delivery,
+        PecReceipt::NotAccepted,
+        PecReceipt::DeliveryError,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PecReceipt::Acceptance => "acceptance",
+            PecReceipt::Delivery => "delivery",
+            PecReceipt::NotAccepted => "not_accepted",
+            PecReceipt::DeliveryError => "delivery_error",
+        }
+    }
 }
 
 /// The language the citizen chose; their e-mails are written in it.

@@ -38,6 +38,8 @@ pub struct Config {
     /// The background processors this copy runs, by name (`None`: all of them). A copy that
     /// only serves pages runs none; some copy must run each of them.
     pub processors: Option<Vec<String>>,
+    /// The mailboxes read for mail and PEC in (`None`: none configured).
+    pub mail_in: Option<crate::mail_in::MailIn>,
 }
 
 /// An OpenID Connect provider: where it is, who we are to it, and which claims carry what.
@@ -63,7 +65,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.to_string(),
         problem: problem.into(),
@@ -238,6 +240,7 @@ impl Config {
                     .map(|p| p.name())
                     .collect();
                 known.push("mail");
+                known.push("mail-in");
                 if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
                     return Err(bad(
                         "SPORTELLO_PROCESSORS",
@@ -250,7 +253,9 @@ impl Config {
                 Some(names)
             }
         };
+        let mail_in = crate::mail_in::settings::from_vars(&get)?;
         Ok(Config {
+            mail_in,
             processors,
             oidc,
             reopen_days: number("SPORTELLO_REOPEN_DAYS", 30, 0..=3650)?,

@@ -20,6 +20,7 @@ pub mod frontoffice;
 pub mod intake;
 pub mod local_db;
 pub mod mail;
+pub mod mail_in;
 pub mod pages;
 pub mod pdf;
 pub mod processors;

@@ -1,5 +1,5 @@
-//! The background work every server copy runs: projections catching up with the event log, and
-//! the mail outbox. Each stops when `shutdown` turns true and resumes from its checkpoint.
+//! The background work every server copy runs: projections catching up with the event log, the
+//! mail outbox, and the mailboxes read for mail and PEC in (one copy at a time holds each). Each stops when `shutdown` turns true and resumes from its checkpoint.
 
 use std::time::Duration;
 
@@ -40,6 +40,9 @@ pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
             })
         })
         .collect();
+    if wanted("mail-in") {
+        handles.extend(crate::mail_in::spawn(app, &shutdown));
+    }
     if !wanted("mail") {
         return handles;
     }

@@ -40,6 +40,11 @@ pub struct AppState {
     pub submissions: Arc<RateLimiter>,
     /// SMTP, or `.eml` files when no SMTP server is configured.
     pub mail: Arc<Transport>,
+    /// The PEC provider's SMTP, for mail about requests that came by PEC (when configured).
+    pub pec_mail: Option<Arc<Transport>>,
+    /// Derives the requests' reply addresses; the same for every server copy (kept in the
+    /// database, like the CSRF secret).
+    pub reply_secret: Arc<Vec<u8>>,
     /// The organisation these pages serve.
     pub organisation_id: Uuid,
     pub organisation_name: String,
@@ -53,12 +58,21 @@ impl AppState {
     /// Connects the pieces to an already migrated database.
     pub async fn build(config: Config, pool: MySqlPool, clock: Clock) -> anyhow::Result<AppState> {
         let csrf_secret = db::shared_secret(&pool, "csrf_secret").await?;
+        let reply_secret = db::shared_secret(&pool, "reply_secret").await?;
         let organisation_name: String =
             sqlx::query_scalar("SELECT name FROM organisations WHERE id = ?")
                 .bind(DEFAULT_ORGANISATION.to_string())
                 .fetch_one(&pool)
                 .await?;
         let mail = Transport::from_config(&config)?;
+        let pec_mail = match config
+            .mail_in
+            .as_ref()
+            .and_then(|m| m.pec_smtp_url.as_deref())
+        {
+            Some(url) => Some(Arc::new(Transport::smtp(url)?)),
+            None => None,
+        };
         Ok(AppState {
             submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
             config: Arc::new(config),
@@ -70,6 +84,8 @@ impl AppState {
             events_appended: Arc::new(Notify::new()),
             mail_queued: Arc::new(Notify::new()),
             mail: Arc::new(mail),
+            pec_mail,
+            reply_secret: Arc::new(reply_secret),
             organisation_id: DEFAULT_ORGANISATION,
             organisation_name,
             faq_index: Default::default(),

@@ -162,6 +162,7 @@ async fn apply_columns(
     match event {
         E::RequestAcknowledged { .. } => update(conn, id, "ack_failed = FALSE").await?,
         E::AcknowledgementFailed { .. } => update(conn, id, "ack_failed = TRUE").await?,
+        E::DeliveryFailed { .. } => update(conn, id, "mail_failed = TRUE").await?,
         E::CitizenReplied { answer_due, .. } => {
             sqlx::query("UPDATE queue_requests SET answer_due = ? WHERE aggregate_id = ?")
                 .bind(answer_due)
@@ -246,6 +247,7 @@ async fn apply_columns(
         | E::InformationRequested { .. }
         | E::RequestRedirected { .. }
         | E::InternalNoteAdded { .. }
+        | E::PecReceiptRecorded { .. }
         | E::RequestRated { .. } => {}
     }
     Ok(())

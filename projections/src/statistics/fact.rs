@@ -166,6 +166,8 @@ impl Fact {
             E::RequestReceived { .. }
             | E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
+            | E::DeliveryFailed { .. }
+            | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
             | E::PersonalDataErased { .. } => {}
@@ -191,9 +193,11 @@ impl Fact {
 }
 
 /// The event types that cannot change the statistics (the bulk rebuild does not even read them).
-pub const IGNORED: [&str; 5] = [
+pub const IGNORED: [&str; 7] = [
     "RequestAcknowledged",
     "AcknowledgementFailed",
+    "DeliveryFailed",
+    "PecReceiptRecorded",
     "RequestTakenIntoEvaluation",
     "InternalNoteAdded",
     "PersonalDataErased",
@@ -206,6 +210,8 @@ pub fn matters(event: &RequestEvent) -> bool {
         event,
         E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
+            | E::DeliveryFailed { .. }
+            | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
             | E::PersonalDataErased { .. }

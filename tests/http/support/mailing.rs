@@ -26,3 +26,47 @@ impl TestApp {
         .await
     }
 }
+
+/// A test application reading `user`'s mailbox on `dovecot` and sending mail to `smtp`.
+pub async fn with_mailbox(
+    smtp: &SmtpServer,
+    dovecot: &super::dovecot::Dovecot,
+    user: &str,
+    extra: Vec<(&'static str, String)>,
+) -> TestApp {
+    let mut extra = extra;
+    extra.push(("SPORTELLO_IMAP_URL", dovecot.url(user)));
+    TestApp::start_with(Options {
+        smtp_url: Some(smtp.url()),
+        extra,
+        ..Default::default()
+    })
+    .await
+}
+
+impl TestApp {
+    /// Reads the mailbox once, as the background reader does, then lets the processors and the
+    /// mail worker run: what the messages caused is in the read models and the sent mail.
+    pub async fn read_mailbox(&self) -> usize {
+        let mailbox = self
+            .app
+            .config
+            .mail_in
+            .as_ref()
+            .and_then(|m| m.mail.clone())
+            .expect("a mailbox is configured");
+        let mut connection = sportello_server::mail_in::imap::Connection::open(&mailbox)
+            .await
+            .unwrap();
+        let dealt = sportello_server::mail_in::drain(
+            &self.app,
+            sportello_server::mail_in::Which::Mail,
+            &mut connection,
+        )
+        .await
+        .unwrap();
+        connection.close().await;
+        self.settle().await;
+        dealt
+    }
+}

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod dovecot;
 mod forms;
-mod mailing;
+pub mod mailing;
 pub mod multipart;
 pub mod office;
 mod response;

@@ -181,6 +181,7 @@ fn after_erasure_the_citizen_can_no_longer_reply_reopen_or_rate() {
             message: sealed(),
             attachments: vec![],
             calendar: WorkingCalendar::default(),
+            channel: Channel::Web,
         })
         .then_expect_error(RequestError::Erased);
     RequestTest::with(())
@@ -206,6 +207,7 @@ fn a_request_filed_at_the_counter_says_so() {
         operator: Some(Uuid::from_u128(8)),
         identity_checked: true,
         paper_only: true,
+        follows: None,
     };
     let events = decide_new(RequestCommand::Receive(Box::new(new.clone()))).unwrap();
     let RequestEvent::RequestReceived { filed_by, .. } = &events[0] else {

@@ -2,6 +2,7 @@
 
 mod actions;
 mod citizen;
+mod mail;
 mod receive;
 mod waiting_and_reminders;
 mod workflow;

@@ -24,12 +24,14 @@ fn a_reply_after_a_question_resumes_the_clock_and_moves_the_deadline() {
             message: sealed(),
             attachments: vec![],
             calendar: WorkingCalendar::default(),
+            channel: Channel::Web,
         })
         .then_expect_events(vec![RequestEvent::CitizenReplied {
             at: reply_at,
             message: sealed(),
             attachments: vec![],
             answer_due: date(2026, 4, 20),
+            channel: Channel::Web,
         }]);
 }
 
@@ -43,6 +45,7 @@ fn a_reply_without_a_question_leaves_the_deadline_and_the_status() {
             message: sealed(),
             attachments: vec![],
             calendar: WorkingCalendar::default(),
+            channel: Channel::Web,
         })
         .inspect_result()
         .unwrap();
@@ -52,7 +55,8 @@ fn a_reply_without_a_question_leaves_the_deadline_and_the_status() {
             at: reply_at,
             message: sealed(),
             attachments: vec![],
-            answer_due: date(2026, 4, 9)
+            answer_due: date(2026, 4, 9),
+            channel: Channel::Web,
         }]
     );
 }
@@ -74,6 +78,7 @@ fn a_reply_returns_the_request_to_whoever_asked() {
         message: sealed(),
         attachments: vec![],
         answer_due: date(2026, 4, 9),
+        channel: Channel::Web,
     });
     assert_eq!(request.status(), Status::TakenInCharge);
     assert_eq!(request.department(), Some(ROADS));

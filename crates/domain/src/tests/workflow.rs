@@ -110,6 +110,7 @@ fn commands() -> Vec<(RequestCommand, &'static [Status])> {
                 message: sealed(),
                 attachments: vec![],
                 calendar: WorkingCalendar::default(),
+                channel: Channel::Web,
             },
             &[
                 S::Received,

@@ -287,9 +287,33 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
         let department = |id: &Uuid| departments.get(id).cloned().unwrap_or_default();
         let (by, detail, sealed, internal): (Option<String>, String, Option<&Sealed>, bool) =
             match &recorded.event {
-                E::RequestReceived { .. } | E::RequestAcknowledged { .. } => {
-                    (None, String::new(), None, false)
-                }
+                E::RequestReceived { filed_by, .. } => (
+                    None,
+                    filed_by
+                        .follows
+                        .as_ref()
+                        .map(|reference| {
+                            let follows = i18n::text(
+                                language,
+                                "request.follows",
+                                &[("reference", &reference.to_string())],
+                            );
+                            format!(" — {follows}")
+                        })
+                        .unwrap_or_default(),
+                    None,
+                    false,
+                ),
+                E::RequestAcknowledged { .. } => (None, String::new(), None, false),
+                E::DeliveryFailed { reason, .. } => (None, reason.clone(), None, true),
+                E::PecReceiptRecorded {
+                    receipt, evidence, ..
+                } => (
+                    None,
+                    i18n::text(language, &format!("pec_receipt.{}", receipt.code()), &[]),
+                    evidence.as_ref(),
+                    false,
+                ),
                 E::AcknowledgementFailed { reason, .. } => (None, reason.clone(), None, true),
                 E::RequestTakenIntoEvaluation { by, .. } => {
                     (Some(name_of(by)), String::new(), None, false)
@@ -297,7 +321,14 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 E::InformationRequested { by, message, .. } => {
                     (Some(name_of(by)), String::new(), Some(message), false)
                 }
-                E::CitizenReplied { message, .. } => (None, String::new(), Some(message), false),
+                E::CitizenReplied {
+                    message, channel, ..
+                } => (
+                    None,
+                    i18n::text(language, &format!("channel.{}", channel.code()), &[]),
+                    Some(message),
+                    false,
+                ),
                 E::RequestRedirected {
                     by,
                     external_body,

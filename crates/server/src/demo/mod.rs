@@ -101,6 +101,7 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
             actor: "demo".into(),
             correlation_id: Uuid::new_v4().to_string(),
             filed_by: Default::default(),
+            also: None,
         };
         filed.push(
             file_request(app, submission)

@@ -5,9 +5,11 @@
 mod append;
 pub mod chain;
 mod read;
+mod within;
 
 pub use append::{append, chain_unchained, lock_appends, NewEvent};
 pub use read::{fold, history, recorded, Recorded};
+pub use within::decide_in;
 
 use std::collections::HashMap;
 

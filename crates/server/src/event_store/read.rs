@@ -8,8 +8,8 @@ use sportello_domain::Request;
 use sqlx::MySqlPool;
 
 /// Every event of one request, oldest first, decoded (for processors that need the facts).
-pub async fn history(
-    pool: &MySqlPool,
+pub async fn history<'e>(
+    db: impl sqlx::MySqlExecutor<'e>,
     aggregate_id: &str,
 ) -> anyhow::Result<Vec<sportello_domain::RequestEvent>> {
     let rows: Vec<(String, String, Value)> = sqlx::query_as(
@@ -17,7 +17,7 @@ pub async fn history(
           WHERE aggregate_type = 'request' AND aggregate_id = ? ORDER BY sequence",
     )
     .bind(aggregate_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.into_iter()
         .map(|(event_type, version, payload)| {

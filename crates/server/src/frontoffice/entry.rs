@@ -182,7 +182,9 @@ pub async fn enter(
             operator: Some(signed_in.staff.id),
             identity_checked: entry.identity_checked == "yes",
             paper_only: paper,
+            follows: None,
         },
+        also: None,
     };
     let filed = file_request(&app, submission).await?;
     Ok(Redirect::to(&format!(

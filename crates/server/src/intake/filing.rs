@@ -5,12 +5,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use cqrs_es::{Aggregate, DomainEvent};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sportello_domain::{
     decide_after, decide_new, rome_year, Attachment, Channel, FiledBy, Language, NewRequest,
-    Reference, Request, RequestCommand,
+    Reference, RequestCommand,
 };
 use sportello_projections::outbox::{self, Mail};
 use sqlx::MySqlConnection;
@@ -33,7 +32,21 @@ pub struct Submission {
     pub correlation_id: String,
     /// Who filed it: a guest, a signed-in citizen, or the front office on someone's behalf.
     pub filed_by: FiledBy,
+    /// What else the filing's transaction writes (the message that brought the request, read
+    /// from a mailbox), given the new request's id; called again if the transaction is retried.
+    pub also: Option<Also>,
 }
+
+/// Rows written in the filing's transaction beside its events.
+pub type Also = Box<
+    dyn for<'c> Fn(
+            &'c mut MySqlConnection,
+            &'c str,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>,
+        > + Send
+        + Sync,
+>;
 
 /// What the citizen gets back once the request is safely stored.
 #[derive(Debug, Clone)]
@@ -157,16 +170,7 @@ async fn commit(
     let new_events: Vec<NewEvent> = events
         .iter()
         .enumerate()
-        .map(|(index, event)| NewEvent {
-            aggregate_type: Request::TYPE.to_string(),
-            aggregate_id: aggregate_id.to_string(),
-            sequence: index as i64 + 1,
-            event_type: event.event_type(),
-            event_version: event.event_version(),
-            payload: serde_json::to_value(event).expect("events serialise"),
-            metadata: metadata.clone(),
-            recorded_at: None,
-        })
+        .map(|(index, event)| NewEvent::request(aggregate_id, index as i64 + 1, event, &metadata))
         .collect();
     append(&mut tx, &new_events).await?;
     if !paper {
@@ -175,6 +179,9 @@ async fn commit(
             token: token.to_string(),
         };
         outbox::queue(&mut tx, &acknowledgement, received_at).await?;
+    }
+    if let Some(also) = &submission.also {
+        also(&mut tx, aggregate_id).await?;
     }
     if let Some(operator) = submission.filed_by.operator {
         // The receipt can be printed again: its token, sealed under the request's key.

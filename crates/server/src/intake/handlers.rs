@@ -159,6 +159,7 @@ pub async fn submit(
             citizen: citizen.as_ref().map(|c| c.citizen.id),
             ..FiledBy::default()
         },
+        also: None,
     };
     let filed = file_request(&app, submission).await?;
     // The FAQ suggested while writing did not answer this one.

@@ -2,6 +2,7 @@
 //! files), and the messages. No handler talks to SMTP.
 
 mod address;
+pub mod conversation;
 mod message;
 pub(crate) mod notices;
 mod transport;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
 
@@ -27,32 +28,48 @@ pub enum SendFailure {
 impl Transport {
     pub fn from_config(config: &Config) -> anyhow::Result<Transport> {
         Ok(match &config.smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
-                    .timeout(Some(Duration::from_secs(30)))
-                    .build(),
-            ),
+            Some(url) => Transport::smtp(url)?,
             None => Transport::Files(config.data_dir.join("mail")),
         })
     }
 
+    /// An SMTP server by its URL (`smtps://user:password@host`, …).
+    pub fn smtp(url: &str) -> anyhow::Result<Transport> {
+        Ok(Transport::Smtp(
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                .timeout(Some(Duration::from_secs(30)))
+                .build(),
+        ))
+    }
+
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
+        let envelope = message.envelope().clone();
+        self.send_as(&envelope, &message.formatted()).await
+    }
+
+    /// Sends `bytes` with `envelope` (a PEC mail leaves from the PEC address).
+    pub async fn send_as(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendFailure> {
         match self {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|error| {
-                let code = error.status().map(|code| code.to_string());
-                let reason = match &code {
-                    Some(code) => format!("smtp {code}"),
-                    None if error.is_timeout() => "smtp timeout".into(),
-                    None if error.is_tls() => "smtp tls".into(),
-                    None => "smtp connection".into(),
-                };
-                if error.is_permanent() {
-                    SendFailure::Permanent(reason)
-                } else {
-                    SendFailure::Transient(reason)
-                }
-            }),
-            Transport::Files(dir) => write_file(dir, &message.formatted()).await,
+            Transport::Smtp(smtp) => {
+                smtp.send_raw(envelope, bytes)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| {
+                        let code = error.status().map(|code| code.to_string());
+                        let reason = match &code {
+                            Some(code) => format!("smtp {code}"),
+                            None if error.is_timeout() => "smtp timeout".into(),
+                            None if error.is_tls() => "smtp tls".into(),
+                            None => "smtp connection".into(),
+                        };
+                        if error.is_permanent() {
+                            SendFailure::Permanent(reason)
+                        } else {
+                            SendFailure::Transient(reason)
+                        }
+                    })
+            }
+            Transport::Files(dir) => write_file(dir, bytes).await,
         }
     }
 }

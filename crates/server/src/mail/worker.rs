@@ -158,8 +158,34 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
         }
     }
     stamp(&mut message, &app.config.public_url, row);
+    let by_pec = match mail.request().filter(|_| mail.for_citizen()) {
+        Some(request) => {
+            super::conversation::join(app, request, &mut message)
+                .await?
+                .by_pec
+        }
+        None => false,
+    };
     let attempts = row.attempts as u32 + 1;
-    match app.mail.send(message).await {
+    let sent = match (
+        &app.pec_mail,
+        app.config.mail_in.as_ref().and_then(|m| m.pec_from.clone()),
+    ) {
+        (Some(pec), Some(from)) if by_pec => {
+            // From the PEC address, through the PEC provider: its receipts are the legal proof.
+            message
+                .headers_mut()
+                .set(lettre::message::header::From::from(
+                    lettre::message::Mailboxes::from(from.clone()),
+                ));
+            let envelope =
+                lettre::address::Envelope::new(Some(from.email), message.envelope().to().to_vec())
+                    .map_err(|error| anyhow::anyhow!("PEC envelope: {error}"))?;
+            pec.send_as(&envelope, &message.formatted()).await
+        }
+        _ => app.mail.send(message).await,
+    };
+    match sent {
         Ok(()) => {
             if let Some(request) = acknowledged {
                 record(

@@ -138,6 +138,7 @@ pub async fn reply_with(
         message: sealed,
         attachments: attachment_records(&prepared),
         calendar: app.settings().await?.calendar,
+        channel: sportello_domain::Channel::Web,
     };
     match execute(app, access, &request.aggregate_id, command).await? {
         Ok(()) => Ok(Redirect::to(&access.base()).into_response()),

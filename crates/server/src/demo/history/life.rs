@@ -123,6 +123,7 @@ pub(super) fn live(
             message,
             attachments: vec![],
             calendar,
+            channel: sportello_domain::Channel::Web,
         }) {
             return;
         }

@@ -1,0 +1,193 @@
+//! A mailbox over IMAP (`async-imap`): connect with TLS, or STARTTLS before signing in; read the
+//! folder's UIDVALIDITY and the UIDs waiting; fetch one message's size, headers or whole text;
+//! move a message to the processed folder once what it caused is committed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_imap::{Client, Session};
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::settings::{Mailbox, Security};
+
+/// Where a message goes once dealt with: out of the inbox, kept for the record.
+pub const PROCESSED: &str = "Sportello-Elaborati";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+
+/// A signed-in session on the configured folder.
+pub struct Connection {
+    session: Session<Box<dyn Stream>>,
+    /// The folder's UIDVALIDITY: with a UID, a message's identity.
+    pub uidvalidity: u32,
+    can_move: bool,
+    pub can_idle: bool,
+}
+
+async fn tls(host: &str, tcp: TcpStream) -> anyhow::Result<Box<dyn Stream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())?;
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .context("TLS handshake")?;
+    Ok(Box::new(stream))
+}
+
+impl Connection {
+    /// Connects, signs in and selects the folder (creating the processed folder if missing).
+    pub async fn open(mailbox: &Mailbox) -> anyhow::Result<Connection> {
+        tokio::time::timeout(TIMEOUT, Connection::open_now(mailbox))
+            .await
+            .context("IMAP server did not answer in time")?
+    }
+
+    async fn open_now(mailbox: &Mailbox) -> anyhow::Result<Connection> {
+        let tcp = TcpStream::connect((mailbox.host.as_str(), mailbox.port))
+            .await
+            .context("IMAP connection")?;
+        let client = match mailbox.security {
+            Security::Tls => {
+                let mut client = Client::new(tls(&mailbox.host, tcp).await?);
+                client.read_response().await?.context("no IMAP greeting")?;
+                client
+            }
+            Security::StartTls => {
+                let mut plain = Client::new(tcp);
+                plain.read_response().await?.context("no IMAP greeting")?;
+                plain
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .context("the server refused STARTTLS")?;
+                Client::new(tls(&mailbox.host, plain.into_inner()).await?)
+            }
+            Security::None => {
+                let mut client = Client::new(Box::new(tcp) as Box<dyn Stream>);
+                client.read_response().await?.context("no IMAP greeting")?;
+                client
+            }
+        };
+        let mut session = client
+            .login(&mailbox.user, &mailbox.password)
+            .await
+            .map_err(|(error, _)| error)
+            .context("IMAP sign-in refused")?;
+        let capabilities = session.capabilities().await?;
+        let can_move = capabilities.has_str("MOVE");
+        let can_idle = capabilities.has_str("IDLE");
+        let folders: Vec<_> = session
+            .list(None, Some(PROCESSED))
+            .await?
+            .try_collect()
+            .await?;
+        if folders.is_empty() {
+            // Another copy may have made it meanwhile: an error here is not a failure.
+            let _ = session.create(PROCESSED).await;
+        }
+        let selected = session.select(&mailbox.folder).await?;
+        Ok(Connection {
+            session,
+            uidvalidity: selected.uid_validity.unwrap_or(0),
+            can_move,
+            can_idle,
+        })
+    }
+
+    /// The UIDs in the folder, oldest first.
+    pub async fn waiting(&mut self) -> anyhow::Result<Vec<u32>> {
+        let mut uids: Vec<u32> = self.session.uid_search("ALL").await?.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// A message's size in bytes, `None` when it is gone.
+    pub async fn size(&mut self, uid: u32) -> anyhow::Result<Option<u64>> {
+        let fetched: Vec<_> = self
+            .session
+            .uid_fetch(uid.to_string(), "RFC822.SIZE")
+            .await?
+            .try_collect()
+            .await?;
+        Ok(fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.size)
+            .map(u64::from))
+    }
+
+    /// The whole message, or its header only, without marking it seen.
+    pub async fn fetch(&mut self, uid: u32, header_only: bool) -> anyhow::Result<Option<Vec<u8>>> {
+        let query = if header_only {
+            "BODY.PEEK[HEADER]"
+        } else {
+            "BODY.PEEK[]"
+        };
+        let fetched: Vec<_> = self
+            .session
+            .uid_fetch(uid.to_string(), query)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| if header_only { f.header() } else { f.body() })
+            .map(<[u8]>::to_vec))
+    }
+
+    /// Moves a message to the processed folder, marked seen.
+    pub async fn processed(&mut self, uid: u32) -> anyhow::Result<()> {
+        let set = uid.to_string();
+        let _: Vec<_> = self
+            .session
+            .uid_store(&set, "+FLAGS (\\Seen)")
+            .await?
+            .try_collect()
+            .await?;
+        if self.can_move {
+            self.session.uid_mv(&set, PROCESSED).await?;
+        } else {
+            self.session.uid_copy(&set, PROCESSED).await?;
+            let _: Vec<_> = self
+                .session
+                .uid_store(&set, "+FLAGS (\\Deleted)")
+                .await?
+                .try_collect()
+                .await?;
+            let _: Vec<_> = self.session.expunge().await?.try_collect().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the server to say something changed (IDLE), at most `wait`; without IDLE, the
+    /// caller polls. Gives the session back.
+    pub async fn wait(mut self, wait: Duration) -> anyhow::Result<Connection> {
+        if !self.can_idle {
+            tokio::time::sleep(wait).await;
+            self.session.noop().await?;
+            return Ok(self);
+        }
+        let mut idle = self.session.idle();
+        idle.init().await?;
+        let (done, _stop) = idle.wait_with_timeout(wait);
+        done.await?;
+        self.session = idle.done().await?;
+        Ok(self)
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.session.logout().await;
+    }
+}

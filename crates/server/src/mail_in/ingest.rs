@@ -1,0 +1,581 @@
+//! Dealing with the messages waiting in a mailbox, oldest first. Each message's identity (the
+//! mailbox, UIDVALIDITY and UID, and a hash of its Message-ID) is committed in the transaction
+//! of what it causes — a new request, a reply, a bounce or receipt recorded on a request, or a
+//! place in quarantine — and only then is the message moved out of the inbox. A crash between
+//! the two reads it again, finds its identity and just moves it: filed once, never lost.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sportello_domain::{Channel, FiledBy, Kind, Reference, RequestCommand, RequestError};
+use sqlx::MySqlConnection;
+use uuid::Uuid;
+
+use super::imap::Connection;
+use super::read::{self, Held, Letter, Reading};
+use super::reply;
+use crate::event_store;
+use crate::files::{attachment_records, attachments, store_attachments, PreparedAttachment};
+use crate::intake::{file_request, Submission, ValidRequest, SUBJECT_MAX};
+use crate::state::AppState;
+use crate::web::i18n;
+
+/// Which of the Comune's mailboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Mail,
+    Pec,
+}
+
+impl Which {
+    pub fn code(self) -> &'static str {
+        match self {
+            Which::Mail => "mail",
+            Which::Pec => "pec",
+        }
+    }
+
+    fn channel(self) -> Channel {
+        match self {
+            Which::Mail => Channel::Email,
+            Which::Pec => Channel::Pec,
+        }
+    }
+}
+
+/// A message's identity and when it was read.
+#[derive(Debug, Clone)]
+struct Identity {
+    mailbox: Which,
+    uidvalidity: u32,
+    uid: u32,
+    message_id_hash: String,
+    sender_hash: Option<String>,
+    received_at: DateTime<Utc>,
+}
+
+impl Identity {
+    /// Records what became of the message, in the caller's transaction.
+    async fn record(
+        &self,
+        conn: &mut MySqlConnection,
+        organisation: Uuid,
+        outcome: &str,
+        aggregate_id: Option<&str>,
+        quarantine_id: Option<u64>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO mail_in_messages (organisation_id, mailbox, uidvalidity, uid, message_id_hash,
+                    sender_hash, outcome, aggregate_id, quarantine_id, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(organisation.to_string())
+        .bind(self.mailbox.code())
+        .bind(self.uidvalidity)
+        .bind(self.uid)
+        .bind(&self.message_id_hash)
+        .bind(&self.sender_hash)
+        .bind(outcome)
+        .bind(aggregate_id)
+        .bind(quarantine_id)
+        .bind(self.received_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Deals with every message waiting in the folder; returns how many it dealt with.
+pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyhow::Result<usize> {
+    let Some(limits) = app.config.mail_in.clone() else {
+        return Ok(0);
+    };
+    let mut dealt = 0;
+    for uid in conn.waiting().await? {
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM mail_in_messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
+        )
+        .bind(which.code())
+        .bind(conn.uidvalidity)
+        .bind(uid)
+        .fetch_optional(&app.pool)
+        .await?;
+        if known.is_none() {
+            let Some(size) = conn.size(uid).await? else {
+                continue;
+            };
+            let too_large = size > limits.max_bytes;
+            let Some(raw) = conn.fetch(uid, too_large).await? else {
+                continue;
+            };
+            let identity = Identity {
+                mailbox: which,
+                uidvalidity: conn.uidvalidity,
+                uid,
+                message_id_hash: sha256(
+                    read::message_id(&raw)
+                        .map(String::into_bytes)
+                        .as_deref()
+                        .unwrap_or(&raw),
+                ),
+                sender_hash: read::sender(&raw).map(|s| sha256(s.as_bytes())),
+                received_at: app.clock.now(),
+            };
+            deal(app, &limits, identity, raw, size, too_large).await?;
+        }
+        // Committed (now or before a crash): out of the inbox.
+        conn.processed(uid).await?;
+        dealt += 1;
+    }
+    if dealt > 0 {
+        app.events_appended.notify_waiters();
+        app.mail_queued.notify_waiters();
+    }
+    Ok(dealt)
+}
+
+async fn deal(
+    app: &AppState,
+    limits: &super::MailIn,
+    identity: Identity,
+    raw: Vec<u8>,
+    size: u64,
+    too_large: bool,
+) -> anyhow::Result<()> {
+    if too_large {
+        return hold(app, &identity, Held::TooLarge, &raw, size, false).await;
+    }
+    let seen: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM mail_in_messages WHERE message_id_hash = ? LIMIT 1")
+            .bind(&identity.message_id_hash)
+            .fetch_optional(&app.pool)
+            .await?;
+    if seen.is_some() {
+        // The same message delivered twice (or copied back into the inbox): dealt with already.
+        let organisation = app.organisation_id;
+        sportello_projections::retry("mail in", || async {
+            let mut tx = app.pool.begin().await?;
+            identity
+                .record(&mut tx, organisation, "duplicate", None, None)
+                .await?;
+            tx.commit().await
+        })
+        .await?;
+        return Ok(());
+    }
+    if let Some(sender) = &identity.sender_hash {
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mail_in_messages WHERE sender_hash = ? AND received_at > ?",
+        )
+        .bind(sender)
+        .bind(identity.received_at - chrono::Duration::hours(1))
+        .fetch_one(&app.pool)
+        .await?;
+        if recent >= i64::from(limits.per_sender_hour) {
+            return hold(app, &identity, Held::OverRate, &raw, size, true).await;
+        }
+    }
+    let own = crate::mail::OwnAddresses::load(app).await?;
+    let reading = read::read(&raw, &|address| own.contains(address));
+    match reading {
+        Reading::Held(held) => hold(app, &identity, held, &raw, size, true).await,
+        Reading::Letter(letter) => match letter.reply_token.clone() {
+            Some(token) => match reply::find(&app.pool, &token).await? {
+                Some(request) => replied(app, &identity, &request, *letter, &raw, size).await,
+                None => hold(app, &identity, Held::UnknownReply, &raw, size, true).await,
+            },
+            None => file(app, &identity, *letter, None).await,
+        },
+        Reading::Bounce { original, reason } => {
+            let command = RequestCommand::RecordDeliveryFailure {
+                at: identity.received_at,
+                reason,
+            };
+            match about(app, original.as_deref()).await? {
+                Some(request) => recorded(app, &identity, &request, "bounce", command).await,
+                None => hold(app, &identity, Held::UnmatchedBounce, &raw, size, true).await,
+            }
+        }
+        Reading::PecReceipt {
+            receipt,
+            original,
+            daticert,
+        } => {
+            let Some(request) = about(app, original.as_deref()).await? else {
+                return hold(app, &identity, Held::UnmatchedReceipt, &raw, size, true).await;
+            };
+            let evidence = match (daticert, key_of(app, &request).await?) {
+                (Some(text), Some(key)) => {
+                    crate::personal::seal_text(&app.pool, key, &text).await?
+                }
+                _ => None,
+            };
+            let command = RequestCommand::RecordPecReceipt {
+                at: identity.received_at,
+                receipt: pec_receipt(receipt),
+                evidence,
+            };
+            recorded(app, &identity, &request, "receipt", command).await
+        }
+    }
+}
+
+fn pec_receipt(receipt: read::Receipt) -> sportello_domain::PecReceipt {
+    use sportello_domain::PecReceipt as P;
+    match receipt {
+        read::Receipt::Acceptance => P::Acceptance,
+        read::Receipt::Delivery => P::Delivery,
+        read::Receipt::NotAccepted => P::NotAccepted,
+        read::Receipt::DeliveryError => P::DeliveryError,
+    }
+}
+
+/// The request a mail we sent was about, from the Message-ID we gave it
+/// (`<sportello.{outbox row}.{created µs}@host>`): the row and its time must both match.
+async fn about(app: &AppState, message_id: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(local) = message_id
+        .map(|id| id.trim_matches(['<', '>']))
+        .and_then(|id| id.split('@').next())
+        .and_then(|local| local.strip_prefix("sportello."))
+    else {
+        return Ok(None);
+    };
+    let Some((row, micros)) = local.split_once('.') else {
+        return Ok(None);
+    };
+    let (Ok(row), Ok(micros)) = (row.parse::<i64>(), micros.parse::<i64>()) else {
+        return Ok(None);
+    };
+    let found: Option<(Option<String>, DateTime<Utc>)> =
+        sqlx::query_as("SELECT request_id, created_at FROM outbox WHERE id = ?")
+            .bind(row)
+            .fetch_optional(&app.pool)
+            .await?;
+    Ok(found
+        .filter(|(_, created)| created.timestamp_micros() == micros)
+        .and_then(|(request, _)| request))
+}
+
+/// The key the request's personal data is sealed with (`None` once erased).
+async fn key_of(app: &AppState, request: &str) -> anyhow::Result<Option<Uuid>> {
+    let history = event_store::history(&app.pool, request).await?;
+    Ok(match history.first() {
+        Some(sportello_domain::RequestEvent::RequestReceived { personal, .. }) => {
+            Some(personal.key_id)
+        }
+        _ => None,
+    })
+}
+
+/// Into quarantine: the message (its headers only when `whole` is false), why, and its
+/// identity, in one transaction.
+async fn hold(
+    app: &AppState,
+    identity: &Identity,
+    held: Held,
+    raw: &[u8],
+    size: u64,
+    whole: bool,
+) -> anyhow::Result<()> {
+    let sender = read::sender(raw).map(|s| s.chars().take(320).collect::<String>());
+    let subject = read::subject(raw).map(|s| s.chars().take(300).collect::<String>());
+    let raw = if whole { raw.to_vec() } else { header_of(raw) };
+    let organisation = app.organisation_id;
+    sportello_projections::retry("quarantine", || async {
+        let mut tx = app.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO mail_quarantine (organisation_id, mailbox, reason, sender, subject, raw, size, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(organisation.to_string())
+        .bind(identity.mailbox.code())
+        .bind(held.code())
+        .bind(&sender)
+        .bind(&subject)
+        .bind(&raw)
+        .bind(size as i64)
+        .bind(identity.received_at)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_id();
+        identity
+            .record(&mut tx, organisation, "quarantine", None, Some(id))
+            .await?;
+        tx.commit().await
+    })
+    .await?;
+    tracing::info!(
+        mailbox = identity.mailbox.code(),
+        uid = identity.uid,
+        reason = held.code(),
+        "mail held in quarantine"
+    );
+    Ok(())
+}
+
+/// The header block of a message (up to the first empty line).
+fn header_of(raw: &[u8]) -> Vec<u8> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+        .unwrap_or(raw.len());
+    raw[..end].to_vec()
+}
+
+/// A bounce or a receipt recorded on its request, with the message's identity.
+async fn recorded(
+    app: &AppState,
+    identity: &Identity,
+    request: &str,
+    outcome: &str,
+    command: RequestCommand,
+) -> anyhow::Result<()> {
+    let metadata = event_store::metadata(
+        &format!("mail:{}", identity.mailbox.code()),
+        identity.mailbox.channel().code(),
+        &Uuid::new_v4().to_string(),
+    );
+    let organisation = app.organisation_id;
+    let result = sportello_projections::retry("mail in", || async {
+        let mut tx = app.pool.begin().await?;
+        // Refused (an erased request keeps no receipts): the message is still dealt with.
+        let _refused = event_store::decide_in(&mut tx, request, command.clone(), &metadata).await?;
+        identity
+            .record(&mut tx, organisation, outcome, Some(request), None)
+            .await?;
+        tx.commit().await
+    })
+    .await;
+    result?;
+    Ok(())
+}
+
+/// Checks the message's files as the web form does; returns the accepted ones and a line
+/// naming each refused one.
+async fn prepare(
+    files: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<(Vec<PreparedAttachment>, Vec<String>)> {
+    let results = tokio::task::spawn_blocking(move || {
+        files
+            .into_iter()
+            .enumerate()
+            .map(|(index, (name, bytes))| {
+                let result = if index >= attachments::MAX_FILES {
+                    Err(None)
+                } else {
+                    attachments::prepare(&name, bytes).map_err(Some)
+                };
+                (attachments::safe_name(&name), result)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok(attachment) => accepted.push(attachment),
+            Err(error) => refused.push((name, error)),
+        }
+    }
+    let lines = refused
+        .into_iter()
+        .map(|(name, error)| {
+            let why = match error {
+                Some(error) => i18n::text(sportello_domain::Language::It, error.message_key(), &[]),
+                None => i18n::text(
+                    sportello_domain::Language::It,
+                    "form.error.attachments_count",
+                    &[],
+                ),
+            };
+            format!("{name}: {why}")
+        })
+        .collect();
+    Ok((accepted, lines))
+}
+
+/// A citizen's letter filed as a new request (channel e-mail or PEC), answered in its thread.
+async fn file(
+    app: &AppState,
+    identity: &Identity,
+    letter: Letter,
+    follows: Option<Reference>,
+) -> anyhow::Result<()> {
+    let language = sportello_domain::Language::It;
+    let (prepared, refused) = prepare(letter.files).await?;
+    let mut description = if letter.text.trim().is_empty() {
+        i18n::text(language, "mail_in.no_text", &[])
+    } else {
+        letter.text.clone()
+    };
+    if !refused.is_empty() {
+        description.push_str("\n\n");
+        description.push_str(&i18n::text(language, "mail_in.refused_files", &[]));
+        for line in &refused {
+            description.push_str("\n- ");
+            description.push_str(line);
+        }
+    }
+    let subject = match letter.subject.trim() {
+        "" => i18n::text(language, "mail_in.no_subject", &[]),
+        subject => subject.chars().take(SUBJECT_MAX).collect(),
+    };
+    let topics = crate::directory::active_topics(&app.pool, app.organisation_id).await?;
+    let topic = topics
+        .iter()
+        .find(|t| t.code == "urp-altro")
+        .or(topics.last())
+        .map(|t| t.code.clone())
+        .ok_or_else(|| anyhow::anyhow!("no active topic to file mail under"))?;
+    let request = ValidRequest {
+        kind: Kind::Information,
+        topic,
+        subject,
+        description,
+        place: None,
+        first_name: letter.first_name.chars().take(100).collect(),
+        last_name: letter.last_name.chars().take(100).collect(),
+        email: letter.address.clone(),
+        phone: None,
+    };
+    let channel = if letter.pec {
+        Channel::Pec
+    } else {
+        identity.mailbox.channel()
+    };
+    let thread = letter
+        .message_id
+        .clone()
+        .filter(|id| id.len() <= 250 && id.is_ascii() && !id.contains(['\r', '\n']));
+    let record = identity.clone();
+    let organisation = app.organisation_id;
+    let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
+        let record = record.clone();
+        let thread = thread.clone();
+        Box::pin(async move {
+            record
+                .record(tx, organisation, "request", Some(aggregate_id), None)
+                .await?;
+            if let Some(message_id) = thread {
+                sqlx::query("INSERT INTO mail_threads (aggregate_id, message_id) VALUES (?, ?)")
+                    .bind(aggregate_id)
+                    .bind(message_id)
+                    .execute(tx)
+                    .await?;
+            }
+            Ok(())
+        })
+    });
+    let submission = Submission {
+        request,
+        attachments: prepared,
+        language,
+        channel,
+        actor: format!("mail:{}", identity.mailbox.code()),
+        correlation_id: Uuid::new_v4().to_string(),
+        filed_by: FiledBy {
+            follows,
+            ..FiledBy::default()
+        },
+        also: Some(also),
+    };
+    file_request(app, submission)
+        .await
+        .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))?;
+    Ok(())
+}
+
+/// A reply to one of our mails, added to its request: reopened first when it was closed and the
+/// reopening period allows; filed as a new request that follows it otherwise.
+async fn replied(
+    app: &AppState,
+    identity: &Identity,
+    request: &str,
+    letter: Letter,
+    raw: &[u8],
+    size: u64,
+) -> anyhow::Result<()> {
+    let events = event_store::recorded(&app.pool, request).await?;
+    let Some(sportello_domain::RequestEvent::RequestReceived {
+        personal,
+        reference,
+        ..
+    }) = events.first().map(|r| r.event.clone())
+    else {
+        return hold(app, identity, Held::UnknownReply, raw, size, true).await;
+    };
+    let closed = event_store::fold(&events).status() == sportello_domain::Status::Closed;
+    let settings = app.settings().await?;
+    let text = if letter.text.trim().is_empty() {
+        i18n::text(sportello_domain::Language::It, "mail_in.no_text", &[])
+    } else {
+        letter.text.clone()
+    };
+    let Some(message) = crate::personal::seal_text(&app.pool, personal.key_id, &text).await? else {
+        // Erased: what the citizen writes now is a new matter.
+        return file(app, identity, letter, None).await;
+    };
+    let (prepared, refused) = prepare(letter.files.clone()).await?;
+    store_attachments(&app.pool, &prepared).await?;
+    let reopen = closed.then(|| RequestCommand::ReopenByCitizen {
+        at: identity.received_at,
+        reason: message.clone(),
+        reopen_days: settings.reopen_days,
+    });
+    let reply = RequestCommand::RecordCitizenReply {
+        at: identity.received_at,
+        message,
+        attachments: attachment_records(&prepared),
+        calendar: settings.calendar,
+        channel: if letter.pec {
+            Channel::Pec
+        } else {
+            identity.mailbox.channel()
+        },
+    };
+    if !refused.is_empty() {
+        tracing::info!(
+            aggregate_id = request,
+            refused = refused.len(),
+            "files of a reply refused"
+        );
+    }
+    let metadata = event_store::metadata(
+        &format!("mail:{}", identity.mailbox.code()),
+        identity.mailbox.channel().code(),
+        &Uuid::new_v4().to_string(),
+    );
+    let organisation = app.organisation_id;
+    let outcome = sportello_projections::retry("mail reply", || async {
+        let mut tx = app.pool.begin().await?;
+        for command in reopen.iter().chain([&reply]) {
+            if let Err(rejected) =
+                event_store::decide_in(&mut tx, request, command.clone(), &metadata).await?
+            {
+                return Ok::<_, sqlx::Error>(Err(rejected));
+            }
+        }
+        identity
+            .record(&mut tx, organisation, "reply", Some(request), None)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(RequestError::ReopeningPeriodOver | RequestError::Erased) => {
+            file(app, identity, letter, Some(reference)).await
+        }
+        Err(other) => {
+            tracing::warn!(aggregate_id = request, error = %other, "reply not recorded");
+            hold(app, identity, Held::UnknownReply, raw, size, true).await
+        }
+    }
+}
