@@ -52,6 +52,8 @@ pub struct InboxRow {
     pub forwarded_at: Option<chrono::DateTime<chrono::Utc>>,
     pub reminders: i32,
     pub ack_failed: bool,
+    /// A mail about it bounced: the citizen's address does not work.
+    pub mail_failed: bool,
     pub subject: Option<String>,
     pub citizen_name: Option<String>,
 }
@@ -336,7 +338,7 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
 
 const COLUMNS: &str = "q.aggregate_id, q.reference, q.kind, q.topic_code, q.channel, q.status,
     q.department_id, q.received_at, q.answer_due, q.forwarded_at, q.reminders, q.ack_failed,
-    q.subject, q.citizen_name";
+    q.mail_failed, q.subject, q.citizen_name";
 
 fn inbox_row(row: &sqlx::mysql::MySqlRow) -> Result<InboxRow, sqlx::Error> {
     use sqlx::Row;
@@ -353,6 +355,7 @@ fn inbox_row(row: &sqlx::mysql::MySqlRow) -> Result<InboxRow, sqlx::Error> {
         forwarded_at: row.try_get("forwarded_at")?,
         reminders: row.try_get("reminders")?,
         ack_failed: row.try_get("ack_failed")?,
+        mail_failed: row.try_get("mail_failed")?,
         subject: row.try_get("subject")?,
         citizen_name: row.try_get("citizen_name")?,
     })

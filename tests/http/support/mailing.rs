@@ -45,27 +45,24 @@ pub async fn with_mailbox(
 }
 
 impl TestApp {
-    /// Reads the mailbox once, as the background reader does, then lets the processors and the
-    /// mail worker run: what the messages caused is in the read models and the sent mail.
+    /// Reads the configured mailboxes once, as the background readers do, then lets the
+    /// processors and the mail worker run: what the messages caused is in the read models and
+    /// the sent mail.
     pub async fn read_mailbox(&self) -> usize {
-        let mailbox = self
+        use sportello_server::mail_in::{drain, imap::Connection, Which};
+        let config = self
             .app
             .config
             .mail_in
-            .as_ref()
-            .and_then(|m| m.mail.clone())
+            .clone()
             .expect("a mailbox is configured");
-        let mut connection = sportello_server::mail_in::imap::Connection::open(&mailbox)
-            .await
-            .unwrap();
-        let dealt = sportello_server::mail_in::drain(
-            &self.app,
-            sportello_server::mail_in::Which::Mail,
-            &mut connection,
-        )
-        .await
-        .unwrap();
-        connection.close().await;
+        let mut dealt = 0;
+        for (which, mailbox) in [(Which::Mail, config.mail), (Which::Pec, config.pec)] {
+            let Some(mailbox) = mailbox else { continue };
+            let mut connection = Connection::open(&mailbox).await.unwrap();
+            dealt += drain(&self.app, which, &mut connection).await.unwrap();
+            connection.close().await;
+        }
         self.settle().await;
         dealt
     }

@@ -95,6 +95,9 @@ struct Row {
     overdue: bool,
     reminders: i32,
     ack_failed: bool,
+    mail_failed: bool,
+    /// How it came, when not by the web form.
+    channel: Option<String>,
 }
 
 pub async fn inbox(
@@ -195,6 +198,9 @@ pub async fn inbox(
                 overdue: open && row.answer_due < today,
                 reminders: row.reminders,
                 ack_failed: row.ack_failed,
+                mail_failed: row.mail_failed,
+                channel: (row.channel != "web")
+                    .then(|| i18n::text(language, &format!("channel.{}", row.channel), &[])),
                 id: row.aggregate_id,
             }
         })
