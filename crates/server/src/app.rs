@@ -8,8 +8,8 @@ use axum::{middleware, Router};
 
 pub use crate::state::{AppState, DEFAULT_ORGANISATION};
 use crate::{
-    admin, audit, backoffice, citizens, documents, faq, frontoffice, intake, pages, site_pages,
-    statistics, tracking, web,
+    admin, audit, backoffice, citizens, documents, faq, frontoffice, intake, mail_in, pages,
+    site_pages, statistics, tracking, web,
 };
 
 pub fn router(app: AppState) -> Router {
@@ -26,6 +26,7 @@ pub fn router(app: AppState) -> Router {
         .merge(statistics::routes())
         .merge(audit::routes())
         .merge(site_pages::routes())
+        .merge(mail_in::routes())
         .route("/assets/{version}/{*path}", get(web::assets::serve))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(

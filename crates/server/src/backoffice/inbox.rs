@@ -262,6 +262,17 @@ pub async fn inbox(
     let pages = ((result.total as u32).div_ceil(PER_PAGE)).max(1);
     // Beyond the counted matches there are more pages than the count says.
     let more = result.capped && rows.len() as u32 == PER_PAGE;
+    // The URP is told when mail waits in quarantine (one indexed count).
+    let quarantined: i64 = if staff.is_urp() {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mail_quarantine WHERE organisation_id = ? AND status = 'waiting'",
+        )
+        .bind(app.organisation_id.to_string())
+        .fetch_one(&app.pool)
+        .await?
+    } else {
+        0
+    };
     let page = Page::new(
         language,
         "/ufficio/richieste",
@@ -272,7 +283,7 @@ pub async fn inbox(
         "backoffice/inbox.html",
         context! {
             lang => page.lang, page, staff => StaffBar::new(staff, &signed_in.csrf_token),
-            query, rows, counts, kinds, channels, topics, departments, errors,
+            query, rows, counts, kinds, channels, topics, departments, errors, quarantined,
             total => result.total, capped => result.capped, page_number, pages,
             partial => result.partial, examined => sportello_projections::queue::EXAMINED,
             previous => (page_number > 1).then(|| query.with_page(page_number - 1)),

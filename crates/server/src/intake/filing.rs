@@ -38,15 +38,14 @@ pub struct Submission {
 }
 
 /// Rows written in the filing's transaction beside its events.
-pub type Also = Box<
-    dyn for<'c> Fn(
-            &'c mut MySqlConnection,
-            &'c str,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>,
-        > + Send
-        + Sync,
->;
+pub type Also = Box<AlsoFn>;
+
+/// Writes rows in a transaction, given the new request's id.
+pub type AlsoFn = dyn for<'c> Fn(&'c mut MySqlConnection, &'c str) -> Writing<'c> + Send + Sync;
+
+/// A write in progress inside a transaction.
+pub type Writing<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// What the citizen gets back once the request is safely stored.
 #[derive(Debug, Clone)]

@@ -357,7 +357,7 @@ async fn recorded(
 
 /// Checks the message's files as the web form does; returns the accepted ones and a line
 /// naming each refused one.
-async fn prepare(
+pub(crate) async fn prepare(
     files: Vec<(String, Vec<u8>)>,
 ) -> anyhow::Result<(Vec<PreparedAttachment>, Vec<String>)> {
     let results = tokio::task::spawn_blocking(move || {
@@ -400,13 +400,41 @@ async fn prepare(
     Ok((accepted, lines))
 }
 
-/// A citizen's letter filed as a new request (channel e-mail or PEC), answered in its thread.
+/// A citizen's letter filed as a new request (channel e-mail or PEC), answered in its thread;
+/// the message's identity is recorded in the filing's transaction.
 async fn file(
     app: &AppState,
     identity: &Identity,
     letter: Letter,
     follows: Option<Reference>,
 ) -> anyhow::Result<()> {
+    let record = identity.clone();
+    let organisation = app.organisation_id;
+    let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
+        let record = record.clone();
+        Box::pin(async move {
+            record
+                .record(tx, organisation, "request", Some(aggregate_id), None)
+                .await
+        })
+    });
+    let actor = format!("mail:{}", identity.mailbox.code());
+    file_letter(app, letter, identity.mailbox, follows, actor, also).await?;
+    Ok(())
+}
+
+/// Files `letter` as a new request: kind "information" under the URP's own topic (staff
+/// reclassify by forwarding), the web form's attachment rules, the refused files named in the
+/// description; `also` writes in the same transaction. The acknowledgement answers the letter's
+/// Message-ID.
+pub(crate) async fn file_letter(
+    app: &AppState,
+    letter: Letter,
+    mailbox: Which,
+    follows: Option<Reference>,
+    actor: String,
+    also: crate::intake::Also,
+) -> anyhow::Result<crate::intake::Filed> {
     let language = sportello_domain::Language::It;
     let (prepared, refused) = prepare(letter.files).await?;
     let mut description = if letter.text.trim().is_empty() {
@@ -447,26 +475,25 @@ async fn file(
     let channel = if letter.pec {
         Channel::Pec
     } else {
-        identity.mailbox.channel()
+        mailbox.channel()
     };
-    let thread = letter
-        .message_id
-        .clone()
-        .filter(|id| id.len() <= 250 && id.is_ascii() && !id.contains(['\r', '\n']));
-    let record = identity.clone();
-    let organisation = app.organisation_id;
+    // Only a Message-ID that can go back into a header as it is.
+    let thread = letter.message_id.clone().filter(|id| {
+        id.len() <= 250
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+    });
+    let first: std::sync::Arc<crate::intake::AlsoFn> = std::sync::Arc::from(also);
     let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
-        let record = record.clone();
-        let thread = thread.clone();
+        let (first, thread) = (first.clone(), thread.clone());
         Box::pin(async move {
-            record
-                .record(tx, organisation, "request", Some(aggregate_id), None)
-                .await?;
+            first(&mut *tx, aggregate_id).await?;
             if let Some(message_id) = thread {
                 sqlx::query("INSERT INTO mail_threads (aggregate_id, message_id) VALUES (?, ?)")
                     .bind(aggregate_id)
                     .bind(message_id)
-                    .execute(tx)
+                    .execute(&mut *tx)
                     .await?;
             }
             Ok(())
@@ -477,7 +504,7 @@ async fn file(
         attachments: prepared,
         language,
         channel,
-        actor: format!("mail:{}", identity.mailbox.code()),
+        actor,
         correlation_id: Uuid::new_v4().to_string(),
         filed_by: FiledBy {
             follows,
@@ -487,8 +514,7 @@ async fn file(
     };
     file_request(app, submission)
         .await
-        .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))?;
-    Ok(())
+        .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))
 }
 
 /// A reply to one of our mails, added to its request: reopened first when it was closed and the

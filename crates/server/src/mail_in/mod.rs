@@ -5,6 +5,7 @@
 
 pub mod imap;
 mod ingest;
+pub mod quarantine;
 pub mod read;
 pub mod reply;
 pub mod settings;
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 pub use ingest::{drain, Which};
+pub use quarantine::routes;
 pub use settings::{MailIn, Mailbox};
 
 use crate::state::AppState;

@@ -148,6 +148,22 @@ pub fn read(raw: &[u8], own: &dyn Fn(&str) -> bool) -> Reading {
     if is_report(&message) {
         return bounce(&message);
     }
+    opened(&message, Some(own))
+}
+
+/// The letter a held message holds, for a person who decided to file it anyway (it was
+/// automatic, or from one of the Comune's addresses): `None` when it holds none.
+pub fn letter_anyway(raw: &[u8]) -> Option<Letter> {
+    let message = MessageParser::default().parse(raw)?;
+    match opened(&message, None) {
+        Reading::Letter(letter) => Some(*letter),
+        _ => None,
+    }
+}
+
+/// The letter of a message, out of its PEC envelope when it has one; checked against automatic
+/// and own senders when `own` is given.
+fn opened(message: &Message<'_>, own: Option<&dyn Fn(&str) -> bool>) -> Reading {
     let pec = message
         .header_raw("X-Trasporto")
         .is_some_and(|value| value.trim() == "posta-certificata");
@@ -162,18 +178,20 @@ pub fn read(raw: &[u8], own: &dyn Fn(&str) -> bool) -> Reading {
             None => Reading::Held(Held::Malformed),
         };
     }
-    letter(&message, false, own)
+    letter(message, false, own)
 }
 
-fn letter(message: &Message<'_>, pec: bool, own: &dyn Fn(&str) -> bool) -> Reading {
+fn letter(message: &Message<'_>, pec: bool, own: Option<&dyn Fn(&str) -> bool>) -> Reading {
     let Some((address, name)) = first_address(message.from()) else {
         return Reading::Held(Held::Malformed);
     };
-    if is_automatic(message, &address) {
-        return Reading::Held(Held::Automatic);
-    }
-    if own(&address) {
-        return Reading::Held(Held::OwnAddress);
+    if let Some(own) = own {
+        if is_automatic(message, &address) {
+            return Reading::Held(Held::Automatic);
+        }
+        if own(&address) {
+            return Reading::Held(Held::OwnAddress);
+        }
     }
     let (first_name, last_name) = names(name.as_deref(), &address);
     let text = message

@@ -76,6 +76,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/faq/staff_missing.html"),
     ),
     (
+        "mail_in/quarantine.html",
+        include_str!("../../templates/mail_in/quarantine.html"),
+    ),
+    (
         "documents/list.html",
         include_str!("../../templates/documents/list.html"),
     ),
