@@ -68,7 +68,9 @@ CREATE TABLE mail_in_status (
     mailbox    VARCHAR(8)   NOT NULL PRIMARY KEY,
     ok         BOOLEAN      NOT NULL,
     last_error VARCHAR(300) NULL,
-    checked_at DATETIME(6)  NOT NULL
+    checked_at DATETIME(6)  NOT NULL,
+    -- Failed attempts in a row (each waits twice as long as the one before, up to 5 minutes).
+    failures   INT          NOT NULL DEFAULT 0
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 -- A mail about the request bounced: the citizen's address does not work (staff are told).

@@ -59,7 +59,11 @@ fn stop_orphans() {
 fn stop_dir(dir: &Path) {
     if let Ok(run) = std::fs::read_to_string(dir.join("run-dir")) {
         if let Ok(pid) = std::fs::read_to_string(Path::new(run.trim()).join("master.pid")) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+            // The master leads its own session: every process of this server, the ones serving
+            // connections included, goes with it, as when the machine goes down.
+            let _ = std::process::Command::new("pkill")
+                .args(["-KILL", "-s", pid.trim()])
+                .status();
         }
     }
 }

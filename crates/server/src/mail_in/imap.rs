@@ -16,6 +16,8 @@ use super::settings::{Mailbox, Security};
 /// Where a message goes once dealt with: out of the inbox, kept for the record.
 pub const PROCESSED: &str = "Sportello-Elaborati";
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a healthy server takes at most to acknowledge IDLE, DONE or NOOP.
+const ANSWER: Duration = Duration::from_secs(5);
 
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
@@ -174,16 +176,26 @@ impl Connection {
     /// Waits for the server to say something changed (IDLE), at most `wait`; without IDLE, the
     /// caller polls. Gives the session back.
     pub async fn wait(mut self, wait: Duration) -> anyhow::Result<Connection> {
+        // A server that went away must not leave the reader waiting on a dead socket.
+        let answer = |what: &'static str| move |_| anyhow::anyhow!("IMAP server silent ({what})");
         if !self.can_idle {
             tokio::time::sleep(wait).await;
-            self.session.noop().await?;
+            tokio::time::timeout(ANSWER, self.session.noop())
+                .await
+                .map_err(answer("NOOP"))??;
             return Ok(self);
         }
         let mut idle = self.session.idle();
-        idle.init().await?;
+        tokio::time::timeout(ANSWER, idle.init())
+            .await
+            .map_err(answer("IDLE"))??;
         let (done, _stop) = idle.wait_with_timeout(wait);
-        done.await?;
-        self.session = idle.done().await?;
+        tokio::time::timeout(wait + ANSWER, done)
+            .await
+            .map_err(answer("IDLE"))??;
+        self.session = tokio::time::timeout(ANSWER, idle.done())
+            .await
+            .map_err(answer("DONE"))??;
         Ok(self)
     }
 

@@ -21,8 +21,16 @@ pub use settings::{MailIn, Mailbox};
 
 use crate::state::AppState;
 
-/// How long a lease holds without renewal.
-const LEASE_SECONDS: i64 = 60;
+/// How long a lease holds without renewal: three polls, at least ten seconds, at most a minute.
+fn lease_seconds(app: &AppState) -> i64 {
+    let poll = app
+        .config
+        .mail_in
+        .as_ref()
+        .map(|m| m.poll.as_secs())
+        .unwrap_or(30);
+    (poll as i64 * 3).clamp(10, 60)
+}
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Takes or renews the lease on a mailbox for `holder`; whether `holder` has it now. The
@@ -37,7 +45,7 @@ pub async fn lease(app: &AppState, which: Which, holder: Uuid) -> Result<bool, s
     )
     .bind(which.code())
     .bind(holder.to_string())
-    .bind(LEASE_SECONDS)
+    .bind(lease_seconds(app))
     .execute(&app.pool)
     .await?;
     let now: Option<String> =
@@ -61,14 +69,17 @@ async fn release(app: &AppState, which: Which, holder: Uuid) {
 pub async fn report(app: &AppState, which: Which, error: Option<&str>) {
     let error = error.map(|e| e.chars().take(300).collect::<String>());
     let _ = sqlx::query(
-        "INSERT INTO mail_in_status (mailbox, ok, last_error, checked_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO mail_in_status (mailbox, ok, last_error, checked_at, failures)
+         VALUES (?, ?, ?, ?, IF(? IS NULL, 0, 1))
          ON DUPLICATE KEY UPDATE ok = VALUES(ok), last_error = VALUES(last_error),
-                                 checked_at = VALUES(checked_at)",
+                                 checked_at = VALUES(checked_at),
+                                 failures = IF(VALUES(ok), 0, failures + 1)",
     )
     .bind(which.code())
     .bind(error.is_none())
-    .bind(error)
+    .bind(&error)
     .bind(app.clock.now())
+    .bind(&error)
     .execute(&app.pool)
     .await;
 }
