@@ -329,6 +329,14 @@ mod tests {
             ("SPORTELLO_TRUSTED_PROXIES", "10.0.0.1, nope"),
             ("SPORTELLO_LOG_FORMAT", "xml"),
             ("SPORTELLO_PROCESSORS", "queue, mailer"),
+            ("SPORTELLO_IMAP_URL", "pop3://u:p@mail.example.it"),
+            (
+                "SPORTELLO_IMAP_URL",
+                "imap://u:p@mail.example.it/INBOX?tls=none",
+            ),
+            ("SPORTELLO_PEC_IMAP_URL", "imaps://mail.example.it"),
+            ("SPORTELLO_PEC_SMTP_URL", "https://pec.example.it"),
+            ("SPORTELLO_PEC_FROM", "not an address"),
         ] {
             let error = Config::from_vars(&vars(&[(key, value)])).unwrap_err();
             assert_eq!(error.key, key, "{value}");
@@ -347,6 +355,35 @@ mod tests {
             some.processors,
             Some(vec!["statistics".to_string(), "mail".to_string()])
         );
+    }
+
+    #[test]
+    fn mail_in_is_off_unless_a_mailbox_is_named_and_its_limits_are_checked() {
+        assert!(Config::from_vars(&HashMap::new())
+            .unwrap()
+            .mail_in
+            .is_none());
+        let imap = ("SPORTELLO_IMAP_URL", "imaps://urp:s@imap.example.it/INBOX");
+        let config = Config::from_vars(&vars(&[imap])).unwrap();
+        let mail_in = config.mail_in.unwrap();
+        assert!(mail_in.mail.is_some() && mail_in.pec.is_none());
+        assert_eq!(mail_in.max_bytes, 25 * 1024 * 1024);
+        let error =
+            Config::from_vars(&vars(&[imap, ("SPORTELLO_MAIL_IN_MAX_MB", "0")])).unwrap_err();
+        assert_eq!(error.key, "SPORTELLO_MAIL_IN_MAX_MB");
+        // The PEC address defaults to the PEC mailbox's user; a PEC SMTP needs one.
+        let pec = (
+            "SPORTELLO_PEC_IMAP_URL",
+            "imaps://protocollo%40pec.example.it:s@pec.example.it",
+        );
+        let smtp = ("SPORTELLO_PEC_SMTP_URL", "smtps://u:p@smtps.pec.example.it");
+        let config = Config::from_vars(&vars(&[pec, smtp])).unwrap();
+        assert_eq!(
+            config.mail_in.unwrap().pec_from.unwrap().email.to_string(),
+            "protocollo@pec.example.it"
+        );
+        let error = Config::from_vars(&vars(&[smtp])).unwrap_err();
+        assert_eq!(error.key, "SPORTELLO_PEC_FROM");
     }
 
     #[test]

@@ -309,3 +309,68 @@ async fn a_message_delivered_twice_is_filed_once_and_a_flooding_sender_waits() {
     assert_eq!(outcomes, ["request", "duplicate", "quarantine"]);
     assert_eq!(quarantined(&app).await, ["over_rate"]);
 }
+
+#[tokio::test]
+async fn every_read_model_rebuilt_after_a_mail_in_history_equals_the_live_one() {
+    let (dovecot, smtp, user) = (Dovecot::shared().await, SmtpServer::start().await, user());
+    let app = with_mailbox(&smtp, dovecot, &user, vec![]).await;
+    let (filed, ack) = filed_letter(&app, dovecot, &smtp, &user).await;
+    let reply_address = address_in(&header(&ack, "Reply-To"));
+    dovecot
+        .deliver(
+            &user,
+            &reply_to_ack(
+                &reply_address,
+                &ack,
+                "h1@example.org",
+                "Una risposta per posta.",
+            ),
+        )
+        .await;
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: urp@comune.test\r\nSubject: Undelivered\r\n\
+         Message-ID: <h2@mx.example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.2.2\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {}\r\n\r\n--B--\r\n",
+        header(&ack, "Message-ID")
+    );
+    dovecot.deliver(&user, dsn.as_bytes()).await;
+    app.read_mailbox().await;
+    assert!(event_types(&app, &filed.aggregate_id)
+        .await
+        .contains(&"DeliveryFailed".to_string()));
+
+    let tables = [
+        "citizen_requests",
+        "citizen_timeline",
+        "citizen_attachments",
+        "queue_requests",
+        "queue_words",
+        "queue_counts",
+        "stat_requests",
+        "stat_cells",
+    ];
+    let checksums = || async {
+        let mut sums = Vec::new();
+        for table in tables {
+            let row: (String, Option<i64>) = sqlx::query_as(&format!("CHECKSUM TABLE {table}"))
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            sums.push((table, row.1));
+        }
+        sums
+    };
+    let live = checksums().await;
+    assert!(
+        live.iter().all(|(_, sum)| sum.is_some()),
+        "every table read: {live:?}"
+    );
+    for projection in sportello_projections::all() {
+        sportello_projections::rebuild(&app.pool, projection.as_ref())
+            .await
+            .unwrap();
+    }
+    assert_eq!(checksums().await, live);
+}
