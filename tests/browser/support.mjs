@@ -59,7 +59,7 @@ async function freePort() {
  * Starts the sportello binary on a fresh database and data directory and waits until it is
  * healthy. `stop()` ends it and removes the database and the directory.
  */
-export async function startServer() {
+export async function startServer({ env: extraEnv = {} } = {}) {
   const server = mysqlServer();
   const database = `sportello_browser_${randomBytes(6).toString('hex')}`;
   await mariadb(server, `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -76,6 +76,7 @@ export async function startServer() {
     SPORTELLO_DATA_DIR: dataDir,
     SPORTELLO_SUBMISSIONS_PER_HOUR: '1000',
     SPORTELLO_LOG: 'warn',
+    ...extraEnv,
   };
   const child = spawn(binary, [], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
