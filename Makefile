@@ -23,3 +23,4 @@ bench:
 	./tests/bench/faq
 	./tests/bench/statistics
 	./tests/bench/search
+	./tests/bench/mail_in

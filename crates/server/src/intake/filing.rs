@@ -69,70 +69,108 @@ pub fn new_token() -> String {
 }
 
 pub async fn file_request(app: &AppState, submission: Submission) -> Result<Filed, AppError> {
-    store_attachments(&app.pool, &submission.attachments).await?;
-    let token = new_token();
-    let aggregate_id = Uuid::new_v4().to_string();
-    let request = &submission.request;
-    let personal_data = PersonalData {
-        first_name: request.first_name.clone(),
-        last_name: request.last_name.clone(),
-        email: request.email.clone(),
-        phone: request.phone.clone(),
-        subject: request.subject.clone(),
-        description: request.description.clone(),
-        place: request.place.clone(),
-        attachment_names: submission
-            .attachments
-            .iter()
-            .map(|a| a.name.clone())
-            .collect(),
-    };
-    let attachments = attachment_records(&submission.attachments);
+    let mut filed = file_requests(app, vec![submission]).await?;
+    Ok(filed.remove(0))
+}
 
+/// A submission with what its transaction needs: the new request's id, its tracking token, the
+/// personal data to seal and the attachments' records.
+struct Ready<'a> {
+    submission: &'a Submission,
+    aggregate_id: String,
+    token: String,
+    personal_data: PersonalData,
+    attachments: Vec<Attachment>,
+}
+
+impl<'a> Ready<'a> {
+    fn of(submission: &'a Submission) -> Ready<'a> {
+        let request = &submission.request;
+        Ready {
+            submission,
+            aggregate_id: Uuid::new_v4().to_string(),
+            token: new_token(),
+            personal_data: PersonalData {
+                first_name: request.first_name.clone(),
+                last_name: request.last_name.clone(),
+                email: request.email.clone(),
+                phone: request.phone.clone(),
+                subject: request.subject.clone(),
+                description: request.description.clone(),
+                place: request.place.clone(),
+                attachment_names: submission
+                    .attachments
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect(),
+            },
+            attachments: attachment_records(&submission.attachments),
+        }
+    }
+}
+
+/// Files several requests in one transaction, in their order (a group commit: one durable
+/// commit for all, as a mailbox's backlog is read); any failure files none of them.
+pub async fn file_requests(
+    app: &AppState,
+    submissions: Vec<Submission>,
+) -> Result<Vec<Filed>, AppError> {
+    for submission in &submissions {
+        store_attachments(&app.pool, &submission.attachments).await?;
+    }
+    let ready: Vec<Ready> = submissions.iter().map(Ready::of).collect();
     let settings = app.settings().await?;
-    // A deadlock (or a certification conflict) rolls the whole transaction back, the number
+    // A deadlock (or a certification conflict) rolls the whole transaction back, the numbers
     // included; it is run again, so the citizen never sees it.
-    let reference = sportello_projections::retry("filing", || {
-        commit(
-            app,
-            &submission,
-            &settings,
-            &aggregate_id,
-            &token,
-            &personal_data,
-            &attachments,
-        )
+    let references = sportello_projections::retry("filing", || async {
+        let mut tx = app.pool.begin().await?;
+        let mut references = Vec::with_capacity(ready.len());
+        for one in &ready {
+            references.push(commit(app, &mut tx, one, &settings).await?);
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(references)
     })
     .await?;
     app.events_appended.notify_waiters();
     app.mail_queued.notify_waiters();
-    tracing::info!(aggregate_id, reference = %reference, channel = submission.channel.code(), "request filed");
-    Ok(Filed {
-        aggregate_id,
-        reference,
-        token,
-    })
+    Ok(ready
+        .into_iter()
+        .zip(references)
+        .map(|(one, reference)| {
+            tracing::info!(aggregate_id = one.aggregate_id, reference = %reference,
+                channel = one.submission.channel.code(), "request filed");
+            Filed {
+                aggregate_id: one.aggregate_id,
+                reference,
+                token: one.token,
+            }
+        })
+        .collect())
 }
 
-/// The filing's one transaction: the append lock, the year's next number, the sealed data, the
-/// aggregate's decision, the events, the acknowledgement's outbox row and the receipt's token.
+/// One request's part of the filing's transaction: the append lock, the year's next number, the
+/// sealed data, the aggregate's decision, the events, the acknowledgement's outbox row and the
+/// receipt's token.
 async fn commit(
     app: &AppState,
-    submission: &Submission,
+    tx: &mut MySqlConnection,
+    ready: &Ready<'_>,
     settings: &crate::settings::Settings,
-    aggregate_id: &str,
-    token: &str,
-    personal_data: &PersonalData,
-    attachments: &[Attachment],
 ) -> Result<Reference, AppError> {
+    let (submission, aggregate_id, token) = (
+        ready.submission,
+        ready.aggregate_id.as_str(),
+        ready.token.as_str(),
+    );
+    let (personal_data, attachments) = (&ready.personal_data, &ready.attachments);
     let request = &submission.request;
-    let mut tx = app.pool.begin().await?;
-    lock_appends(&mut tx).await?;
+    lock_appends(&mut *tx).await?;
     let received_at = app.clock.now();
     let year = rome_year(received_at);
-    let number = next_number(&mut tx, app.organisation_id, year).await?;
+    let number = next_number(&mut *tx, app.organisation_id, year).await?;
     let reference = Reference::new(year, number).map_err(AppError::internal)?;
-    let personal = personal::seal(&mut tx, personal_data).await?;
+    let personal = personal::seal(&mut *tx, personal_data).await?;
     let personal_key = personal.key_id;
     let command = RequestCommand::Receive(Box::new(NewRequest {
         organisation_id: app.organisation_id,
@@ -171,20 +209,20 @@ async fn commit(
         .enumerate()
         .map(|(index, event)| NewEvent::request(aggregate_id, index as i64 + 1, event, &metadata))
         .collect();
-    append(&mut tx, &new_events).await?;
+    append(&mut *tx, &new_events).await?;
     if !paper {
         let acknowledgement = Mail::Acknowledgement {
             request: aggregate_id.to_string(),
             token: token.to_string(),
         };
-        outbox::queue(&mut tx, &acknowledgement, received_at).await?;
+        outbox::queue(&mut *tx, &acknowledgement, received_at).await?;
     }
     if let Some(also) = &submission.also {
-        also(&mut tx, aggregate_id).await?;
+        also(&mut *tx, aggregate_id).await?;
     }
     if let Some(operator) = submission.filed_by.operator {
         // The receipt can be printed again: its token, sealed under the request's key.
-        let sealed = personal::seal_text_in(&mut tx, personal_key, token).await?;
+        let sealed = personal::seal_text_in(&mut *tx, personal_key, token).await?;
         sqlx::query(
             "INSERT INTO front_office_receipts (aggregate_id, operator_id, token) VALUES (?, ?, ?)",
         )
@@ -194,8 +232,6 @@ async fn commit(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
-
     Ok(reference)
 }
 

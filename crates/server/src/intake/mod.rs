@@ -5,7 +5,9 @@ mod filing;
 mod form;
 mod handlers;
 
-pub use filing::{file_request, new_token, token_hash, Also, AlsoFn, Filed, Submission};
+pub use filing::{
+    file_request, file_requests, new_token, token_hash, Also, AlsoFn, Filed, Submission,
+};
 pub use form::{
     FieldError, NewRequestForm, ValidRequest, DESCRIPTION_MAX, DESCRIPTION_MIN, SUBJECT_MAX,
 };

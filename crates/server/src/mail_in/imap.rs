@@ -2,6 +2,7 @@
 //! folder's UIDVALIDITY and the UIDs waiting; fetch one message's size, headers or whole text;
 //! move a message to the processed folder once what it caused is committed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,23 +115,33 @@ impl Connection {
         Ok(uids)
     }
 
-    /// A message's size in bytes, `None` when it is gone.
-    pub async fn size(&mut self, uid: u32) -> anyhow::Result<Option<u64>> {
+    /// The sizes in bytes of the messages `uids` (one command); a message gone is left out.
+    pub async fn sizes(&mut self, uids: &[u32]) -> anyhow::Result<HashMap<u32, u64>> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
         let fetched: Vec<_> = self
             .session
-            .uid_fetch(uid.to_string(), "RFC822.SIZE")
+            .uid_fetch(set(uids), "RFC822.SIZE")
             .await?
             .try_collect()
             .await?;
         Ok(fetched
             .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.size)
-            .map(u64::from))
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect())
     }
 
-    /// The whole message, or its header only, without marking it seen.
-    pub async fn fetch(&mut self, uid: u32, header_only: bool) -> anyhow::Result<Option<Vec<u8>>> {
+    /// The whole messages `uids`, or their headers only, without marking them seen (one
+    /// command).
+    pub async fn fetch(
+        &mut self,
+        uids: &[u32],
+        header_only: bool,
+    ) -> anyhow::Result<HashMap<u32, Vec<u8>>> {
+        if uids.is_empty() {
+            return Ok(HashMap::new());
+        }
         let query = if header_only {
             "BODY.PEEK[HEADER]"
         } else {
@@ -138,20 +149,25 @@ impl Connection {
         };
         let fetched: Vec<_> = self
             .session
-            .uid_fetch(uid.to_string(), query)
+            .uid_fetch(set(uids), query)
             .await?
             .try_collect()
             .await?;
         Ok(fetched
             .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| if header_only { f.header() } else { f.body() })
-            .map(<[u8]>::to_vec))
+            .filter_map(|f| {
+                let bytes = if header_only { f.header() } else { f.body() }?;
+                Some((f.uid?, bytes.to_vec()))
+            })
+            .collect())
     }
 
-    /// Moves a message to the processed folder, marked seen.
-    pub async fn processed(&mut self, uid: u32) -> anyhow::Result<()> {
-        let set = uid.to_string();
+    /// Moves messages to the processed folder, marked seen (two commands for them all).
+    pub async fn processed(&mut self, uids: &[u32]) -> anyhow::Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = set(uids);
         let _: Vec<_> = self
             .session
             .uid_store(&set, "+FLAGS (\\Seen)")
@@ -202,4 +218,12 @@ impl Connection {
     pub async fn close(mut self) {
         let _ = self.session.logout().await;
     }
+}
+
+/// `1,5,7` for a UID set.
+fn set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -88,47 +88,105 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Deals with every message waiting in the folder; returns how many it dealt with.
+/// Messages asked of the server at once.
+const BATCH: usize = 50;
+/// At most this many bytes of messages fetched at once.
+const BATCH_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Deals with every message waiting in the folder; returns how many it dealt with. Messages are
+/// asked of the server in batches (sizes, then bodies, then one move for the batch), each
+/// committed on its own before the batch is moved.
 pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyhow::Result<usize> {
     let Some(limits) = app.config.mail_in.clone() else {
         return Ok(0);
     };
+    let own = crate::mail::OwnAddresses::load(app).await?;
     let mut dealt = 0;
-    for uid in conn.waiting().await? {
-        let known: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM mail_in_messages WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
-        )
+    for chunk in conn.waiting().await?.chunks(BATCH) {
+        let list = chunk
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let known: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT uid FROM mail_in_messages WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({list})"
+        ))
         .bind(which.code())
         .bind(conn.uidvalidity)
-        .bind(uid)
-        .fetch_optional(&app.pool)
+        .fetch_all(&app.pool)
         .await?;
-        if known.is_none() {
-            let Some(size) = conn.size(uid).await? else {
-                continue;
-            };
-            let too_large = size > limits.max_bytes;
-            let Some(raw) = conn.fetch(uid, too_large).await? else {
-                continue;
-            };
-            let identity = Identity {
-                mailbox: which,
-                uidvalidity: conn.uidvalidity,
-                uid,
-                message_id_hash: sha256(
-                    read::message_id(&raw)
-                        .map(String::into_bytes)
-                        .as_deref()
-                        .unwrap_or(&raw),
-                ),
-                sender_hash: read::sender(&raw).map(|s| sha256(s.as_bytes())),
-                received_at: app.clock.now(),
-            };
-            deal(app, &limits, identity, raw, size, too_large).await?;
+        let unknown: Vec<u32> = chunk
+            .iter()
+            .copied()
+            .filter(|uid| !known.contains(&i64::from(*uid)))
+            .collect();
+        let sizes = conn.sizes(&unknown).await?;
+        let mut done: Vec<u32> = chunk
+            .iter()
+            .copied()
+            .filter(|uid| known.contains(&i64::from(*uid)))
+            .collect();
+        // Whole messages in sub-batches bounded by their size; too large ones by their headers.
+        let mut batch = Pending::default();
+        let mut left: Vec<u32> = unknown
+            .iter()
+            .copied()
+            .filter(|uid| sizes.contains_key(uid))
+            .collect();
+        while !left.is_empty() {
+            let mut take = Vec::new();
+            let mut bytes = 0u64;
+            for &uid in &left {
+                let size = sizes[&uid];
+                if size > limits.max_bytes {
+                    continue;
+                }
+                if !take.is_empty() && bytes + size > BATCH_BYTES {
+                    break;
+                }
+                bytes += size;
+                take.push(uid);
+            }
+            let large: Vec<u32> = left
+                .iter()
+                .copied()
+                .filter(|uid| sizes[uid] > limits.max_bytes)
+                .collect();
+            let mut fetched = conn.fetch(&take, false).await?;
+            fetched.extend(conn.fetch(&large, true).await?);
+            for uid in take.iter().chain(&large).copied() {
+                let Some(raw) = fetched.remove(&uid) else {
+                    continue;
+                };
+                let identity = Identity {
+                    mailbox: which,
+                    uidvalidity: conn.uidvalidity,
+                    uid,
+                    message_id_hash: sha256(
+                        read::message_id(&raw)
+                            .map(String::into_bytes)
+                            .as_deref()
+                            .unwrap_or(&raw),
+                    ),
+                    sender_hash: read::sender(&raw).map(|s| sha256(s.as_bytes())),
+                    received_at: app.clock.now(),
+                };
+                let size = sizes[&uid];
+                let message = Fetched {
+                    identity,
+                    raw,
+                    size,
+                    too_large: size > limits.max_bytes,
+                };
+                deal(app, &limits, &own, &mut batch, message).await?;
+                done.push(uid);
+            }
+            left.retain(|uid| !take.contains(uid) && !large.contains(uid));
         }
+        file_letters(app, std::mem::take(&mut batch.letters)).await?;
         // Committed (now or before a crash): out of the inbox.
-        conn.processed(uid).await?;
-        dealt += 1;
+        conn.processed(&done).await?;
+        dealt += done.len();
     }
     if dealt > 0 {
         app.events_appended.notify_waiters();
@@ -137,14 +195,36 @@ pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyho
     Ok(dealt)
 }
 
-async fn deal(
-    app: &AppState,
-    limits: &super::MailIn,
+/// The letters of a batch waiting to be filed together, and what they count for duplicates and
+/// the per-sender rate before they are committed.
+#[derive(Default)]
+struct Pending {
+    letters: Vec<(Identity, Letter)>,
+    ids: std::collections::HashSet<String>,
+    senders: std::collections::HashMap<String, i64>,
+}
+
+/// A message as fetched: its identity, its bytes (its headers only when too large), its size.
+struct Fetched {
     identity: Identity,
     raw: Vec<u8>,
     size: u64,
     too_large: bool,
+}
+
+async fn deal(
+    app: &AppState,
+    limits: &super::MailIn,
+    own: &crate::mail::OwnAddresses,
+    pending: &mut Pending,
+    message: Fetched,
 ) -> anyhow::Result<()> {
+    let Fetched {
+        identity,
+        raw,
+        size,
+        too_large,
+    } = message;
     if too_large {
         return hold(app, &identity, Held::TooLarge, &raw, size, false).await;
     }
@@ -153,7 +233,7 @@ async fn deal(
             .bind(&identity.message_id_hash)
             .fetch_optional(&app.pool)
             .await?;
-    if seen.is_some() {
+    if seen.is_some() || pending.ids.contains(&identity.message_id_hash) {
         // The same message delivered twice (or copied back into the inbox): dealt with already.
         let organisation = app.organisation_id;
         sportello_projections::retry("mail in", || async {
@@ -174,11 +254,11 @@ async fn deal(
         .bind(identity.received_at - chrono::Duration::hours(1))
         .fetch_one(&app.pool)
         .await?;
-        if recent >= i64::from(limits.per_sender_hour) {
+        let waiting = pending.senders.get(sender).copied().unwrap_or(0);
+        if recent + waiting >= i64::from(limits.per_sender_hour) {
             return hold(app, &identity, Held::OverRate, &raw, size, true).await;
         }
     }
-    let own = crate::mail::OwnAddresses::load(app).await?;
     let reading = read::read(&raw, &|address| own.contains(address));
     match reading {
         Reading::Held(held) => hold(app, &identity, held, &raw, size, true).await,
@@ -187,7 +267,14 @@ async fn deal(
                 Some(request) => replied(app, &identity, &request, *letter, &raw, size).await,
                 None => hold(app, &identity, Held::UnknownReply, &raw, size, true).await,
             },
-            None => file(app, &identity, *letter, None).await,
+            None => {
+                pending.ids.insert(identity.message_id_hash.clone());
+                if let Some(sender) = &identity.sender_hash {
+                    *pending.senders.entry(sender.clone()).or_default() += 1;
+                }
+                pending.letters.push((identity, *letter));
+                Ok(())
+            }
         },
         Reading::Bounce { original, reason } => {
             let command = RequestCommand::RecordDeliveryFailure {
@@ -408,25 +495,13 @@ async fn file(
     letter: Letter,
     follows: Option<Reference>,
 ) -> anyhow::Result<()> {
-    let record = identity.clone();
-    let organisation = app.organisation_id;
-    let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
-        let record = record.clone();
-        Box::pin(async move {
-            record
-                .record(tx, organisation, "request", Some(aggregate_id), None)
-                .await
-        })
-    });
+    let also = record_as_request(identity, app.organisation_id);
     let actor = format!("mail:{}", identity.mailbox.code());
     file_letter(app, letter, identity.mailbox, follows, actor, also).await?;
     Ok(())
 }
 
-/// Files `letter` as a new request: kind "information" under the URP's own topic (staff
-/// reclassify by forwarding), the web form's attachment rules, the refused files named in the
-/// description; `also` writes in the same transaction. The acknowledgement answers the letter's
-/// Message-ID.
+/// Files `letter` as a new request (see `submission_of`).
 pub(crate) async fn file_letter(
     app: &AppState,
     letter: Letter,
@@ -435,6 +510,70 @@ pub(crate) async fn file_letter(
     actor: String,
     also: crate::intake::Also,
 ) -> anyhow::Result<crate::intake::Filed> {
+    let submission = submission_of(app, letter, mailbox, follows, actor, also).await?;
+    file_request(app, submission)
+        .await
+        .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))
+}
+
+/// Letters read in one batch filed together, in one transaction; if that fails, one by one (so
+/// one that cannot be filed does not hold back the others).
+async fn file_letters(app: &AppState, letters: Vec<(Identity, Letter)>) -> anyhow::Result<()> {
+    if letters.is_empty() {
+        return Ok(());
+    }
+    // Prepared side by side (images are decoded and re-encoded), filed in their order.
+    let mut preparing = tokio::task::JoinSet::new();
+    for (index, (identity, letter)) in letters.iter().enumerate() {
+        let (app, letter, mailbox) = (app.clone(), letter.clone(), identity.mailbox);
+        let actor = format!("mail:{}", identity.mailbox.code());
+        let also = record_as_request(identity, app.organisation_id);
+        preparing.spawn(async move {
+            let submission = submission_of(&app, letter, mailbox, None, actor, also).await;
+            (index, submission)
+        });
+    }
+    let mut prepared = Vec::with_capacity(letters.len());
+    while let Some(done) = preparing.join_next().await {
+        let (index, submission) = done?;
+        prepared.push((index, submission?));
+    }
+    prepared.sort_by_key(|(index, _)| *index);
+    let submissions = prepared.into_iter().map(|(_, s)| s).collect();
+    if crate::intake::file_requests(app, submissions).await.is_ok() {
+        return Ok(());
+    }
+    for (identity, letter) in letters {
+        file(app, &identity, letter, None).await?;
+    }
+    Ok(())
+}
+
+/// Records a message's identity as the request it became, in the filing's transaction.
+fn record_as_request(identity: &Identity, organisation: Uuid) -> crate::intake::Also {
+    let record = identity.clone();
+    Box::new(move |tx, aggregate_id| {
+        let record = record.clone();
+        Box::pin(async move {
+            record
+                .record(tx, organisation, "request", Some(aggregate_id), None)
+                .await
+        })
+    })
+}
+
+/// A letter as a submission: kind "information" under the URP's own topic (staff reclassify by
+/// forwarding), the web form's attachment rules, the refused files named in the description;
+/// `also` writes in the filing's transaction. The acknowledgement answers the letter's
+/// Message-ID.
+async fn submission_of(
+    app: &AppState,
+    letter: Letter,
+    mailbox: Which,
+    follows: Option<Reference>,
+    actor: String,
+    also: crate::intake::Also,
+) -> anyhow::Result<Submission> {
     let language = sportello_domain::Language::It;
     let (prepared, refused) = prepare(letter.files).await?;
     let mut description = if letter.text.trim().is_empty() {
@@ -499,7 +638,7 @@ pub(crate) async fn file_letter(
             Ok(())
         })
     });
-    let submission = Submission {
+    Ok(Submission {
         request,
         attachments: prepared,
         language,
@@ -511,10 +650,7 @@ pub(crate) async fn file_letter(
             ..FiledBy::default()
         },
         also: Some(also),
-    };
-    file_request(app, submission)
-        .await
-        .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))
+    })
 }
 
 /// A reply to one of our mails, added to its request: reopened first when it was closed and the
