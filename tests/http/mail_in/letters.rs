@@ -232,3 +232,46 @@ async fn malformed_and_oversized_messages_wait_in_quarantine_and_the_others_go_o
         "of a too large message only its headers are kept"
     );
 }
+
+#[tokio::test]
+async fn what_arrives_in_the_pec_mailbox_is_filed_as_pec() {
+    let (dovecot, smtp) = (Dovecot::shared().await, SmtpServer::start().await);
+    let (user, pec_user) = (user(), user());
+    let app = with_mailbox(
+        &smtp,
+        dovecot,
+        &user,
+        vec![("SPORTELLO_PEC_IMAP_URL", dovecot.url(&pec_user))],
+    )
+    .await;
+    dovecot
+        .deliver(
+            &user,
+            &letter(
+                "o1@example.org",
+                "Per posta",
+                "Arrivata alla casella ordinaria.",
+            ),
+        )
+        .await;
+    dovecot
+        .deliver(
+            &pec_user,
+            &letter("p1@example.org", "Per PEC", "Arrivata alla casella PEC."),
+        )
+        .await;
+    assert_eq!(app.read_mailbox().await, 2);
+    let mut channels: Vec<String> = requests(&app)
+        .await
+        .into_iter()
+        .map(|r| r.channel)
+        .collect();
+    channels.sort();
+    assert_eq!(channels, ["email", "pec"]);
+    let mailboxes: Vec<String> =
+        sqlx::query_scalar("SELECT mailbox FROM mail_in_messages ORDER BY mailbox")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(mailboxes, ["mail", "pec"]);
+}
