@@ -47,7 +47,7 @@ async function mariadb(server, sql) {
   await run('mariadb', [...server.cli, '-e', sql], { env: server.env });
 }
 
-async function freePort() {
+export async function freePort() {
   const probe = net.createServer();
   await new Promise((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = probe.address();

@@ -12,7 +12,7 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::settings::{Mailbox, Security};
+use crate::config::mail_in::{Mailbox, Security};
 
 /// Where a message goes once dealt with: out of the inbox, kept for the record.
 pub const PROCESSED: &str = "Sportello-Elaborati";

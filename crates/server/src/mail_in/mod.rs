@@ -5,19 +5,21 @@
 
 pub mod imap;
 mod ingest;
+mod letters;
 pub mod quarantine;
 pub mod read;
+mod record;
 pub mod reply;
-pub mod settings;
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 use uuid::Uuid;
 
-pub use ingest::{drain, Which};
+pub use crate::config::mail_in::{MailIn, Mailbox};
+pub use ingest::drain;
 pub use quarantine::routes;
-pub use settings::{MailIn, Mailbox};
+pub use record::Which;
 
 use crate::state::AppState;
 

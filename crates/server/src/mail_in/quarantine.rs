@@ -289,7 +289,7 @@ async fn file(
         })
     });
     let actor = format!("staff:{}", signed_in.staff.id);
-    match super::ingest::file_letter(&app, letter, which, None, actor, also).await {
+    match super::letters::file_letter(&app, letter, which, None, actor, also).await {
         Ok(filed) => {
             Ok(Redirect::to(&format!("/ufficio/richieste/{}", filed.aggregate_id)).into_response())
         }
@@ -372,7 +372,7 @@ async fn attach(
         )
         .await;
     };
-    let (prepared, _refused) = super::ingest::prepare(letter.files)
+    let (prepared, _refused) = super::letters::prepare(letter.files)
         .await
         .map_err(AppError::internal)?;
     store_attachments(&app.pool, &prepared).await?;

@@ -2,6 +2,8 @@
 //! optionally, a `KEY=VALUE` file named by `SPORTELLO_CONFIG_FILE`). A malformed value stops
 //! the start with a message that names the key.
 
+pub mod mail_in;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -39,7 +41,7 @@ pub struct Config {
     /// only serves pages runs none; some copy must run each of them.
     pub processors: Option<Vec<String>>,
     /// The mailboxes read for mail and PEC in (`None`: none configured).
-    pub mail_in: Option<crate::mail_in::MailIn>,
+    pub mail_in: Option<mail_in::MailIn>,
 }
 
 /// An OpenID Connect provider: where it is, who we are to it, and which claims carry what.
@@ -63,6 +65,32 @@ pub struct OidcConfig {
 pub struct ConfigError {
     pub key: String,
     pub problem: String,
+}
+
+/// The whole number `key` holds, `default` when it is unset; refused outside `range`.
+fn whole_number(
+    get: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match get(key) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|value| range.contains(value))
+            .ok_or_else(|| {
+                bad(
+                    key,
+                    format!(
+                        "must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
 }
 
 pub(crate) fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
@@ -152,27 +180,8 @@ impl Config {
                     "must be an e-mail address, optionally with a name",
                 )
             })?;
-        let number = |key: &str,
-                      default: u32,
-                      range: std::ops::RangeInclusive<u32>|
-         -> Result<u32, ConfigError> {
-            match get(key) {
-                None => Ok(default),
-                Some(text) => text
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|value| range.contains(value))
-                    .ok_or_else(|| {
-                        bad(
-                            key,
-                            format!(
-                                "must be a whole number from {} to {}",
-                                range.start(),
-                                range.end()
-                            ),
-                        )
-                    }),
-            }
+        let number = |key: &str, default: u32, range: std::ops::RangeInclusive<u32>| {
+            whole_number(&get, key, default, range)
         };
         let trusted_proxies = match get("SPORTELLO_TRUSTED_PROXIES") {
             None => Vec::new(),
@@ -253,7 +262,7 @@ impl Config {
                 Some(names)
             }
         };
-        let mail_in = crate::mail_in::settings::from_vars(&get)?;
+        let mail_in = mail_in::from_vars(&get)?;
         Ok(Config {
             mail_in,
             processors,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::config::{bad, ConfigError};
+use super::{bad, ConfigError};
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,31 +106,21 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<MailIn>,
     if mail.is_none() && pec.is_none() {
         return Ok(None);
     }
-    let number = |key: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(key) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                bad(
-                    key,
-                    format!(
-                        "must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )
-            }),
+    let number = |key: &str, default: u32, range: std::ops::RangeInclusive<u32>| {
+        super::whole_number(get, key, default, range)
     };
     Ok(Some(MailIn {
         mail,
         pec,
         pec_smtp_url,
         pec_from,
-        max_bytes: number("SPORTELLO_MAIL_IN_MAX_MB", 25, 1..=200)? * 1024 * 1024,
-        per_sender_hour: number("SPORTELLO_MAIL_IN_PER_SENDER_HOUR", 30, 1..=10_000)? as u32,
-        poll: Duration::from_secs(number("SPORTELLO_MAIL_IN_POLL_SECONDS", 30, 1..=3600)?),
+        max_bytes: u64::from(number("SPORTELLO_MAIL_IN_MAX_MB", 25, 1..=200)?) * 1024 * 1024,
+        per_sender_hour: number("SPORTELLO_MAIL_IN_PER_SENDER_HOUR", 30, 1..=10_000)?,
+        poll: Duration::from_secs(u64::from(number(
+            "SPORTELLO_MAIL_IN_POLL_SECONDS",
+            30,
+            1..=3600,
+        )?)),
     }))
 }
 
