@@ -110,6 +110,20 @@ pub(crate) fn address_in(value: &str) -> String {
         .to_string()
 }
 
+/// Delivers to `user`'s mailbox the citizen's reply to `ack`, sent to `to`.
+pub(crate) async fn deliver_reply(
+    dovecot: &Dovecot,
+    user: &str,
+    to: &str,
+    ack: &smtp::ParsedMail,
+    id: &str,
+    body: &str,
+) {
+    dovecot
+        .deliver(user, &reply_to_ack(to, ack, id, body))
+        .await;
+}
+
 pub(crate) fn reply_to_ack(to: &str, ack: &smtp::ParsedMail, id: &str, body: &str) -> Vec<u8> {
     format!(
         "From: Maria Rossi <maria.rossi@example.org>\r\nTo: {to}\r\nSubject: Re: {}\r\n\

@@ -30,17 +30,15 @@ async fn the_urp_files_attaches_or_discards_what_waits_in_quarantine_and_each_de
     let auto = "From: Giulia Neri <giulia@example.org>\r\nTo: urp@comune.test\r\nSubject: Risposta automatica: orari\r\n\
         Message-ID: <q1@example.org>\r\nAuto-Submitted: auto-replied\r\n\r\nVorrei sapere gli orari dell'anagrafe.\r\n";
     dovecot.deliver(&user, auto.as_bytes()).await;
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                "urp+rzzzzzzzzzzzzzzzzzzzzzzzzzz@comune.test",
-                &ack,
-                "q2@example.org",
-                "Allego la foto che mancava.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        "urp+rzzzzzzzzzzzzzzzzzzzzzzzzzz@comune.test",
+        &ack,
+        "q2@example.org",
+        "Allego la foto che mancava.",
+    )
+    .await;
     let bulk = "From: news@example.org\r\nTo: urp@comune.test\r\nSubject: Offerte\r\nMessage-ID: <q3@example.org>\r\n\
         Precedence: bulk\r\n\r\nOfferte.\r\n";
     dovecot.deliver(&user, bulk.as_bytes()).await;

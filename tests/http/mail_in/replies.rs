@@ -9,17 +9,15 @@ async fn a_reply_to_the_acknowledgement_lands_on_its_request_and_a_forged_one_in
     let app = with_mailbox(&smtp, dovecot, &user, vec![]).await;
     let (filed, ack) = filed_letter(&app, dovecot, &smtp, &user).await;
     let reply_address = address_in(&header(&ack, "Reply-To"));
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                &reply_address,
-                &ack,
-                "r1@example.org",
-                "Aggiungo: anche in via Verdi.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        &reply_address,
+        &ack,
+        "r1@example.org",
+        "Aggiungo: anche in via Verdi.",
+    )
+    .await;
     // The same reply with one letter of the token changed, and one to a token never issued.
     let (head, tail) = reply_address.split_once('@').unwrap();
     let altered = format!(
@@ -27,23 +25,24 @@ async fn a_reply_to_the_acknowledgement_lands_on_its_request_and_a_forged_one_in
         &head[..head.len() - 1],
         if head.ends_with('a') { 'b' } else { 'a' }
     );
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(&altered, &ack, "r2@example.org", "Sono un altro."),
-        )
-        .await;
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                "urp+rabcdefghijklmnopqrstuvwxyz@comune.test",
-                &ack,
-                "r3@example.org",
-                "Indovino.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        &altered,
+        &ack,
+        "r2@example.org",
+        "Sono un altro.",
+    )
+    .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        "urp+rabcdefghijklmnopqrstuvwxyz@comune.test",
+        &ack,
+        "r3@example.org",
+        "Indovino.",
+    )
+    .await;
     assert_eq!(app.read_mailbox().await, 3);
 
     let types = event_types(&app, &filed.aggregate_id).await;
@@ -81,17 +80,15 @@ async fn a_reply_to_a_closed_request_reopens_it_or_after_the_period_starts_a_new
     .await
     .unwrap();
     let reply_address = address_in(&header(&ack, "Reply-To"));
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                &reply_address,
-                &ack,
-                "c1@example.org",
-                "Non è ancora risolto.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        &reply_address,
+        &ack,
+        "c1@example.org",
+        "Non è ancora risolto.",
+    )
+    .await;
     app.read_mailbox().await;
     let types = event_types(&app, &filed.aggregate_id).await;
     assert_eq!(
@@ -108,17 +105,15 @@ async fn a_reply_to_a_closed_request_reopens_it_or_after_the_period_starts_a_new
     )
     .await
     .unwrap();
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                &reply_address,
-                &ack,
-                "c2@example.org",
-                "Ancora rifiuti per strada.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        &reply_address,
+        &ack,
+        "c2@example.org",
+        "Ancora rifiuti per strada.",
+    )
+    .await;
     app.read_mailbox().await;
     let all = requests(&app).await;
     assert_eq!(all.len(), 2, "a new request");
@@ -316,17 +311,15 @@ async fn every_read_model_rebuilt_after_a_mail_in_history_equals_the_live_one() 
     let app = with_mailbox(&smtp, dovecot, &user, vec![]).await;
     let (filed, ack) = filed_letter(&app, dovecot, &smtp, &user).await;
     let reply_address = address_in(&header(&ack, "Reply-To"));
-    dovecot
-        .deliver(
-            &user,
-            &reply_to_ack(
-                &reply_address,
-                &ack,
-                "h1@example.org",
-                "Una risposta per posta.",
-            ),
-        )
-        .await;
+    deliver_reply(
+        dovecot,
+        &user,
+        &reply_address,
+        &ack,
+        "h1@example.org",
+        "Una risposta per posta.",
+    )
+    .await;
     let dsn = format!(
         "From: MAILER-DAEMON@mx.example.org\r\nTo: urp@comune.test\r\nSubject: Undelivered\r\n\
          Message-ID: <h2@mx.example.org>\r\nMIME-Version: 1.0\r\n\

@@ -176,13 +176,7 @@ fn after_erasure_the_citizen_can_no_longer_reply_reopen_or_rate() {
     };
     RequestTest::with(())
         .given(erased(Status::InEvaluation))
-        .when(RequestCommand::RecordCitizenReply {
-            at: t(60),
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-            channel: Channel::Web,
-        })
+        .when(reply(t(60), Channel::Web))
         .then_expect_error(RequestError::Erased);
     RequestTest::with(())
         .given(erased(Status::Closed))

@@ -11,13 +11,7 @@ fn a_reply_by_email_says_it_came_by_email() {
     let reply_at = t(60);
     RequestTest::with(())
         .given(history_to(Status::TakenInCharge))
-        .when(RequestCommand::RecordCitizenReply {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-            channel: Channel::Email,
-        })
+        .when(reply(reply_at, Channel::Email))
         .then_expect_events(vec![RequestEvent::CitizenReplied {
             at: reply_at,
             message: sealed(),

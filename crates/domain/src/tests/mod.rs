@@ -62,6 +62,17 @@ pub fn received(
     new_request(reference, received_at).received(answer_due)
 }
 
+/// The citizen's reply at `at`, by `channel`, with no files, on the default calendar.
+pub fn reply(at: DateTime<Utc>, channel: Channel) -> RequestCommand {
+    RequestCommand::RecordCitizenReply {
+        at,
+        message: sealed(),
+        attachments: vec![],
+        calendar: WorkingCalendar::default(),
+        channel,
+    }
+}
+
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }

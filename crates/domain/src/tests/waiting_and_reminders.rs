@@ -19,13 +19,7 @@ fn a_reply_after_a_question_resumes_the_clock_and_moves_the_deadline() {
     let reply_at = at("2026-03-20T08:00:00Z");
     RequestTest::with(())
         .given(events)
-        .when(RequestCommand::RecordCitizenReply {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-            channel: Channel::Web,
-        })
+        .when(reply(reply_at, Channel::Web))
         .then_expect_events(vec![RequestEvent::CitizenReplied {
             at: reply_at,
             message: sealed(),
@@ -40,13 +34,7 @@ fn a_reply_without_a_question_leaves_the_deadline_and_the_status() {
     let reply_at = t(60);
     let result = RequestTest::with(())
         .given(history_to(Status::TakenInCharge))
-        .when(RequestCommand::RecordCitizenReply {
-            at: reply_at,
-            message: sealed(),
-            attachments: vec![],
-            calendar: WorkingCalendar::default(),
-            channel: Channel::Web,
-        })
+        .when(reply(reply_at, Channel::Web))
         .inspect_result()
         .unwrap();
     assert_eq!(

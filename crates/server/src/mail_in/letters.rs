@@ -66,21 +66,36 @@ async fn file(
     follows: Option<Reference>,
 ) -> anyhow::Result<()> {
     let also = record_as_request(identity, app.organisation_id);
-    let actor = format!("mail:{}", identity.mailbox.code());
-    file_letter(app, letter, identity.mailbox, follows, actor, also).await?;
+    file_letter(app, letter, identity.origin(follows), also).await?;
     Ok(())
+}
+
+/// Where a letter comes from: its mailbox, the closed request it follows, who files it.
+pub(crate) struct Origin {
+    pub mailbox: Which,
+    pub follows: Option<Reference>,
+    pub actor: String,
+}
+
+impl Identity {
+    /// A message read from its mailbox, filed by the mailbox.
+    fn origin(&self, follows: Option<Reference>) -> Origin {
+        Origin {
+            mailbox: self.mailbox,
+            follows,
+            actor: format!("mail:{}", self.mailbox.code()),
+        }
+    }
 }
 
 /// Files `letter` as a new request (see `submission_of`).
 pub(crate) async fn file_letter(
     app: &AppState,
     letter: Letter,
-    mailbox: Which,
-    follows: Option<Reference>,
-    actor: String,
+    origin: Origin,
     also: crate::intake::Also,
 ) -> anyhow::Result<crate::intake::Filed> {
-    let submission = submission_of(app, letter, mailbox, follows, actor, also).await?;
+    let submission = submission_of(app, letter, origin, also).await?;
     file_request(app, submission)
         .await
         .map_err(|error| anyhow::anyhow!("filing a mailed request: {error}"))
@@ -98,11 +113,10 @@ pub(crate) async fn file_letters(
     // Prepared side by side (images are decoded and re-encoded), filed in their order.
     let mut preparing = tokio::task::JoinSet::new();
     for (index, (identity, letter)) in letters.iter().enumerate() {
-        let (app, letter, mailbox) = (app.clone(), letter.clone(), identity.mailbox);
-        let actor = format!("mail:{}", identity.mailbox.code());
+        let (app, letter, origin) = (app.clone(), letter.clone(), identity.origin(None));
         let also = record_as_request(identity, app.organisation_id);
         preparing.spawn(async move {
-            let submission = submission_of(&app, letter, mailbox, None, actor, also).await;
+            let submission = submission_of(&app, letter, origin, also).await;
             (index, submission)
         });
     }
@@ -142,11 +156,14 @@ fn record_as_request(identity: &Identity, organisation: Uuid) -> crate::intake::
 async fn submission_of(
     app: &AppState,
     letter: Letter,
-    mailbox: Which,
-    follows: Option<Reference>,
-    actor: String,
+    origin: Origin,
     also: crate::intake::Also,
 ) -> anyhow::Result<Submission> {
+    let Origin {
+        mailbox,
+        follows,
+        actor,
+    } = origin;
     let language = sportello_domain::Language::It;
     let (prepared, refused) = prepare(letter.files).await?;
     let mut description = if letter.text.trim().is_empty() {

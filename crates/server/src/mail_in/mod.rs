@@ -86,16 +86,16 @@ pub async fn report(app: &AppState, which: Which, error: Option<&str>) {
     .await;
 }
 
-/// Reads a mailbox as long as the server runs: waits for the lease, connects, deals with what is
+/// Reads a mailbox as long as the server runs, as `holder` (its lease's name): waits for the lease, connects, deals with what is
 /// waiting, then waits for news (IDLE, or polling); on any error reports it and tries again
 /// later, waiting longer each time (up to five minutes), without stopping the server.
 pub async fn run(
     app: AppState,
     which: Which,
     mailbox: Mailbox,
+    holder: Uuid,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let holder = Uuid::new_v4();
     let poll = app
         .config
         .mail_in
@@ -161,10 +161,12 @@ pub fn spawn(app: &AppState, shutdown: &watch::Receiver<bool>) -> Vec<tokio::tas
         .into_iter()
         .filter_map(|(which, mailbox)| {
             let mailbox = mailbox?;
+            let holder = Uuid::new_v4();
             Some(tokio::spawn(run(
                 app.clone(),
                 which,
                 mailbox,
+                holder,
                 shutdown.clone(),
             )))
         })

@@ -242,15 +242,37 @@ async fn decide(
     Ok(done.rows_affected() == 1)
 }
 
+/// Why a decision was refused, with the field it concerns, its message and its status.
+#[derive(Clone, Copy)]
+enum Refusal {
+    Decided,
+    Unreadable,
+    Reference,
+    Erased,
+    Closed,
+}
+
+impl Refusal {
+    fn parts(self) -> (&'static str, &'static str, StatusCode) {
+        let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+        match self {
+            Refusal::Decided => ("general", "quarantine.error.decided", StatusCode::CONFLICT),
+            Refusal::Unreadable => ("general", "quarantine.error.unreadable", invalid),
+            Refusal::Reference => ("riferimento", "quarantine.error.reference", invalid),
+            Refusal::Erased => ("riferimento", "quarantine.error.erased", invalid),
+            Refusal::Closed => ("riferimento", "quarantine.error.closed", invalid),
+        }
+    }
+}
+
 async fn refuse(
     app: &AppState,
     language: Language,
     signed_in: &SignedIn,
     failed: Option<(u64, &Attach)>,
-    field: &'static str,
-    key: &'static str,
-    status: StatusCode,
+    refusal: Refusal,
 ) -> Result<Response> {
+    let (field, key, status) = refusal.parts();
     let mut errors = Errors::new();
     errors.add(field, key);
     let view = view(app, language, signed_in, failed, &errors).await?;
@@ -266,16 +288,7 @@ async fn file(
 ) -> Result<Response> {
     let (which, raw, _) = waiting(&app, id).await?;
     let Some(letter) = raw.as_deref().and_then(read::letter_anyway) else {
-        return refuse(
-            &app,
-            language,
-            &signed_in,
-            None,
-            "general",
-            "quarantine.error.unreadable",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&app, language, &signed_in, None, Refusal::Unreadable).await;
     };
     let (by, at) = (signed_in.staff.id, app.clock.now());
     let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
@@ -288,22 +301,17 @@ async fn file(
             }
         })
     });
-    let actor = format!("staff:{}", signed_in.staff.id);
-    match super::letters::file_letter(&app, letter, which, None, actor, also).await {
+    let origin = super::letters::Origin {
+        mailbox: which,
+        follows: None,
+        actor: format!("staff:{}", signed_in.staff.id),
+    };
+    match super::letters::file_letter(&app, letter, origin, also).await {
         Ok(filed) => {
             Ok(Redirect::to(&format!("/ufficio/richieste/{}", filed.aggregate_id)).into_response())
         }
         Err(error) if format!("{error:#}").contains("no rows returned") => {
-            refuse(
-                &app,
-                language,
-                &signed_in,
-                None,
-                "general",
-                "quarantine.error.decided",
-                StatusCode::CONFLICT,
-            )
-            .await
+            refuse(&app, language, &signed_in, None, Refusal::Decided).await
         }
         Err(error) => Err(AppError::internal(error)),
     }
@@ -327,29 +335,10 @@ async fn attach(
     .fetch_optional(&app.pool)
     .await?;
     let Some(request) = request else {
-        let field = "riferimento";
-        return refuse(
-            &app,
-            language,
-            &signed_in,
-            failed,
-            field,
-            "quarantine.error.reference",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&app, language, &signed_in, failed, Refusal::Reference).await;
     };
     let Some(letter) = raw.as_deref().and_then(read::letter_anyway) else {
-        return refuse(
-            &app,
-            language,
-            &signed_in,
-            failed,
-            "general",
-            "quarantine.error.unreadable",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&app, language, &signed_in, failed, Refusal::Unreadable).await;
     };
     let history = event_store::history(&app.pool, &request)
         .await
@@ -361,16 +350,7 @@ async fn attach(
     let Some(message) =
         crate::personal::seal_text(&app.pool, personal.key_id, &letter.text).await?
     else {
-        return refuse(
-            &app,
-            language,
-            &signed_in,
-            failed,
-            "riferimento",
-            "quarantine.error.erased",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&app, language, &signed_in, failed, Refusal::Erased).await;
     };
     let (prepared, _refused) = super::letters::prepare(letter.files)
         .await
@@ -412,30 +392,8 @@ async fn attach(
             app.events_appended.notify_waiters();
             Ok(Redirect::to(&format!("/ufficio/richieste/{request}")).into_response())
         }
-        Err(None) => {
-            refuse(
-                &app,
-                language,
-                &signed_in,
-                None,
-                "general",
-                "quarantine.error.decided",
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(Some(_)) => {
-            refuse(
-                &app,
-                language,
-                &signed_in,
-                failed,
-                "riferimento",
-                "quarantine.error.closed",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(None) => refuse(&app, language, &signed_in, None, Refusal::Decided).await,
+        Err(Some(_)) => refuse(&app, language, &signed_in, failed, Refusal::Closed).await,
     }
 }
 
@@ -458,16 +416,7 @@ async fn discard(
     )
     .await?
     {
-        return refuse(
-            &app,
-            language,
-            &signed_in,
-            None,
-            "general",
-            "quarantine.error.decided",
-            StatusCode::CONFLICT,
-        )
-        .await;
+        return refuse(&app, language, &signed_in, None, Refusal::Decided).await;
     }
     Ok(Redirect::to(&format!("{PAGE}?avviso=scartato")).into_response())
 }
