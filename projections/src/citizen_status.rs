@@ -223,6 +223,7 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
         // For staff only: failed mail, internal notes, reminders to departments.
         RequestEvent::AcknowledgementFailed { .. }
         | RequestEvent::DeliveryFailed { .. }
+        | RequestEvent::ContactSwitched { .. }
         | RequestEvent::PecReceiptRecorded { .. }
         | RequestEvent::InternalNoteAdded { .. }
         | RequestEvent::RequestReminded { .. } => {}

@@ -21,11 +21,12 @@ pub enum Action {
     HandBack,
     Close,
     Reopen,
+    SwitchContact,
     AddNote,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::TakeIntoEvaluation,
         Action::AskForInformation,
         Action::Answer,
@@ -35,6 +36,7 @@ impl Action {
         Action::HandBack,
         Action::Close,
         Action::Reopen,
+        Action::SwitchContact,
         Action::AddNote,
     ];
 
@@ -49,6 +51,7 @@ impl Action {
             Action::HandBack => "hand_back",
             Action::Close => "close",
             Action::Reopen => "reopen",
+            Action::SwitchContact => "switch_contact",
             Action::AddNote => "add_note",
         }
     }
@@ -125,6 +128,9 @@ impl Request {
             } else {
                 A::Close
             });
+            if status != Status::Closed {
+                actions.push(A::SwitchContact);
+            }
         }
         if capacity.urp || referent_here {
             actions.push(A::AddNote);
@@ -148,6 +154,7 @@ impl RequestCommand {
             C::Close { .. } => Action::Close,
             C::Reopen { .. } => Action::Reopen,
             C::AddNote { .. } => Action::AddNote,
+            C::SwitchContact { .. } => Action::SwitchContact,
             C::AsStaff { command, .. } => return command.action(),
             _ => return None,
         })

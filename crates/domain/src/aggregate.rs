@@ -173,6 +173,10 @@ impl Request {
                 }])
             }
             C::RecordDeliveryFailure { at, reason } => Ok(vec![E::DeliveryFailed { at, reason }]),
+            C::SwitchContact { by, at, to } => match self.status() {
+                Status::Closed => refuse("switched to letters or the telephone"),
+                _ => Ok(vec![E::ContactSwitched { by, at, to }]),
+            },
             C::RecordPecReceipt {
                 at,
                 receipt,
@@ -451,6 +455,7 @@ impl Aggregate for Request {
             E::PersonalDataErased { .. } => self.erased = true,
             E::AcknowledgementFailed { .. }
             | E::DeliveryFailed { .. }
+            | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
             | E::RequestRedirected { .. }

@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::{
-    Attachment, Capacity, Channel, ErasureReason, FiledBy, Kind, Language, Outcome, PecReceipt,
-    Reference, ReminderLevel, RequestEvent, Sealed, WorkingCalendar,
+    Attachment, Capacity, Channel, Contact, ErasureReason, FiledBy, Kind, Language, Outcome,
+    PecReceipt, Reference, ReminderLevel, RequestEvent, Sealed, WorkingCalendar,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +36,13 @@ pub enum RequestCommand {
         calendar: WorkingCalendar,
         /// The web page, or e-mail or PEC when the citizen answered a mail by "Reply".
         channel: Channel,
+    },
+    /// Staff stop writing to the citizen by e-mail (their address does not work): from now on
+    /// by letter or by telephone.
+    SwitchContact {
+        by: Uuid,
+        at: DateTime<Utc>,
+        to: Contact,
     },
     /// A bounce came back for a mail about the request.
     RecordDeliveryFailure { at: DateTime<Utc>, reason: String },

@@ -6,7 +6,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Channel, Kind, Language, Outcome, PecReceipt, Reference, ReminderLevel};
+use crate::{Channel, Contact, Kind, Language, Outcome, PecReceipt, Reference, ReminderLevel};
 
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1.0";
@@ -114,6 +114,13 @@ pub enum RequestEvent {
         at: DateTime<Utc>,
         reason: String,
     },
+    /// Staff switched the citizen from e-mail to letters or the telephone (their address did not
+    /// work): no more e-mail goes to the citizen about this request.
+    ContactSwitched {
+        by: Uuid,
+        at: DateTime<Utc>,
+        to: Contact,
+    },
     /// The PEC provider's receipt for a mail sent about the request: the legal proof that it
     /// was accepted and delivered (or why not). `evidence` is the receipt's `daticert.xml`.
     PecReceiptRecorded {
@@ -195,6 +202,7 @@ impl RequestEvent {
             RequestEvent::InformationRequested { .. } => "InformationRequested",
             RequestEvent::CitizenReplied { .. } => "CitizenReplied",
             RequestEvent::DeliveryFailed { .. } => "DeliveryFailed",
+            RequestEvent::ContactSwitched { .. } => "ContactSwitched",
             RequestEvent::PecReceiptRecorded { .. } => "PecReceiptRecorded",
             RequestEvent::RequestRedirected { .. } => "RequestRedirected",
             RequestEvent::RequestForwarded { .. } => "RequestForwarded",
@@ -223,6 +231,7 @@ impl RequestEvent {
             | E::InformationRequested { at, .. }
             | E::CitizenReplied { at, .. }
             | E::DeliveryFailed { at, .. }
+            | E::ContactSwitched { at, .. }
             | E::PecReceiptRecorded { at, .. }
             | E::RequestRedirected { at, .. }
             | E::RequestForwarded { at, .. }

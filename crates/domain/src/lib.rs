@@ -19,7 +19,7 @@ pub use events::{Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT
 pub use reference::{Reference, ReferenceError};
 pub use rome::{rome_date, rome_midnight, rome_year};
 pub use status::{Standing, Status};
-pub use vocabulary::{Channel, Kind, Language, Outcome, PecReceipt, ReminderLevel};
+pub use vocabulary::{Channel, Contact, Kind, Language, Outcome, PecReceipt, ReminderLevel};
 
 #[cfg(test)]
 mod tests;

@@ -112,6 +112,7 @@ impl Standing {
             | E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
             | E::DeliveryFailed { .. }
+            | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
             | E::RequestRedirected { .. }

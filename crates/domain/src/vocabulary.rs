@@ -76,6 +76,31 @@ impl Channel {
     }
 }
 
+/// How the Comune reaches a citizen whose e-mail address does not work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contact {
+    /// By letter.
+    Paper,
+    /// By telephone.
+    Phone,
+}
+
+impl Contact {
+    pub const ALL: [Contact; 2] = [Contact::Paper, Contact::Phone];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Contact::Paper => "paper",
+            Contact::Phone => "phone",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Contact> {
+        Contact::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
 /// A PEC provider's receipt about a mail sent through it (the `X-Ricevuta` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -248,6 +248,7 @@ async fn apply_columns(
         | E::RequestRedirected { .. }
         | E::InternalNoteAdded { .. }
         | E::PecReceiptRecorded { .. }
+        | E::ContactSwitched { .. }
         | E::RequestRated { .. } => {}
     }
     Ok(())

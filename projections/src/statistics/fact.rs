@@ -167,6 +167,7 @@ impl Fact {
             | E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
             | E::DeliveryFailed { .. }
+            | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
@@ -193,10 +194,11 @@ impl Fact {
 }
 
 /// The event types that cannot change the statistics (the bulk rebuild does not even read them).
-pub const IGNORED: [&str; 7] = [
+pub const IGNORED: [&str; 8] = [
     "RequestAcknowledged",
     "AcknowledgementFailed",
     "DeliveryFailed",
+    "ContactSwitched",
     "PecReceiptRecorded",
     "RequestTakenIntoEvaluation",
     "InternalNoteAdded",
@@ -211,6 +213,7 @@ pub fn matters(event: &RequestEvent) -> bool {
         E::RequestAcknowledged { .. }
             | E::AcknowledgementFailed { .. }
             | E::DeliveryFailed { .. }
+            | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }

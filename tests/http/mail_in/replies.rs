@@ -170,6 +170,42 @@ async fn a_bounce_of_the_acknowledgement_tells_staff_the_address_does_not_work()
         "the server's text is not kept"
     );
     assert_eq!(smtp.count(), 1, "a bounce is never answered");
+
+    // The URP stops writing by e-mail: the answer is recorded, and no mail goes to the citizen.
+    let refused = operator
+        .act(&filed.aggregate_id, "contatto", &[("contact", "fax")])
+        .await;
+    assert_eq!(refused.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    let switched = operator
+        .act(&filed.aggregate_id, "contatto", &[("contact", "paper")])
+        .await;
+    assert_eq!(switched.status, axum::http::StatusCode::SEE_OTHER);
+    let answered = operator
+        .act(
+            &filed.aggregate_id,
+            "rispondi",
+            &[("message", "Abbiamo segnalato la raccolta.")],
+        )
+        .await;
+    assert_eq!(answered.status, axum::http::StatusCode::SEE_OTHER);
+    app.settle().await;
+    assert_eq!(
+        smtp.count(),
+        1,
+        "no e-mail to an address that does not work"
+    );
+    let page = operator
+        .get(&format!("/ufficio/richieste/{}", filed.aggregate_id))
+        .await
+        .text();
+    assert!(page.contains("Il cittadino sarà contattato per lettera, non più per e-mail"));
+    let closed: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM outbox WHERE request_id = ? AND kind = 'answer'")
+            .bind(&filed.aggregate_id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(closed, ["paper"], "the answer's mail is closed, not sent");
 }
 
 #[tokio::test]

@@ -148,6 +148,11 @@ fn command(action: Action, status: Status) -> RequestCommand {
             at: t,
             reason: None,
         },
+        Action::SwitchContact => RequestCommand::SwitchContact {
+            by: by(),
+            at: t,
+            to: Contact::Paper,
+        },
         Action::AddNote => RequestCommand::AddNote {
             by: by(),
             at: t,

@@ -86,3 +86,30 @@ fn nothing_is_recorded_on_a_request_never_received() {
         })
         .then_expect_error(RequestError::NotReceived);
 }
+
+#[test]
+fn the_urp_switches_a_citizen_to_letters_or_the_telephone_until_the_request_closes() {
+    for status in [Status::Received, Status::Answered] {
+        RequestTest::with(())
+            .given(history_to(status))
+            .when(RequestCommand::SwitchContact {
+                by: OPERATOR,
+                at: t(50),
+                to: Contact::Phone,
+            })
+            .then_expect_events(vec![RequestEvent::ContactSwitched {
+                by: OPERATOR,
+                at: t(50),
+                to: Contact::Phone,
+            }]);
+    }
+    let closed = RequestTest::with(())
+        .given(history_to(Status::Closed))
+        .when(RequestCommand::SwitchContact {
+            by: OPERATOR,
+            at: t(50),
+            to: Contact::Paper,
+        })
+        .inspect_result();
+    assert!(matches!(closed, Err(RequestError::NotAllowed { .. })));
+}

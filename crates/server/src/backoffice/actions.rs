@@ -34,6 +34,8 @@ pub struct ActionFields {
     department: String,
     external_body: String,
     outcome: String,
+    /// How to reach a citizen whose address does not work: `paper` or `phone`.
+    contact: String,
     /// Library documents chosen for an answer.
     documents: Vec<String>,
 }
@@ -45,6 +47,7 @@ pub struct ActionForm {
     department: String,
     external_body: String,
     outcome: String,
+    contact: String,
     documents: Vec<String>,
     uploads: Vec<Upload>,
     too_large: bool,
@@ -58,6 +61,7 @@ impl ActionForm {
             department: fields.department,
             external_body: fields.external_body,
             outcome: fields.outcome,
+            contact: fields.contact,
             documents: fields.documents,
             uploads,
             too_large,
@@ -226,6 +230,10 @@ async fn command_for(
             note: sealed.expect("checked"),
         },
         "prendi" => RequestCommand::TakeCharge { by, at, department },
+        "contatto" => match sportello_domain::Contact::parse(&form.contact) {
+            Some(to) => RequestCommand::SwitchContact { by, at, to },
+            None => return Ok(Err("request.error.contact")),
+        },
         "restituisci" => RequestCommand::HandBack {
             by,
             at,

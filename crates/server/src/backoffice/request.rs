@@ -90,6 +90,7 @@ pub fn path_code(action: Action) -> &'static str {
         Action::HandBack => "restituisci",
         Action::Close => "chiudi",
         Action::Reopen => "riapri",
+        Action::SwitchContact => "contatto",
         Action::AddNote => "nota",
     }
 }
@@ -306,6 +307,12 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 ),
                 E::RequestAcknowledged { .. } => (None, String::new(), None, false),
                 E::DeliveryFailed { reason, .. } => (None, reason.clone(), None, true),
+                E::ContactSwitched { by, to, .. } => (
+                    Some(name_of(by)),
+                    i18n::text(language, &format!("contact.{}", to.code()), &[]),
+                    None,
+                    false,
+                ),
                 E::PecReceiptRecorded {
                     receipt, evidence, ..
                 } => (

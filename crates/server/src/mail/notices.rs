@@ -51,9 +51,17 @@ pub(super) async fn plan(
     else {
         anyhow::bail!("outbox row names a request with no RequestReceived");
     };
-    // A citizen who chose paper at the counter gets no e-mail; the office still does.
+    // A citizen who chose paper at the counter gets no e-mail; the office still does. Nor does
+    // one whom staff switched to letters or the telephone (their address did not work).
     if filed_by.paper_only && notice.for_citizen() {
         return Ok(Plan::Close("paper"));
+    }
+    let switched = events.iter().rev().find_map(|r| match r.event {
+        RequestEvent::ContactSwitched { to, .. } => Some(to),
+        _ => None,
+    });
+    if let (Some(to), true) = (switched, notice.for_citizen()) {
+        return Ok(Plan::Close(to.code()));
     }
     let Some(event) = events
         .iter()
