@@ -113,6 +113,11 @@ async fn the_urp_files_attaches_or_discards_what_waits_in_quarantine_and_each_de
         "what was typed is kept"
     );
     assert!(wrong.text().contains("aria-invalid=\"true\""));
+    assert!(
+        wrong.text().contains("href=\"#riferimento\"")
+            && wrong.text().contains("id=\"riferimento\""),
+        "the error summary links to the field that holds the wrong number"
+    );
     let attached = operator
         .post_urlencoded(
             &format!("/ufficio/posta/{}/allega", ids[1]),

@@ -166,19 +166,7 @@ async fn submission_of(
     } = origin;
     let language = sportello_domain::Language::It;
     let (prepared, refused) = prepare(letter.files).await?;
-    let mut description = if letter.text.trim().is_empty() {
-        i18n::text(language, "mail_in.no_text", &[])
-    } else {
-        letter.text.clone()
-    };
-    if !refused.is_empty() {
-        description.push_str("\n\n");
-        description.push_str(&i18n::text(language, "mail_in.refused_files", &[]));
-        for line in &refused {
-            description.push_str("\n- ");
-            description.push_str(line);
-        }
-    }
+    let description = what_it_says(&letter.text, &refused);
     let subject = match letter.subject.trim() {
         "" => i18n::text(language, "mail_in.no_subject", &[]),
         subject => subject.chars().take(SUBJECT_MAX).collect(),
@@ -264,16 +252,12 @@ pub(crate) async fn replied(
     };
     let closed = event_store::fold(&events).status() == sportello_domain::Status::Closed;
     let settings = app.settings().await?;
-    let text = if letter.text.trim().is_empty() {
-        i18n::text(sportello_domain::Language::It, "mail_in.no_text", &[])
-    } else {
-        letter.text.clone()
-    };
+    let (prepared, refused) = prepare(letter.files.clone()).await?;
+    let text = what_it_says(&letter.text, &refused);
     let Some(message) = crate::personal::seal_text(&app.pool, personal.key_id, &text).await? else {
         // Erased: what the citizen writes now is a new matter.
         return file(app, identity, letter, None).await;
     };
-    let (prepared, refused) = prepare(letter.files.clone()).await?;
     store_attachments(&app.pool, &prepared).await?;
     let reopen = closed.then(|| RequestCommand::ReopenByCitizen {
         at: identity.received_at,
@@ -291,13 +275,6 @@ pub(crate) async fn replied(
             identity.mailbox.channel()
         },
     };
-    if !refused.is_empty() {
-        tracing::info!(
-            aggregate_id = request,
-            refused = refused.len(),
-            "files of a reply refused"
-        );
-    }
     let metadata = identity.metadata();
     let organisation = app.organisation_id;
     let outcome = sportello_projections::retry("mail reply", || async {
@@ -326,4 +303,25 @@ pub(crate) async fn replied(
             hold(app, identity, Held::UnknownReply, raw, size, true).await
         }
     }
+}
+
+/// The text a message brings to its request, in Italian (the office's language): what the
+/// citizen wrote ("(messaggio senza testo)" when nothing), then the files refused, each named
+/// with why, so staff know what did not arrive.
+fn what_it_says(text: &str, refused: &[String]) -> String {
+    let language = sportello_domain::Language::It;
+    let mut said = if text.trim().is_empty() {
+        i18n::text(language, "mail_in.no_text", &[])
+    } else {
+        text.to_string()
+    };
+    if !refused.is_empty() {
+        said.push_str("\n\n");
+        said.push_str(&i18n::text(language, "mail_in.refused_files", &[]));
+        for line in refused {
+            said.push_str("\n- ");
+            said.push_str(line);
+        }
+    }
+    said
 }

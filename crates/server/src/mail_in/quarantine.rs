@@ -310,10 +310,13 @@ async fn file(
         Ok(filed) => {
             Ok(Redirect::to(&format!("/ufficio/richieste/{}", filed.aggregate_id)).into_response())
         }
-        Err(error) if format!("{error:#}").contains("no rows returned") => {
-            refuse(&app, language, &signed_in, None, Refusal::Decided).await
-        }
-        Err(error) => Err(AppError::internal(error)),
+        // Nothing was filed; if someone decided meanwhile, that is what the person is told.
+        Err(error) => match waiting(&app, id).await {
+            Err(AppError::NotFound) => {
+                refuse(&app, language, &signed_in, None, Refusal::Decided).await
+            }
+            _ => Err(AppError::internal(error)),
+        },
     }
 }
 
@@ -405,17 +408,13 @@ async fn discard(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response> {
     waiting(&app, id).await?;
-    let mut conn = app.pool.acquire().await?;
-    if !decide(
-        &mut conn,
-        id,
-        "discarded",
-        signed_in.staff.id,
-        app.clock.now(),
-        None,
-    )
-    .await?
-    {
+    let (by, at) = (signed_in.staff.id, app.clock.now());
+    let done = sportello_projections::retry("quarantine discard", || async {
+        let mut conn = app.pool.acquire().await?;
+        decide(&mut conn, id, "discarded", by, at, None).await
+    })
+    .await?;
+    if !done {
         return refuse(&app, language, &signed_in, None, Refusal::Decided).await;
     }
     Ok(Redirect::to(&format!("{PAGE}?avviso=scartato")).into_response())
