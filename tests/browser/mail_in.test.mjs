@@ -24,6 +24,8 @@ before(async () => {
   });
   await server.cli(['user', 'add', '--email', 'anna@comune.test', '--name', 'Anna Operatrice',
     '--role', 'urp_operator'], { input: `${STAFF_PASSWORD}\n` });
+  await server.cli(['user', 'add', '--email', 'ada@comune.test', '--name', 'Ada Amministratrice',
+    '--role', 'administrator'], { input: `${STAFF_PASSWORD}\n` });
   ({ browser } = await launchBrowser());
 });
 
@@ -99,4 +101,15 @@ test('an operator finds a mailed request with its threaded reply and works the q
   assert.match(await page.textContent('#decided'), /Scartato/);
   await checkAccessibility(page, 'quarantine after a decision');
   assert.ok(requestUrl);
+});
+
+test('an administrator sees the mailbox connected on the service status page', async (t) => {
+  const page = await openPage(browser, t);
+  await signInStaff(page, server, 'ada@comune.test');
+  await page.goto(`${server.url}/ufficio/amministrazione/stato`);
+  await eventually(page, async () => /collegata/.test(await page.textContent('#mailboxes')),
+    'the reader reported the mailbox', { t });
+  assert.match(await page.textContent('#mailboxes'), /casella dell'URP/);
+  assert.match(await page.textContent('#processors'), /queue/);
+  await checkAccessibility(page, 'service status');
 });

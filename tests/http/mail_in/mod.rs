@@ -6,6 +6,7 @@ mod letters;
 mod quarantine;
 mod recovery;
 mod replies;
+mod status;
 
 use crate::support::dovecot::Dovecot;
 use crate::support::smtp::{self, SmtpServer};

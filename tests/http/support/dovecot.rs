@@ -13,7 +13,10 @@ use tokio::net::TcpStream;
 pub const PASSWORD: &str = "secret";
 
 pub struct Dovecot {
+    /// Plain IMAP, which offers STARTTLS.
     pub port: u16,
+    /// IMAP over TLS from the first byte.
+    pub tls_port: u16,
     dir: PathBuf,
     /// Its sockets: a short path under /tmp (a Unix socket's path holds at most 107 bytes).
     run: PathBuf,
@@ -68,6 +71,89 @@ fn stop_dir(dir: &Path) {
     }
 }
 
+/// A throwaway certificate authority and the server's certificate it signs, for `localhost`
+/// and 127.0.0.1 (made with the `openssl` tool Dovecot depends on).
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Dovecot's dependency) makes the test certificates");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Sportello test authority",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+}
+
 impl Dovecot {
     /// The server all tests share (started once per test process).
     pub async fn shared() -> &'static Dovecot {
@@ -96,8 +182,10 @@ impl Dovecot {
             .arg(dir.join("mail"))
             .status()
             .unwrap();
+        certificates(&dir);
         let dovecot = Dovecot {
             port: free_port(),
+            tls_port: free_port(),
             dir,
             run,
         };
@@ -111,17 +199,19 @@ impl Dovecot {
         let run = self.run.display();
         format!(
             "base_dir = {run}\nstate_dir = {dir}/state\nlog_path = {dir}/dovecot.log\n\
-             listen = 127.0.0.1\nprotocols = imap\nssl = no\ndisable_plaintext_auth = no\n\
+             listen = 127.0.0.1\nprotocols = imap\nssl = yes\nssl_cert = <{dir}/server.pem\n\
+             ssl_key = <{dir}/server.key\ndisable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nmail_location = maildir:{dir}/mail/%u\n\
              first_valid_uid = 8\nmail_uid = mail\nmail_gid = mail\n\
              default_login_user = dovenull\ndefault_internal_user = dovecot\n\
              passdb {{\n  driver = static\n  args = password={PASSWORD}\n}}\n\
              userdb {{\n  driver = static\n  args = uid=mail gid=mail home={dir}/mail/%u\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
-             inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n\
              service stats {{\n  unix_listener stats-writer {{\n    mode = 0666\n  }}\n}}\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n",
-            port = self.port
+            port = self.port,
+            tls_port = self.tls_port
         )
     }
 
@@ -167,6 +257,25 @@ impl Dovecot {
             "imap://{user}:{PASSWORD}@127.0.0.1:{}/INBOX?tls=none",
             self.port
         )
+    }
+
+    /// `SPORTELLO_IMAP_URL` for `user`'s mailbox over TLS from the first byte, to the name
+    /// the server's certificate carries.
+    pub fn tls_url(&self, user: &str) -> String {
+        format!(
+            "imaps://{user}:{PASSWORD}@localhost:{}/INBOX",
+            self.tls_port
+        )
+    }
+
+    /// `SPORTELLO_IMAP_URL` for `user`'s mailbox over plain IMAP upgraded by STARTTLS.
+    pub fn starttls_url(&self, user: &str) -> String {
+        format!("imap://{user}:{PASSWORD}@localhost:{}/INBOX", self.port)
+    }
+
+    /// The test authority that signed the server's certificate (`SPORTELLO_IMAP_CA_FILE`).
+    pub fn ca_file(&self) -> String {
+        self.dir.join("ca.pem").display().to_string()
     }
 
     async fn session(&self, user: &str) -> async_imap::Session<TcpStream> {

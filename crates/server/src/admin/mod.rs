@@ -4,6 +4,7 @@
 mod directory_pages;
 mod reports_page;
 mod settings_page;
+mod status_page;
 mod users;
 
 pub use directory_pages::{save_answer, save_body, save_department, save_topic};
@@ -75,6 +76,7 @@ pub fn routes() -> axum::Router<AppState> {
             "/ufficio/amministrazione/rapporti",
             get(reports).post(save_reports),
         )
+        .route(status_page::PAGE, get(status_page::status))
         .route(
             "/ufficio/invito/{token}",
             get(invitation).post(accept_invitation),

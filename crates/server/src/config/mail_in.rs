@@ -1,7 +1,9 @@
 //! Where the mailboxes are and how to reach them: `SPORTELLO_IMAP_URL` (the URP's address) and
 //! `SPORTELLO_PEC_IMAP_URL` (its PEC address), each `imaps://user:password@host:993/INBOX`, or
 //! `imap://…` upgraded with STARTTLS. A connection without TLS is accepted only to this machine
-//! and only when asked for (`?tls=none`): a password never crosses a network in clear.
+//! and only when asked for (`?tls=none`): a password never crosses a network in clear. The
+//! server's certificate is checked against the public authorities and, when the Comune's mail
+//! server has its own, the ones in `SPORTELLO_IMAP_CA_FILE` (PEM).
 
 use std::time::Duration;
 
@@ -28,6 +30,9 @@ pub struct Mailbox {
     pub password: String,
     /// The folder new mail arrives in (`INBOX`).
     pub folder: String,
+    /// Certificate authorities trusted besides the public ones (`SPORTELLO_IMAP_CA_FILE`, DER):
+    /// a Comune's own mail server signed by its own authority.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -74,8 +79,14 @@ pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<MailIn>,
             .map(|url| parse(&url).map_err(|problem| bad(key, problem)))
             .transpose()
     };
-    let mail = mailbox("SPORTELLO_IMAP_URL")?;
-    let pec = mailbox("SPORTELLO_PEC_IMAP_URL")?;
+    let mut mail = mailbox("SPORTELLO_IMAP_URL")?;
+    let mut pec = mailbox("SPORTELLO_PEC_IMAP_URL")?;
+    if let Some(path) = get("SPORTELLO_IMAP_CA_FILE") {
+        let roots = authorities(&path).map_err(|problem| bad("SPORTELLO_IMAP_CA_FILE", problem))?;
+        for mailbox in mail.iter_mut().chain(pec.iter_mut()) {
+            mailbox.extra_roots = roots.clone();
+        }
+    }
     let pec_smtp_url = get("SPORTELLO_PEC_SMTP_URL");
     if let Some(url) = &pec_smtp_url {
         if !url.starts_with("smtps://") && !url.starts_with("smtp://") {
@@ -172,7 +183,29 @@ pub fn parse(url: &str) -> Result<Mailbox, String> {
         user,
         password,
         folder,
+        extra_roots: Vec::new(),
     })
+}
+
+/// The certificates of a PEM file, each one's DER bytes; why not, when the file cannot be read
+/// or holds none.
+fn authorities(path: &str) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let text = std::fs::read(path).map_err(|error| format!("cannot be read ({error})"))?;
+    let roots = CertificateDer::pem_slice_iter(&text)
+        .map(|cert| cert.map(|der| der.as_ref().to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| "holds a malformed certificate".to_string())?;
+    if roots.is_empty() {
+        return Err("holds no PEM certificate".into());
+    }
+    let mut store = rustls::RootCertStore::empty();
+    for root in &roots {
+        store
+            .add(CertificateDer::from(root.as_slice()))
+            .map_err(|error| format!("holds a certificate that cannot be trusted ({error})"))?;
+    }
+    Ok(roots)
 }
 
 fn percent_decode(text: &str) -> Option<String> {
@@ -221,6 +254,32 @@ mod tests {
         assert_eq!((local.security, local.port), (Security::None, 1143));
         assert!(parse("imap://u:p@mail.comune.it/INBOX?tls=none").is_err());
         assert!(parse("imaps://u:p@127.0.0.1/INBOX?tls=none").is_err());
+    }
+
+    #[test]
+    fn an_authorities_file_must_hold_certificates() {
+        let dir = std::env::temp_dir().join(format!("sportello-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let vars = |path: String| {
+            move |key: &str| match key {
+                "SPORTELLO_IMAP_URL" => Some("imaps://u:p@mail.comune.it".to_string()),
+                "SPORTELLO_IMAP_CA_FILE" => Some(path.clone()),
+                _ => None,
+            }
+        };
+        for path in [
+            empty.display().to_string(),
+            dir.join("missing.pem").display().to_string(),
+        ] {
+            let error = from_vars(&vars(path)).unwrap_err();
+            assert!(
+                error.to_string().contains("SPORTELLO_IMAP_CA_FILE"),
+                "{error}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -32,9 +32,15 @@ pub struct Connection {
     pub can_idle: bool,
 }
 
-async fn tls(host: &str, tcp: TcpStream) -> anyhow::Result<Box<dyn Stream>> {
+/// TLS over `tcp`, the server's certificate checked for `host` against the public authorities
+/// and the configured ones.
+async fn tls(mailbox: &Mailbox, tcp: TcpStream) -> anyhow::Result<Box<dyn Stream>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for extra in &mailbox.extra_roots {
+        roots.add(rustls::pki_types::CertificateDer::from(extra.clone()))?;
+    }
+    let host = mailbox.host.as_str();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -63,7 +69,7 @@ impl Connection {
             .context("IMAP connection")?;
         let client = match mailbox.security {
             Security::Tls => {
-                let mut client = Client::new(tls(&mailbox.host, tcp).await?);
+                let mut client = Client::new(tls(mailbox, tcp).await?);
                 client.read_response().await?.context("no IMAP greeting")?;
                 client
             }
@@ -74,7 +80,7 @@ impl Connection {
                     .run_command_and_check_ok("STARTTLS", None)
                     .await
                     .context("the server refused STARTTLS")?;
-                Client::new(tls(&mailbox.host, plain.into_inner()).await?)
+                Client::new(tls(mailbox, plain.into_inner()).await?)
             }
             Security::None => {
                 let mut client = Client::new(Box::new(tcp) as Box<dyn Stream>);

@@ -10,6 +10,7 @@ pub mod quarantine;
 pub mod read;
 mod record;
 pub mod reply;
+pub mod status;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub use crate::config::mail_in::{MailIn, Mailbox};
 pub use ingest::drain;
 pub use quarantine::routes;
 pub use record::Which;
+pub use status::report;
 
 use crate::state::AppState;
 
@@ -65,25 +67,6 @@ async fn release(app: &AppState, which: Which, holder: Uuid) {
         .bind(holder.to_string())
         .execute(&app.pool)
         .await;
-}
-
-/// What administrators see of a mailbox: connected, or the last error.
-pub async fn report(app: &AppState, which: Which, error: Option<&str>) {
-    let error = error.map(|e| e.chars().take(300).collect::<String>());
-    let _ = sqlx::query(
-        "INSERT INTO mail_in_status (mailbox, ok, last_error, checked_at, failures)
-         VALUES (?, ?, ?, ?, IF(? IS NULL, 0, 1))
-         ON DUPLICATE KEY UPDATE ok = VALUES(ok), last_error = VALUES(last_error),
-                                 checked_at = VALUES(checked_at),
-                                 failures = IF(VALUES(ok), 0, failures + 1)",
-    )
-    .bind(which.code())
-    .bind(error.is_none())
-    .bind(&error)
-    .bind(app.clock.now())
-    .bind(&error)
-    .execute(&app.pool)
-    .await;
 }
 
 /// Reads a mailbox as long as the server runs, as `holder` (its lease's name): waits for the lease, connects, deals with what is

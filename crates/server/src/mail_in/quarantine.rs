@@ -80,14 +80,6 @@ struct Decided {
     request: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MailboxState {
-    name: String,
-    ok: bool,
-    error: Option<String>,
-    checked: String,
-}
-
 /// The reference typed to attach a message to.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -169,20 +161,7 @@ async fn view(
             request: row.aggregate_id,
         })
         .collect();
-    let states: Vec<(String, bool, Option<String>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT mailbox, ok, last_error, checked_at FROM mail_in_status ORDER BY mailbox",
-    )
-    .fetch_all(&app.pool)
-    .await?;
-    let mailboxes: Vec<MailboxState> = states
-        .into_iter()
-        .map(|(mailbox, ok, error, at)| MailboxState {
-            name: i18n::text(language, &format!("quarantine.mailbox.{mailbox}"), &[]),
-            ok,
-            error,
-            checked: i18n::date_time(language, at),
-        })
-        .collect();
+    let mailboxes = super::status::states(app, language).await?;
     let (failed_id, typed) = match failed {
         Some((id, form)) => (Some(id), form.riferimento.clone()),
         None => (None, String::new()),
@@ -191,7 +170,6 @@ async fn view(
         View::new("mail_in/quarantine.html", PAGE, "quarantine.title")
             .with(context! {
                 staff => signed_in.bar(), waiting, decided, mailboxes,
-                configured => app.config.mail_in.as_ref().is_some_and(|m| m.reads_mail()),
                 failed_id, typed, errors => errors.shown(language),
             })
             .private(),

@@ -16,6 +16,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/reports.html"),
     ),
     (
+        "admin/status.html",
+        include_str!("../../templates/admin/status.html"),
+    ),
+    (
         "statistics/public.html",
         include_str!("../../templates/statistics/public.html"),
     ),
@@ -78,6 +82,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail_in/quarantine.html",
         include_str!("../../templates/mail_in/quarantine.html"),
+    ),
+    (
+        "mail_in/mailboxes.html",
+        include_str!("../../templates/mail_in/mailboxes.html"),
     ),
     (
         "documents/list.html",
