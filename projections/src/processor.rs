@@ -29,6 +29,18 @@ pub trait Projection: Send + Sync {
         conn: &mut MySqlConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError>;
+    /// Applies a batch of events in order, in one transaction; by default one by one. A
+    /// projection that can do better (fewer queries for the same rows) says how.
+    async fn apply_batch(
+        &self,
+        conn: &mut MySqlConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(conn, event).await?;
+        }
+        Ok(())
+    }
     /// Empties the read model's tables.
     async fn clear(&self, conn: &mut MySqlConnection) -> Result<(), ProjectionError>;
     /// A faster rebuild than applying the events one by one, for projections that have one. It
@@ -41,7 +53,7 @@ pub trait Projection: Send + Sync {
 /// `impl Projection` for a read model kept by its module's functions: its name, `apply(conn,
 /// event)`, `clear(conn)` and, where it has one, a bulk rebuild `bulk(pool)`.
 macro_rules! projection {
-    ($projection:ty, $name:expr, $apply:path, $clear:path $(, bulk: $bulk:path)?) => {
+    ($projection:ty, $name:expr, $apply:path, $clear:path $(, bulk: $bulk:path)? $(, batch: $batch:path)?) => {
         #[async_trait::async_trait]
         impl $crate::Projection for $projection {
             fn name(&self) -> &'static str {
@@ -62,6 +74,16 @@ macro_rules! projection {
             ) -> Result<(), $crate::ProjectionError> {
                 $clear(conn).await
             }
+
+            $(
+                async fn apply_batch(
+                    &self,
+                    conn: &mut sqlx::MySqlConnection,
+                    events: &[$crate::StoredEvent],
+                ) -> Result<(), $crate::ProjectionError> {
+                    $batch(conn, events).await
+                }
+            )?
 
             $(
                 async fn rebuild_in_bulk(
@@ -113,9 +135,7 @@ async fn apply_batch(
         tx.commit().await?;
         return Ok(None);
     };
-    for event in &events {
-        projection.apply(&mut tx, event).await?;
-    }
+    projection.apply_batch(&mut tx, &events).await?;
     sqlx::query("UPDATE projection_checkpoints SET position = ? WHERE name = ?")
         .bind(last)
         .bind(projection.name())

@@ -22,34 +22,59 @@ const COLUMNS: &str = "aggregate_id, organisation_id, kind, topic_code, channel,
     answer_minutes, answered_in_time, closed_on, redirected_on, reminders, pending_forward_at,
     rated_on, stars, reasons";
 
-crate::projection!(Statistics, NAME, apply, clear, bulk: bulk::rebuild);
+crate::projection!(Statistics, NAME, apply, clear, bulk: bulk::rebuild, batch: apply_all);
 
 async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
-    let mut delta = Cells::default();
-    if let Some(fact) = Fact::received(&stored.aggregate_id, &stored.event) {
-        if load(conn, &fact.aggregate_id).await?.is_some() {
-            return Ok(());
-        }
-        save(conn, &fact).await?;
-        delta.add_fact(&fact, 1);
-        return add_cells(conn, delta).await;
-    }
-    if !fact::matters(&stored.event) {
-        return Ok(());
-    }
-    let Some(mut fact) = load(conn, &stored.aggregate_id).await? else {
-        return Ok(());
-    };
-    delta.add_fact(&fact, -1);
-    let effects = fact.apply(&stored.event);
-    save(conn, &fact).await?;
-    delta.add_fact(&fact, 1);
-    for effect in &effects {
-        delta.add_effect(&fact, effect);
-    }
-    add_cells(conn, delta).await
+    apply_all(conn, std::slice::from_ref(stored)).await
 }
 
+/// Applies a batch of events: the facts they touch read in one query and written back in one,
+/// the cells' changes summed over the batch and each cell read and written once — a hundred
+/// requests received on one day change one day's cell once, not a hundred times.
+async fn apply_all(
+    conn: &mut MySqlConnection,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let mut touched: Vec<&str> = Vec::new();
+    for stored in events {
+        // `RequestReceived` matters too.
+        if fact::matters(&stored.event) {
+            touched.push(&stored.aggregate_id);
+        }
+    }
+    let mut facts = load_all(conn, &touched).await?;
+    let mut changed: Vec<String> = Vec::new();
+    let mut delta = Cells::default();
+    for stored in events {
+        if let Some(fact) = Fact::received(&stored.aggregate_id, &stored.event) {
+            if facts.contains_key(&fact.aggregate_id) {
+                continue;
+            }
+            delta.add_fact(&fact, 1);
+            changed.push(fact.aggregate_id.clone());
+            facts.insert(fact.aggregate_id.clone(), fact);
+            continue;
+        }
+        if !fact::matters(&stored.event) {
+            continue;
+        }
+        let Some(fact) = facts.get_mut(&stored.aggregate_id) else {
+            continue;
+        };
+        delta.add_fact(fact, -1);
+        let effects = fact.apply(&stored.event);
+        delta.add_fact(fact, 1);
+        for effect in &effects {
+            delta.add_effect(fact, effect);
+        }
+        changed.push(stored.aggregate_id.clone());
+    }
+    changed.sort();
+    changed.dedup();
+    let changed: Vec<&Fact> = changed.iter().filter_map(|id| facts.get(id)).collect();
+    save_all(conn, &changed).await?;
+    add_cells(conn, delta).await
+}
 async fn clear(conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
     for table in ["stat_requests", "stat_cells"] {
         sqlx::query(&format!("DELETE FROM {table}"))
@@ -59,18 +84,36 @@ async fn clear(conn: &mut MySqlConnection) -> Result<(), ProjectionError> {
     Ok(())
 }
 
-async fn load(conn: &mut MySqlConnection, id: &str) -> Result<Option<Fact>, ProjectionError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM stat_requests WHERE aggregate_id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+/// The stored facts of these requests, by request.
+async fn load_all(
+    conn: &mut MySqlConnection,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Fact>, ProjectionError> {
+    let mut found = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let mut query = sqlx::QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM stat_requests WHERE aggregate_id IN ("
+    ));
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    query.push(")");
+    let facts: Vec<Fact> = query.build_query_as().fetch_all(&mut *conn).await?;
+    for fact in facts {
+        found.insert(fact.aggregate_id.clone(), fact);
+    }
+    Ok(found)
 }
 
-async fn save(conn: &mut MySqlConnection, fact: &Fact) -> Result<(), ProjectionError> {
+async fn save_all(conn: &mut MySqlConnection, facts: &[&Fact]) -> Result<(), ProjectionError> {
+    if facts.is_empty() {
+        return Ok(());
+    }
     let mut query = sqlx::QueryBuilder::new(format!("REPLACE INTO stat_requests ({COLUMNS}) "));
-    bulk::push_facts(&mut query, std::iter::once(fact));
+    bulk::push_facts(&mut query, facts.iter().copied());
     query.build().execute(conn).await?;
     Ok(())
 }

@@ -166,11 +166,14 @@ fn reencode(
             "image/jpeg",
         ),
     };
-    let thumbnail = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
-    let thumbnail = encode(
-        &DynamicImage::ImageRgb8(thumbnail.to_rgb8()),
-        ImageFormat::Jpeg,
-    )?;
+    // A small image is its own thumbnail: resampling it would only cost time.
+    let fits = image.width() <= THUMBNAIL_SIDE && image.height() <= THUMBNAIL_SIDE;
+    let small = if fits {
+        image.to_rgb8()
+    } else {
+        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8()
+    };
+    let thumbnail = encode(&DynamicImage::ImageRgb8(small), ImageFormat::Jpeg)?;
     Ok((
         stored(content_type, main),
         Some(stored("image/jpeg", thumbnail)),

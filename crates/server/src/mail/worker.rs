@@ -46,6 +46,7 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
         .bind(&claim)
         .fetch_all(&app.pool)
         .await?;
+        let mut sent = Vec::new();
         for row in rows {
             let Some(mail) = Mail::from_row(&row) else {
                 // Written by a newer version, or damaged: never guessed at.
@@ -57,11 +58,62 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
                 finish(app, &row, "skipped").await?;
                 continue;
             };
-            if let Err(error) = deliver(app, &row, &mail).await {
-                tracing::error!(outbox_id = row.id, kind = row.kind, %error, "outbox row failed");
+            match deliver(app, &row, &mail).await {
+                Ok(Some(done)) => sent.push(done),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(outbox_id = row.id, kind = row.kind, %error, "outbox row failed")
+                }
             }
         }
+        record_sent(app, &sent).await?;
     }
+}
+
+/// A mail that left, to be recorded: its row, and the request it acknowledges.
+struct Sent {
+    row: i64,
+    acknowledges: Option<String>,
+}
+
+/// Records the mails of a batch that left in one transaction: each acknowledgement as
+/// `RequestAcknowledged` through the aggregate (one already there is the outcome we wanted) and
+/// each row closed as sent. One durable commit for the batch, not two for every mail; a crash
+/// before it sends the batch again when the rows' lease runs out, with the same Message-IDs.
+async fn record_sent(app: &AppState, sent: &[Sent]) -> anyhow::Result<()> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let at = app.clock.now();
+    let metadata = event_store::metadata(ACTOR, "system", &Uuid::new_v4().to_string());
+    sportello_projections::retry("outbox sent", || async {
+        let mut tx = app.pool.begin().await?;
+        for mail in sent {
+            if let Some(request) = &mail.acknowledges {
+                let command = RequestCommand::RecordAcknowledgement { at };
+                match event_store::decide_in(&mut tx, request, command, &metadata).await? {
+                    Ok(_) | Err(RequestError::AlreadyAcknowledged) => {}
+                    Err(refused) => {
+                        tracing::warn!(outbox_id = mail.row, %refused, "acknowledgement not recorded")
+                    }
+                }
+            }
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', tracking_token = NULL, finished_at = ?,
+                        claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+            )
+            .bind(at)
+            .bind(mail.row)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    })
+    .await?;
+    if sent.iter().any(|mail| mail.acknowledges.is_some()) {
+        app.events_appended.notify_waiters();
+    }
+    Ok(())
 }
 
 /// Claims up to `BATCH` due rows after `after_id` for `claim`; returns the last id claimed.
@@ -106,7 +158,9 @@ async fn claim_rows(
     Ok(Some(last))
 }
 
-async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
+/// Sends one row's mail; what left is returned to be recorded with its batch, anything else
+/// (closed, deferred, failed) is recorded here.
+async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<Option<Sent>> {
     let acknowledged = match mail {
         Mail::Acknowledgement { request, .. } => Some(request.as_str()),
         _ => None,
@@ -130,7 +184,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
     };
     let mut message = match plan {
         Plan::Send(message) => message,
-        Plan::Close(status) => return finish(app, row, status).await,
+        Plan::Close(status) => return finish(app, row, status).await.map(|()| None),
     };
     if mail.for_citizen() {
         let own = super::OwnAddresses::load(app).await?;
@@ -154,7 +208,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
                 };
                 record(app, request, command).await?;
             }
-            return finish(app, row, "own_address").await;
+            return finish(app, row, "own_address").await.map(|()| None);
         }
     }
     stamp(&mut message, &app.config.public_url, row);
@@ -187,16 +241,6 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
     };
     match sent {
         Ok(()) => {
-            if let Some(request) = acknowledged {
-                record(
-                    app,
-                    request,
-                    RequestCommand::RecordAcknowledgement {
-                        at: app.clock.now(),
-                    },
-                )
-                .await?;
-            }
             tracing::info!(
                 outbox_id = row.id,
                 aggregate_id = mail.request(),
@@ -204,7 +248,10 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
                 attempts,
                 "mail sent"
             );
-            finish(app, row, "sent").await
+            Ok(Some(Sent {
+                row: row.id,
+                acknowledges: acknowledged.map(str::to_string),
+            }))
         }
         Err(SendFailure::Transient(reason)) if attempts < app.config.mail_max_attempts => {
             let delay = backoff(app.config.mail_retry_base, attempts);
@@ -219,7 +266,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
             .bind(row.id)
             .execute(&app.pool)
             .await?;
-            Ok(())
+            Ok(None)
         }
         Err(SendFailure::Transient(reason) | SendFailure::Permanent(reason)) => {
             if let Some(request) = acknowledged {
@@ -237,7 +284,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<()> {
                 .bind(row.id)
                 .execute(&app.pool)
                 .await?;
-            finish(app, row, "failed").await
+            finish(app, row, "failed").await.map(|()| None)
         }
     }
 }

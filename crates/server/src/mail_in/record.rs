@@ -45,6 +45,26 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
+    /// The identity of the message `uid` of a folder, read now: its Message-ID's hash (the
+    /// whole message's when it has none) and its sender's.
+    pub fn of(
+        mailbox: Which,
+        uidvalidity: u32,
+        uid: u32,
+        raw: &[u8],
+        received_at: DateTime<Utc>,
+    ) -> Identity {
+        let message_id = read::message_id(raw).map(String::into_bytes);
+        Identity {
+            mailbox,
+            uidvalidity,
+            uid,
+            message_id_hash: sha256(message_id.as_deref().unwrap_or(raw)),
+            sender_hash: read::sender(raw).map(|s| sha256(s.as_bytes())),
+            received_at,
+        }
+    }
+
     /// The metadata of the events a message causes: the mailbox as actor, its channel, and a
     /// correlation id of its own.
     pub fn metadata(&self) -> std::collections::HashMap<String, String> {
