@@ -34,20 +34,24 @@ pub async fn status(Desk { app, language }: Desk, admin: Admin) -> Result<Respon
         sqlx::query_as("SELECT name, position FROM projection_checkpoints")
             .fetch_all(&app.pool)
             .await?;
-    let processors: Vec<Processor> = names
-        .into_iter()
-        .map(|name| {
-            let position = checkpoints
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map_or(0, |(_, position)| *position);
-            Processor {
-                name,
-                position,
-                behind: (head - position).max(0),
-            }
-        })
-        .collect();
+    let mut processors = Vec::with_capacity(names.len());
+    for name in names {
+        let position = checkpoints
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map_or(0, |(_, position)| *position);
+        // Counted, not subtracted: positions may leave gaps (a Galera cluster steps them).
+        let behind: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE global_position > ?")
+                .bind(position)
+                .fetch_one(&app.pool)
+                .await?;
+        processors.push(Processor {
+            name,
+            position,
+            behind,
+        });
+    }
     let (pending, oldest): (i64, Option<DateTime<Utc>>) =
         sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'")
             .fetch_one(&app.pool)

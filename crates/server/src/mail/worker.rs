@@ -47,6 +47,7 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
         .fetch_all(&app.pool)
         .await?;
         let mut sent = Vec::new();
+        let mut batch_started = std::time::Instant::now();
         for row in rows {
             let Some(mail) = Mail::from_row(&row) else {
                 // Written by a newer version, or damaged: never guessed at.
@@ -55,7 +56,9 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
                     kind = row.kind,
                     "outbox row not understood"
                 );
-                finish(app, &row, "skipped").await?;
+                if let Err(error) = finish(app, &row, "skipped").await {
+                    tracing::error!(outbox_id = row.id, %error, "outbox row not closed");
+                }
                 continue;
             };
             match deliver(app, &row, &mail).await {
@@ -65,32 +68,55 @@ pub async fn work(app: &AppState) -> anyhow::Result<()> {
                     tracing::error!(outbox_id = row.id, kind = row.kind, %error, "outbox row failed")
                 }
             }
+            // Slow SMTP: what left is recorded well before the rows' lease runs out, so no
+            // other copy claims them and sends them again.
+            if batch_started.elapsed() > LEASE / 2 {
+                record_sent(app, &claim, std::mem::take(&mut sent)).await?;
+                batch_started = std::time::Instant::now();
+            }
         }
-        record_sent(app, &sent).await?;
+        record_sent(app, &claim, sent).await?;
     }
 }
 
-/// A mail that left, to be recorded: its row, and the request it acknowledges.
+/// A mail that left, to be recorded: its row, when it left, and the request it acknowledges.
 struct Sent {
     row: i64,
+    at: chrono::DateTime<chrono::Utc>,
     acknowledges: Option<String>,
 }
 
 /// Records the mails of a batch that left in one transaction: each acknowledgement as
 /// `RequestAcknowledged` through the aggregate (one already there is the outcome we wanted) and
-/// each row closed as sent. One durable commit for the batch, not two for every mail; a crash
-/// before it sends the batch again when the rows' lease runs out, with the same Message-IDs.
-async fn record_sent(app: &AppState, sent: &[Sent]) -> anyhow::Result<()> {
+/// each row closed as sent. One durable commit for the batch, not two for every mail. Should
+/// the batch not go through (a request whose history cannot be read), each mail is recorded on
+/// its own, so one cannot hold the others back. A crash before the commit sends them again when
+/// the rows' lease runs out, with the same Message-IDs.
+async fn record_sent(app: &AppState, claim: &str, sent: Vec<Sent>) -> anyhow::Result<()> {
     if sent.is_empty() {
         return Ok(());
     }
-    let at = app.clock.now();
-    let metadata = event_store::metadata(ACTOR, "system", &Uuid::new_v4().to_string());
+    if let Err(error) = record_together(app, claim, &sent).await {
+        tracing::warn!(%error, mails = sent.len(), "recording a batch of sent mail; one by one");
+        for mail in &sent {
+            if let Err(error) = record_together(app, claim, std::slice::from_ref(mail)).await {
+                tracing::error!(outbox_id = mail.row, %error, "sent mail not recorded");
+            }
+        }
+    }
+    if sent.iter().any(|mail| mail.acknowledges.is_some()) {
+        app.events_appended.notify_waiters();
+    }
+    Ok(())
+}
+
+async fn record_together(app: &AppState, claim: &str, sent: &[Sent]) -> anyhow::Result<()> {
     sportello_projections::retry("outbox sent", || async {
         let mut tx = app.pool.begin().await?;
         for mail in sent {
             if let Some(request) = &mail.acknowledges {
-                let command = RequestCommand::RecordAcknowledgement { at };
+                let metadata = event_store::metadata(ACTOR, "system", &Uuid::new_v4().to_string());
+                let command = RequestCommand::RecordAcknowledgement { at: mail.at };
                 match event_store::decide_in(&mut tx, request, command, &metadata).await? {
                     Ok(_) | Err(RequestError::AlreadyAcknowledged) => {}
                     Err(refused) => {
@@ -98,21 +124,21 @@ async fn record_sent(app: &AppState, sent: &[Sent]) -> anyhow::Result<()> {
                     }
                 }
             }
+            // Still ours: a row another copy claimed after our lease ran out is its to close.
             sqlx::query(
                 "UPDATE outbox SET status = 'sent', tracking_token = NULL, finished_at = ?,
-                        claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+                        claimed_by = NULL, claimed_until = NULL
+                  WHERE id = ? AND claimed_by = ?",
             )
-            .bind(at)
+            .bind(mail.at)
             .bind(mail.row)
+            .bind(claim)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await
     })
     .await?;
-    if sent.iter().any(|mail| mail.acknowledges.is_some()) {
-        app.events_appended.notify_waiters();
-    }
     Ok(())
 }
 
@@ -250,6 +276,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<Optio
             );
             Ok(Some(Sent {
                 row: row.id,
+                at: app.clock.now(),
                 acknowledges: acknowledged.map(str::to_string),
             }))
         }

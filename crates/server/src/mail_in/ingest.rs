@@ -1,4 +1,5 @@
-//! Dealing with the messages waiting in a mailbox, oldest first. Each message's identity (the
+//! Dealing with the messages waiting in a mailbox, oldest first (in each batch, the ones too
+//! large to fetch whole before the others). Each message's identity (the
 //! mailbox, UIDVALIDITY and UID, and a hash of its Message-ID) is committed in the transaction
 //! of what it causes — a new request, a reply, a bounce or receipt recorded on a request, or a
 //! place in quarantine — and only then is the message moved out of the inbox. A crash between
@@ -185,6 +186,11 @@ async fn deal(
             .await?;
     if seen.is_some() || pending.ids.contains(&identity.message_id_hash) {
         // The same message delivered twice (or copied back into the inbox): dealt with already.
+        // When its first copy still waits in this batch, that copy is filed first: a crash or
+        // an error before then must not leave the copy recorded and the original not.
+        if pending.ids.contains(&identity.message_id_hash) {
+            file_letters(app, std::mem::take(pending).letters).await?;
+        }
         let organisation = app.organisation_id;
         sportello_projections::retry("mail in", || async {
             let mut tx = app.pool.begin().await?;
@@ -348,7 +354,11 @@ mod tests {
         let weighed = groups(&uids[..5], &large);
         assert_eq!(weighed, [vec![1, 2], vec![3, 4], vec![5]], "16 MB at most");
         let huge = [(1, BATCH_BYTES + 1)].into_iter().collect();
-        assert_eq!(groups(&[1], &huge), [vec![1]], "one message alone may pass the bound");
+        assert_eq!(
+            groups(&[1], &huge),
+            [vec![1]],
+            "one message alone may pass the bound"
+        );
         let flat: Vec<u32> = counted.concat();
         assert_eq!(flat, uids, "in order, each once");
     }
