@@ -81,6 +81,36 @@ pub struct Standing {
 }
 
 impl Standing {
+    /// Whether `after` can answer anything but the standing it was given for this event — and
+    /// so whether the event can change a request's status or department (the events that
+    /// change the department all change the status). Read models skip the work for the others.
+    /// No wildcard: a new event is placed here and in `after` together.
+    pub fn may_change(event: &RequestEvent) -> bool {
+        use RequestEvent as E;
+        match event {
+            E::RequestAcknowledged { .. }
+            | E::AcknowledgementFailed { .. }
+            | E::DeliveryFailed { .. }
+            | E::ContactSwitched { .. }
+            | E::PecReceiptRecorded { .. }
+            | E::InternalNoteAdded { .. }
+            | E::RequestRedirected { .. }
+            | E::RequestReminded { .. }
+            | E::RequestRated { .. }
+            | E::PersonalDataErased { .. } => false,
+            E::RequestReceived { .. }
+            | E::RequestTakenIntoEvaluation { .. }
+            | E::InformationRequested { .. }
+            | E::CitizenReplied { .. }
+            | E::RequestForwarded { .. }
+            | E::RequestTakenInCharge { .. }
+            | E::RequestHandedBack { .. }
+            | E::RequestAnswered { .. }
+            | E::RequestClosed { .. }
+            | E::RequestReopened { .. } => true,
+        }
+    }
+
     /// The standing after `event`.
     pub fn after(self, event: &RequestEvent) -> Standing {
         use RequestEvent as E;

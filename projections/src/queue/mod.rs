@@ -23,19 +23,64 @@ pub struct Queue;
 
 pub const NAME: &str = "queue";
 
-crate::projection!(Queue, NAME, apply, clear);
+crate::projection!(Queue, NAME, apply, clear, batch: apply_all);
 
 async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), ProjectionError> {
-    let before = dimensions(conn, &stored.aggregate_id).await?;
-    apply_event(conn, stored).await?;
-    let after = dimensions(conn, &stored.aggregate_id).await?;
-    if before != after {
-        if let Some(before) = before {
-            count(conn, &before, -1).await?;
+    apply_all(conn, std::slice::from_ref(stored)).await
+}
+
+/// Applies a batch of events: each to its request's row, the counts' changes summed over the
+/// batch and written once per set of dimensions. A new request's dimensions come from its
+/// event, and an event that cannot change the standing is not asked for them.
+async fn apply_all(
+    conn: &mut MySqlConnection,
+    events: &[StoredEvent],
+) -> Result<(), ProjectionError> {
+    let mut counts: std::collections::HashMap<Dimensions, i64> = Default::default();
+    for stored in events {
+        let id = stored.aggregate_id.as_str();
+        if let RequestEvent::RequestReceived {
+            organisation_id,
+            kind,
+            topic,
+            channel,
+            ..
+        } = &stored.event
+        {
+            apply_event(conn, stored).await?;
+            let status = sportello_domain::Standing::default()
+                .after(&stored.event)
+                .status;
+            let dimensions = (
+                organisation_id.to_string(),
+                status.code().to_string(),
+                kind.code().to_string(),
+                topic.clone(),
+                channel.code().to_string(),
+                String::new(),
+            );
+            *counts.entry(dimensions).or_default() += 1;
+            continue;
         }
-        if let Some(after) = after {
-            count(conn, &after, 1).await?;
+        // Status and department change only with the standing.
+        if !sportello_domain::Standing::may_change(&stored.event) {
+            apply_event(conn, stored).await?;
+            continue;
         }
+        let before = dimensions(conn, id).await?;
+        apply_event(conn, stored).await?;
+        let after = dimensions(conn, id).await?;
+        if before != after {
+            for (dimensions, change) in [(before, -1), (after, 1)] {
+                if let Some(dimensions) = dimensions {
+                    *counts.entry(dimensions).or_default() += change;
+                }
+            }
+        }
+    }
+    // Written even when they sum to nothing: the rows are the same whatever the batches.
+    for (dimensions, change) in &counts {
+        count(conn, dimensions, *change).await?;
     }
     Ok(())
 }

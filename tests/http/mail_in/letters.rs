@@ -261,13 +261,7 @@ async fn what_arrives_in_the_pec_mailbox_is_filed_as_pec() {
         )
         .await;
     assert_eq!(app.read_mailbox().await, 2);
-    let mut channels: Vec<String> = requests(&app)
-        .await
-        .into_iter()
-        .map(|r| r.channel)
-        .collect();
-    channels.sort();
-    assert_eq!(channels, ["email", "pec"]);
+    assert_eq!(channels(&app).await, ["email", "pec"]);
     let mailboxes: Vec<String> =
         sqlx::query_scalar("SELECT mailbox FROM mail_in_messages ORDER BY mailbox")
             .fetch_all(&app.pool)

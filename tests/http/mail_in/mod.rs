@@ -49,6 +49,13 @@ pub(crate) async fn requests(app: &TestApp) -> Vec<Mailed> {
         .collect()
 }
 
+/// The channels of the requests filed, sorted.
+pub(crate) async fn channels(app: &TestApp) -> Vec<String> {
+    let mut channels: Vec<String> = requests(app).await.into_iter().map(|r| r.channel).collect();
+    channels.sort();
+    channels
+}
+
 /// The requests' pages as the URP operator sees them, one after the other.
 pub(crate) async fn staff_pages(app: &TestApp, filed: &[Mailed]) -> String {
     let (operator, _, _) = app.operator_client().await;

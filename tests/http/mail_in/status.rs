@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use sportello_server::staff::Role;
 
-use super::{letter, requests, user};
+use super::{channels, letter, requests, user};
 use crate::support::dovecot::Dovecot;
 use crate::support::{strip_tags, Options, TestApp};
 
@@ -92,13 +92,7 @@ async fn mailboxes_over_tls_and_starttls_are_read_with_the_comunes_own_authority
     })
     .await;
     app.settle().await;
-    let mut channels: Vec<String> = requests(&app)
-        .await
-        .into_iter()
-        .map(|r| r.channel)
-        .collect();
-    channels.sort();
-    assert_eq!(channels, ["email", "pec"]);
+    assert_eq!(channels(&app).await, ["email", "pec"]);
     assert_eq!(
         dovecot.count(&mail, "INBOX").await,
         0,

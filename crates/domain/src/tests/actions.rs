@@ -214,3 +214,35 @@ fn a_staff_capacity_wraps_only_staff_actions() {
         Err(RequestError::NotAStaffAction)
     );
 }
+
+#[test]
+fn an_event_said_not_to_change_the_standing_never_does() {
+    let mut checked = 0;
+    for (history_name, history) in histories() {
+        let standing = history
+            .iter()
+            .fold(Standing::default(), |standing, event| standing.after(event));
+        for (_, capacity) in capacities() {
+            for action in Action::ALL {
+                let command = RequestCommand::AsStaff {
+                    capacity: capacity.clone(),
+                    command: Box::new(command(action, standing.status)),
+                };
+                for event in decide_after(&history, command).unwrap_or_default() {
+                    if !Standing::may_change(&event) {
+                        checked += 1;
+                        assert_eq!(
+                            standing.after(&event),
+                            standing,
+                            "{history_name}, {action:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 0,
+        "some events that leave the standing were walked"
+    );
+}
