@@ -49,6 +49,30 @@ pub(crate) async fn requests(app: &TestApp) -> Vec<Mailed> {
         .collect()
 }
 
+/// Waits until `check` holds, at most `limit`.
+pub(crate) async fn until<F, Fut>(limit: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The URP mailbox `app` is configured to read.
+pub(crate) fn mailbox_of(app: &TestApp) -> sportello_server::mail_in::Mailbox {
+    let config = app
+        .app
+        .config
+        .mail_in
+        .as_ref()
+        .expect("a mailbox is configured");
+    config.mail.clone().expect("the URP's mailbox")
+}
+
 /// The channels of the requests filed, sorted.
 pub(crate) async fn channels(app: &TestApp) -> Vec<String> {
     let mut channels: Vec<String> = requests(app).await.into_iter().map(|r| r.channel).collect();

@@ -20,19 +20,6 @@ async fn lease_holder(pool: &sqlx::MySqlPool) -> String {
         .unwrap()
 }
 
-/// Waits until `check` holds, at most `limit`.
-async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = std::time::Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The server binary, reading `user`'s mailbox on `dovecot` into `database_url`.
 fn server(
     database_url: &str,
@@ -173,15 +160,7 @@ async fn two_copies_reading_one_mailbox_file_each_message_once_and_one_takes_ove
             )
             .await;
     }
-    let mailbox = one
-        .app
-        .config
-        .mail_in
-        .as_ref()
-        .unwrap()
-        .mail
-        .clone()
-        .unwrap();
+    let mailbox = mailbox_of(&one);
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let ids = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
     let mut readers: Vec<_> = [&one, &two]
@@ -270,15 +249,7 @@ async fn an_imap_server_gone_for_a_while_is_waited_for_patiently_and_nothing_is_
             &letter("g1@example.org", "Prima", "Arrivata prima del guasto."),
         )
         .await;
-    let mailbox = app
-        .app
-        .config
-        .mail_in
-        .as_ref()
-        .unwrap()
-        .mail
-        .clone()
-        .unwrap();
+    let mailbox = mailbox_of(&app);
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let reader = tokio::spawn(mail_in::run(
         app.app.clone(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use sportello_server::staff::Role;
 
-use super::{channels, letter, requests, user};
+use super::{channels, letter, requests, until, user};
 use crate::support::dovecot::Dovecot;
 use crate::support::{strip_tags, Options, TestApp};
 
@@ -30,20 +30,6 @@ impl Drop for Readers {
     fn drop(&mut self) {
         self.stop.send(true).ok();
     }
-}
-
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("waited 30 s for {what}");
 }
 
 async fn status_page(app: &TestApp) -> String {
@@ -83,7 +69,7 @@ async fn mailboxes_over_tls_and_starttls_are_read_with_the_comunes_own_authority
         )
         .await;
     let readers = Readers::start(&app);
-    until("both messages filed", || async {
+    until(Duration::from_secs(30), "both messages filed", || async {
         let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_in_messages")
             .fetch_one(&app.pool)
             .await
@@ -140,14 +126,19 @@ async fn administrators_see_why_a_mailbox_does_not_connect_and_only_they_do() {
         )
         .await;
     let readers = Readers::start(&app);
-    until("both failures reported", || async {
-        let failing: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM mail_in_status WHERE NOT ok AND failures > 0")
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        failing == 2
-    })
+    until(
+        Duration::from_secs(30),
+        "both failures reported",
+        || async {
+            let failing: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM mail_in_status WHERE NOT ok AND failures > 0",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            failing == 2
+        },
+    )
     .await;
     assert_eq!(
         app.get("/healthz").await.status,
