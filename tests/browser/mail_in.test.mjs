@@ -100,7 +100,9 @@ test('an operator finds a mailed request with its threaded reply and works the q
   assert.match(await page.textContent('main'), /Nessun messaggio in quarantena/);
   assert.match(await page.textContent('#decided'), /Scartato/);
   await checkAccessibility(page, 'quarantine after a decision');
-  assert.ok(requestUrl);
+  // The discarded auto-reply left the request as it was.
+  await page.goto(requestUrl);
+  assert.match(await page.textContent('main'), /anche il lampione al civico 10/);
 });
 
 test('an administrator sees the mailbox connected on the service status page', async (t) => {

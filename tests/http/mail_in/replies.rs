@@ -369,6 +369,15 @@ async fn every_read_model_rebuilt_after_a_mail_in_history_equals_the_live_one() 
     assert!(event_types(&app, &filed.aggregate_id)
         .await
         .contains(&"DeliveryFailed".to_string()));
+    let (operator, _, _) = app.operator_client().await;
+    let switched = operator
+        .act(&filed.aggregate_id, "contatto", &[("contact", "paper")])
+        .await;
+    assert_eq!(switched.status, axum::http::StatusCode::SEE_OTHER);
+    app.settle().await;
+    assert!(event_types(&app, &filed.aggregate_id)
+        .await
+        .contains(&"ContactSwitched".to_string()));
 
     let tables = [
         "citizen_requests",

@@ -60,7 +60,9 @@ impl TestApp {
         for (which, mailbox) in [(Which::Mail, config.mail), (Which::Pec, config.pec)] {
             let Some(mailbox) = mailbox else { continue };
             let mut connection = Connection::open(&mailbox).await.unwrap();
-            dealt += drain(&self.app, which, &mut connection).await.unwrap();
+            dealt += drain(&self.app, which, &mut connection, None)
+                .await
+                .unwrap();
             connection.close().await;
         }
         self.settle().await;

@@ -32,8 +32,15 @@ const FILED_TOGETHER: usize = 50;
 
 /// Deals with every message waiting in the folder; returns how many it dealt with. Messages are
 /// asked of the server in batches (sizes, then bodies, then one move for the batch), each
-/// committed (letters `FILED_TOGETHER` at a time) before the batch is moved.
-pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyhow::Result<usize> {
+/// committed (letters `FILED_TOGETHER` at a time) before the batch is moved. A reader holding
+/// the mailbox's lease (`holder`) renews it after every batch and stops when it has lost it, so a
+/// long backlog is never read by two copies.
+pub async fn drain(
+    app: &AppState,
+    which: Which,
+    conn: &mut Connection,
+    holder: Option<Uuid>,
+) -> anyhow::Result<usize> {
     let Some(limits) = app.config.mail_in.clone() else {
         return Ok(0);
     };
@@ -99,7 +106,7 @@ pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyho
                     done.push(uid);
                     if batch.letters.len() >= FILED_TOGETHER {
                         // Committed: the database counts them from now on, the batch no longer.
-                        file_letters(app, std::mem::take(&mut batch).letters).await?;
+                        file_pending(app, std::mem::take(&mut batch)).await?;
                     }
                 }
                 anyhow::Ok(())
@@ -114,10 +121,15 @@ pub async fn drain(app: &AppState, which: Which, conn: &mut Connection) -> anyho
             worked?;
             fetched.extend(next?);
         }
-        file_letters(app, batch.letters).await?;
+        file_pending(app, batch).await?;
         // Committed (now or before a crash): out of the inbox.
         conn.processed(&done).await?;
         dealt += done.len();
+        if let Some(holder) = holder {
+            if !super::lease(app, which, holder).await? {
+                break;
+            }
+        }
     }
     if dealt > 0 {
         app.events_appended.notify_waiters();
@@ -151,8 +163,20 @@ fn groups(uids: &[u32], sizes: &std::collections::HashMap<u32, u64>) -> Vec<Vec<
 #[derive(Default)]
 struct Pending {
     letters: Vec<(Identity, Letter)>,
+    /// Each waiting letter's message and size, should it have to wait in quarantine instead.
+    raws: std::collections::HashMap<u32, (Vec<u8>, u64)>,
     ids: std::collections::HashSet<String>,
     senders: std::collections::HashMap<String, i64>,
+}
+
+/// Files the letters waiting; one that cannot be filed waits in quarantine for a person, so it
+/// never holds the mailbox back.
+async fn file_pending(app: &AppState, pending: Pending) -> anyhow::Result<()> {
+    for identity in file_letters(app, pending.letters).await? {
+        let (raw, size) = &pending.raws[&identity.uid];
+        hold(app, &identity, Held::NotFiled, raw, *size, true).await?;
+    }
+    Ok(())
 }
 
 /// A message as fetched: its identity, its bytes (its headers only when too large), its size.
@@ -189,7 +213,7 @@ async fn deal(
         // When its first copy still waits in this batch, that copy is filed first: a crash or
         // an error before then must not leave the copy recorded and the original not.
         if pending.ids.contains(&identity.message_id_hash) {
-            file_letters(app, std::mem::take(pending).letters).await?;
+            file_pending(app, std::mem::take(pending)).await?;
         }
         let organisation = app.organisation_id;
         sportello_projections::retry("mail in", || async {
@@ -228,6 +252,7 @@ async fn deal(
                 if let Some(sender) = &identity.sender_hash {
                     *pending.senders.entry(sender.clone()).or_default() += 1;
                 }
+                pending.raws.insert(identity.uid, (raw, size));
                 pending.letters.push((identity, *letter));
                 Ok(())
             }

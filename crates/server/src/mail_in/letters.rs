@@ -102,13 +102,14 @@ pub(crate) async fn file_letter(
 }
 
 /// Letters read in one batch filed together, in one transaction; if that fails, one by one (so
-/// one that cannot be filed does not hold back the others).
+/// one that cannot be filed does not hold back the others). Returns the ones that could not be
+/// filed even alone, for the caller to keep in quarantine.
 pub(crate) async fn file_letters(
     app: &AppState,
     letters: Vec<(Identity, Letter)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Identity>> {
     if letters.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // Prepared side by side (images are decoded and re-encoded), filed in their order.
     let mut preparing = tokio::task::JoinSet::new();
@@ -127,13 +128,18 @@ pub(crate) async fn file_letters(
     }
     prepared.sort_by_key(|(index, _)| *index);
     let submissions = prepared.into_iter().map(|(_, s)| s).collect();
-    if crate::intake::file_requests(app, submissions).await.is_ok() {
-        return Ok(());
-    }
+    let Err(error) = crate::intake::file_requests(app, submissions).await else {
+        return Ok(Vec::new());
+    };
+    tracing::warn!(%error, letters = letters.len(), "filing a batch of letters; one by one");
+    let mut not_filed = Vec::new();
     for (identity, letter) in letters {
-        file(app, &identity, letter, None).await?;
+        if let Err(error) = file(app, &identity, letter, None).await {
+            tracing::error!(uid = identity.uid, %error, "letter not filed; kept in quarantine");
+            not_filed.push(identity);
+        }
     }
-    Ok(())
+    Ok(not_filed)
 }
 
 /// Records a message's identity as the request it became, in the filing's transaction.
@@ -308,7 +314,7 @@ pub(crate) async fn replied(
 /// The text a message brings to its request, in Italian (the office's language): what the
 /// citizen wrote ("(messaggio senza testo)" when nothing), then the files refused, each named
 /// with why, so staff know what did not arrive.
-fn what_it_says(text: &str, refused: &[String]) -> String {
+pub(crate) fn what_it_says(text: &str, refused: &[String]) -> String {
     let language = sportello_domain::Language::It;
     let mut said = if text.trim().is_empty() {
         i18n::text(language, "mail_in.no_text", &[])

@@ -130,7 +130,7 @@ async fn session(
             connection.close().await;
             return Ok(());
         }
-        ingest::drain(app, which, &mut connection).await?;
+        ingest::drain(app, which, &mut connection, Some(holder)).await?;
         connection = connection.wait(poll).await?;
     }
 }

@@ -200,6 +200,7 @@ async fn waiting(app: &AppState, id: u64) -> Result<(Which, Option<Vec<u8>>, Str
 /// decided it first.
 async fn decide(
     conn: &mut sqlx::MySqlConnection,
+    organisation: Uuid,
     id: u64,
     status: &str,
     by: Uuid,
@@ -208,13 +209,14 @@ async fn decide(
 ) -> std::result::Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE mail_quarantine SET status = ?, decided_by = ?, decided_at = ?, aggregate_id = ?, raw = NULL
-          WHERE id = ? AND status = 'waiting'",
+          WHERE id = ? AND organisation_id = ? AND status = 'waiting'",
     )
     .bind(status)
     .bind(by.to_string())
     .bind(at)
     .bind(request)
     .bind(id)
+    .bind(organisation.to_string())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -269,9 +271,10 @@ async fn file(
         return refuse(&app, language, &signed_in, None, Refusal::Unreadable).await;
     };
     let (by, at) = (signed_in.staff.id, app.clock.now());
+    let organisation = app.organisation_id;
     let also: crate::intake::Also = Box::new(move |tx, aggregate_id| {
         Box::pin(async move {
-            if decide(tx, id, "filed", by, at, Some(aggregate_id)).await? {
+            if decide(tx, organisation, id, "filed", by, at, Some(aggregate_id)).await? {
                 Ok(())
             } else {
                 // Decided meanwhile by someone else: nothing is filed.
@@ -328,14 +331,14 @@ async fn attach(
     else {
         return Err(AppError::NotFound);
     };
-    let Some(message) =
-        crate::personal::seal_text(&app.pool, personal.key_id, &letter.text).await?
-    else {
-        return refuse(&app, language, &signed_in, failed, Refusal::Erased).await;
-    };
-    let (prepared, _refused) = super::letters::prepare(letter.files)
+    let (prepared, refused) = super::letters::prepare(letter.files)
         .await
         .map_err(AppError::internal)?;
+    // What staff read names the files refused, as for a reply read from the mailbox.
+    let text = super::letters::what_it_says(&letter.text, &refused);
+    let Some(message) = crate::personal::seal_text(&app.pool, personal.key_id, &text).await? else {
+        return refuse(&app, language, &signed_in, failed, Refusal::Erased).await;
+    };
     store_attachments(&app.pool, &prepared).await?;
     let command = RequestCommand::RecordCitizenReply {
         at: app.clock.now(),
@@ -350,7 +353,7 @@ async fn attach(
     };
     let metadata = event_store::metadata(
         &format!("staff:{}", signed_in.staff.id),
-        "email",
+        "back_office",
         &Uuid::new_v4().to_string(),
     );
     let (by, at) = (signed_in.staff.id, app.clock.now());
@@ -361,7 +364,17 @@ async fn attach(
         {
             return Ok::<_, sqlx::Error>(Err(Some(rejected)));
         }
-        if !decide(&mut tx, id, "attached", by, at, Some(&request)).await? {
+        if !decide(
+            &mut tx,
+            app.organisation_id,
+            id,
+            "attached",
+            by,
+            at,
+            Some(&request),
+        )
+        .await?
+        {
             return Ok(Err(None));
         }
         tx.commit().await?;
@@ -389,7 +402,16 @@ async fn discard(
     let (by, at) = (signed_in.staff.id, app.clock.now());
     let done = sportello_projections::retry("quarantine discard", || async {
         let mut conn = app.pool.acquire().await?;
-        decide(&mut conn, id, "discarded", by, at, None).await
+        decide(
+            &mut conn,
+            app.organisation_id,
+            id,
+            "discarded",
+            by,
+            at,
+            None,
+        )
+        .await
     })
     .await?;
     if !done {

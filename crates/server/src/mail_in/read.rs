@@ -23,10 +23,12 @@ pub enum Held {
     TooLarge,
     /// This sender wrote more than the hourly allowance.
     OverRate,
+    /// A letter that could not be filed as a request (kept for a person to file it).
+    NotFiled,
 }
 
 impl Held {
-    pub const ALL: [Held; 8] = [
+    pub const ALL: [Held; 9] = [
         Held::Malformed,
         Held::Automatic,
         Held::OwnAddress,
@@ -35,6 +37,7 @@ impl Held {
         Held::UnmatchedReceipt,
         Held::TooLarge,
         Held::OverRate,
+        Held::NotFiled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Held {
             Held::UnmatchedReceipt => "unmatched_receipt",
             Held::TooLarge => "too_large",
             Held::OverRate => "over_rate",
+            Held::NotFiled => "not_filed",
         }
     }
 
