@@ -179,6 +179,28 @@ async fn file_pending(app: &AppState, pending: Pending) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this message's sender has used up the hourly allowance (counting the letters of
+/// this batch not yet filed).
+async fn over_rate(
+    app: &AppState,
+    limits: &super::MailIn,
+    pending: &Pending,
+    identity: &Identity,
+) -> anyhow::Result<bool> {
+    let Some(sender) = &identity.sender_hash else {
+        return Ok(false);
+    };
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_in_messages WHERE sender_hash = ? AND received_at > ?",
+    )
+    .bind(sender)
+    .bind(identity.received_at - chrono::Duration::hours(1))
+    .fetch_one(&app.pool)
+    .await?;
+    let waiting = pending.senders.get(sender).copied().unwrap_or(0);
+    Ok(recent + waiting >= i64::from(limits.per_sender_hour))
+}
+
 /// A message as fetched: its identity, its bytes (its headers only when too large), its size.
 struct Fetched {
     identity: Identity,
@@ -226,22 +248,14 @@ async fn deal(
         .await?;
         return Ok(());
     }
-    if let Some(sender) = &identity.sender_hash {
-        let recent: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM mail_in_messages WHERE sender_hash = ? AND received_at > ?",
-        )
-        .bind(sender)
-        .bind(identity.received_at - chrono::Duration::hours(1))
-        .fetch_one(&app.pool)
-        .await?;
-        let waiting = pending.senders.get(sender).copied().unwrap_or(0);
-        if recent + waiting >= i64::from(limits.per_sender_hour) {
-            return hold(app, &identity, Held::OverRate, &raw, size, true).await;
-        }
-    }
     let reading = read::read(&raw, &|address| own.contains(address));
     match reading {
         Reading::Held(held) => hold(app, &identity, held, &raw, size, true).await,
+        // The allowance is for what citizens write: a PEC provider's receipts and the bounces
+        // about our own mail never count against it.
+        Reading::Letter(_) if over_rate(app, limits, pending, &identity).await? => {
+            hold(app, &identity, Held::OverRate, &raw, size, true).await
+        }
         Reading::Letter(letter) => match letter.reply_token.clone() {
             Some(token) => match reply::find(&app.pool, &token).await? {
                 Some(request) => replied(app, &identity, &request, *letter, &raw, size).await,
