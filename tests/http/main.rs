@@ -8,6 +8,7 @@
 mod support;
 
 mod admin;
+mod api;
 mod architecture;
 mod attachments;
 mod audit;

@@ -8,7 +8,7 @@ use axum::{middleware, Router};
 
 pub use crate::state::{AppState, DEFAULT_ORGANISATION};
 use crate::{
-    admin, audit, backoffice, citizens, documents, faq, frontoffice, intake, mail_in, pages,
+    admin, api, audit, backoffice, citizens, documents, faq, frontoffice, intake, mail_in, pages,
     site_pages, statistics, tracking, web,
 };
 
@@ -37,6 +37,9 @@ pub fn router(app: AppState) -> Router {
             web::error::ErrorPages::from_ref(&app),
             web::error::render_errors,
         ))
+        // The API has its own errors (problem documents) and no cookies, hence no CSRF: it
+        // joins after the pages' layers, under the security headers every answer carries.
+        .merge(api::routes())
         .layer(middleware::from_fn(web::security::headers));
     if app.secure_cookies() {
         router = router.layer(

@@ -2,6 +2,7 @@
 //! trials, and the background processors. `main.rs` is only the command line.
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod backoffice;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub mail_queued: Arc<Notify>,
     /// Submissions per client per hour (per copy).
     pub submissions: Arc<RateLimiter>,
+    /// API calls per client per minute (per copy).
+    pub api_calls: Arc<RateLimiter<Uuid>>,
     /// SMTP, or `.eml` files when no SMTP server is configured.
     pub mail: Arc<Transport>,
     /// The PEC provider's SMTP, for mail about requests that came by PEC (when configured).
@@ -75,6 +77,10 @@ impl AppState {
         };
         Ok(AppState {
             submissions: Arc::new(RateLimiter::per_hour(config.submissions_per_hour)),
+            api_calls: Arc::new(RateLimiter::new(
+                config.api_calls_per_minute,
+                std::time::Duration::from_secs(60),
+            )),
             config: Arc::new(config),
             requests: Arc::new(event_store::requests(pool.clone())),
             pool,

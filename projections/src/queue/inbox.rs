@@ -28,6 +28,9 @@ pub struct InboxFilter {
     pub sort: InboxSort,
     pub page: u32,
     pub per_page: u32,
+    /// A keyset cursor instead of a page number: the rows after this (received_at, id) in the
+    /// order of `sort` (newest or oldest first).
+    pub after: Option<(chrono::DateTime<chrono::Utc>, String)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -269,41 +272,12 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
         Some(text) => Some(Search::plan(pool, filter, text).await?),
         None => None,
     };
-    let by_words = matches!(&search, Some(Search::Terms { terms, drive }) if !terms.is_empty() && *drive != Drive::Requests);
-    let mut query = sqlx::QueryBuilder::new(format!("{STATISTICS_ONLY} SELECT {COLUMNS}"));
-    push_from_where(&mut query, filter, &search, true);
-    // The tie-breaker is the primary key in the same direction: secondary indexes end with it,
-    // so the index on (organisation, received_at) serves the whole ORDER BY without a sort (a
-    // mixed direction made MariaDB sort every matching row). A search reads its driving term's
-    // entries in the same order and stops after the page.
-    let (time, id) = if by_words {
-        ("w.received_at", "w.aggregate_id")
-    } else {
-        ("q.received_at", "q.aggregate_id")
-    };
-    query.push(match filter.sort {
-        InboxSort::Newest => format!(" ORDER BY {time} DESC, {id} DESC"),
-        InboxSort::Oldest => format!(" ORDER BY {time} ASC, {id} ASC"),
-        InboxSort::DueFirst => " ORDER BY q.answer_due ASC, q.aggregate_id ASC".to_string(),
-    });
-    let per_page = filter.per_page.clamp(1, 200);
-    query
-        .push(" LIMIT ")
-        .push_bind(per_page)
-        .push(" OFFSET ")
-        .push_bind(filter.page.saturating_sub(1) * per_page);
-    let rows = query
-        .build()
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(inbox_row)
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let rows = rows(pool, filter, &search).await?;
     if search.is_some() {
         // A search's matches are counted up to the cap, and not per status: counting every
         // match on every page is what made the search slow. A first page that is not full
         // is the count.
-        let total = if filter.page <= 1 && (rows.len() as u32) < per_page {
+        let total = if filter.page <= 1 && (rows.len() as u32) < filter.per_page.clamp(1, 200) {
             rows.len() as i64
         } else {
             capped_total(pool, filter, &search).await?
@@ -334,6 +308,74 @@ pub async fn inbox(pool: &sqlx::MySqlPool, filter: &InboxFilter) -> Result<Inbox
         counted: true,
         partial: false,
     })
+}
+
+/// One page of the inbox without counts: by page number, or after a keyset cursor.
+pub async fn page(
+    pool: &sqlx::MySqlPool,
+    filter: &InboxFilter,
+) -> Result<Vec<InboxRow>, ProjectionError> {
+    let search = match filter.text.as_deref() {
+        Some(text) => Some(Search::plan(pool, filter, text).await?),
+        None => None,
+    };
+    rows(pool, filter, &search).await
+}
+
+async fn rows(
+    pool: &sqlx::MySqlPool,
+    filter: &InboxFilter,
+    search: &Option<Search>,
+) -> Result<Vec<InboxRow>, ProjectionError> {
+    let by_words = matches!(search, Some(Search::Terms { terms, drive }) if !terms.is_empty() && *drive != Drive::Requests);
+    let mut query = sqlx::QueryBuilder::new(format!("{STATISTICS_ONLY} SELECT {COLUMNS}"));
+    push_from_where(&mut query, filter, search, true);
+    // The tie-breaker is the primary key in the same direction: secondary indexes end with it,
+    // so the index on (organisation, received_at) serves the whole ORDER BY without a sort (a
+    // mixed direction made MariaDB sort every matching row). A search reads its driving term's
+    // entries in the same order and stops after the page.
+    let (time, id) = if by_words {
+        ("w.received_at", "w.aggregate_id")
+    } else {
+        ("q.received_at", "q.aggregate_id")
+    };
+    if let (Some((at, id_after)), false) = (&filter.after, filter.sort == InboxSort::DueFirst) {
+        let before = if filter.sort == InboxSort::Oldest {
+            ">"
+        } else {
+            "<"
+        };
+        query
+            .push(format!(" AND ({time} {before} "))
+            .push_bind(at)
+            .push(format!(" OR ({time} = "))
+            .push_bind(at)
+            .push(format!(" AND {id} {before} "))
+            .push_bind(id_after)
+            .push("))");
+    }
+    query.push(match filter.sort {
+        InboxSort::Newest => format!(" ORDER BY {time} DESC, {id} DESC"),
+        InboxSort::Oldest => format!(" ORDER BY {time} ASC, {id} ASC"),
+        InboxSort::DueFirst => " ORDER BY q.answer_due ASC, q.aggregate_id ASC".to_string(),
+    });
+    let per_page = filter.per_page.clamp(1, 200);
+    query
+        .push(" LIMIT ")
+        .push_bind(per_page)
+        .push(" OFFSET ")
+        .push_bind(if filter.after.is_some() {
+            0
+        } else {
+            filter.page.saturating_sub(1) * per_page
+        });
+    Ok(query
+        .build()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(inbox_row)
+        .collect::<Result<Vec<_>, sqlx::Error>>()?)
 }
 
 const COLUMNS: &str = "q.aggregate_id, q.reference, q.kind, q.topic_code, q.channel, q.status,

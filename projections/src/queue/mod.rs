@@ -9,7 +9,8 @@ mod search;
 mod words;
 
 pub use inbox::{
-    due_reminders, inbox, request, DueReminder, Inbox, InboxFilter, InboxRow, InboxSort, COUNT_CAP,
+    due_reminders, inbox, page, request, DueReminder, Inbox, InboxFilter, InboxRow, InboxSort,
+    COUNT_CAP,
 };
 pub use search::EXAMINED;
 pub use words::fill_words;

@@ -1,6 +1,7 @@
 //! Administration: the organisation's settings, departments, other bodies, topics and staff.
 //! Only administrators reach these pages (others get a 404); every change is logged.
 
+mod api_clients_page;
 mod directory_pages;
 mod reports_page;
 mod settings_page;
@@ -77,6 +78,14 @@ pub fn routes() -> axum::Router<AppState> {
             get(reports).post(save_reports),
         )
         .route(status_page::PAGE, get(status_page::status))
+        .route(
+            api_clients_page::PAGE,
+            get(api_clients_page::page).post(api_clients_page::create),
+        )
+        .route(
+            "/ufficio/amministrazione/api/{id}/revoca",
+            post(api_clients_page::revoke),
+        )
         .route(
             "/ufficio/invito/{token}",
             get(invitation).post(accept_invitation),

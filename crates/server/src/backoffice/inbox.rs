@@ -153,6 +153,7 @@ pub async fn inbox(
         },
         page: page_number,
         per_page: PER_PAGE,
+        after: None,
     };
     let result = queue::inbox(&app.pool, &filter).await?;
     let topics = active_topics(&app.pool, app.organisation_id).await?;

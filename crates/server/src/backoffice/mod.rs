@@ -11,7 +11,7 @@ pub mod second_factor;
 pub use actions::act;
 pub use inbox::inbox;
 pub use login::{login, login_form, logout, logout_everywhere};
-pub use request::{answer_file, download, page, preview, visible_to, Visible};
+pub use request::{answer_file, download, page, preview, visible_to, visible_within, Visible};
 
 /// Signing in (with the second factor), the inbox, a request's page, its files and actions.
 pub fn routes() -> axum::Router<crate::state::AppState> {

@@ -41,6 +41,23 @@ impl Visible {
 /// The request if this person may see it; otherwise 404 (never 403: existence is not revealed).
 /// Decided on the events themselves, so a forwarding just made is already in force.
 pub async fn visible_to(app: &AppState, staff: &Staff, aggregate_id: &str) -> Result<Visible> {
+    visible_within(
+        app,
+        staff.organisation_id,
+        |d| staff.may_see(d),
+        aggregate_id,
+    )
+    .await
+}
+
+/// The request if it is the organisation's and `may_see` its department (staff and API clients
+/// alike); otherwise 404. Decided on the request's own events.
+pub async fn visible_within(
+    app: &AppState,
+    organisation: Uuid,
+    may_see: impl Fn(Option<Uuid>) -> bool,
+    aggregate_id: &str,
+) -> Result<Visible> {
     if Uuid::parse_str(aggregate_id).is_err() {
         return Err(AppError::NotFound);
     }
@@ -57,7 +74,7 @@ pub async fn visible_to(app: &AppState, staff: &Staff, aggregate_id: &str) -> Re
         return Err(AppError::NotFound);
     };
     let state = event_store::fold(&events);
-    if *organisation_id != staff.organisation_id || !staff.may_see(state.department()) {
+    if *organisation_id != organisation || !may_see(state.department()) {
         return Err(AppError::NotFound);
     }
     Ok(Visible {

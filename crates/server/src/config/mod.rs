@@ -23,6 +23,8 @@ pub struct Config {
     /// Days the Comune has to answer, unless a kind says otherwise (Legge 241/1990).
     pub answer_days: u32,
     pub submissions_per_hour: u32,
+    /// Calls each API client may make per minute (per copy).
+    pub api_calls_per_minute: u32,
     /// Days a department has to take charge before its referents are reminded.
     pub reminder_days: u32,
     /// Further days before the head of department is reminded too.
@@ -276,6 +278,7 @@ impl Config {
             mail_from,
             answer_days: number("SPORTELLO_ANSWER_DAYS", 30, 1..=365)?,
             submissions_per_hour: number("SPORTELLO_SUBMISSIONS_PER_HOUR", 30, 1..=1_000_000)?,
+            api_calls_per_minute: number("SPORTELLO_API_CALLS_PER_MINUTE", 600, 1..=1_000_000)?,
             reminder_days: number("SPORTELLO_REMINDER_DAYS", 10, 1..=365)?,
             escalation_days: number("SPORTELLO_ESCALATION_DAYS", 5, 1..=365)?,
             trusted_proxies,

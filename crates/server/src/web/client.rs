@@ -60,24 +60,36 @@ pub fn client_address(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpAddr])
     client
 }
 
-/// At most `limit` events per client in a sliding hour, counted in fixed windows.
-pub struct RateLimiter {
+/// At most `limit` events per client in a window, counted in fixed windows; a client is an
+/// address (the submission and sign-in limits) or an API client's id.
+pub struct RateLimiter<K = IpAddr> {
     limit: u32,
     window: Duration,
-    counts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    counts: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl RateLimiter {
+impl RateLimiter<IpAddr> {
     pub fn per_hour(limit: u32) -> RateLimiter {
+        RateLimiter::new(limit, Duration::from_secs(3600))
+    }
+}
+
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
+    pub fn new(limit: u32, window: Duration) -> RateLimiter<K> {
         RateLimiter {
             limit,
-            window: Duration::from_secs(3600),
+            window,
             counts: Mutex::new(HashMap::new()),
         }
     }
 
     /// Counts one attempt; `false` once the client is over the limit.
-    pub fn allow(&self, client: IpAddr) -> bool {
+    pub fn allow(&self, client: K) -> bool {
+        self.check(client).is_ok()
+    }
+
+    /// Counts one attempt; once the client is over the limit, how long until its window ends.
+    pub fn check(&self, client: K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut counts = self.counts.lock().expect("rate limiter lock");
         if counts.len() > 100_000 {
@@ -88,7 +100,11 @@ impl RateLimiter {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        entry.1 <= self.limit
+        if entry.1 <= self.limit {
+            Ok(())
+        } else {
+            Err(self.window.saturating_sub(now.duration_since(entry.0)))
+        }
     }
 }
 

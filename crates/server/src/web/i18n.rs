@@ -76,6 +76,37 @@ pub fn from_headers(headers: &axum::http::HeaderMap) -> Language {
         .unwrap_or(Language::It)
 }
 
+/// The language an API caller asks for with `Accept-Language` (the most preferred of Italian
+/// and English; Italian when it names neither).
+pub fn from_accept_language(headers: &axum::http::HeaderMap) -> Language {
+    let Some(value) = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Language::It;
+    };
+    let mut best: Option<(f32, Language)> = None;
+    for entry in value.split(',') {
+        let mut parts = entry.split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let weight = parts
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        let Some(language) = Language::parse(primary) else {
+            continue;
+        };
+        if weight > 0.0 && best.is_none_or(|(b, _)| weight > b) {
+            best = Some((weight, language));
+        }
+    }
+    best.map_or(Language::It, |(_, language)| language)
+}
+
 /// "9 aprile 2026" / "9 April 2026".
 pub fn long_date(language: Language, date: chrono::NaiveDate) -> String {
     use chrono::Datelike;

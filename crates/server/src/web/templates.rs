@@ -20,6 +20,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/status.html"),
     ),
     (
+        "admin/api_clients.html",
+        include_str!("../../templates/admin/api_clients.html"),
+    ),
+    (
         "statistics/public.html",
         include_str!("../../templates/statistics/public.html"),
     ),
