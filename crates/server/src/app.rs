@@ -39,7 +39,7 @@ pub fn router(app: AppState) -> Router {
         ))
         // The API has its own errors (problem documents) and no cookies, hence no CSRF: it
         // joins after the pages' layers, under the security headers every answer carries.
-        .merge(api::routes())
+        .merge(api::routes(&app))
         .layer(middleware::from_fn(web::security::headers));
     if app.secure_cookies() {
         router = router.layer(

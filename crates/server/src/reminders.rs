@@ -83,6 +83,9 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
                 if let Err(error) = crate::citizens::run_retention(&app).await {
                     tracing::error!(%error, "retention failed; the next run catches up");
                 }
+                if let Err(error) = crate::api::forget_old_keys(&app).await {
+                    tracing::error!(%error, "old idempotency keys not removed; the next run will");
+                }
             })
         })?)
         .await?;

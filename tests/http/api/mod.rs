@@ -5,6 +5,7 @@
 mod clients;
 mod document;
 mod requests;
+mod writes;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -60,6 +61,24 @@ pub async fn call_in(app: &TestApp, path: &str, token: &str, language: &str) -> 
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
     app.send(request.body(Body::empty()).unwrap()).await
+}
+
+/// A POST of JSON to the API with this token and extra headers.
+pub async fn post_json(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut request = Request::post(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.send(request.body(Body::from(body.to_string())).unwrap())
+        .await
 }
 
 pub fn json(response: &TestResponse) -> serde_json::Value {

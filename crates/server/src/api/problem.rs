@@ -41,6 +41,9 @@ pub struct FieldProblem {
     pub detail: String,
 }
 
+/// A refused field: its name, a catalogue key, and what fills the key's `{name}` (a file's name).
+pub type Fault = (String, &'static str, Option<String>);
+
 /// What went wrong, before it is put in the asker's language.
 #[derive(Debug)]
 pub enum ApiError {
@@ -51,11 +54,25 @@ pub enum ApiError {
     /// Nothing here, or nothing this client may see (the same answer).
     NotFound,
     /// The input was refused: each field with a catalogue key.
-    Invalid(Vec<(String, &'static str)>),
+    Invalid(Vec<Fault>),
     /// A stale `If-Match`.
     Stale {
         current: usize,
     },
+    /// An action without `If-Match`.
+    VersionRequired,
+    /// The action is not open to this client on the request as it stands.
+    NotAllowed,
+    /// The body is not JSON, or not JSON of the expected shape.
+    Malformed,
+    /// The body is not `application/json`.
+    MediaType,
+    /// The body is over the API's limit.
+    TooLarge,
+    /// The `Idempotency-Key` was used before with another request.
+    KeyReused,
+    /// The first request with this `Idempotency-Key` is still being answered.
+    KeyInProgress,
     /// Over the client's allowance for this minute.
     TooMany {
         retry_after: u64,
@@ -69,7 +86,7 @@ impl ApiError {
     }
 
     pub fn invalid(field: &str, key: &'static str) -> ApiError {
-        ApiError::Invalid(vec![(field.to_string(), key)])
+        ApiError::Invalid(vec![(field.to_string(), key, None)])
     }
 }
 
@@ -98,7 +115,7 @@ impl From<crate::web::AppError> for ApiError {
 #[derive(Debug, Clone)]
 struct Pending {
     code: &'static str,
-    errors: Vec<(String, &'static str)>,
+    errors: Vec<Fault>,
     args: Vec<(&'static str, String)>,
     current_version: Option<usize>,
 }
@@ -135,6 +152,16 @@ impl IntoResponse for ApiError {
                     ..pending("stale")
                 },
             ),
+            ApiError::VersionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                pending("version_required"),
+            ),
+            ApiError::NotAllowed => (StatusCode::CONFLICT, pending("not_allowed")),
+            ApiError::Malformed => (StatusCode::BAD_REQUEST, pending("malformed")),
+            ApiError::MediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, pending("media_type")),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, pending("too_large")),
+            ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, pending("key_reused")),
+            ApiError::KeyInProgress => (StatusCode::CONFLICT, pending("key_in_progress")),
             ApiError::TooMany { retry_after } => {
                 let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
                 response
@@ -189,7 +216,11 @@ pub fn problem(language: Language, status: StatusCode, code: &str) -> Problem {
 /// Writes every error of the API as a problem document in the asker's language.
 pub async fn problems(request: Request, next: Next) -> Response {
     let language = i18n::from_accept_language(request.headers());
-    let response = next.run(request).await;
+    finish(language, next.run(request).await)
+}
+
+/// The response, its error (if it is one) written as a problem document in `language`.
+pub fn finish(language: Language, response: Response) -> Response {
     let status = response.status();
     let pending = response.extensions().get::<Pending>().cloned();
     let already = response
@@ -215,9 +246,9 @@ pub async fn problems(request: Request, next: Next) -> Response {
     body.errors = pending
         .errors
         .iter()
-        .map(|(field, key)| FieldProblem {
+        .map(|(field, key, name)| FieldProblem {
             field: field.clone(),
-            detail: i18n::text(language, key, &[]),
+            detail: i18n::text(language, key, &[("name", name.as_deref().unwrap_or(""))]),
         })
         .collect();
     body.current_version = pending.current_version;

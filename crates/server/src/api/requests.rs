@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::clients::Scope;
-use super::problem::{ApiError, Problem};
-use crate::backoffice::visible_within;
+use super::problem::{ApiError, Fault, Problem};
+use crate::backoffice::{visible_within, Visible};
 use crate::personal;
 use crate::state::AppState;
 
@@ -27,16 +27,18 @@ use crate::state::AppState;
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// A status: received, in_evaluation, awaiting_citizen, forwarded, in_charge, answered,
-    /// redirected, closed.
+    /// A status.
+    #[param(schema_with = statuses)]
     status: Option<String>,
-    /// complaint, report, suggestion, question, praise.
+    /// A kind of request.
+    #[param(schema_with = kinds)]
     kind: Option<String>,
     /// A topic's code.
     topic: Option<String>,
     /// A department's id.
     department: Option<String>,
-    /// web, counter, phone, letter, email, pec, api.
+    /// How it came.
+    #[param(schema_with = channels)]
     channel: Option<String>,
     /// Received on or after this day (Europe/Rome, YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
@@ -49,13 +51,38 @@ pub struct ListQuery {
     overdue: Option<String>,
     /// Words, a reference (YYYY/NNNNNNN) or a citizen's e-mail address.
     q: Option<String>,
-    /// newest (default) or oldest first.
+    /// Newest (default) or oldest first.
+    #[param(schema_with = sorts)]
     sort: Option<String>,
     /// Requests per page, 1 to 100 (default 25).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// The `next` cursor of the previous page.
     after: Option<String>,
+}
+
+/// A string that is one of `values`: the document lists the domain's own codes.
+fn one_of_codes(values: Vec<&'static str>) -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+fn statuses() -> utoipa::openapi::Object {
+    one_of_codes(Status::ALL[1..].iter().map(|s| s.code()).collect())
+}
+
+fn kinds() -> utoipa::openapi::Object {
+    one_of_codes(Kind::ALL.iter().map(|k| k.code()).collect())
+}
+
+fn channels() -> utoipa::openapi::Object {
+    one_of_codes(Channel::ALL.iter().map(|c| c.code()).collect())
+}
+
+fn sorts() -> utoipa::openapi::Object {
+    one_of_codes(vec!["newest", "oldest"])
 }
 
 /// A request as the list shows it.
@@ -101,11 +128,11 @@ fn one_of<T>(
     value: &Option<String>,
     field: &str,
     parse: impl Fn(&str) -> Option<T>,
-    errors: &mut Vec<(String, &'static str)>,
+    errors: &mut Vec<Fault>,
 ) -> Option<String> {
     let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
     if parse(value).is_none() {
-        errors.push((field.to_string(), "api.error.unknown_value"));
+        errors.push((field.to_string(), "api.error.unknown_value", None));
         return None;
     }
     Some(value.to_string())
@@ -140,7 +167,7 @@ pub async fn list(
         |d| Uuid::parse_str(d).ok(),
         &mut errors,
     );
-    let date = |value: &Option<String>, field: &str, errors: &mut Vec<(String, &'static str)>| {
+    let date = |value: &Option<String>, field: &str, errors: &mut Vec<Fault>| {
         one_of(
             value,
             field,
@@ -176,7 +203,7 @@ pub async fn list(
         Some(text) => match cursor_from(text) {
             Some(cursor) => Some(cursor),
             None => {
-                errors.push(("after".to_string(), "api.error.cursor"));
+                errors.push(("after".to_string(), "api.error.cursor", None));
                 None
             }
         },
@@ -184,7 +211,7 @@ pub async fn list(
     };
     let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if text.is_some_and(|q| q.chars().count() > 200) {
-        errors.push(("q".to_string(), "api.error.too_long"));
+        errors.push(("q".to_string(), "api.error.too_long", None));
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
@@ -307,6 +334,11 @@ pub async fn one(
     caller.needs(Scope::RequestsRead)?;
     let client = &caller.0;
     let visible = visible_within(&app, client.organisation_id, |d| client.may_see(d), &id).await?;
+    detail(&app, &visible).await
+}
+
+/// The request as `GET /requests/{id}` shows it, with its version as the ETag.
+pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiError> {
     let RequestEvent::RequestReceived {
         reference,
         kind,
@@ -322,7 +354,7 @@ pub async fn one(
     let personal = personal::open(&app.pool, sealed_personal)
         .await
         .map_err(ApiError::internal)?;
-    let timeline = timeline(&app, &visible.events).await?;
+    let timeline = timeline(app, &visible.events).await?;
     let version = visible.events.len();
     let detail = RequestDetail {
         id: visible.aggregate_id.clone(),

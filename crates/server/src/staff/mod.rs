@@ -242,16 +242,21 @@ pub async fn add(
     Ok(id)
 }
 
-/// Names of staff by id, for timelines.
+/// Names of those who act on requests by id, for timelines: staff, and the API clients that
+/// act as themselves ("Protocollo informatico (API)").
 pub async fn names(
     pool: &MySqlPool,
     organisation_id: Uuid,
 ) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM staff WHERE organisation_id = ?")
-            .bind(organisation_id.to_string())
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, name FROM staff WHERE organisation_id = ?
+         UNION ALL
+         SELECT id, CONCAT(name, ' (API)') FROM api_clients WHERE organisation_id = ?",
+    )
+    .bind(organisation_id.to_string())
+    .bind(organisation_id.to_string())
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name)| (uuid(&id), name))
