@@ -10,7 +10,7 @@ use sportello_server::app::{router, AppState};
 use sportello_server::clock::Clock;
 use sportello_server::config::Config;
 use sportello_server::staff::{self, Role};
-use sportello_server::{db, demo, directory, local_db, processors, reminders};
+use sportello_server::{api, db, demo, directory, local_db, processors, reminders};
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -71,6 +71,27 @@ enum Command {
     Department {
         #[command(subcommand)]
         command: DepartmentCommand,
+    },
+    /// API clients (other systems that use /api/v1).
+    ApiClient {
+        #[command(subcommand)]
+        command: ApiClientCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiClientCommand {
+    /// Create a client and print its token (shown this once; stored only as a hash).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// requests:read, requests:write, statistics:read, events:read or webhooks:manage
+        /// (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// A department's id (repeatable): the client sees only those departments' requests.
+        #[arg(long = "department")]
+        departments: Vec<String>,
     },
 }
 
@@ -315,6 +336,47 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
             let id =
                 directory::add_department(&pool, DEFAULT_ORGANISATION, &name, &email, head).await?;
             println!("created department {name} ({id})");
+            Ok(())
+        }
+        Command::ApiClient {
+            command:
+                ApiClientCommand::Add {
+                    name,
+                    scopes,
+                    departments,
+                },
+        } => {
+            let (pool, _) = open_database(&config).await?;
+            let scopes = scopes
+                .iter()
+                .map(|code| api::Scope::of(code).with_context(|| format!("unknown scope {code}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let departments = departments
+                .iter()
+                .map(|id| {
+                    uuid::Uuid::parse_str(id).with_context(|| format!("not a department id: {id}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let known = directory::departments(&pool, DEFAULT_ORGANISATION).await?;
+            if let Some(unknown) = departments
+                .iter()
+                .find(|d| !known.iter().any(|k| k.id == **d))
+            {
+                anyhow::bail!("no department {unknown}");
+            }
+            if name.trim().is_empty() || name.trim().chars().count() > 200 {
+                anyhow::bail!("the name must have 1 to 200 characters");
+            }
+            let new = api::NewClient {
+                name: name.trim().to_string(),
+                scopes,
+                departments,
+            };
+            let at = Clock::system().now();
+            let (_, token) =
+                api::create_client(&pool, DEFAULT_ORGANISATION, uuid::Uuid::nil(), &new, at)
+                    .await?;
+            println!("{token}");
             Ok(())
         }
     };

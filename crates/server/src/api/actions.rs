@@ -141,19 +141,35 @@ async fn act(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Forwarding {
     /// The department's id.
+    #[schema(format = Uuid)]
     department: String,
+    #[schema(max_length = 8000)]
     note: Option<String>,
 }
 
 /// A text for the citizen (an answer, a question) or for staff (a note).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Message {
+    #[schema(min_length = 1, max_length = 8000)]
     message: String,
+}
+
+fn outcomes() -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            Outcome::ALL
+                .into_iter()
+                .filter(|o| *o != Outcome::NotCompetent)
+                .map(Outcome::code),
+        ))
+        .build()
 }
 
 /// How the request ends: answered, withdrawn or duplicate.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Closing {
+    #[schema(schema_with = outcomes)]
     outcome: String,
 }
 

@@ -26,7 +26,9 @@ use crate::web::upload::{Upload, MAX_FILES, MAX_FILE_BYTES};
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct NewCitizen {
+    #[schema(min_length = 1, max_length = 100)]
     first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
     last_name: String,
     /// Where the acknowledgement and the answer are sent.
     email: String,
@@ -43,21 +45,43 @@ pub struct NewAttachment {
     content: String,
 }
 
+fn kinds() -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            sportello_domain::Kind::ALL.into_iter().map(|k| k.code()),
+        ))
+        .build()
+}
+
+fn languages() -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["it", "en"]))
+        .build()
+}
+
 /// A new request.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default)]
 pub struct NewRequestBody {
-    /// information, complaint, suggestion or praise.
+    /// The kind of request.
+    #[schema(schema_with = kinds)]
     kind: String,
     /// A topic's code (see /api/v1/topics).
     topic: String,
+    #[schema(min_length = 1, max_length = 150)]
     subject: String,
+    #[schema(min_length = 10, max_length = 4000)]
     description: String,
+    #[schema(max_length = 200)]
     place: Option<String>,
     citizen: NewCitizen,
     /// The citizen's language for mail: it (default) or en.
+    #[schema(schema_with = languages)]
     language: Option<String>,
     /// At most five files.
+    #[schema(max_items = 5)]
     attachments: Vec<NewAttachment>,
 }
 
