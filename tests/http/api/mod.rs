@@ -4,6 +4,7 @@
 
 mod clients;
 mod document;
+mod feed;
 mod requests;
 mod writes;
 

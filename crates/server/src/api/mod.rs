@@ -8,10 +8,12 @@ mod auth;
 mod body;
 mod clients;
 mod directory;
+mod events;
 mod filing;
 mod idempotency;
 mod problem;
 mod requests;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -50,6 +52,8 @@ pub const DOCUMENT: &str = "/api/v1/openapi.json";
     tags(
         (name = "requests", description = "Citizens' requests"),
         (name = "directory", description = "Topics, departments and other bodies"),
+        (name = "statistics", description = "The dashboard's figures of a period"),
+        (name = "events", description = "The event log, in commit order, with its hash chain"),
         (name = "actions", description = "The back office's actions on a request, on the version last read"),
     )
 )]
@@ -102,6 +106,8 @@ fn described() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::topics))
         .routes(routes!(directory::departments))
         .routes(routes!(directory::bodies))
+        .routes(routes!(events::feed))
+        .routes(routes!(statistics::figures))
         .routes(routes!(actions::forward))
         .routes(routes!(actions::take_charge))
         .routes(routes!(actions::answer))

@@ -16,7 +16,9 @@ pub mod report;
 pub mod scheduled;
 
 pub use dashboard::{dashboard, download};
+pub use figures::{compute as compute_figures, Figures, Scope as FiguresScope, AGES};
 pub use open_files::make_today as make_open_data;
+pub use period::{parse as parse_period, Period};
 pub(crate) use scheduled::plan as monthly_report;
 pub use scheduled::{load, run as queue_monthly_reports, save, ReportSettings};
 
