@@ -220,6 +220,13 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
                 .await?;
             add_message(conn, stored, "erased", *at, None, Some(reason.code())).await?;
         }
+        // The citizen sees the registry's number and date: "Protocollo n. … del …".
+        RequestEvent::RequestProtocolled {
+            at, number, date, ..
+        } => {
+            let detail = format!("{number}|{date}");
+            add_message(conn, stored, "protocolled", *at, None, Some(&detail)).await?;
+        }
         // For staff only: failed mail, internal notes, reminders to departments.
         RequestEvent::AcknowledgementFailed { .. }
         | RequestEvent::DeliveryFailed { .. }

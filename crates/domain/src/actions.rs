@@ -23,10 +23,11 @@ pub enum Action {
     Reopen,
     SwitchContact,
     AddNote,
+    RecordProtocol,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::TakeIntoEvaluation,
         Action::AskForInformation,
         Action::Answer,
@@ -38,6 +39,7 @@ impl Action {
         Action::Reopen,
         Action::SwitchContact,
         Action::AddNote,
+        Action::RecordProtocol,
     ];
 
     pub fn code(self) -> &'static str {
@@ -53,6 +55,7 @@ impl Action {
             Action::Reopen => "reopen",
             Action::SwitchContact => "switch_contact",
             Action::AddNote => "add_note",
+            Action::RecordProtocol => "record_protocol",
         }
     }
 
@@ -135,6 +138,9 @@ impl Request {
         if capacity.urp || referent_here {
             actions.push(A::AddNote);
         }
+        if capacity.urp && !self.is_protocolled() {
+            actions.push(A::RecordProtocol);
+        }
         actions
     }
 }
@@ -154,6 +160,7 @@ impl RequestCommand {
             C::Close { .. } => Action::Close,
             C::Reopen { .. } => Action::Reopen,
             C::AddNote { .. } => Action::AddNote,
+            C::RecordProtocol { .. } => Action::RecordProtocol,
             C::SwitchContact { .. } => Action::SwitchContact,
             C::AsStaff { command, .. } => return command.action(),
             _ => return None,

@@ -28,6 +28,8 @@ pub struct Request {
     rated: bool,
     /// The personal data is gone: nobody can write to the citizen or hear from them any more.
     erased: bool,
+    /// Registered in the protocollo informatico.
+    protocolled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +66,8 @@ pub enum RequestError {
     NoAnswerYet,
     #[error("a request is closed as not competent by redirecting it")]
     RedirectToCloseAsNotCompetent,
+    #[error("a protocol registration needs its number and its register")]
+    ProtocolIncomplete,
     #[error("the period for reopening this request has ended")]
     ReopeningPeriodOver,
     #[error("this closure has already been rated")]
@@ -93,6 +97,11 @@ impl Request {
 
     pub fn department(&self) -> Option<Uuid> {
         self.department
+    }
+
+    /// Whether the protocollo informatico registered it.
+    pub fn is_protocolled(&self) -> bool {
+        self.protocolled
     }
 
     fn decide(&self, command: RequestCommand) -> Result<Vec<RequestEvent>, RequestError> {
@@ -264,6 +273,27 @@ impl Request {
                 _ => refuse("answered"),
             },
             C::AddNote { by, at, note } => Ok(vec![E::InternalNoteAdded { by, at, note }]),
+            C::RecordProtocol {
+                by,
+                at,
+                number,
+                date,
+                register,
+            } => {
+                if self.protocolled {
+                    return refuse("protocolled");
+                }
+                if number.trim().is_empty() || register.trim().is_empty() {
+                    return Err(RequestError::ProtocolIncomplete);
+                }
+                Ok(vec![E::RequestProtocolled {
+                    by,
+                    at,
+                    number,
+                    date,
+                    register,
+                }])
+            }
             C::Close { by, at, outcome } => {
                 if self.status() == Status::Closed {
                     return refuse("closed");
@@ -453,6 +483,7 @@ impl Aggregate for Request {
             E::RequestReminded { level, .. } => self.reminded.push(level),
             E::RequestRated { .. } => self.rated = true,
             E::PersonalDataErased { .. } => self.erased = true,
+            E::RequestProtocolled { .. } => self.protocolled = true,
             E::AcknowledgementFailed { .. }
             | E::DeliveryFailed { .. }
             | E::ContactSwitched { .. }

@@ -87,6 +87,14 @@ pub enum RequestCommand {
         attachments: Vec<Attachment>,
     },
     /// A note for staff only.
+    /// The protocollo informatico registered the request (once).
+    RecordProtocol {
+        by: Uuid,
+        at: DateTime<Utc>,
+        number: String,
+        date: chrono::NaiveDate,
+        register: String,
+    },
     AddNote {
         by: Uuid,
         at: DateTime<Utc>,

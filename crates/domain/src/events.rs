@@ -92,6 +92,15 @@ pub enum RequestEvent {
         at: DateTime<Utc>,
         note: Sealed,
     },
+    /// Registered in the Comune's protocollo informatico (by its adapter through the API, or by
+    /// hand): the registry's number, date and register. Not personal data.
+    RequestProtocolled {
+        by: Uuid,
+        at: DateTime<Utc>,
+        number: String,
+        date: NaiveDate,
+        register: String,
+    },
     RequestClosed {
         by: Uuid,
         at: DateTime<Utc>,
@@ -210,6 +219,7 @@ impl RequestEvent {
             RequestEvent::RequestHandedBack { .. } => "RequestHandedBack",
             RequestEvent::RequestAnswered { .. } => "RequestAnswered",
             RequestEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
+            RequestEvent::RequestProtocolled { .. } => "RequestProtocolled",
             RequestEvent::RequestClosed { .. } => "RequestClosed",
             RequestEvent::RequestReopened { .. } => "RequestReopened",
             RequestEvent::RequestReminded { .. } => "RequestReminded",
@@ -239,6 +249,7 @@ impl RequestEvent {
             | E::RequestHandedBack { at, .. }
             | E::RequestAnswered { at, .. }
             | E::InternalNoteAdded { at, .. }
+            | E::RequestProtocolled { at, .. }
             | E::RequestClosed { at, .. }
             | E::RequestReopened { at, .. }
             | E::RequestReminded { at, .. }

@@ -94,6 +94,7 @@ impl Standing {
             | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
+            | E::RequestProtocolled { .. }
             | E::RequestRedirected { .. }
             | E::RequestReminded { .. }
             | E::RequestRated { .. }
@@ -145,6 +146,7 @@ impl Standing {
             | E::ContactSwitched { .. }
             | E::PecReceiptRecorded { .. }
             | E::InternalNoteAdded { .. }
+            | E::RequestProtocolled { .. }
             | E::RequestRedirected { .. }
             | E::RequestReminded { .. }
             | E::RequestRated { .. }

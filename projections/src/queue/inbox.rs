@@ -23,6 +23,8 @@ pub struct InboxFilter {
     pub overdue_on: Option<chrono::NaiveDate>,
     /// Forwarded before this instant and not taken in charge.
     pub waiting_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only the requests the protocollo informatico has not registered yet.
+    pub unprotocolled: bool,
     pub taken_by: Option<String>,
     pub text: Option<String>,
     pub sort: InboxSort,
@@ -175,6 +177,9 @@ fn push_from_where<'a>(
         }
         query.push(")");
     }
+    if filter.unprotocolled {
+        query.push(" AND q.protocolled = FALSE");
+    }
     if let Some(since) = filter.waiting_since {
         query
             .push(" AND q.status = ")
@@ -195,6 +200,7 @@ async fn counts_per_status(
         && filter.received_to.is_none()
         && filter.overdue_on.is_none()
         && filter.waiting_since.is_none()
+        && !filter.unprotocolled
         && filter.taken_by.is_none();
     if !counted_dimensions_only {
         let mut counting = sqlx::QueryBuilder::new("SELECT q.status, COUNT(*) AS n");

@@ -288,6 +288,7 @@ async fn apply_columns(
             .execute(&mut *conn)
             .await?;
         }
+        E::RequestProtocolled { .. } => update(conn, id, "protocolled = TRUE").await?,
         E::RequestReceived { .. }
         | E::RequestTakenIntoEvaluation { .. }
         | E::InformationRequested { .. }

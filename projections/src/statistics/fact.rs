@@ -171,6 +171,7 @@ impl Fact {
             | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
+            | E::RequestProtocolled { .. }
             | E::PersonalDataErased { .. } => {}
         }
         effects
@@ -194,7 +195,7 @@ impl Fact {
 }
 
 /// The event types that cannot change the statistics (the bulk rebuild does not even read them).
-pub const IGNORED: [&str; 8] = [
+pub const IGNORED: [&str; 9] = [
     "RequestAcknowledged",
     "AcknowledgementFailed",
     "DeliveryFailed",
@@ -202,6 +203,7 @@ pub const IGNORED: [&str; 8] = [
     "PecReceiptRecorded",
     "RequestTakenIntoEvaluation",
     "InternalNoteAdded",
+    "RequestProtocolled",
     "PersonalDataErased",
 ];
 
@@ -217,6 +219,7 @@ pub fn matters(event: &RequestEvent) -> bool {
             | E::PecReceiptRecorded { .. }
             | E::RequestTakenIntoEvaluation { .. }
             | E::InternalNoteAdded { .. }
+            | E::RequestProtocolled { .. }
             | E::PersonalDataErased { .. }
     )
 }

@@ -5,6 +5,7 @@
 mod clients;
 mod document;
 mod feed;
+mod protocol;
 mod requests;
 mod writes;
 

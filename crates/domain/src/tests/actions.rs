@@ -158,6 +158,13 @@ fn command(action: Action, status: Status) -> RequestCommand {
             at: t,
             note: sealed(),
         },
+        Action::RecordProtocol => RequestCommand::RecordProtocol {
+            by: by(),
+            at: t,
+            number: "12345".into(),
+            date: date(2026, 3, 10),
+            register: "Protocollo generale".into(),
+        },
     }
 }
 
@@ -245,4 +252,63 @@ fn an_event_said_not_to_change_the_standing_never_does() {
         checked > 0,
         "some events that leave the standing were walked"
     );
+}
+
+#[test]
+fn a_request_is_protocolled_once_by_the_urp_with_a_number_and_a_register() {
+    let t = at("2026-03-10T09:00:00Z");
+    let history = vec![received("2026/0000001", t, date(2026, 4, 9))];
+    let record = |capacity: Capacity, number: &str, register: &str| RequestCommand::AsStaff {
+        capacity,
+        command: Box::new(RequestCommand::RecordProtocol {
+            by: by(),
+            at: t,
+            number: number.into(),
+            date: date(2026, 3, 10),
+            register: register.into(),
+        }),
+    };
+    let protocolled = RequestEvent::RequestProtocolled {
+        by: by(),
+        at: t,
+        number: "12345".into(),
+        date: date(2026, 3, 10),
+        register: "Generale".into(),
+    };
+    // Given a received request, when the registry's number is recorded, then it is protocolled.
+    RequestTest::with(())
+        .given(history.clone())
+        .when(record(Capacity::urp(), "12345", "Generale"))
+        .then_expect_events(vec![protocolled.clone()]);
+    // Given it is protocolled, a second registration is refused, and no longer offered.
+    let mut done = history.clone();
+    done.push(protocolled);
+    let again = RequestTest::with(())
+        .given(done.clone())
+        .when(record(Capacity::urp(), "12346", "Generale"))
+        .inspect_result();
+    assert!(again.is_err(), "{again:?}");
+    let mut request = Request::default();
+    for event in &done {
+        cqrs_es::Aggregate::apply(&mut request, event.clone());
+    }
+    assert!(request.is_protocolled());
+    assert_eq!(
+        request.status(),
+        Status::Received,
+        "protocolling changes no status"
+    );
+    assert!(!request
+        .allowed_actions(&Capacity::urp())
+        .contains(&Action::RecordProtocol));
+    // A registration needs its number and its register; a referent does not record it.
+    RequestTest::with(())
+        .given(history.clone())
+        .when(record(Capacity::urp(), "  ", "Generale"))
+        .then_expect_error(RequestError::ProtocolIncomplete);
+    let as_referent = RequestTest::with(())
+        .given(history)
+        .when(record(Capacity::referent_of(DEPARTMENT), "1", "Generale"))
+        .inspect_result();
+    assert!(as_referent.is_err(), "{as_referent:?}");
 }

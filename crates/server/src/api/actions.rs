@@ -370,3 +370,67 @@ pub async fn note(
     )
     .await
 }
+
+/// The protocollo informatico's registration of a request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Registration {
+    #[schema(min_length = 1, max_length = 50)]
+    number: String,
+    /// The registration's day (YYYY-MM-DD), not in the future.
+    #[schema(value_type = String, format = Date)]
+    date: String,
+    #[schema(min_length = 1, max_length = 100)]
+    register: String,
+}
+
+/// Record the protocollo informatico's registration (once per request): shown on the timeline,
+/// on the citizen's page and in the inbox's "not yet protocolled" filter.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/protocol", tag = "actions",
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = Registration,
+    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    security(("bearer" = ["requests:write"])))]
+pub async fn protocol(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Registration>,
+) -> Result<Response, ApiError> {
+    act(
+        &app,
+        &caller,
+        &id,
+        &headers,
+        Action::RecordProtocol,
+        async |_, by| {
+            let at = app.clock.now();
+            let mut faults = Vec::new();
+            let number = body.number.trim();
+            if !(1..=50).contains(&number.chars().count()) {
+                faults.push(("number".to_string(), "api.error.length", None));
+            }
+            let register = body.register.trim();
+            if !(1..=100).contains(&register.chars().count()) {
+                faults.push(("register".to_string(), "api.error.length", None));
+            }
+            let date = chrono::NaiveDate::parse_from_str(body.date.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|d| *d <= sportello_domain::rome_date(at));
+            if date.is_none() {
+                faults.push(("date".to_string(), "api.error.date", None));
+            }
+            match date {
+                Some(date) if faults.is_empty() => Ok(RequestCommand::RecordProtocol {
+                    by,
+                    at,
+                    number: number.to_string(),
+                    date,
+                    register: register.to_string(),
+                }),
+                _ => Err(ApiError::Invalid(faults)),
+            }
+        },
+    )
+    .await
+}

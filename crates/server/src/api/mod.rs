@@ -114,6 +114,7 @@ fn described() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::ask))
         .routes(routes!(actions::close))
         .routes(routes!(actions::note))
+        .routes(routes!(actions::protocol))
 }
 
 fn header_parameter(name: &str, description: &str, required: bool) -> Parameter {

@@ -49,6 +49,9 @@ pub struct ListQuery {
     /// Only requests past their answer deadline and not answered.
     #[param(value_type = Option<bool>)]
     overdue: Option<String>,
+    /// `false`: only the requests the protocollo informatico has not registered yet.
+    #[param(value_type = Option<bool>)]
+    protocolled: Option<String>,
     /// Words, a reference (YYYY/NNNNNNN) or a citizen's e-mail address.
     q: Option<String>,
     /// Newest (default) or oldest first.
@@ -185,6 +188,13 @@ pub async fn list(
         &mut errors,
     )
     .is_some_and(|b| b == "true");
+    let unprotocolled = one_of(
+        &query.protocolled,
+        "protocolled",
+        |b| b.parse::<bool>().ok(),
+        &mut errors,
+    )
+    .is_some_and(|b| b == "false");
     let sort = one_of(
         &query.sort,
         "sort",
@@ -234,6 +244,7 @@ pub async fn list(
         received_to,
         overdue_on: overdue.then_some(today),
         waiting_since: None,
+        unprotocolled,
         taken_by: None,
         text: text.map(str::to_string),
         sort: if sort.as_deref() == Some("oldest") {
@@ -314,7 +325,18 @@ pub struct RequestDetail {
     subject: Option<String>,
     description: Option<String>,
     place: Option<String>,
+    /// The protocollo informatico's registration, once recorded.
+    protocol: Option<Protocol>,
     timeline: Vec<TimelineEvent>,
+}
+
+/// A registration in the protocollo informatico.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Protocol {
+    number: String,
+    #[schema(value_type = String, format = Date)]
+    date: NaiveDate,
+    register: String,
 }
 
 /// One request with its timeline; the ETag is its version.
@@ -376,6 +398,22 @@ pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiEr
         subject: personal.as_ref().map(|p| p.subject.clone()),
         description: personal.as_ref().map(|p| p.description.clone()),
         place: personal.and_then(|p| p.place),
+        protocol: visible
+            .events
+            .iter()
+            .find_map(|recorded| match &recorded.event {
+                RequestEvent::RequestProtocolled {
+                    number,
+                    date,
+                    register,
+                    ..
+                } => Some(Protocol {
+                    number: number.clone(),
+                    date: *date,
+                    register: register.clone(),
+                }),
+                _ => None,
+            }),
         timeline,
     };
     let mut response = Json(detail).into_response();

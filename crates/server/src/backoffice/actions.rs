@@ -38,6 +38,10 @@ pub struct ActionFields {
     contact: String,
     /// Library documents chosen for an answer.
     documents: Vec<String>,
+    /// The protocol registration recorded by hand: number, date, register.
+    protocol_number: String,
+    protocol_date: String,
+    protocol_register: String,
 }
 
 /// What an action's form sends, its token checked; the answer's form may carry files.
@@ -49,6 +53,7 @@ pub struct ActionForm {
     outcome: String,
     contact: String,
     documents: Vec<String>,
+    protocol: (String, String, String),
     uploads: Vec<Upload>,
     too_large: bool,
 }
@@ -63,6 +68,11 @@ impl ActionForm {
             outcome: fields.outcome,
             contact: fields.contact,
             documents: fields.documents,
+            protocol: (
+                fields.protocol_number,
+                fields.protocol_date,
+                fields.protocol_register,
+            ),
             uploads,
             too_large,
         }
@@ -230,6 +240,27 @@ async fn command_for(
             note: sealed.expect("checked"),
         },
         "prendi" => RequestCommand::TakeCharge { by, at, department },
+        "protocollo" => {
+            let (number, date, register) = &form.protocol;
+            let (number, register) = (number.trim(), register.trim());
+            let date = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok();
+            match date {
+                Some(date)
+                    if (1..=50).contains(&number.chars().count())
+                        && (1..=100).contains(&register.chars().count())
+                        && date <= sportello_domain::rome_date(at) =>
+                {
+                    RequestCommand::RecordProtocol {
+                        by,
+                        at,
+                        number: number.to_string(),
+                        date,
+                        register: register.to_string(),
+                    }
+                }
+                _ => return Ok(Err("request.error.protocol")),
+            }
+        }
         "contatto" => match sportello_domain::Contact::parse(&form.contact) {
             Some(to) => RequestCommand::SwitchContact { by, at, to },
             None => return Ok(Err("request.error.contact")),

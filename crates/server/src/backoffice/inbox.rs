@@ -45,6 +45,8 @@ pub struct InboxQuery {
     #[serde(default)]
     mie: String,
     #[serde(default)]
+    da_protocollare: String,
+    #[serde(default)]
     cerca: String,
     #[serde(default)]
     ordine: String,
@@ -66,6 +68,7 @@ impl InboxQuery {
             ("scadute", &self.scadute),
             ("senza_presa", &self.senza_presa),
             ("mie", &self.mie),
+            ("da_protocollare", &self.da_protocollare),
             ("cerca", &self.cerca),
             ("ordine", &self.ordine),
         ];
@@ -145,6 +148,7 @@ pub async fn inbox(
         waiting_since: (query.senza_presa == "1")
             .then(|| now - chrono::Duration::days(i64::from(reminder_days))),
         taken_by: (query.mie == "1").then(|| staff.id.to_string()),
+        unprotocolled: query.da_protocollare == "1",
         text: some(&query.cerca),
         sort: match query.ordine.as_str() {
             "meno-recenti" => InboxSort::Oldest,

@@ -109,6 +109,7 @@ pub fn path_code(action: Action) -> &'static str {
         Action::Reopen => "riapri",
         Action::SwitchContact => "contatto",
         Action::AddNote => "nota",
+        Action::RecordProtocol => "protocollo",
     }
 }
 
@@ -385,6 +386,26 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 E::InternalNoteAdded { by, note, .. } => {
                     (Some(name_of(by)), String::new(), Some(note), true)
                 }
+                E::RequestProtocolled {
+                    by,
+                    number,
+                    date,
+                    register,
+                    ..
+                } => (
+                    Some(name_of(by)),
+                    i18n::text(
+                        language,
+                        "request.protocol_entry",
+                        &[
+                            ("number", number),
+                            ("date", &i18n::long_date(language, *date)),
+                            ("register", register),
+                        ],
+                    ),
+                    None,
+                    false,
+                ),
                 E::RequestClosed { by, outcome, .. } => (
                     Some(name_of(by)),
                     i18n::text(language, &format!("outcome.{}", outcome.code()), &[]),
@@ -444,6 +465,13 @@ async fn timeline(app: &AppState, language: Language, events: &[Recorded]) -> Re
                 .get("actor")
                 .map(String::as_str)
                 .unwrap_or("system");
+            // An API client acts as itself: staff read its name.
+            if let Some(client) = actor
+                .strip_prefix("api:")
+                .and_then(|id| Uuid::parse_str(id).ok())
+            {
+                return name_of(&client);
+            }
             // A signed-in citizen's actor carries their account id: staff read "the citizen".
             let actor = if actor.starts_with("citizen:") {
                 "citizen"

@@ -323,6 +323,16 @@ pub async fn shown_history(
         let named = match entry.entry.as_str() {
             "rated" => Some(detail.to_string()),
             "erased" => Some(i18n::text(language, &format!("erasure.{detail}"), &[])),
+            "protocolled" => detail.split_once('|').map(|(number, date)| {
+                let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map(|d| i18n::long_date(language, d))
+                    .unwrap_or_else(|_| date.to_string());
+                i18n::text(
+                    language,
+                    "history.protocol_number",
+                    &[("number", number), ("date", &date)],
+                )
+            }),
             _ => named,
         };
         let text = i18n::text(
