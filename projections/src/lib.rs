@@ -13,6 +13,7 @@ pub mod retry;
 pub mod sql;
 pub mod standing;
 pub mod statistics;
+pub mod webhooks;
 pub mod words;
 
 pub use log::{decode, StoredEvent};
@@ -24,6 +25,7 @@ pub use retry::{retry, Transient};
 pub fn processors() -> Vec<Box<dyn Projection>> {
     let mut processors = all();
     processors.push(Box::new(notifications::Notifications));
+    processors.push(Box::new(webhooks::Webhooks));
     processors
 }
 

@@ -135,6 +135,8 @@ pub enum Mail {
     },
     /// A month's figures (`YYYY-MM`) for the URP or a department.
     MonthlyReport { month: String, audience: Audience },
+    /// An administrator is told a webhook endpoint was disabled after failing for a day.
+    WebhookDisabled { staff: Uuid, endpoint: Uuid },
 }
 
 impl Mail {
@@ -146,6 +148,7 @@ impl Mail {
             Mail::Invitation { .. } => "invitation",
             Mail::CitizenLink { purpose, .. } => purpose.code(),
             Mail::MonthlyReport { .. } => "monthly_report",
+            Mail::WebhookDisabled { .. } => "webhook_disabled",
         }
     }
 
@@ -154,7 +157,9 @@ impl Mail {
         match self {
             Mail::Acknowledgement { .. } | Mail::CitizenLink { .. } => true,
             Mail::Notice { notice, .. } => notice.for_citizen(),
-            Mail::Invitation { .. } | Mail::MonthlyReport { .. } => false,
+            Mail::Invitation { .. } | Mail::MonthlyReport { .. } | Mail::WebhookDisabled { .. } => {
+                false
+            }
         }
     }
 
@@ -179,6 +184,10 @@ impl Mail {
             "invitation" => Some(Mail::Invitation {
                 staff: uuid(&row.staff_id)?,
                 token: token()?,
+            }),
+            "webhook_disabled" => Some(Mail::WebhookDisabled {
+                staff: uuid(&row.staff_id)?,
+                endpoint: uuid(&row.subject_id)?,
             }),
             "monthly_report" => Some(Mail::MonthlyReport {
                 month: row.report_month.clone()?,
@@ -214,6 +223,7 @@ pub struct Row {
     pub citizen_id: Option<String>,
     pub report_month: Option<String>,
     pub report_audience: Option<String>,
+    pub subject_id: Option<String>,
     pub event_sequence: Option<i64>,
     #[sqlx(rename = "tracking_token")]
     pub token: Option<String>,
@@ -223,7 +233,7 @@ pub struct Row {
 
 /// The columns `Row` reads.
 pub const ROW_COLUMNS: &str = "id, kind, request_id, staff_id, citizen_id, report_month, \
-     report_audience, event_sequence, tracking_token, attempts, created_at";
+     report_audience, subject_id, event_sequence, tracking_token, attempts, created_at";
 
 /// Queues `mail`, due at `at`, in the caller's transaction. A mail an event calls for is
 /// queued once (the key on request, kind and event sequence): `false` when it already was.
@@ -234,7 +244,7 @@ pub async fn queue(
 ) -> Result<bool, sqlx::Error> {
     let (mut request, mut staff, mut citizen, mut month, mut audience) =
         (None, None, None, None, None);
-    let (mut sequence, mut token) = (None, None);
+    let (mut sequence, mut token, mut subject) = (None, None, None);
     match mail {
         Mail::Acknowledgement {
             request: id,
@@ -273,11 +283,19 @@ pub async fn queue(
             month = Some(m.clone());
             audience = Some(a.code());
         }
+        Mail::WebhookDisabled {
+            staff: id,
+            endpoint,
+        } => {
+            staff = Some(id.to_string());
+            subject = Some(endpoint.to_string());
+        }
     }
     let inserted = sqlx::query(
         "INSERT IGNORE INTO outbox (kind, request_id, staff_id, citizen_id, report_month,
-             report_audience, event_sequence, tracking_token, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             report_audience, subject_id, event_sequence, tracking_token, next_attempt_at,
+             created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(mail.kind())
     .bind(request)
@@ -285,6 +303,7 @@ pub async fn queue(
     .bind(citizen)
     .bind(month)
     .bind(audience)
+    .bind(subject)
     .bind(sequence)
     .bind(token)
     .bind(at)

@@ -30,3 +30,4 @@ mod reminders;
 mod site_pages;
 mod statistics;
 mod tracking;
+mod webhooks;

@@ -201,7 +201,32 @@ impl ErasureReason {
 }
 
 impl RequestEvent {
-    /// The event's name as stored in `events.event_type`.
+    /// Every event's name, in the catalogue's order (what a webhook endpoint can choose).
+    pub const NAMES: [&'static str; 21] = [
+        "RequestReceived",
+        "RequestAcknowledged",
+        "AcknowledgementFailed",
+        "RequestTakenIntoEvaluation",
+        "InformationRequested",
+        "CitizenReplied",
+        "DeliveryFailed",
+        "ContactSwitched",
+        "PecReceiptRecorded",
+        "RequestRedirected",
+        "RequestForwarded",
+        "RequestTakenInCharge",
+        "RequestHandedBack",
+        "RequestAnswered",
+        "InternalNoteAdded",
+        "RequestProtocolled",
+        "RequestClosed",
+        "RequestReopened",
+        "RequestReminded",
+        "RequestRated",
+        "PersonalDataErased",
+    ];
+
+    /// The event's name as stored in `events.event_type` (one of `NAMES`).
     pub fn name(&self) -> &'static str {
         match self {
             RequestEvent::RequestReceived { .. } => "RequestReceived",

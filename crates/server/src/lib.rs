@@ -35,6 +35,7 @@ pub mod state;
 pub mod statistics;
 pub mod tracking;
 pub mod web;
+pub mod webhooks;
 pub mod zip;
 
 /// Sealing personal data lives with the projections, which open it too.

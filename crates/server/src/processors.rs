@@ -40,6 +40,29 @@ pub fn spawn_all(app: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
             })
         })
         .collect();
+    if wanted("webhooks") {
+        let app = app.clone();
+        let mut shutdown = shutdown.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                let sent = match crate::webhooks::deliver_due(&app).await {
+                    Ok(sent) => sent,
+                    Err(error) => {
+                        tracing::error!(%error, "webhook deliveries failed; retrying");
+                        0
+                    }
+                };
+                if sent > 0 {
+                    continue;
+                }
+                tokio::select! {
+                    _ = app.events_appended.notified() => {}
+                    _ = tokio::time::sleep(TICK) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }));
+    }
     if wanted("mail-in") {
         handles.extend(crate::mail_in::spawn(app, &shutdown));
     }

@@ -8,6 +8,7 @@ mod forms;
 pub mod mailing;
 pub mod multipart;
 pub mod office;
+pub mod receiver;
 mod response;
 pub mod smtp;
 

@@ -439,7 +439,7 @@ async fn timeline(
             }
             other => other,
         };
-        collect_sealed(&mut fields, &mut sealed);
+        personal::collect_sealed(&mut fields, &mut sealed);
         payloads.push(fields);
     }
     let opened = personal::open_json(&app.pool, &sealed)
@@ -450,7 +450,7 @@ async fn timeline(
         .iter()
         .zip(payloads)
         .map(|(recorded, mut data)| {
-            fill_sealed(&mut data, &mut opened);
+            personal::fill_sealed(&mut data, &mut opened);
             TimelineEvent {
                 sequence: recorded.sequence,
                 kind: recorded.event.name().to_string(),
@@ -459,44 +459,4 @@ async fn timeline(
             }
         })
         .collect())
-}
-
-fn is_sealed(value: &serde_json::Value) -> bool {
-    value.as_object().is_some_and(|map| {
-        map.len() == 3
-            && map.contains_key("key_id")
-            && map.contains_key("nonce")
-            && map.contains_key("ciphertext")
-    })
-}
-
-/// Every sealed part of `value`, in document order.
-fn collect_sealed(value: &mut serde_json::Value, into: &mut Vec<Sealed>) {
-    if is_sealed(value) {
-        if let Ok(sealed) = serde_json::from_value::<Sealed>(value.clone()) {
-            into.push(sealed);
-        }
-        return;
-    }
-    match value {
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| collect_sealed(v, into)),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| collect_sealed(v, into)),
-        _ => {}
-    }
-}
-
-/// Replaces each sealed part, in the same order, with what it opened to (null once erased).
-fn fill_sealed(
-    value: &mut serde_json::Value,
-    opened: &mut impl Iterator<Item = Option<serde_json::Value>>,
-) {
-    if is_sealed(value) {
-        *value = opened.next().flatten().unwrap_or(serde_json::Value::Null);
-        return;
-    }
-    match value {
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| fill_sealed(v, opened)),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| fill_sealed(v, opened)),
-        _ => {}
-    }
 }

@@ -25,6 +25,11 @@ pub struct Config {
     pub submissions_per_hour: u32,
     /// Calls each API client may make per minute (per copy).
     pub api_calls_per_minute: u32,
+    /// Hosts a webhook may be delivered to over plain HTTP (a test receiver, an internal
+    /// gateway); everything else needs HTTPS.
+    pub webhook_http_hosts: Vec<String>,
+    /// How long a webhook delivery waits for the endpoint's answer.
+    pub webhook_timeout: Duration,
     /// Days a department has to take charge before its referents are reminded.
     pub reminder_days: u32,
     /// Further days before the head of department is reminded too.
@@ -279,6 +284,17 @@ impl Config {
             answer_days: number("SPORTELLO_ANSWER_DAYS", 30, 1..=365)?,
             submissions_per_hour: number("SPORTELLO_SUBMISSIONS_PER_HOUR", 30, 1..=1_000_000)?,
             api_calls_per_minute: number("SPORTELLO_API_CALLS_PER_MINUTE", 600, 1..=1_000_000)?,
+            webhook_http_hosts: get("SPORTELLO_WEBHOOK_HTTP_HOSTS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|host| host.trim().to_ascii_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
+            webhook_timeout: Duration::from_secs(u64::from(number(
+                "SPORTELLO_WEBHOOK_TIMEOUT_SECONDS",
+                10,
+                1..=60,
+            )?)),
             reminder_days: number("SPORTELLO_REMINDER_DAYS", 10, 1..=365)?,
             escalation_days: number("SPORTELLO_ESCALATION_DAYS", 5, 1..=365)?,
             trusted_proxies,

@@ -207,6 +207,9 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<Optio
         Mail::MonthlyReport { month, audience } => {
             crate::statistics::monthly_report(app, month, *audience).await?
         }
+        Mail::WebhookDisabled { staff, endpoint } => {
+            notices::webhook_disabled(app, *staff, *endpoint).await?
+        }
     };
     let mut message = match plan {
         Plan::Send(message) => message,

@@ -24,6 +24,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/api_clients.html"),
     ),
     (
+        "admin/webhooks.html",
+        include_str!("../../templates/admin/webhooks.html"),
+    ),
+    (
+        "admin/webhook.html",
+        include_str!("../../templates/admin/webhook.html"),
+    ),
+    (
+        "mail/webhook_disabled.txt",
+        include_str!("../../templates/mail/webhook_disabled.txt"),
+    ),
+    (
         "statistics/public.html",
         include_str!("../../templates/statistics/public.html"),
     ),

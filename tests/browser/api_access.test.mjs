@@ -1,4 +1,4 @@
-// The administrators' API clients page in a real browser: a first attempt with nothing filled in
+// The administrators' API clients and webhooks pages in a real browser. API clients: a first attempt with nothing
 // shows linked errors and keeps what was typed; then a client limited to a department is created,
 // its token is shown once and works against the API; the list shows it, and revoking it stops the
 // token. Every page reached is checked with axe-core.
@@ -80,4 +80,38 @@ test('an administrator creates a client, sees its token once, and revokes it', a
   const refused = await callApi('/api/v1/topics', token);
   assert.equal(refused.status, 401);
   assert.equal(refused.headers.get('content-type'), 'application/problem+json');
+});
+
+test('an administrator registers a webhook, reads its delivery log and disables it', async (t) => {
+  const page = await openPage(browser, t);
+  await page.goto(`${server.url}/ufficio/accesso`);
+  await page.fill('#email', 'ada@comune.test');
+  await page.fill('#password', PASSWORD);
+  await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
+  await page.waitForURL(/\/ufficio\//);
+
+  await page.goto(`${server.url}/ufficio/amministrazione/webhook`);
+  await checkAccessibility(page, 'webhooks');
+  // Plain HTTP to an outside host is refused, with the address kept.
+  await page.fill('#url', 'http://protocollo.example.org/eventi');
+  await page.click('main form[action="/ufficio/amministrazione/webhook"] button[type=submit]');
+  assert.match(await page.locator('#error-summary').innerText(), /https:\/\//);
+  assert.equal(await page.inputValue('#url'), 'http://protocollo.example.org/eventi');
+  assert.equal(await page.locator('#url[aria-invalid="true"]').count(), 1);
+  await checkAccessibility(page, 'webhooks with errors');
+
+  await page.fill('#url', 'https://protocollo.example.org/eventi');
+  await page.click('label[for="event-1"]');
+  await page.click('main form[action="/ufficio/amministrazione/webhook"] button[type=submit]');
+  assert.match(await page.inputValue('#new-secret'), /^whsec_/);
+  await checkAccessibility(page, 'webhook registered');
+
+  await page.click('#webhooks a');
+  await page.waitForURL(/\/ufficio\/amministrazione\/webhook\/[0-9a-f-]+$/);
+  assert.match(await page.locator('#endpoint').innerText(), /RequestReceived/);
+  await checkAccessibility(page, 'webhook delivery log');
+  await page.click('#switch');
+  await page.waitForURL(/\/ufficio\/amministrazione\/webhook\/[0-9a-f-]+$/);
+  assert.match(await page.locator('#endpoint-state').innerText(), /Disattivato/);
+  await checkAccessibility(page, 'webhook disabled');
 });
