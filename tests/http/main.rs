@@ -29,5 +29,6 @@ mod references;
 mod reminders;
 mod site_pages;
 mod statistics;
+mod tamper;
 mod tracking;
 mod webhooks;

@@ -8,8 +8,8 @@ use axum::{middleware, Router};
 
 pub use crate::state::{AppState, DEFAULT_ORGANISATION};
 use crate::{
-    admin, api, audit, backoffice, citizens, documents, faq, frontoffice, intake, mail_in, pages,
-    site_pages, statistics, tracking, web, webhooks,
+    admin, api, audit, backoffice, citizens, documents, faq, frontoffice, intake, log_page,
+    mail_in, pages, site_pages, statistics, tracking, web, webhooks,
 };
 
 pub fn router(app: AppState) -> Router {
@@ -28,6 +28,7 @@ pub fn router(app: AppState) -> Router {
         .merge(site_pages::routes())
         .merge(mail_in::routes())
         .merge(webhooks::routes())
+        .merge(log_page::routes())
         .route("/assets/{version}/{*path}", get(web::assets::serve))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(

@@ -36,6 +36,21 @@ pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError
             .await
             .map_err(sqlx::migrate::MigrateError::Execute)?;
     }
+    // The whole log's chain (migration …0029) covers the events recorded before it, once, in
+    // order; afterwards every append extends it. Nothing to do is two indexed reads.
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    crate::event_store::lock_appends(&mut tx)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    crate::event_store::log_chain::extend(&mut tx)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    tx.commit()
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
     // The inbox's word index (migration …0021) starts with the requests already queued.
     let filled: Option<String> =
         sqlx::query_scalar("SELECT value FROM settings WHERE name = 'queue_words_filled'")

@@ -20,6 +20,7 @@ pub mod files;
 pub mod frontoffice;
 pub mod intake;
 pub mod local_db;
+pub mod log_page;
 pub mod mail;
 pub mod mail_in;
 pub mod pages;

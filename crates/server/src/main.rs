@@ -51,6 +51,10 @@ enum Command {
     Events {
         /// A request's reference, or `verify`.
         target: String,
+        /// With `verify`: a signed checkpoint (a JSON file from the public page or a monthly
+        /// report) the log must still contain.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
     },
     /// Read models built from the events.
     Projections {
@@ -229,23 +233,10 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
             }
             Ok(())
         }
-        Command::Events { target } => {
+        Command::Events { target, checkpoint } => {
             let (pool, _) = open_database(&config).await?;
             if target == "verify" {
-                let report = sportello_server::event_store::chain::verify(&pool).await?;
-                println!("{}", serde_json::to_string_pretty(&report)?);
-                if report.breaks.is_empty() {
-                    return Ok(Outcome::Done);
-                }
-                eprintln!(
-                    "{} break(s) in the event chains of {} events:",
-                    report.breaks.len(),
-                    report.events
-                );
-                for broken in &report.breaks {
-                    eprintln!("  {broken}");
-                }
-                return Ok(Outcome::ChainBroken);
+                return verify_events(&pool, &config, checkpoint.as_deref()).await;
             }
             let organisation = sportello_server::app::DEFAULT_ORGANISATION;
             let Some(id) =
@@ -381,6 +372,45 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
         }
     };
     result.map(|()| Outcome::Done)
+}
+
+/// `sportello events verify [--checkpoint FILE]`: every request's chain, the whole log's chain,
+/// and that the log still contains the checkpoint; each break named on standard error.
+async fn verify_events(
+    pool: &sqlx::MySqlPool,
+    config: &Config,
+    checkpoint: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
+    use sportello_server::event_store::{chain, checkpoint as checkpoints, log_chain};
+    let requests = chain::verify(pool).await?;
+    let log = log_chain::verify(pool, None).await?;
+    let mut problems: Vec<String> = requests.breaks.iter().map(ToString::to_string).collect();
+    problems.extend(log.breaks.iter().map(ToString::to_string));
+    if let Some(path) = checkpoint {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let kept: checkpoints::Checkpoint = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a checkpoint", path.display()))?;
+        problems.extend(checkpoints::verify(pool, &config.data_dir, &kept).await?);
+    }
+    let report = serde_json::json!({
+        "events": requests.events, "aggregates": requests.aggregates,
+        "log_entries": log.entries, "log_head": log.head_hash,
+        "breaks": requests.breaks, "log_breaks": log.breaks, "problems": problems,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if problems.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    eprintln!(
+        "{} problem(s) in the event log of {} events:",
+        problems.len(),
+        requests.events
+    );
+    for problem in &problems {
+        eprintln!("  {problem}");
+    }
+    Ok(Outcome::ChainBroken)
 }
 
 /// The password from standard input: prompted without echo on a terminal, else the first line.

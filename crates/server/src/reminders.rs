@@ -83,6 +83,12 @@ pub async fn schedule(app: &AppState) -> anyhow::Result<JobScheduler> {
                 if let Err(error) = crate::citizens::run_retention(&app).await {
                     tracing::error!(%error, "retention failed; the next run catches up");
                 }
+                let (now, data_dir) = (app.clock.now(), app.config.data_dir.clone());
+                if let Err(error) =
+                    crate::event_store::checkpoint::sign_today(&app.pool, &data_dir, now).await
+                {
+                    tracing::error!(%error, "the log's checkpoint was not signed; the next run will");
+                }
                 if let Err(error) = crate::api::forget_old_keys(&app).await {
                     tracing::error!(%error, "old idempotency keys not removed; the next run will");
                 }

@@ -123,6 +123,37 @@ async fn the_feed_rebuilds_outside_the_queues_counts_and_its_chain_verifies() {
         last.insert(id.to_string(), hash);
     }
 
+    // The whole log's chain too, up to a checkpoint the deployment signed.
+    let kept = sportello_server::event_store::checkpoint::sign_today(
+        &app.pool,
+        &app.app.config.data_dir,
+        app.app.clock.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut previous = chain::GENESIS.to_string();
+    for event in &events {
+        let recorded_at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(event["recorded_at"].clone()).unwrap();
+        let hash = sportello_server::event_store::log_chain::log_hash(
+            &previous,
+            event["log_index"].as_i64().unwrap(),
+            event["position"].as_i64().unwrap(),
+            recorded_at,
+            event["aggregate_id"].as_str().unwrap(),
+            event["sequence"].as_i64().unwrap(),
+            event["chain_hash"].as_str().unwrap(),
+        );
+        assert_eq!(event["log_hash"].as_str(), Some(hash.as_str()));
+        previous = hash;
+    }
+    assert_eq!(events.last().unwrap()["log_index"], kept.size);
+    assert_eq!(
+        previous, kept.head,
+        "the feed's log ends where the signed checkpoint says"
+    );
+
     // A count per status, folded outside, equals the queue's.
     let mut status = HashMap::new();
     events.iter().for_each(|e| fold(&mut status, e));

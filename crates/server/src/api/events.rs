@@ -52,6 +52,11 @@ pub struct FeedEvent {
     /// SHA-256 over the previous event's hash (of the same request; 64 zeros for the first) and
     /// this event's fields: see docs/api.md for how to recompute it.
     chain_hash: Option<String>,
+    /// The event's entry in the whole log's chain (1, 2, 3 …) and that entry's hash: see
+    /// docs/api.md; the last one of a page, checked against a signed checkpoint of the same size,
+    /// proves the log up to there is the one the deployment signed.
+    log_index: Option<i64>,
+    log_hash: Option<String>,
 }
 
 /// A page of the feed.
@@ -114,11 +119,12 @@ pub async fn feed(
         return Err(ApiError::Invalid(faults));
     }
     let rows = sqlx::query(
-        "SELECT global_position, aggregate_id, sequence, event_type, event_version, payload,
-                metadata, recorded_at, chain_hash
-           FROM events
-          WHERE global_position > ? AND aggregate_type = 'request'
-          ORDER BY global_position
+        "SELECT e.global_position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+                e.payload, e.metadata, e.recorded_at, e.chain_hash, l.log_index, l.log_hash
+           FROM events e
+           LEFT JOIN log_chain l ON l.global_position = e.global_position
+          WHERE e.global_position > ? AND e.aggregate_type = 'request'
+          ORDER BY e.global_position
           LIMIT ?",
     )
     .bind(after)
@@ -138,6 +144,8 @@ pub async fn feed(
                 payload: row.try_get("payload")?,
                 metadata: row.try_get("metadata")?,
                 chain_hash: row.try_get("chain_hash")?,
+                log_index: row.try_get("log_index")?,
+                log_hash: row.try_get("log_hash")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

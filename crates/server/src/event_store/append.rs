@@ -112,6 +112,8 @@ pub async fn append(conn: &mut MySqlConnection, events: &[NewEvent]) -> Result<(
         });
         insert.build().execute(&mut *conn).await?;
     }
+    // The whole log's chain, over the rows just inserted (still under the append lock).
+    super::log_chain::extend(conn).await?;
     Ok(())
 }
 

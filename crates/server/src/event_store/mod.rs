@@ -4,6 +4,8 @@
 
 mod append;
 pub mod chain;
+pub mod checkpoint;
+pub mod log_chain;
 mod read;
 mod within;
 

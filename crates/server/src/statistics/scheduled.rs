@@ -219,7 +219,7 @@ pub(crate) async fn plan(app: &AppState, month: &str, audience: Audience) -> any
     let computed = figures_for(app, language, &scope, period).await?;
     let (pdf, xlsx) = report_files(app, &computed);
     let summary = report::summary(&computed.current, &computed.previous, &computed.names);
-    let details = summary
+    let mut details: Vec<(String, String)> = summary
         .rows
         .iter()
         .take(5)
@@ -228,11 +228,33 @@ pub(crate) async fn plan(app: &AppState, month: &str, audience: Audience) -> any
             _ => None,
         })
         .collect();
+    // The URP's report carries the log's latest signed checkpoint, for whoever keeps it.
+    let checkpoint = match audience {
+        Audience::Urp => crate::event_store::checkpoint::latest(&app.pool, 1)
+            .await?
+            .pop(),
+        Audience::Department(_) => None,
+    };
+    if let Some(checkpoint) = &checkpoint {
+        details.push((
+            t(
+                "mail.report.checkpoint",
+                &[("day", &checkpoint.day.to_string())],
+            ),
+            t(
+                "mail.report.checkpoint_value",
+                &[
+                    ("size", &checkpoint.size.to_string()),
+                    ("head", &checkpoint.head),
+                ],
+            ),
+        ));
+    }
     let link = format!(
         "{}/ufficio/statistiche?dal={}&al={}",
         app.config.public_url, period.from, period.to
     );
-    let files = vec![
+    let mut files = vec![
         (
             format!("urp-in-cifre-{month}.pdf"),
             "application/pdf".to_string(),
@@ -244,6 +266,13 @@ pub(crate) async fn plan(app: &AppState, month: &str, audience: Audience) -> any
             xlsx,
         ),
     ];
+    if let Some(checkpoint) = &checkpoint {
+        files.push((
+            format!("registro-{}.json", checkpoint.day),
+            "application/json".to_string(),
+            serde_json::to_vec_pretty(checkpoint)?,
+        ));
+    }
     let message = crate::mail::notices::office_mail(
         app,
         &subject,
