@@ -326,6 +326,7 @@ mod tests {
             citizen_id: Some(Uuid::nil().to_string()),
             report_month: Some("2026-03".into()),
             report_audience: Some("urp".into()),
+            subject_id: Some(Uuid::nil().to_string()),
             event_sequence: Some(4),
             token: Some("t".into()),
             attempts: 0,
@@ -347,6 +348,10 @@ mod tests {
             Mail::MonthlyReport {
                 month: "2026-03".into(),
                 audience: Audience::Urp,
+            },
+            Mail::WebhookDisabled {
+                staff: Uuid::nil(),
+                endpoint: Uuid::nil(),
             },
         ]
         .into_iter()

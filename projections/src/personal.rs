@@ -230,41 +230,6 @@ pub fn email_index_with(secret: &[u8], email: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn data() -> PersonalData {
-        PersonalData {
-            first_name: "Maria".into(),
-            last_name: "Rossi".into(),
-            email: "maria@example.it".into(),
-            phone: None,
-            subject: "Lampione spento".into(),
-            description: "Il lampione di via Roma è spento da una settimana.".into(),
-            place: Some("Via Roma 1".into()),
-            attachment_names: vec!["foto.jpg".into()],
-        }
-    }
-
-    #[test]
-    fn sealed_data_opens_with_its_key_only() {
-        let key = [7u8; 32];
-        let sealed = seal_with(&key, Uuid::new_v4(), &data());
-        assert!(!sealed.ciphertext.contains("Rossi"));
-        assert_eq!(open_with::<PersonalData>(&key, &sealed).unwrap(), data());
-        assert!(open_with::<PersonalData>(&[8u8; 32], &sealed).is_err());
-    }
-
-    #[test]
-    fn sealed_data_cannot_be_moved_to_another_key_id() {
-        let key = [7u8; 32];
-        let mut sealed = seal_with(&key, Uuid::new_v4(), &data());
-        sealed.key_id = Uuid::new_v4();
-        assert!(open_with::<PersonalData>(&key, &sealed).is_err());
-    }
-}
-
 /// Whether a JSON value is a `Sealed` (its three fields and nothing else).
 fn is_sealed(value: &serde_json::Value) -> bool {
     value.as_object().is_some_and(|map| {
@@ -303,5 +268,40 @@ pub fn fill_sealed(
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| fill_sealed(v, opened)),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| fill_sealed(v, opened)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> PersonalData {
+        PersonalData {
+            first_name: "Maria".into(),
+            last_name: "Rossi".into(),
+            email: "maria@example.it".into(),
+            phone: None,
+            subject: "Lampione spento".into(),
+            description: "Il lampione di via Roma è spento da una settimana.".into(),
+            place: Some("Via Roma 1".into()),
+            attachment_names: vec!["foto.jpg".into()],
+        }
+    }
+
+    #[test]
+    fn sealed_data_opens_with_its_key_only() {
+        let key = [7u8; 32];
+        let sealed = seal_with(&key, Uuid::new_v4(), &data());
+        assert!(!sealed.ciphertext.contains("Rossi"));
+        assert_eq!(open_with::<PersonalData>(&key, &sealed).unwrap(), data());
+        assert!(open_with::<PersonalData>(&[8u8; 32], &sealed).is_err());
+    }
+
+    #[test]
+    fn sealed_data_cannot_be_moved_to_another_key_id() {
+        let key = [7u8; 32];
+        let mut sealed = seal_with(&key, Uuid::new_v4(), &data());
+        sealed.key_id = Uuid::new_v4();
+        assert!(open_with::<PersonalData>(&key, &sealed).is_err());
     }
 }
