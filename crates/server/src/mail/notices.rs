@@ -499,40 +499,6 @@ pub(super) async fn invitation(app: &AppState, id: Uuid, token: &str) -> anyhow:
     Ok(Plan::Send(message))
 }
 
-/// An administrator is told that a webhook endpoint was disabled after a day of failures.
-pub(super) async fn webhook_disabled(
-    app: &AppState,
-    staff_id: Uuid,
-    endpoint: Uuid,
-) -> anyhow::Result<Plan> {
-    let (Some(person), Some(endpoint)) = (
-        staff::find(&app.pool, staff_id).await?,
-        crate::webhooks::find_endpoint(&app.pool, app.organisation_id, &endpoint.to_string())
-            .await?,
-    ) else {
-        return Ok(Plan::Close("cancelled"));
-    };
-    let language = Language::It;
-    let link = format!(
-        "{}/ufficio/amministrazione/webhook/{}",
-        app.config.public_url, endpoint.id
-    );
-    let text = app.templates.render(
-        "mail/webhook_disabled.txt",
-        context! {
-            lang => language.code(), name => person.name, url => endpoint.url,
-            reason => endpoint.disabled_reason, link, organisation => app.organisation_name,
-        },
-    )?;
-    let message = lettre::Message::builder()
-        .from(app.config.mail_from.clone())
-        .to(Mailbox::new(None, person.email.parse()?))
-        .subject(i18n::text(language, "mail.webhook_disabled.subject", &[]))
-        .header(ContentType::TEXT_PLAIN)
-        .body(text)?;
-    Ok(Plan::Send(message))
-}
-
 /// A link for a citizen's account: confirm the address, reset the password, confirm a new
 /// address (sent to that new address).
 pub(super) async fn citizen_link(

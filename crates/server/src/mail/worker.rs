@@ -208,7 +208,7 @@ async fn deliver(app: &AppState, row: &Row, mail: &Mail) -> anyhow::Result<Optio
             crate::statistics::monthly_report(app, month, *audience).await?
         }
         Mail::WebhookDisabled { staff, endpoint } => {
-            notices::webhook_disabled(app, *staff, *endpoint).await?
+            crate::webhooks::disabled_notice(app, *staff, *endpoint).await?
         }
     };
     let mut message = match plan {

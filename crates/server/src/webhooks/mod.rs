@@ -3,10 +3,12 @@
 //! and endpoint, and the sender here delivers them signed as Standard Webhooks says, retried
 //! for a day, with a delivery log and "send again". See docs/api.md.
 
+mod notice;
 mod page;
 mod sender;
 mod store;
 
+pub(crate) use notice::disabled_notice;
 pub use sender::{backoff, deliver_due, signature, RETRY_HOURS};
 pub use store::find as find_endpoint;
 
