@@ -34,6 +34,7 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
             received_at,
             answer_due,
             filed_by,
+            ..
         } => {
             // The blind index that finds a guest's request from their verified e-mail; none
             // once the key is gone, so a rebuild after an erasure cannot find it again.

@@ -16,7 +16,7 @@ pub mod statistics;
 pub mod webhooks;
 pub mod words;
 
-pub use log::{decode, StoredEvent};
+pub use log::{decode, received_1_0_to_1_1, StoredEvent};
 pub(crate) use processor::projection;
 pub use processor::{catch_up, checkpoint, is_behind, rebuild, Projection, ProjectionError};
 pub use retry::{retry, Transient};

@@ -103,6 +103,31 @@ where
         .transpose()
 }
 
+/// Where the matter is on a map, sealed beside a request's personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Seals any value under an existing request key, inside the caller's transaction.
+pub async fn seal_value_in<T: Serialize>(
+    conn: &mut MySqlConnection,
+    key_id: Uuid,
+    value: &T,
+) -> Result<Sealed, SealError> {
+    let key = load_key(conn, key_id).await?.ok_or(SealError::Corrupt)?;
+    Ok(seal_with(&key, key_id, value))
+}
+
+/// Opens a request's coordinates; `None` when its key has been erased.
+pub async fn open_coordinates(
+    pool: &MySqlPool,
+    sealed: &Sealed,
+) -> Result<Option<Coordinates>, SealError> {
+    open_value(pool, sealed).await
+}
+
 /// Opens a request's personal data; `None` when its key has been erased.
 pub async fn open(pool: &MySqlPool, sealed: &Sealed) -> Result<Option<PersonalData>, SealError> {
     open_value(pool, sealed).await

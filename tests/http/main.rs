@@ -23,6 +23,7 @@ mod intake;
 mod mail;
 mod mail_in;
 mod oidc;
+mod open311;
 mod pages;
 mod projections;
 mod references;

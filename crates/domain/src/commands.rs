@@ -163,6 +163,8 @@ pub struct NewRequest {
     /// The Comune's working days: a deadline on a holiday moves to the next working day.
     pub calendar: WorkingCalendar,
     pub filed_by: FiledBy,
+    /// Latitude and longitude, sealed under the request's key; `None` when not given.
+    pub location: Option<Sealed>,
 }
 
 impl NewRequest {
@@ -181,6 +183,7 @@ impl NewRequest {
             received_at: self.received_at,
             answer_due,
             filed_by: self.filed_by,
+            location: self.location,
         }
     }
 }

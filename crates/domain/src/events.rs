@@ -11,6 +11,10 @@ use crate::{Channel, Contact, Kind, Language, Outcome, PecReceipt, Reference, Re
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1.0";
 
+/// `RequestReceived`'s version since it carries the location; the other events are at
+/// `EVENT_VERSION`.
+pub const RECEIVED_VERSION: &str = "1.1";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RequestEvent {
     RequestReceived {
@@ -29,6 +33,11 @@ pub enum RequestEvent {
         /// events were all filed by guests on the web, which is the default.
         #[serde(default, skip_serializing_if = "FiledBy::is_guest")]
         filed_by: FiledBy,
+        /// Where the matter is, on a map: latitude and longitude, sealed under the request's key
+        /// (a place tied to a citizen is personal data). Version 1.1 of the event added it; a
+        /// 1.0 payload reads as `None` (the upcaster in projections' `log`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<Sealed>,
     },
     RequestAcknowledged {
         at: DateTime<Utc>,
@@ -290,7 +299,10 @@ impl DomainEvent for RequestEvent {
     }
 
     fn event_version(&self) -> String {
-        EVENT_VERSION.to_string()
+        match self {
+            RequestEvent::RequestReceived { .. } => RECEIVED_VERSION.to_string(),
+            _ => EVENT_VERSION.to_string(),
+        }
     }
 }
 

@@ -15,7 +15,9 @@ pub use actions::{Action, Capacity};
 pub use aggregate::{decide_after, decide_new, Request, RequestError};
 pub use calendar::{easter_sunday, WorkingCalendar};
 pub use commands::{NewRequest, RequestCommand};
-pub use events::{Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT_VERSION};
+pub use events::{
+    Attachment, ErasureReason, FiledBy, RequestEvent, Sealed, EVENT_VERSION, RECEIVED_VERSION,
+};
 pub use reference::{Reference, ReferenceError};
 pub use rome::{rome_date, rome_midnight, rome_year};
 pub use status::{Standing, Status};

@@ -9,7 +9,7 @@ use axum::{middleware, Router};
 pub use crate::state::{AppState, DEFAULT_ORGANISATION};
 use crate::{
     admin, api, audit, backoffice, citizens, documents, faq, frontoffice, intake, log_page,
-    mail_in, pages, site_pages, statistics, tracking, web, webhooks,
+    mail_in, open311, pages, site_pages, statistics, tracking, web, webhooks,
 };
 
 pub fn router(app: AppState) -> Router {
@@ -42,6 +42,7 @@ pub fn router(app: AppState) -> Router {
         // The API has its own errors (problem documents) and no cookies, hence no CSRF: it
         // joins after the pages' layers, under the security headers every answer carries.
         .merge(api::routes(&app))
+        .merge(open311::routes())
         .layer(middleware::from_fn(web::security::headers));
     if app.secure_cookies() {
         router = router.layer(

@@ -23,6 +23,7 @@ pub mod local_db;
 pub mod log_page;
 pub mod mail;
 pub mod mail_in;
+pub mod open311;
 pub mod pages;
 pub mod pdf;
 pub mod processors;

@@ -51,6 +51,7 @@ pub fn new_request(reference: &str, received_at: DateTime<Utc>) -> NewRequest {
         answer_days: 30,
         calendar: WorkingCalendar::default(),
         filed_by: FiledBy::default(),
+        location: None,
     }
 }
 

@@ -225,3 +225,25 @@ fn events_keep_their_stored_names_and_version() {
         serde_json::json!({"RequestAcknowledged": {"at": "2026-03-10T09:00:00Z"}})
     );
 }
+
+#[test]
+fn a_received_request_is_version_1_1_and_a_1_0_payload_reads_without_a_location() {
+    use cqrs_es::DomainEvent;
+    let mut new = new_request("2026/0000001", at("2026-03-10T09:00:00Z"));
+    new.location = Some(sealed());
+    let event = new.received(date(2026, 4, 9));
+    assert_eq!(event.event_version(), RECEIVED_VERSION);
+    let json = serde_json::to_value(&event).unwrap();
+    assert!(json["RequestReceived"]["location"].is_object());
+    // The shape of version 1.0: no location field at all.
+    let mut old = json.clone();
+    old["RequestReceived"]
+        .as_object_mut()
+        .unwrap()
+        .remove("location");
+    let read: RequestEvent = serde_json::from_value(old).unwrap();
+    let RequestEvent::RequestReceived { location, .. } = read else {
+        panic!("a RequestReceived");
+    };
+    assert_eq!(location, None);
+}

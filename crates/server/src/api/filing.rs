@@ -74,8 +74,14 @@ pub struct NewRequestBody {
     subject: String,
     #[schema(min_length = 10, max_length = 4000)]
     description: String,
+    /// The address or place the request is about.
     #[schema(max_length = 200)]
     place: Option<String>,
+    /// Where it is on a map (decimal degrees, WGS 84); both or neither.
+    #[schema(minimum = -90, maximum = 90)]
+    latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
+    longitude: Option<f64>,
     citizen: NewCitizen,
     /// The citizen's language for mail: it (default) or en.
     #[schema(schema_with = languages)]
@@ -131,6 +137,8 @@ pub async fn file(
         // The client files on the citizen's behalf and has shown them the privacy notice.
         privacy: "accepted".into(),
         website: String::new(),
+        latitude: body.latitude.map(|l| l.to_string()).unwrap_or_default(),
+        longitude: body.longitude.map(|l| l.to_string()).unwrap_or_default(),
     };
     if body.attachments.len() > MAX_FILES {
         faults.push(("attachments".into(), "form.error.attachments_count", None));

@@ -30,7 +30,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use clients::{
-    all as all_clients, create as create_client, revoke as revoke_client, Client, NewClient, Scope,
+    all as all_clients, by_token as client_by_token, create as create_client,
+    revoke as revoke_client, Client, NewClient, Scope,
 };
 pub use idempotency::sweep as forget_old_keys;
 pub use problem::PROBLEM_JSON;

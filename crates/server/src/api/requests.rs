@@ -325,6 +325,9 @@ pub struct RequestDetail {
     subject: Option<String>,
     description: Option<String>,
     place: Option<String>,
+    /// Where it is on a map (decimal degrees), when given.
+    latitude: Option<f64>,
+    longitude: Option<f64>,
     /// The protocollo informatico's registration, once recorded.
     protocol: Option<Protocol>,
     timeline: Vec<TimelineEvent>,
@@ -368,6 +371,7 @@ pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiEr
         channel,
         personal: sealed_personal,
         received_at,
+        location,
         ..
     } = &visible.received
     else {
@@ -376,6 +380,12 @@ pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiEr
     let personal = personal::open(&app.pool, sealed_personal)
         .await
         .map_err(ApiError::internal)?;
+    let coordinates = match location {
+        Some(sealed) => personal::open_coordinates(&app.pool, sealed)
+            .await
+            .map_err(ApiError::internal)?,
+        None => None,
+    };
     let timeline = timeline(app, &visible.events).await?;
     let version = visible.events.len();
     let detail = RequestDetail {
@@ -398,6 +408,8 @@ pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiEr
         subject: personal.as_ref().map(|p| p.subject.clone()),
         description: personal.as_ref().map(|p| p.description.clone()),
         place: personal.and_then(|p| p.place),
+        latitude: coordinates.map(|c| c.latitude),
+        longitude: coordinates.map(|c| c.longitude),
         protocol: visible
             .events
             .iter()

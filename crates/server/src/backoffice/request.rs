@@ -191,12 +191,29 @@ pub async fn render(
         attachments,
         received_at,
         language: request_language,
+        location,
         ..
     } = &visible.received
     else {
         return Err(AppError::NotFound);
     };
     let citizen: Option<PersonalData> = personal::open(&app.pool, personal).await?;
+    let coordinates = match location {
+        Some(sealed) => personal::open_coordinates(&app.pool, sealed).await?,
+        None => None,
+    };
+    // A link to the place on OpenStreetMap (a link, not an embedded map: no third-party content
+    // on the page, and the page works without JavaScript).
+    let map = coordinates.map(|c| {
+        (
+            format!("{:.6}, {:.6}", c.latitude, c.longitude),
+            format!(
+                "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=18/{lat:.6}/{lon:.6}",
+                lat = c.latitude,
+                lon = c.longitude
+            ),
+        )
+    });
     let timeline = timeline(app, language, &visible.events).await?;
     let names = citizen
         .as_ref()
@@ -270,7 +287,7 @@ pub async fn render(
         canned_id => canned_id.unwrap_or_default(),
         kind => i18n::text(language, &format!("kind.{}", kind.code()), &[]),
         channel => i18n::text(language, &format!("channel.{}", channel.code()), &[]),
-        topic, citizen, files, timeline, department, notice,
+        topic, citizen, files, timeline, department, notice, map,
         status => i18n::text(language, &format!("staff_status.{}", status.code()), &[]),
         received => i18n::date_time(language, *received_at),
         due => due.map(|d| i18n::long_date(language, d)),

@@ -90,6 +90,7 @@ pub async fn seed(app: &AppState, count: usize) -> anyhow::Result<Vec<Filed>> {
                 last_name: last_name.into(),
                 email: email_of(first_name, last_name),
                 phone: None,
+                coordinates: None,
             },
             attachments,
             language: if index % 4 == 3 {

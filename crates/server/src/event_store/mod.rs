@@ -36,7 +36,14 @@ pub struct Requests {
 /// The request aggregate's command side.
 pub fn requests(pool: MySqlPool) -> Requests {
     Requests {
-        store: PersistedEventStore::new_event_store(EventLog::new(pool)),
+        // Old shapes read as today's: RequestReceived 1.0 had no location.
+        store: PersistedEventStore::new_event_store(EventLog::new(pool)).with_upcasters(vec![
+            Box::new(cqrs_es::persist::SemanticVersionEventUpcaster::new(
+                "RequestReceived",
+                sportello_domain::RECEIVED_VERSION,
+                Box::new(sportello_projections::received_1_0_to_1_1),
+            )),
+        ]),
     }
 }
 

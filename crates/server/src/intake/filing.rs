@@ -172,6 +172,12 @@ async fn commit(
     let reference = Reference::new(year, number).map_err(AppError::internal)?;
     let personal = personal::seal(&mut *tx, personal_data).await?;
     let personal_key = personal.key_id;
+    let location = match &request.coordinates {
+        Some(coordinates) => {
+            Some(personal::seal_value_in(&mut *tx, personal_key, coordinates).await?)
+        }
+        None => None,
+    };
     let command = RequestCommand::Receive(Box::new(NewRequest {
         organisation_id: app.organisation_id,
         reference,
@@ -186,6 +192,7 @@ async fn commit(
         answer_days: settings.answer_days_for(request.kind),
         calendar: settings.calendar,
         filed_by: submission.filed_by.clone(),
+        location,
     }));
     let mut events = decide_new(command).map_err(AppError::internal)?;
     // Someone who chose paper at the counter is acknowledged by the receipt in their hand.

@@ -23,6 +23,9 @@ pub struct NewRequestForm {
     pub phone: String,
     pub privacy: String,
     pub website: String,
+    /// Optional coordinates of the place (decimal degrees).
+    pub latitude: String,
+    pub longitude: String,
 }
 
 impl NewRequestForm {
@@ -41,6 +44,8 @@ impl NewRequestForm {
             "phone" => &mut self.phone,
             "privacy" => &mut self.privacy,
             "website" => &mut self.website,
+            "latitude" => &mut self.latitude,
+            "longitude" => &mut self.longitude,
             _ => return,
         };
         *field = value;
@@ -48,7 +53,7 @@ impl NewRequestForm {
 }
 
 /// A request that passed every rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidRequest {
     pub kind: Kind,
     pub topic: String,
@@ -59,6 +64,7 @@ pub struct ValidRequest {
     pub last_name: String,
     pub email: String,
     pub phone: Option<String>,
+    pub coordinates: Option<crate::personal::Coordinates>,
 }
 
 pub const DESCRIPTION_MIN: usize = 10;
@@ -146,6 +152,13 @@ impl NewRequestForm {
         if !self.website.is_empty() {
             fail("website", "form.error.website");
         }
+        let coordinates = match coordinates(&self.latitude, &self.longitude) {
+            Ok(coordinates) => coordinates,
+            Err(field) => {
+                fail(field, "form.error.coordinates");
+                None
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -159,7 +172,33 @@ impl NewRequestForm {
             last_name,
             email,
             phone: Some(phone).filter(|p| !p.is_empty()),
+            coordinates,
         })
+    }
+}
+
+/// Both coordinates or neither, each a decimal number in range (a comma is read as the point).
+fn coordinates(
+    latitude: &str,
+    longitude: &str,
+) -> Result<Option<crate::personal::Coordinates>, &'static str> {
+    let number = |text: &str| {
+        text.trim()
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+    };
+    match (latitude.trim(), longitude.trim()) {
+        ("", "") => Ok(None),
+        (lat, _) if number(lat).is_none_or(|n| !(-90.0..=90.0).contains(&n)) => Err("latitude"),
+        (_, long) if number(long).is_none_or(|n| !(-180.0..=180.0).contains(&n)) => {
+            Err("longitude")
+        }
+        (lat, long) => Ok(Some(crate::personal::Coordinates {
+            latitude: number(lat).expect("checked"),
+            longitude: number(long).expect("checked"),
+        })),
     }
 }
 

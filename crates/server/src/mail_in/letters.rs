@@ -194,6 +194,7 @@ async fn submission_of(
         last_name: letter.last_name.chars().take(100).collect(),
         email: letter.address.clone(),
         phone: None,
+        coordinates: None,
     };
     let channel = if letter.pec {
         Channel::Pec

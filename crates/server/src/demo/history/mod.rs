@@ -241,6 +241,7 @@ pub async fn generate(app: &AppState, plan: &Plan) -> anyhow::Result<Generated> 
                 received_at: *at,
                 answer_days: ctx.settings.answer_days_for(kind),
                 calendar: ctx.settings.calendar,
+                location: None,
                 filed_by: Default::default(),
             })))?;
             let seal = move |text: &str| seal_with(&key, key_id, &text);
