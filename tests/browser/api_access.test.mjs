@@ -38,6 +38,12 @@ test('an administrator creates a client, sees its token once, and revokes it', a
   await page.click('main form[action="/ufficio/accesso"] button[type=submit]');
   await page.waitForURL(/\/ufficio\//);
 
+  // The API's reference, built from its document, readable and accessible.
+  await page.goto(`${server.url}/api/v1/docs`);
+  assert.match(await page.locator('h1').innerText(), /API/);
+  assert.ok(await page.locator('#get-api-v1-requests').count() === 1, 'GET /api/v1/requests is described');
+  await checkAccessibility(page, 'API reference');
+
   await page.goto(`${server.url}/ufficio/amministrazione/api`);
   await page.click('a[href="/ufficio/amministrazione/api"]');
   assert.equal(await page.locator('a[href="/ufficio/amministrazione/api"][aria-current="page"]').count(), 1);

@@ -68,7 +68,7 @@ async fn the_first_event_carries_who_filed_it_and_how() {
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert_eq!(version, sportello_domain::EVENT_VERSION);
+    assert_eq!(version, sportello_domain::RECEIVED_VERSION);
     let metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
     assert_eq!(metadata["actor"], "citizen");
     assert_eq!(metadata["channel"], "web");

@@ -89,3 +89,32 @@ async fn every_error_under_the_api_is_a_translated_problem_document() {
     // The security headers are on API answers too.
     assert!(italian.header("x-content-type-options").is_some());
 }
+
+#[tokio::test]
+async fn the_reference_page_is_built_from_the_document_and_lists_every_operation() {
+    let app = TestApp::start().await;
+    let page = app.get("/api/v1/docs").await;
+    page.assert_status(StatusCode::OK);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    let text = crate::support::unescape(&page.text());
+    let document = serde_json::to_value(sportello_server::api::document()).unwrap();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let line = format!("{} {path}", method.to_uppercase());
+            assert!(text.contains(&line), "the page lists {line}");
+        }
+    }
+    for schema in document["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
+        assert!(
+            text.contains(&format!("id=\"schema-{schema}\"")),
+            "{schema}"
+        );
+    }
+}

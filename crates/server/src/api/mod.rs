@@ -12,6 +12,7 @@ mod events;
 mod filing;
 mod idempotency;
 mod problem;
+mod reference;
 mod requests;
 mod statistics;
 
@@ -78,6 +79,8 @@ pub fn routes(app: &AppState) -> Router<AppState> {
                 }
             }),
         )
+        // The reference page is a page of the site (HTML, in the layout), built from the document.
+        .route(reference::PAGE, get(reference::page))
         // Anything else under /api is a problem document too, never the site's HTML page.
         .route("/api", any(|| async { problem::ApiError::NotFound }))
         .route(

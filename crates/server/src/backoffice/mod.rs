@@ -5,6 +5,7 @@
 mod actions;
 mod inbox;
 mod login;
+mod place;
 mod request;
 pub mod second_factor;
 

@@ -198,22 +198,7 @@ pub async fn render(
         return Err(AppError::NotFound);
     };
     let citizen: Option<PersonalData> = personal::open(&app.pool, personal).await?;
-    let coordinates = match location {
-        Some(sealed) => personal::open_coordinates(&app.pool, sealed).await?,
-        None => None,
-    };
-    // A link to the place on OpenStreetMap (a link, not an embedded map: no third-party content
-    // on the page, and the page works without JavaScript).
-    let map = coordinates.map(|c| {
-        (
-            format!("{:.6}, {:.6}", c.latitude, c.longitude),
-            format!(
-                "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=18/{lat:.6}/{lon:.6}",
-                lat = c.latitude,
-                lon = c.longitude
-            ),
-        )
-    });
+    let map = super::place::map(app, location.as_ref()).await?;
     let timeline = timeline(app, language, &visible.events).await?;
     let names = citizen
         .as_ref()

@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/api_clients.html"),
     ),
     (
+        "api_reference.html",
+        include_str!("../../templates/api_reference.html"),
+    ),
+    (
         "log_checkpoints.html",
         include_str!("../../templates/log_checkpoints.html"),
     ),
