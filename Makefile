@@ -24,3 +24,4 @@ bench:
 	./tests/bench/statistics
 	./tests/bench/search
 	./tests/bench/mail_in
+	./tests/bench/api

@@ -34,7 +34,9 @@ async fn the_document_is_openapi_3_1_and_each_operation_is_a_guarded_route() {
                 );
             }
             // Every documented route exists and asks for a token (a made-up id fills the path).
-            let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+            let concrete = path
+                .replace("{id}", "00000000-0000-0000-0000-000000000000")
+                .replace("{delivery}", "msg_0");
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&concrete)

@@ -5,6 +5,7 @@
 mod clients;
 mod document;
 mod feed;
+mod hooks;
 mod protocol;
 mod requests;
 mod writes;

@@ -15,6 +15,7 @@ mod problem;
 mod reference;
 mod requests;
 mod statistics;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub const DOCUMENT: &str = "/api/v1/openapi.json";
         (name = "directory", description = "Topics, departments and other bodies"),
         (name = "statistics", description = "The dashboard's figures of a period"),
         (name = "events", description = "The event log, in commit order, with its hash chain"),
+        (name = "webhooks", description = "Webhook endpoints and their deliveries"),
         (name = "actions", description = "The back office's actions on a request, on the version last read"),
     )
 )]
@@ -119,6 +121,10 @@ fn described() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::close))
         .routes(routes!(actions::note))
         .routes(routes!(actions::protocol))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::state))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::resend))
 }
 
 fn header_parameter(name: &str, description: &str, required: bool) -> Parameter {

@@ -10,9 +10,31 @@ mod store;
 
 pub(crate) use notice::disabled_notice;
 pub use sender::{backoff, deliver_due, signature, RETRY_HOURS};
-pub use store::find as find_endpoint;
+pub use store::{
+    all as all_endpoints, create as create_endpoint, deliveries, find as find_endpoint, send_again,
+    set_active, Delivery, Endpoint, NewEndpoint,
+};
 
 use crate::state::AppState;
+
+/// Whether `url` may receive webhooks: HTTPS, or HTTP to a host the configuration allows; no
+/// credentials in it.
+pub fn acceptable(app: &AppState, url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+    let scheme_ok = match parsed.scheme() {
+        "https" => true,
+        "http" => app.config.webhook_http_hosts.contains(&host),
+        _ => false,
+    };
+    scheme_ok
+        && !host.is_empty()
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && url.len() <= 500
+}
 
 /// The administrators' webhook pages.
 pub fn routes() -> axum::Router<AppState> {

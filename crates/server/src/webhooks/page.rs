@@ -106,25 +106,6 @@ async fn list_view(
         .private())
 }
 
-/// Whether `url` may receive webhooks: HTTPS, or HTTP to a host the configuration allows; no
-/// credentials in it.
-fn acceptable(app: &AppState, url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
-    let scheme_ok = match parsed.scheme() {
-        "https" => true,
-        "http" => app.config.webhook_http_hosts.contains(&host),
-        _ => false,
-    };
-    scheme_ok
-        && !host.is_empty()
-        && parsed.username().is_empty()
-        && parsed.password().is_none()
-        && url.len() <= 500
-}
-
 pub async fn create(
     Desk { app, language }: Desk,
     admin: Admin,
@@ -132,7 +113,7 @@ pub async fn create(
 ) -> Result<Response> {
     let mut errors = Errors::new();
     let url = typed.url.trim().to_string();
-    if !acceptable(&app, &url) {
+    if !super::acceptable(&app, &url) {
         errors.add("url", "webhooks.error.url");
     }
     if typed
