@@ -33,6 +33,9 @@ CREATE TABLE webhook_deliveries (
     attempts        INT          NOT NULL DEFAULT 0,
     next_attempt_at DATETIME(6)  NOT NULL,
     leased_until    DATETIME(6)  NULL,
+    -- The first attempt: the day of retries counts from it (not from the event, which may be
+    -- older when the processor catches up, or the endpoint was off).
+    first_attempt_at DATETIME(6) NULL,
     last_status     SMALLINT     NULL,
     last_error      VARCHAR(300) NULL,
     created_at      DATETIME(6)  NOT NULL,

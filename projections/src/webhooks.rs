@@ -63,10 +63,11 @@ async fn apply(conn: &mut MySqlConnection, stored: &StoredEvent) -> Result<(), P
     let Some((organisation, department)) = request else {
         return Ok(());
     };
-    // Endpoints registered after the event was recorded do not get it.
+    // Endpoints registered after the event was recorded do not get it; a disabled one does
+    // (its deliveries wait until it is enabled again).
     let endpoints: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, event_types, department_id FROM webhook_endpoints
-          WHERE organisation_id = ? AND active AND created_at <= ?",
+          WHERE organisation_id = ? AND created_at <= ?",
     )
     .bind(&organisation)
     .bind(stored.recorded_at)

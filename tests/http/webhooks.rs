@@ -286,7 +286,7 @@ async fn failures_are_retried_in_order_and_a_day_of_them_disables_the_endpoint()
     assert_eq!(receiver.on("/slow").len(), 2);
 
     // A day of failures: the delivery fails, the endpoint is disabled, administrators are told.
-    sqlx::query("UPDATE webhook_deliveries SET created_at = created_at - INTERVAL 25 HOUR WHERE endpoint_id = ?")
+    sqlx::query("UPDATE webhook_deliveries SET first_attempt_at = first_attempt_at - INTERVAL 25 HOUR WHERE endpoint_id = ?")
         .bind(&down)
         .execute(&app.pool)
         .await
@@ -366,6 +366,9 @@ async fn only_https_endpoints_or_allowed_hosts_are_registered_by_administrators(
         "http://example.org/hook",
         "ftp://example.org/",
         "https://user:pw@example.org/",
+        "https://10.0.0.7/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest",
         "not a url",
         "",
     ] {

@@ -36,14 +36,12 @@ pub async fn page(Desk { app, language }: Desk) -> Result<Response> {
             signed: i18n::date_time(language, c.signed_at),
         })
         .collect();
-    let public_key = checkpoint::signing_key(&app.config.data_dir)
-        .map(|key| {
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                key.verifying_key().as_bytes(),
-            )
-        })
-        .map_err(AppError::internal)?;
+    // The key that signed the latest checkpoint, as stored with it (the page makes no key).
+    let public_key = checkpoint::latest(&app.pool, 1)
+        .await?
+        .pop()
+        .map(|c| c.public_key)
+        .unwrap_or_default();
     let view = View::new("log_checkpoints.html", PAGE, "checkpoints.title")
         .with(context! { checkpoints, public_key });
     app.render(language, view)

@@ -355,6 +355,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<Outcome> {
             {
                 anyhow::bail!("no department {unknown}");
             }
+            if !departments.is_empty() && scopes.iter().any(|s| s.whole_organisation()) {
+                anyhow::bail!(
+                    "events:read and webhooks:manage are for clients of every department"
+                );
+            }
             if name.trim().is_empty() || name.trim().chars().count() > 200 {
                 anyhow::bail!("the name must have 1 to 200 characters");
             }

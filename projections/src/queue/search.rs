@@ -134,6 +134,7 @@ pub(super) fn narrows_requests(filter: &InboxFilter) -> bool {
         || filter.taken_by.is_some()
         || filter.overdue_on.is_some()
         || filter.waiting_since.is_some()
+        || filter.unprotocolled
 }
 
 /// A term's entries in the filter's receipt dates, counted up to `limit`.

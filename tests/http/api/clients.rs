@@ -102,6 +102,24 @@ async fn the_form_refuses_bad_input_with_linked_errors_and_keeps_what_was_typed(
         .await;
     kept.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(kept.input_value("name").as_deref(), Some("App del Comune"));
+    // The event feed and the webhooks span every department: not for a limited client.
+    let roads = app.add_department("Lavori pubblici").await;
+    let limited = app
+        .post_urlencoded(
+            "/ufficio/amministrazione/api",
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Revisore strade"),
+                ("scope", "events:read"),
+                ("department", &roads.to_string()),
+            ],
+        )
+        .await;
+    limited.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(limited
+        .error_summary()
+        .unwrap()
+        .contains("tutti gli uffici"));
     assert!(kept.error_summary().unwrap().contains("uffici"));
     assert!(kept.text().contains("value=\"requests:read\" checked"));
     // Without the CSRF token nothing is created.

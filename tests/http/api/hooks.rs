@@ -86,6 +86,46 @@ async fn a_client_with_webhooks_manage_registers_lists_disables_and_reads_the_lo
     .await;
     problem(&unknown, StatusCode::NOT_FOUND);
 
+    // Personal data go only to a client that may read them itself.
+    let personal = post_json(
+        &app,
+        "/api/v1/webhooks",
+        &manager,
+        &json!({"url": "https://p.example.org/h", "personal": true}),
+        &[],
+    )
+    .await;
+    let refused = problem(&personal, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["errors"][0]["field"], "personal");
+    // Revoking the client stops the endpoints it registered.
+    let client_id: String =
+        sqlx::query_scalar("SELECT id FROM api_clients WHERE name = 'Integrazioni'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let on = json!({"active": true});
+    post_json(
+        &app,
+        &format!("/api/v1/webhooks/{id}/state"),
+        &manager,
+        &on,
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.post_urlencoded(
+        &format!("/ufficio/amministrazione/api/{client_id}/revoca"),
+        &[("csrf_token", &csrf)],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let active: bool = sqlx::query_scalar("SELECT active FROM webhook_endpoints WHERE id = ?")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!active, "a revoked client's endpoints stop");
+
     // Without the scope: 403, naming it.
     let refused = call(&app, "/api/v1/webhooks", &reader).await;
     assert!(problem(&refused, StatusCode::FORBIDDEN)["detail"]

@@ -6,6 +6,7 @@ mod clients;
 mod document;
 mod feed;
 mod hooks;
+mod matrix;
 mod protocol;
 mod requests;
 mod writes;

@@ -60,7 +60,12 @@ async fn the_registry_records_its_number_once_and_everyone_sees_it() {
     .await;
     done.assert_status(StatusCode::OK);
     let now = json(&done);
-    assert_eq!(now["protocol"]["number"], "2026/0012345");
+    assert!(
+        now.get("citizen").is_none(),
+        "an action's answer carries no personal data"
+    );
+    let read = json(&call(&app, &format!("/api/v1/requests/{id}"), &registry).await);
+    assert_eq!(read["protocol"]["number"], "2026/0012345");
     assert_eq!(now["status"], "received", "protocolling changes no status");
     let again = post_json(
         &app,

@@ -117,6 +117,8 @@ pub async fn create(
         .collect();
     if departments.len() != typed.department.len() {
         errors.add("departments", "admin.api.error.departments");
+    } else if !departments.is_empty() && scopes.iter().any(|s| s.whole_organisation()) {
+        errors.add("departments", "admin.api.error.limited_scopes");
     }
     if !errors.is_empty() {
         let view = clients_view(&app, language, &admin, &errors, &typed, None).await?;

@@ -4,9 +4,10 @@
 //! it, on the version it saw (`If-Match`, else 428; a stale one is 412 and records nothing).
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
-use axum::response::Response;
-use serde::Deserialize;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
 use sportello_domain::{Action, Capacity, Outcome, RequestCommand, Sealed};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::clients::{Client, Scope};
 use super::problem::ApiError;
-use super::requests::{detail, RequestDetail};
+
 use crate::backoffice::{visible_within, Visible};
 use crate::directory;
 use crate::event_store::{self, CommandError};
@@ -129,11 +130,39 @@ async fn act(
     }
     app.events_appended.notify_waiters();
     tracing::info!(aggregate_id = %visible.aggregate_id, client_id = %client.id, ?action, "API action");
-    let now = visible_within(app, client.organisation_id, |d| client.may_see(d), id).await;
-    match now {
-        Ok(now) => detail(app, &now).await,
-        // Forwarded away from a department-limited client: done, and no longer its to see.
-        Err(_) => Err(ApiError::NotFound),
+    // The answer names the request's new version and status only: no personal data (a client
+    // may write without `requests:read`, and an idempotent answer is kept for a day), and it
+    // holds even when the action took the request out of the client's departments.
+    let now = event_store::recorded(&app.pool, &visible.aggregate_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let version = now.len();
+    let done = Done {
+        id: visible.aggregate_id.clone(),
+        reference: reference_of(&visible),
+        version,
+        status: event_store::fold(&now).status().code().to_string(),
+    };
+    let mut response = Json(done).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// What an action answers: the request's new version (its ETag too) and status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Done {
+    id: String,
+    reference: String,
+    version: usize,
+    status: String,
+}
+
+fn reference_of(visible: &Visible) -> String {
+    match &visible.received {
+        sportello_domain::RequestEvent::RequestReceived { reference, .. } => reference.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -177,7 +206,7 @@ pub struct Closing {
 #[utoipa::path(post, path = "/api/v1/requests/{id}/forward", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Forwarding,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn forward(
     State(app): State<AppState>,
@@ -217,7 +246,7 @@ pub async fn forward(
 /// Take charge of a request forwarded to one's department (presa in carico).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/take-charge", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn take_charge(
     State(app): State<AppState>,
@@ -246,7 +275,7 @@ pub async fn take_charge(
 #[utoipa::path(post, path = "/api/v1/requests/{id}/answer", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Message,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn answer(
     State(app): State<AppState>,
@@ -278,7 +307,7 @@ pub async fn answer(
 #[utoipa::path(post, path = "/api/v1/requests/{id}/ask", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Message,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn ask(
     State(app): State<AppState>,
@@ -309,7 +338,7 @@ pub async fn ask(
 #[utoipa::path(post, path = "/api/v1/requests/{id}/close", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Closing,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn close(
     State(app): State<AppState>,
@@ -344,7 +373,7 @@ pub async fn close(
 #[utoipa::path(post, path = "/api/v1/requests/{id}/notes", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Message,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn note(
     State(app): State<AppState>,
@@ -388,7 +417,7 @@ pub struct Registration {
 #[utoipa::path(post, path = "/api/v1/requests/{id}/protocol", tag = "actions",
     params(("id" = String, Path, description = "The request's id")),
     request_body = Registration,
-    responses((status = 200, description = "Done: the request as it is now", body = RequestDetail)),
+    responses((status = 200, description = "Done: the request as it is now", body = Done)),
     security(("bearer" = ["requests:write"])))]
 pub async fn protocol(
     State(app): State<AppState>,

@@ -16,11 +16,14 @@ pub struct Caller(pub Client);
 impl Caller {
     /// The operation needs `scope`: 403 naming it otherwise.
     pub fn needs(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.0.has(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Scope(scope.code()))
+        if !self.0.has(scope) {
+            return Err(ApiError::Scope(scope.code()));
         }
+        // A department-limited client never reaches what spans every department.
+        if scope.whole_organisation() && !self.0.departments.is_empty() {
+            return Err(ApiError::Scope(scope.code()));
+        }
+        Ok(())
     }
 }
 

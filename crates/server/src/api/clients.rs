@@ -43,6 +43,12 @@ impl Scope {
     pub fn of(code: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|scope| scope.code() == code)
     }
+
+    /// Scopes that reach beyond any department (the whole log; endpoints that hear of every
+    /// request): not for a client limited to departments.
+    pub fn whole_organisation(self) -> bool {
+        matches!(self, Scope::EventsRead | Scope::WebhooksManage)
+    }
 }
 
 /// A client as the API and the administrators' page see it.
@@ -183,6 +189,16 @@ pub async fn revoke(
     let done = sqlx::query(
         "UPDATE api_clients SET revoked_at = ?
           WHERE id = ? AND organisation_id = ? AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(id.to_string())
+    .bind(organisation_id.to_string())
+    .execute(pool)
+    .await?;
+    // The webhook endpoints it registered stop with it.
+    sqlx::query(
+        "UPDATE webhook_endpoints SET active = FALSE, disabled_at = ?, disabled_reason = 'client revoked'
+          WHERE created_by = ? AND organisation_id = ? AND active",
     )
     .bind(at)
     .bind(id.to_string())

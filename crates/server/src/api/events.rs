@@ -43,12 +43,13 @@ pub struct FeedEvent {
     kind: String,
     version: String,
     recorded_at: DateTime<Utc>,
-    /// As stored; personal data in it is sealed (encrypted under the request's key).
+    /// As stored; personal data in it is sealed (encrypted under the request's key). Passed
+    /// through as the database holds it, not parsed and written again.
     #[schema(value_type = Object)]
-    payload: serde_json::Value,
+    payload: Box<serde_json::value::RawValue>,
     /// Who acted (`staff:<id>`, `api:<id>`, `citizen`, `system`), the channel, a correlation id.
     #[schema(value_type = Object)]
-    metadata: serde_json::Value,
+    metadata: Box<serde_json::value::RawValue>,
     /// SHA-256 over the previous event's hash (of the same request; 64 zeros for the first) and
     /// this event's fields: see docs/api.md for how to recompute it.
     chain_hash: Option<String>,
@@ -120,7 +121,8 @@ pub async fn feed(
     }
     let rows = sqlx::query(
         "SELECT e.global_position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
-                e.payload, e.metadata, e.recorded_at, e.chain_hash, l.log_index, l.log_hash
+                CAST(e.payload AS CHAR) AS payload, CAST(e.metadata AS CHAR) AS metadata,
+                e.recorded_at, e.chain_hash, l.log_index, l.log_hash
            FROM events e
            LEFT JOIN log_chain l ON l.global_position = e.global_position
           WHERE e.global_position > ? AND e.aggregate_type = 'request'
@@ -141,8 +143,8 @@ pub async fn feed(
                 kind: row.try_get("event_type")?,
                 version: row.try_get("event_version")?,
                 recorded_at: row.try_get("recorded_at")?,
-                payload: row.try_get("payload")?,
-                metadata: row.try_get("metadata")?,
+                payload: raw(row.try_get("payload")?)?,
+                metadata: raw(row.try_get("metadata")?)?,
                 chain_hash: row.try_get("chain_hash")?,
                 log_index: row.try_get("log_index")?,
                 log_hash: row.try_get("log_hash")?,
@@ -151,4 +153,10 @@ pub async fn feed(
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let next_after = events.last().map_or(after, |e| e.position);
     Ok(Json(FeedPage { events, next_after }))
+}
+
+/// A stored JSON column as it is, checked to be JSON.
+fn raw(text: String) -> Result<Box<serde_json::value::RawValue>, sqlx::Error> {
+    serde_json::value::RawValue::from_string(text)
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }

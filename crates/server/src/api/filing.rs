@@ -95,10 +95,8 @@ pub struct NewRequestBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FiledRequest {
     id: String,
-    /// `YYYY/NNNNNNN`, committed.
+    /// `YYYY/NNNNNNN`, committed. The citizen's private link goes to them by e-mail only.
     reference: String,
-    /// The citizen's private page for the request (also mailed to them).
-    tracking_url: String,
 }
 
 /// File a request on a citizen's behalf.
@@ -199,11 +197,6 @@ pub async fn file(
     let body = FiledRequest {
         id: filed.aggregate_id,
         reference: filed.reference.to_string(),
-        tracking_url: format!(
-            "{}/segui/{}",
-            app.config.public_url.trim_end_matches('/'),
-            filed.token
-        ),
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {

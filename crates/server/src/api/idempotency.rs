@@ -23,6 +23,9 @@ use crate::web::i18n;
 const KEPT_HOURS: i64 = 24;
 /// How long a retry waits for the first request's answer before it is told to come back.
 const WAIT: Duration = Duration::from_secs(30);
+/// A key still without an answer after this was abandoned (the first caller went away or its
+/// copy stopped mid-answer): a retry takes it over.
+const ABANDONED_SECONDS: i64 = 120;
 
 /// The largest body the API reads (a request with five attachments of 10 MB, base64-encoded).
 pub const BODY_LIMIT: usize = crate::web::upload::MAX_ACCEPTED_BYTES / 3 * 4 + 1024 * 1024;
@@ -57,10 +60,17 @@ pub async fn once(State(app): State<AppState>, request: Request, next: Next) -> 
             return finish(language, refused.into_response());
         }
     };
-    let Some(scope) = bearer(&request).map(token_hash) else {
+    let Some(token) = bearer(&request) else {
         // Without a token the call is refused anyway; nothing to remember.
         return next.run(request).await;
     };
+    // Nothing is read nor stored for a token that opens nothing: the call is refused as it is.
+    match super::clients::by_token(&app.pool, &token).await {
+        Ok(Some(client)) if client.organisation_id == app.organisation_id => {}
+        Ok(_) => return next.run(request).await,
+        Err(error) => return finish(language, ApiError::internal(error).into_response()),
+    }
+    let scope = token_hash(&token);
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return finish(language, ApiError::TooLarge.into_response());
@@ -74,6 +84,14 @@ pub async fn once(State(app): State<AppState>, request: Request, next: Next) -> 
         parts
             .headers
             .get(header::CONTENT_TYPE)
+            .map_or(&b""[..], |v| v.as_bytes()),
+    );
+    hasher.update([0]);
+    // The version the client saw is part of the request: a corrected If-Match is another one.
+    hasher.update(
+        parts
+            .headers
+            .get(header::IF_MATCH)
             .map_or(&b""[..], |v| v.as_bytes()),
     );
     hasher.update([0]);
@@ -171,7 +189,9 @@ async fn claim(
         let Some((first, created_at, status, content_type, location, etag, body)) = found else {
             continue;
         };
-        if now - created_at > chrono::Duration::hours(KEPT_HOURS) {
+        let abandoned =
+            status.is_none() && now - created_at > chrono::Duration::seconds(ABANDONED_SECONDS);
+        if abandoned || now - created_at > chrono::Duration::hours(KEPT_HOURS) {
             sqlx::query(
                 "DELETE FROM api_idempotency WHERE scope = ? AND idem_key = ? AND created_at = ?",
             )
@@ -227,7 +247,7 @@ pub async fn sweep(app: &AppState) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-fn bearer(request: &Request) -> Option<&str> {
+fn bearer(request: &Request) -> Option<String> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)?
@@ -236,6 +256,6 @@ fn bearer(request: &Request) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty() && t.len() <= 200)
 }

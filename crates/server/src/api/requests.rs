@@ -363,7 +363,7 @@ pub async fn one(
 }
 
 /// The request as `GET /requests/{id}` shows it, with its version as the ETag.
-pub async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiError> {
+async fn detail(app: &AppState, visible: &Visible) -> Result<Response, ApiError> {
     let RequestEvent::RequestReceived {
         reference,
         kind,

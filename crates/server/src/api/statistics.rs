@@ -20,7 +20,7 @@ use crate::statistics::{compute_figures, parse_period, FiguresScope, AGES};
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct StatisticsQuery {
-    /// The period's first day (YYYY-MM-DD; default: the current month's first).
+    /// The period's first day (YYYY-MM-DD; default: the first of January of this year).
     #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
     /// The period's last day (YYYY-MM-DD; default: today).

@@ -127,12 +127,18 @@ pub async fn create(
     if !webhooks::acceptable(&app, &url) {
         faults.push(("url".into(), "webhooks.error.url", None));
     }
-    if body
-        .event_types
+    let mut event_types = body.event_types.clone();
+    event_types.sort();
+    event_types.dedup();
+    if event_types
         .iter()
         .any(|t| !RequestEvent::NAMES.contains(&t.as_str()))
     {
         faults.push(("event_types".into(), "webhooks.error.events", None));
+    }
+    // Personal data go only where the client itself may read them.
+    if body.personal && !client.has(Scope::RequestsRead) {
+        faults.push(("personal".into(), "webhooks.error.personal", None));
     }
     let department = match body
         .department
@@ -158,7 +164,7 @@ pub async fn create(
     }
     let new = NewEndpoint {
         url,
-        event_types: body.event_types,
+        event_types,
         department,
         personal: body.personal,
     };

@@ -69,15 +69,28 @@ pub fn key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("keys").join("checkpoint.ed25519")
 }
 
+/// The deployment's key if its file is there (verifying never makes one: a missing key is an
+/// operator's problem to solve, not a reason to trust a new one).
+pub fn existing_key(data_dir: &Path) -> anyhow::Result<Option<SigningKey>> {
+    let path = key_path(data_dir);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let seed: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("{} is not a 32-byte Ed25519 key", path.display()))?;
+            Ok(Some(SigningKey::from_bytes(&seed)))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// The deployment's signing key: read, or made (32 random bytes, readable by its owner only).
 pub fn signing_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
     let path = key_path(data_dir);
-    if let Ok(bytes) = std::fs::read(&path) {
-        let seed: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("{} is not a 32-byte Ed25519 key", path.display()))?;
-        return Ok(SigningKey::from_bytes(&seed));
+    if let Some(key) = existing_key(data_dir)? {
+        return Ok(key);
     }
     let mut seed = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut seed);
@@ -193,7 +206,13 @@ pub async fn verify(
     data_dir: &Path,
     checkpoint: &Checkpoint,
 ) -> anyhow::Result<Vec<String>> {
-    let key = signing_key(data_dir)?.verifying_key();
+    let Some(key) = existing_key(data_dir)? else {
+        anyhow::bail!(
+            "the deployment's checkpoint key is missing ({}): restore it from its backup to verify",
+            key_path(data_dir).display()
+        );
+    };
+    let key = key.verifying_key();
     if !checkpoint.signed_by(&key) {
         return Ok(vec![
             "the checkpoint's signature is not this deployment's key over its fields (altered, or signed elsewhere)".into(),

@@ -174,5 +174,12 @@ pub fn routes() -> axum::Router<AppState> {
                 )
             }),
         )
+        .method_not_allowed_fallback(|| async {
+            format::error(
+                Format::Json,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed here",
+            )
+        })
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
 }

@@ -29,11 +29,45 @@ pub fn acceptable(app: &AppState, url: &str) -> bool {
         "http" => app.config.webhook_http_hosts.contains(&host),
         _ => false,
     };
+    // An address written as an IP must be public (host names are checked when sending).
+    let ip_ok = host
+        .trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .map_or(true, |ip| {
+            public_address(ip) || app.config.webhook_http_hosts.contains(&host)
+        });
     scheme_ok
+        && ip_ok
         && !host.is_empty()
         && parsed.username().is_empty()
         && parsed.password().is_none()
         && url.len() <= 500
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local, unique
+/// local, unspecified or documentation).
+pub fn public_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| !public_address(v4.into())))
+        }
+    }
 }
 
 /// The administrators' webhook pages.

@@ -142,7 +142,12 @@ pub async fn create(
     }
     let new = NewEndpoint {
         url,
-        event_types: typed.event.clone(),
+        event_types: {
+            let mut types = typed.event.clone();
+            types.sort();
+            types.dedup();
+            types
+        },
         department,
         personal: typed.personal == "1",
     };

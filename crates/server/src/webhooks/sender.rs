@@ -63,8 +63,8 @@ type Due = (
 pub async fn deliver_due(app: &AppState) -> anyhow::Result<usize> {
     let now = app.clock.now();
     let due: Vec<Due> = sqlx::query_as(
-        "SELECT d.id, d.endpoint_id, d.position, d.aggregate_id, d.attempts, d.created_at,
-                e.url, e.secret, e.personal
+        "SELECT d.id, d.endpoint_id, d.position, d.aggregate_id, d.attempts,
+                COALESCE(d.first_attempt_at, ?), e.url, e.secret, e.personal
            FROM webhook_deliveries d
            JOIN webhook_endpoints e ON e.id = d.endpoint_id
           WHERE d.status = 'pending' AND (d.attempts = 0 OR d.next_attempt_at <= ?) AND e.active
@@ -77,17 +77,21 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<usize> {
     )
     .bind(now)
     .bind(now)
+    .bind(now)
     .bind(BATCH)
     .fetch_all(&app.pool)
     .await?;
     let mut sent = 0;
-    for (id, endpoint, position, aggregate_id, attempts, created_at, url, secret, open) in due {
-        // The lease: another copy that picked the same row skips it.
+    for (id, endpoint, position, aggregate_id, attempts, first, url, secret, open) in due {
+        // The lease, taken now (an earlier send of this batch may have been slow): another copy
+        // that picked the same row skips it, and only the holder records the outcome.
+        let now = app.clock.now();
+        let lease = now + LEASE;
         let leased = sqlx::query(
             "UPDATE webhook_deliveries SET leased_until = ?
               WHERE id = ? AND status = 'pending' AND (leased_until IS NULL OR leased_until < ?)",
         )
-        .bind(now + LEASE)
+        .bind(lease)
         .bind(&id)
         .bind(now)
         .execute(&app.pool)
@@ -97,10 +101,35 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<usize> {
         }
         sent += 1;
         let body = payload(app, position, &aggregate_id, open).await?;
-        let outcome = post(app, &url, &secret, &id, &body).await;
-        record(app, &id, &endpoint, attempts, created_at, outcome).await?;
+        let outcome = match reachable(app, &url).await {
+            Ok(_) => post(app, &url, &secret, &id, &body).await,
+            Err(refused) => Err(refused),
+        };
+        let first = if attempts == 0 { now } else { first };
+        record(app, &id, &endpoint, attempts, first, lease, outcome).await?;
     }
     Ok(sent)
+}
+
+/// Whether `url`'s host may be called: one the configuration allows, or one whose every
+/// address is public — never the server's own network (loopback, private, link-local, unique
+/// local), which a webhook must not reach unless the deployment says so.
+async fn reachable(app: &AppState, url: &str) -> Outcome {
+    let parsed = url::Url::parse(url).map_err(|_| "not a URL".to_string())?;
+    let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+    if app.config.webhook_http_hosts.contains(&host) {
+        return Ok(0);
+    }
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|_| "the host name does not resolve".to_string())?;
+    for address in addresses {
+        if !super::public_address(address.ip()) {
+            return Err("the host is on a private or local network".to_string());
+        }
+    }
+    Ok(0)
 }
 
 /// The JSON sent for the event at `position`: its type and time, the request's id and
@@ -189,7 +218,8 @@ async fn record(
     id: &str,
     endpoint: &str,
     attempts: i32,
-    created_at: DateTime<Utc>,
+    first: DateTime<Utc>,
+    lease: DateTime<Utc>,
     outcome: Outcome,
 ) -> anyhow::Result<()> {
     let now = app.clock.now();
@@ -198,12 +228,16 @@ async fn record(
         Ok(code) if (200..300).contains(code) => {
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?,
-                        last_error = NULL, delivered_at = ?, leased_until = NULL WHERE id = ?",
+                        last_error = NULL, delivered_at = ?, leased_until = NULL,
+                        first_attempt_at = COALESCE(first_attempt_at, ?)
+                  WHERE id = ? AND status = 'pending' AND leased_until = ?",
             )
             .bind(attempts)
             .bind(*code as i16)
             .bind(now)
+            .bind(first)
             .bind(id)
+            .bind(lease)
             .execute(&app.pool)
             .await?;
             return Ok(());
@@ -211,18 +245,21 @@ async fn record(
         Ok(code) => (Some(*code as i16), format!("HTTP {code}")),
         Err(error) => (None, error.clone()),
     };
-    let given_up = now - created_at >= chrono::Duration::hours(RETRY_HOURS);
+    let given_up = now - first >= chrono::Duration::hours(RETRY_HOURS);
     let mut tx = app.pool.begin().await?;
     sqlx::query(
         "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
-                next_attempt_at = ?, leased_until = NULL WHERE id = ?",
+                next_attempt_at = ?, leased_until = NULL, first_attempt_at = ?
+          WHERE id = ? AND status = 'pending' AND leased_until = ?",
     )
     .bind(if given_up { "failed" } else { "pending" })
     .bind(attempts)
     .bind(status)
     .bind(&error)
     .bind(now + backoff(attempts - 1))
+    .bind(first)
     .bind(id)
+    .bind(lease)
     .execute(&mut *tx)
     .await?;
     if given_up {

@@ -112,6 +112,17 @@ pub async fn set_active(
     .bind(id)
     .execute(pool)
     .await?;
+    if active && done.rows_affected() == 1 {
+        // Enabled again: what waited gets a new day of retries from its next attempt.
+        sqlx::query(
+            "UPDATE webhook_deliveries SET first_attempt_at = NULL, attempts = 0, next_attempt_at = ?
+              WHERE endpoint_id = ? AND status = 'pending'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    }
     Ok(done.rows_affected() == 1)
 }
 
@@ -155,11 +166,9 @@ pub async fn send_again(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE webhook_deliveries
-            SET status = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?,
-                leased_until = NULL
-          WHERE endpoint_id = ? AND id = ?",
+            SET status = 'pending', attempts = 0, next_attempt_at = ?, first_attempt_at = NULL
+          WHERE endpoint_id = ? AND id = ? AND status <> 'pending'",
     )
-    .bind(at)
     .bind(at)
     .bind(endpoint)
     .bind(delivery)
