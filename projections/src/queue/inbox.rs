@@ -346,20 +346,19 @@ async fn rows(
         ("q.received_at", "q.aggregate_id")
     };
     if let (Some((at, id_after)), false) = (&filter.after, filter.sort == InboxSort::DueFirst) {
-        // A plain range on the time first (the index's range), the tie on the id after it.
-        let (before, or_equal) = if filter.sort == InboxSort::Oldest {
-            (">", ">=")
+        let before = if filter.sort == InboxSort::Oldest {
+            ">"
         } else {
-            ("<", "<=")
+            "<"
         };
         query
-            .push(format!(" AND {time} {or_equal} "))
-            .push_bind(at)
             .push(format!(" AND ({time} {before} "))
             .push_bind(at)
-            .push(format!(" OR {id} {before} "))
+            .push(format!(" OR ({time} = "))
+            .push_bind(at)
+            .push(format!(" AND {id} {before} "))
             .push_bind(id_after)
-            .push(")");
+            .push("))");
     }
     query.push(match filter.sort {
         InboxSort::Newest => format!(" ORDER BY {time} DESC, {id} DESC"),
