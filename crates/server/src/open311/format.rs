@@ -121,7 +121,7 @@ mod tests {
         let value = json!([{ "service_code": "a&b", "keywords": null, "metadata": true }]);
         assert_eq!(
             xml("services", &value),
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><service_code>a&amp;b</service_code><keywords/><metadata>true</metadata></service></services>"
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><keywords/><metadata>true</metadata><service_code>a&amp;b</service_code></service></services>"
         );
         assert_eq!(split("requests.xml"), Some(("requests", Format::Xml)));
         assert_eq!(split("requests.html"), None);
