@@ -404,10 +404,7 @@ mod tests {
 
     #[test]
     fn a_subject_is_the_descriptions_first_line_cut_at_a_word() {
-        assert_eq!(
-            subject_of("Buca in via Roma\nprofonda"),
-            "Buca in via Roma"
-        );
+        assert_eq!(subject_of("Buca in via Roma\nprofonda"), "Buca in via Roma");
         let long = "parola ".repeat(20);
         let subject = subject_of(&long);
         assert!(
