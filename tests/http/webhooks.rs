@@ -300,7 +300,7 @@ async fn failures_are_retried_in_order_and_a_day_of_them_disables_the_endpoint()
             .await
             .unwrap();
     assert!(!active);
-    assert!(reason.unwrap().contains("HTTP 503"));
+    assert_eq!(reason.as_deref(), Some("http_503"), "stored as a code");
     app.settle().await;
     // The citizen's acknowledgement, then the administrator's notice.
     let mails = smtp.wait_for(2, Duration::from_secs(10)).await;
@@ -310,6 +310,11 @@ async fn failures_are_retried_in_order_and_a_day_of_them_disables_the_endpoint()
         .find(|m| m.subject.contains("webhook"))
         .expect("the administrators are told");
     assert!(told.text.contains(&receiver.url("/down")));
+    assert!(
+        told.text.contains("ha risposto con lo stato HTTP 503"),
+        "{}",
+        told.text
+    );
     assert!(told
         .to
         .iter()
@@ -327,6 +332,8 @@ async fn failures_are_retried_in_order_and_a_day_of_them_disables_the_endpoint()
         .await;
     page.assert_status(StatusCode::OK);
     assert!(page.text().contains("Non consegnato"));
+    assert!(crate::support::unescape(&page.text())
+        .contains("l'indirizzo ha risposto con lo stato HTTP 503"));
     let failed: String = sqlx::query_scalar(
         "SELECT id FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' LIMIT 1",
     )

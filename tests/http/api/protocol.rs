@@ -115,6 +115,31 @@ async fn the_registry_records_its_number_once_and_everyone_sees_it() {
             .contains("Protocollo n. 2026/0012345 del 10 marzo 2026"),
         "citizen's page"
     );
+
+    // Rebuilt from the events, the queue and the citizen's view say the same.
+    for projection in [
+        &sportello_projections::queue::Queue as &dyn sportello_projections::Projection,
+        &sportello_projections::citizen_status::CitizenStatus,
+    ] {
+        sportello_projections::rebuild(&app.pool, projection)
+            .await
+            .unwrap();
+    }
+    let waiting = json(&call(&app, "/api/v1/requests?protocolled=false", &registry).await);
+    let ids: Vec<&str> = waiting["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![other.as_str()], "after the rebuild");
+    let tracking = app.get(&format!("/segui/{}", receipt.token)).await;
+    assert!(
+        tracking
+            .text()
+            .contains("Protocollo n. 2026/0012345 del 10 marzo 2026"),
+        "after the rebuild"
+    );
 }
 
 #[tokio::test]

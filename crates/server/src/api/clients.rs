@@ -197,7 +197,7 @@ pub async fn revoke(
     .await?;
     // The webhook endpoints it registered stop with it.
     sqlx::query(
-        "UPDATE webhook_endpoints SET active = FALSE, disabled_at = ?, disabled_reason = 'client revoked'
+        "UPDATE webhook_endpoints SET active = FALSE, disabled_at = ?, disabled_reason = 'revoked'
           WHERE created_by = ? AND organisation_id = ? AND active",
     )
     .bind(at)

@@ -44,6 +44,17 @@ pub fn acceptable(app: &AppState, url: &str) -> bool {
         && url.len() <= 500
 }
 
+/// A delivery's failure or an endpoint's reason for being disabled, in words: the codes the
+/// sender stores (`http_503`, `timeout`, `unreachable`, `private` …, `revoked`).
+pub fn failure_text(language: sportello_domain::Language, code: &str) -> String {
+    match code.strip_prefix("http_") {
+        Some(status) => {
+            crate::web::i18n::text(language, "webhooks.failure.http", &[("status", status)])
+        }
+        None => crate::web::i18n::text(language, &format!("webhooks.failure.{code}"), &[]),
+    }
+}
+
 /// Whether an address is on the public internet (not loopback, private, link-local, unique
 /// local, unspecified or documentation).
 pub fn public_address(ip: std::net::IpAddr) -> bool {

@@ -31,7 +31,7 @@ pub(crate) async fn disabled_notice(
         "mail/webhook_disabled.txt",
         context! {
             lang => language.code(), name => person.name, url => endpoint.url,
-            reason => endpoint.disabled_reason, link, organisation => app.organisation_name,
+            reason => endpoint.disabled_reason.map(|code| super::failure_text(language, &code)), link, organisation => app.organisation_name,
         },
     )?;
     let message = lettre::Message::builder()

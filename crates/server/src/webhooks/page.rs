@@ -55,13 +55,13 @@ pub async fn list(Desk { app, language }: Desk, admin: Admin) -> Result<Response
     app.render(language, view)
 }
 
-async fn shown(
-    app: &AppState,
+/// An endpoint as the pages show it; `departments` are the organisation's names, read once.
+fn shown(
     language: sportello_domain::Language,
+    departments: &std::collections::HashMap<Uuid, String>,
     endpoint: store::Endpoint,
-) -> Result<Shown> {
-    let departments = directory::department_names(&app.pool, app.organisation_id).await?;
-    Ok(Shown {
+) -> Shown {
+    Shown {
         events: if endpoint.event_types.is_empty() {
             i18n::text(language, "webhooks.all_events", &[])
         } else {
@@ -77,12 +77,14 @@ async fn shown(
             .and_then(|d| Uuid::parse_str(d).ok())
             .and_then(|d| departments.get(&d).cloned()),
         disabled: endpoint.disabled_at.map(|at| i18n::date_time(language, at)),
-        disabled_reason: endpoint.disabled_reason,
+        disabled_reason: endpoint
+            .disabled_reason
+            .map(|code| super::failure_text(language, &code)),
         id: endpoint.id,
         url: endpoint.url,
         personal: endpoint.personal,
         active: endpoint.active,
-    })
+    }
 }
 
 async fn list_view(
@@ -93,11 +95,14 @@ async fn list_view(
     typed: &EndpointForm,
     secret: Option<String>,
 ) -> Result<View> {
-    let mut endpoints = Vec::new();
-    for endpoint in store::all(&app.pool, app.organisation_id).await? {
-        endpoints.push(shown(app, language, endpoint).await?);
-    }
     let departments = directory::departments(&app.pool, app.organisation_id).await?;
+    let names: std::collections::HashMap<Uuid, String> =
+        departments.iter().map(|d| (d.id, d.name.clone())).collect();
+    let endpoints: Vec<Shown> = store::all(&app.pool, app.organisation_id)
+        .await?
+        .into_iter()
+        .map(|endpoint| shown(language, &names, endpoint))
+        .collect();
     Ok(View::new("admin/webhooks.html", PAGE, "webhooks.title")
         .with(context! {
             staff => admin.0.bar(), endpoints, departments, typed, secret,
@@ -198,7 +203,7 @@ pub async fn log(
         .map(|d| ShownDelivery {
             last: match (d.last_status, &d.last_error) {
                 (Some(code), _) => format!("HTTP {code}"),
-                (None, Some(error)) => error.clone(),
+                (None, Some(error)) => super::failure_text(language, error),
                 (None, None) => String::new(),
             },
             when: match d.status.as_str() {
@@ -217,7 +222,8 @@ pub async fn log(
             attempts: d.attempts,
         })
         .collect();
-    let endpoint = shown(&app, language, endpoint).await?;
+    let departments = directory::department_names(&app.pool, app.organisation_id).await?;
+    let endpoint = shown(language, &departments, endpoint);
     let view = View::new("admin/webhook.html", PAGE, "webhooks.log_title")
         .with(context! { staff => admin.0.bar(), endpoint, deliveries })
         .private();

@@ -115,7 +115,7 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<usize> {
 /// address is public — never the server's own network (loopback, private, link-local, unique
 /// local), which a webhook must not reach unless the deployment says so.
 async fn reachable(app: &AppState, url: &str) -> Outcome {
-    let parsed = url::Url::parse(url).map_err(|_| "not a URL".to_string())?;
+    let parsed = url::Url::parse(url).map_err(|_| "bad_url".to_string())?;
     let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
     if app.config.webhook_http_hosts.contains(&host) {
         return Ok(0);
@@ -123,10 +123,10 @@ async fn reachable(app: &AppState, url: &str) -> Outcome {
     let port = parsed.port_or_known_default().unwrap_or(443);
     let addresses = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
         .await
-        .map_err(|_| "the host name does not resolve".to_string())?;
+        .map_err(|_| "unresolved".to_string())?;
     for address in addresses {
         if !super::public_address(address.ip()) {
-            return Err("the host is on a private or local network".to_string());
+            return Err("private".to_string());
         }
     }
     Ok(0)
@@ -184,13 +184,13 @@ type Outcome = Result<u16, String>;
 
 async fn post(app: &AppState, url: &str, secret: &str, id: &str, body: &[u8]) -> Outcome {
     let timestamp = app.clock.now().timestamp();
-    let signed = signature(secret, id, timestamp, body).ok_or("the secret cannot be read")?;
+    let signed = signature(secret, id, timestamp, body).ok_or("bad_secret")?;
     let client = reqwest::Client::builder()
         .timeout(app.config.webhook_timeout)
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "failed".to_string())?;
     let response = client
         .post(url)
         .header("content-type", "application/json")
@@ -205,9 +205,9 @@ async fn post(app: &AppState, url: &str, secret: &str, id: &str, body: &[u8]) ->
             if error.is_timeout() {
                 "timeout".to_string()
             } else if error.is_connect() {
-                "connection refused or unreachable".to_string()
+                "unreachable".to_string()
             } else {
-                "request failed".to_string()
+                "failed".to_string()
             }
         })?;
     Ok(response.status().as_u16())
@@ -242,7 +242,7 @@ async fn record(
             .await?;
             return Ok(());
         }
-        Ok(code) => (Some(*code as i16), format!("HTTP {code}")),
+        Ok(code) => (Some(*code as i16), format!("http_{code}")),
         Err(error) => (None, error.clone()),
     };
     let given_up = now - first >= chrono::Duration::hours(RETRY_HOURS);
@@ -268,7 +268,8 @@ async fn record(
               WHERE id = ? AND active",
         )
         .bind(now)
-        .bind(format!("{error} for {RETRY_HOURS} hours"))
+        // A code (`http_503`, `timeout` …), put in words where it is shown.
+        .bind(&error)
         .bind(endpoint)
         .execute(&mut *tx)
         .await?;
